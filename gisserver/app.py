@@ -1,0 +1,99 @@
+"""Application factory: every process builds its app here, nothing is created at import time."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+from gisserver import health, pages
+from gisserver.config import Settings, load_or_create_secret
+from gisserver.db import Database
+from gisserver.errors import register_error_handlers
+from gisserver.http import close_db_session
+from gisserver.logs import configure_logging
+
+log = logging.getLogger("gisserver.request")
+ROOT = Path(__file__).resolve().parent.parent
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured URL, or the private cluster's when none is configured."""
+    if settings.database_url:
+        return settings.database_url
+    return private_cluster(settings).url()
+
+
+def private_cluster(settings: Settings):
+    from gisserver.cluster import PrivateCluster
+
+    return PrivateCluster(settings.pg_data_dir, settings.pg_port, settings.pg_database, settings.pg_bindir)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app; *config* overrides settings (keys as Settings fields, upper-case)."""
+    overrides = dict(config or {})
+    settings = Settings.from_env()
+    for key in list(overrides):
+        if hasattr(settings, key.lower()) and key.lower() != "pg_data_dir":
+            settings = _replace(settings, key.lower(), overrides.pop(key))
+
+    app = Flask(
+        "gisserver",
+        static_folder=str(ROOT / "static"),
+        template_folder="templates",
+        root_path=str(Path(__file__).parent),
+    )
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key or load_or_create_secret(settings.data_dir / "secret_key"),
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.update(overrides)
+    configure_logging(settings.log_level)
+
+    app.extensions["gisserver.db"] = Database(
+        resolve_database_url(settings),
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    app.teardown_appcontext(close_db_session)
+    register_error_handlers(app)
+    _register_request_logging(app)
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
+    return app
+
+
+def _replace(settings: Settings, name: str, value: Any) -> Settings:
+    from dataclasses import replace
+
+    if name in ("data_dir", "pg_dir") and value is not None:
+        value = Path(value).resolve()
+    return replace(settings, **{name: value})
+
+
+def _register_request_logging(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def log_request(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+        log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed_ms)
+        return response

@@ -1,0 +1,129 @@
+"""The `gisserver` command: database lifecycle, migrations, demo data and the production server."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from gisserver.app import create_app, private_cluster
+from gisserver.cluster import ClusterError
+from gisserver.config import Settings
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False)
+def main() -> None:
+    """gisserver: GIS layers and citizen reports for city and ward governments."""
+
+
+# -- database ---------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Run and migrate the database."""
+
+
+@db.command("up")
+def db_up() -> None:
+    """Initialise and start the private PostGIS cluster (a no-op when it already runs)."""
+    settings = Settings.from_env()
+    if settings.database_url:
+        click.echo("GISSERVER_DATABASE_URL is set: the private cluster is not used.")
+        return
+    cluster = private_cluster(settings)
+    try:
+        steps = cluster.up()
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for step in steps:
+        click.echo(step)
+    status = cluster.status()
+    click.echo(f"PostGIS running (pid {status.pid}) on 127.0.0.1:{status.port}, data in {status.data_dir}")
+
+
+@db.command("down")
+def db_down() -> None:
+    """Stop the private PostGIS cluster."""
+    settings = Settings.from_env()
+    if settings.database_url:
+        click.echo("GISSERVER_DATABASE_URL is set: the private cluster is not used.")
+        return
+    try:
+        stopped = private_cluster(settings).down()
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("stopped" if stopped else "not running")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Say which database is used and whether the private cluster runs."""
+    settings = Settings.from_env()
+    if settings.database_url:
+        from sqlalchemy.engine import make_url
+
+        click.echo(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
+        click.echo("private cluster: not used (GISSERVER_DATABASE_URL is set)")
+        return
+    status = private_cluster(settings).status()
+    click.echo(f"data folder: {status.data_dir} ({'initialised' if status.initialized else 'not initialised'})")
+    click.echo(f"address: 127.0.0.1:{status.port}")
+    click.echo(f"state: {'running, pid ' + str(status.pid) if status.running else 'stopped'}")
+    if status.url:
+        click.echo(f"database: {status.url}")
+    if not status.running:
+        sys.exit(3)
+
+
+@db.command("migrate")
+@with_appcontext
+def db_migrate() -> None:
+    """Apply every pending schema migration."""
+    from gisserver.migrate import upgrade
+
+    upgrade(current_app.extensions["gisserver.db"].url)
+    click.echo("database schema is up to date")
+
+
+# -- server -----------------------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=lambda: 2 * (os.cpu_count() or 1) + 1,
+    type=int,
+    help="gunicorn worker processes [default: 2 x cores + 1]",
+)
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the app with gunicorn (the production server)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "20",
+        "--max-requests",
+        "5000",
+        "--max-requests-jitter",
+        "500",
+        "gisserver.app:create_app()",
+    ]
+    os.execv(sys.executable, argv)

@@ -1,0 +1,290 @@
+"""A private PostGIS cluster under the data folder, for when no database URL is configured.
+
+The system's PostgreSQL 15 + PostGIS binaries run it; since the service is often run as root
+and PostgreSQL refuses to, every server-side command runs as the ``postgres`` user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+SERVER_USER = "postgres"
+APP_ROLE = "gisserver"
+# Extensions every gisserver database needs; PostGIS is not a trusted extension, so the
+# cluster's superuser creates them all up front.
+EXTENSIONS = ("postgis", "pg_trgm", "unaccent")
+DEFAULT_BINDIRS = ("/usr/lib/postgresql/15/bin",)
+
+
+class ClusterError(RuntimeError):
+    """The private cluster could not be set up, started or stopped."""
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    running: bool
+    pid: int | None
+    data_dir: Path
+    port: int
+    url: str
+    initialized: bool
+
+
+class PrivateCluster:
+    """Start, stop and inspect a PostgreSQL cluster owned by this project."""
+
+    def __init__(self, data_dir: Path, port: int, database: str = "gisserver", bindir: str = ""):
+        self.data_dir = Path(data_dir).resolve()
+        self.port = int(port)
+        self.database = database
+        self.bindir = bindir or _find_bindir()
+        self.secrets_path = self.data_dir.parent / f"{self.data_dir.name}.secrets.json"
+        self.log_path = self.data_dir / "server.log"
+
+    # -- connection strings ---------------------------------------------------------------
+
+    def url(self, database: str | None = None, *, admin: bool = False, hide_password: bool = False) -> str:
+        creds = self._secrets()
+        user = SERVER_USER if admin else APP_ROLE
+        password = "***" if hide_password else creds["admin_password" if admin else "app_password"]
+        return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{self.port}/{database or self.database}"
+
+    def _dsn(self, database: str = "postgres", admin: bool = True) -> str:
+        creds = self._secrets()
+        user = SERVER_USER if admin else APP_ROLE
+        password = creds["admin_password" if admin else "app_password"]
+        return f"host=127.0.0.1 port={self.port} dbname={database} user={user} password={password} connect_timeout=5"
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def status(self) -> ClusterStatus:
+        pid = self._live_pid()
+        url = self.url(hide_password=True) if self.secrets_path.exists() else ""
+        return ClusterStatus(pid is not None, pid, self.data_dir, self.port, url, self.initialized)
+
+    def _live_pid(self) -> int | None:
+        """PID of the running postmaster, or None; a pid file left by a crash does not count."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+        except (FileNotFoundError, ValueError, PermissionError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        # A recycled pid belongs to some other program: the pid file is stale.
+        if not cmdline or not os.path.basename(cmdline[0]).startswith(b"postgres"):
+            return None
+        return pid
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def up(self) -> list[str]:
+        """Initialise (first time), start (if stopped) and provision the cluster; idempotent."""
+        done: list[str] = []
+        self._check_binaries()
+        if not self.initialized:
+            self._initdb()
+            done.append(f"initialised cluster in {self.data_dir}")
+        self._write_settings()
+        if self._live_pid() is None:
+            self._remove_stale_pid_file()
+            self._start()
+            done.append(f"started PostgreSQL on 127.0.0.1:{self.port}")
+        self._wait_ready()
+        if self._provision_app_database():
+            done.append(f"created database {self.database} with {', '.join(EXTENSIONS)}")
+        return done
+
+    def down(self) -> bool:
+        """Stop the cluster; returns False when it was not running."""
+        if self._live_pid() is None:
+            self._remove_stale_pid_file()
+            return False
+        self._run_as_server([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
+        return True
+
+    def recreate_database(self, name: str) -> str:
+        """Drop and create database *name* owned by the app role, with extensions; returns its URL."""
+        with psycopg.connect(self._dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(APP_ROLE)))
+        self._create_extensions(name)
+        return self.url(name)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _bin(self, name: str) -> str:
+        return str(Path(self.bindir) / name)
+
+    def _check_binaries(self) -> None:
+        for name in ("initdb", "pg_ctl", "postgres"):
+            if not Path(self._bin(name)).exists():
+                raise ClusterError(
+                    f"{self._bin(name)} not found: install Debian's postgresql-15 and "
+                    "postgresql-15-postgis-3 (scripts/setup.sh does), or set GISSERVER_PG_BINDIR"
+                )
+        share = subprocess.run([self._bin("pg_config"), "--sharedir"], capture_output=True, text=True)
+        sharedir = share.stdout.strip() or "/usr/share/postgresql/15"
+        if not list(Path(sharedir, "extension").glob("postgis.control")):
+            raise ClusterError("PostGIS is not installed for this PostgreSQL: install postgresql-15-postgis-3")
+
+    def _as_server_user(self) -> bool:
+        return os.geteuid() == 0
+
+    def _run_as_server(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+        if self._as_server_user():
+            argv = ["runuser", "-u", SERVER_USER, "--", *argv]
+        proc = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+        if proc.returncode != 0:
+            output = proc.stderr.strip() or proc.stdout.strip()
+            raise ClusterError(f"{' '.join(argv)} failed ({proc.returncode}): {output}")
+        return proc
+
+    def _chown_to_server(self, path: Path) -> None:
+        if self._as_server_user():
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _ensure_traversable(self) -> None:
+        """Let the server user reach the data folder: grant search (x) on ancestors lacking it."""
+        if not self._as_server_user():
+            return
+        for ancestor in reversed(self.data_dir.parents):
+            mode = ancestor.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                log.warning("granting o+x on %s so the postgres user can reach %s", ancestor, self.data_dir)
+                ancestor.chmod(mode | stat.S_IXOTH)
+
+    def _secrets(self) -> dict:
+        if not self.secrets_path.exists():
+            self.secrets_path.parent.mkdir(parents=True, exist_ok=True)
+            data = {"admin_password": secrets.token_urlsafe(24), "app_password": secrets.token_urlsafe(24)}
+            fd = os.open(self.secrets_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(data, fh)
+        return json.loads(self.secrets_path.read_text())
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if any(self.data_dir.iterdir()):
+            raise ClusterError(f"{self.data_dir} is not empty and holds no cluster; move it away first")
+        self._ensure_traversable()
+        self.data_dir.chmod(0o700)
+        self._chown_to_server(self.data_dir)
+        with tempfile.NamedTemporaryFile("w", delete=False, prefix="gisserver-pw-") as fh:
+            fh.write(self._secrets()["admin_password"])
+            pwfile = Path(fh.name)
+        try:
+            self._chown_to_server(pwfile)
+            self._run_as_server(
+                [
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SERVER_USER,
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        conf = self.data_dir / "postgresql.conf"
+        with conf.open("a") as fh:
+            fh.write("\ninclude_if_exists = 'gisserver.conf'\n")
+
+    def _write_settings(self) -> None:
+        # Rewritten at every start so that a changed port takes effect.
+        settings = self.data_dir / "gisserver.conf"
+        settings.write_text(
+            "# written by `gisserver db up`; edit GISSERVER_PG_* settings instead\n"
+            "listen_addresses = '127.0.0.1'\n"
+            f"port = {self.port}\n"
+            "unix_socket_directories = ''\n"
+            "max_connections = 200\n"
+            "shared_buffers = '512MB'\n"
+            "work_mem = '32MB'\n"
+            "maintenance_work_mem = '256MB'\n"
+            "jit = off\n"
+        )
+        self._chown_to_server(settings)
+
+    def _remove_stale_pid_file(self) -> None:
+        pid_file = self.data_dir / "postmaster.pid"
+        if pid_file.exists() and self._live_pid() is None:
+            log.warning("removing stale %s left by a server that is no longer running", pid_file)
+            pid_file.unlink()
+
+    def _start(self) -> None:
+        self._run_as_server(
+            [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "120", "start"],
+        )
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self._dsn(), connect_timeout=3):
+                    return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"PostgreSQL on port {self.port} does not answer: {exc}") from exc
+                time.sleep(0.3)
+
+    def _provision_app_database(self) -> bool:
+        app_password = self._secrets()["app_password"]
+        with psycopg.connect(self._dsn(), autocommit=True) as conn:
+            role_exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+            if not role_exists:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} CREATEDB").format(
+                        sql.Identifier(APP_ROLE), sql.Literal(app_password)
+                    )
+                )
+            db_exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone()
+            if not db_exists:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(self.database), sql.Identifier(APP_ROLE)
+                    )
+                )
+        self._create_extensions(self.database)
+        return not db_exists
+
+    def _create_extensions(self, database: str) -> None:
+        with psycopg.connect(self._dsn(database), autocommit=True) as conn:
+            for ext in EXTENSIONS:
+                conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
+
+
+def _find_bindir() -> str:
+    for candidate in DEFAULT_BINDIRS:
+        if Path(candidate, "pg_ctl").exists():
+            return candidate
+    found = shutil.which("pg_ctl")
+    return str(Path(found).resolve().parent) if found else DEFAULT_BINDIRS[0]

@@ -1,0 +1,73 @@
+"""Configuration read from GISSERVER_* environment variables, with documented defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "GISSERVER_"
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("GISSERVER_DATA_DIR", "var")).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the service reads; each field maps to GISSERVER_<FIELD> in the environment."""
+
+    # Where the private cluster, uploads and generated secrets live.
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # Any PostGIS 3 database; empty means "use the private cluster under data_dir".
+    database_url: str = ""
+    # Private cluster settings (only used when database_url is empty).
+    pg_dir: Path | None = None
+    pg_port: int = 5439
+    pg_bindir: str = ""
+    pg_database: str = "gisserver"
+    # Flask session signing key; generated once into data_dir when not given.
+    secret_key: str = ""
+    # Request body cap in megabytes (uploads included).
+    max_upload_mb: int = 64
+    # Base map tile URL template ({z}/{x}/{y}); empty means no base map.
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+    log_level: str = "INFO"
+    # Seconds a database connection attempt may take before /health reports 503.
+    db_connect_timeout: int = 3
+    # Seconds a single SQL statement may run before it is cancelled.
+    db_statement_timeout_ms: int = 30000
+
+    @property
+    def pg_data_dir(self) -> Path:
+        return (self.pg_dir or self.data_dir / "pg").resolve()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            if f.name in ("data_dir", "pg_dir"):
+                values[f.name] = Path(raw).resolve()
+            elif f.type == "int":
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Return the secret stored at *path*, creating a random one (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

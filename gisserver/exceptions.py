@@ -1,0 +1,60 @@
+"""Domain errors raised by services; gisserver.errors maps them to HTTP responses.
+
+Kept free of Flask so that services in layers/ and reports/ can raise them.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: a request the service refuses, with a stable code and details for clients."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, details: dict | list | None = None, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        if code:
+            self.code = code
+
+
+class Invalid(ServiceError):
+    status = 400
+    code = "invalid"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Unavailable(ServiceError):
+    status = 503
+    code = "unavailable"

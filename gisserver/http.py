@@ -1,0 +1,80 @@
+"""Helpers views use to read requests strictly and answer consistently."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import current_app, g, request
+
+from gisserver.exceptions import Invalid, UnsupportedMedia
+
+MAX_JSON_DEPTH = 32
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _check_depth(value: Any, depth: int = 0) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise Invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, depth + 1)
+
+
+def parse_json_text(text: str | bytes) -> Any:
+    """Parse JSON refusing NaN/Infinity and excessive nesting, with a 400 on any fault."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise Invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(f"malformed JSON: {exc}", code="invalid_json") from None
+    _check_depth(value)
+    return value
+
+
+def json_body(required: bool = True) -> Any:
+    """The request's JSON body, parsed strictly."""
+    if not request.mimetype or not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
+        if not required and not request.content_length:
+            return None
+        raise UnsupportedMedia("send the body as application/json")
+    data = request.get_data(cache=True)
+    if not data:
+        if required:
+            raise Invalid("request body is empty", code="invalid_json")
+        return None
+    return parse_json_text(data)
+
+
+def finite_float(value: Any, name: str) -> float:
+    """A float from user input, refusing NaN, infinities and non-numbers."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{name} must be a number", {"field": name}) from None
+    if not math.isfinite(number):
+        raise Invalid(f"{name} must be a finite number", {"field": name})
+    return number
+
+
+def db_session():
+    """The request's database session (opened on first use, closed at teardown)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["gisserver.db"].session()
+    return g.db_session
+
+
+def close_db_session(exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()

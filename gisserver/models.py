@@ -1,0 +1,16 @@
+"""Import every package's models so that Base.metadata knows all tables."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = ("layers.models", "reports.models")
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise

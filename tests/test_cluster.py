@@ -1,0 +1,112 @@
+"""The private PostGIS cluster: `gisserver db up/down/status`, crash recovery, /health outage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from gisserver.app import create_app
+from gisserver.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def cluster_env(tmp_path, monkeypatch):
+    port = _free_port()
+    monkeypatch.setenv("GISSERVER_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("GISSERVER_PG_PORT", str(port))
+    monkeypatch.delenv("GISSERVER_DATABASE_URL", raising=False)
+    monkeypatch.delenv("GISSERVER_PG_DIR", raising=False)
+    runner = CliRunner()
+
+    def gis(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    yield gis, tmp_path / "var" / "pg", port
+    gis("db", "down")
+
+
+def _postmaster_pid(pg_dir) -> int:
+    return int((pg_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+
+
+def test_db_up_is_idempotent_and_status_tells_where(cluster_env):
+    gis, pg_dir, port = cluster_env
+    assert gis("db", "status").exit_code == 3  # not initialised, not running
+
+    first = gis("db", "up")
+    assert first.exit_code == 0, first.output
+    assert "initialised cluster" in first.output and "created database gisserver" in first.output
+    pid = _postmaster_pid(pg_dir)
+
+    again = gis("db", "up")
+    assert again.exit_code == 0
+    assert "initialised" not in again.output and "started" not in again.output
+    assert _postmaster_pid(pg_dir) == pid
+
+    status = gis("db", "status")
+    assert status.exit_code == 0
+    assert f"127.0.0.1:{port}" in status.output and f"running, pid {pid}" in status.output
+    assert "***" in status.output  # the password is never printed
+
+    assert gis("db", "down").output.strip() == "stopped"
+    assert gis("db", "down").output.strip() == "not running"
+    assert gis("db", "status").exit_code == 3
+
+
+def test_db_up_recovers_from_a_crash_with_stale_pid_file(cluster_env):
+    gis, pg_dir, _ = cluster_env
+    assert gis("db", "up").exit_code == 0
+    pid = _postmaster_pid(pg_dir)
+    os.kill(pid, signal.SIGKILL)
+    _wait_gone(pid)
+    # Make the pid file point at a live process that is not PostgreSQL (a recycled pid).
+    lines = (pg_dir / "postmaster.pid").read_text().split("\n")
+    lines[0] = str(os.getpid())
+    (pg_dir / "postmaster.pid").write_text("\n".join(lines))
+
+    result = gis("db", "up")
+    assert result.exit_code == 0, result.output
+    assert "started PostgreSQL" in result.output
+    assert _postmaster_pid(pg_dir) != pid
+
+
+def test_health_is_503_while_database_is_down_and_recovers_without_restart(cluster_env, tmp_path, monkeypatch):
+    gis, pg_dir, _ = cluster_env
+    assert gis("db", "up").exit_code == 0
+    app = create_app({"DATA_DIR": tmp_path / "var"})
+    client = app.test_client()
+    assert client.get("/health").status_code == 200
+
+    os.kill(_postmaster_pid(pg_dir), signal.SIGKILL)
+    time.sleep(0.5)
+    down = client.get("/health")
+    assert down.status_code == 503
+    assert down.get_json()["error"]["code"] == "database_unavailable"
+    assert down.headers["Retry-After"]
+
+    assert gis("db", "up").exit_code == 0
+    assert client.get("/health").status_code == 200
+    app.extensions["gisserver.db"].dispose()
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
