@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import time
@@ -22,6 +23,10 @@ from gisserver.logs import configure_logging
 log = logging.getLogger("gisserver.request")
 ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# Blueprints of the feature packages, as "module:attribute"; one line per blueprint.
+FEATURE_BLUEPRINTS: tuple[str, ...] = (
+)
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -73,7 +78,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    for spec in FEATURE_BLUEPRINTS:
+        app.register_blueprint(_load(spec))
     return app
+
+
+def _load(spec: str):
+    module_name, _, attribute = spec.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def _replace(settings: Settings, name: str, value: Any) -> Settings:

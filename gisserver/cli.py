@@ -127,3 +127,20 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         "gisserver.app:create_app()",
     ]
     os.execv(sys.executable, argv)
+
+
+# -- feature command groups ---------------------------------------------------------------------
+# Each feature package contributes a click group, as "module:attribute"; one line per group.
+FEATURE_COMMANDS: tuple[str, ...] = (
+)
+
+
+def _register_feature_commands() -> None:
+    import importlib
+
+    for spec in FEATURE_COMMANDS:
+        module_name, _, attribute = spec.partition(":")
+        main.add_command(getattr(importlib.import_module(module_name), attribute))
+
+
+_register_feature_commands()
