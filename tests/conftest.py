@@ -98,3 +98,30 @@ def cli(app):
         return runner.invoke(main, list(args), **kwargs)
 
     return invoke
+
+
+@pytest.fixture
+def auth_headers(app):
+    """Make a caller and return its request headers: auth_headers("officer", unit_ids=[3]).
+
+    A caller with only the role "device" gets a machine token carrying *scopes*.
+    """
+    from gisserver.users import create_user, grant, issue_token
+
+    counter = iter(range(1, 10_000))
+
+    def make(*roles, area_ids=(), unit_ids=(), scopes=()):
+        with app.extensions["gisserver.db"].transaction() as session:
+            n = next(counter)
+            if set(roles) == {"device"}:
+                _, secret = issue_token(session, f"device-{n}", scopes=scopes or ("device",))
+            else:
+                user = create_user(session, f"user-{n}-{'-'.join(roles) or 'none'}", "correct horse battery", roles)
+                for area_id in area_ids:
+                    grant(session, user, area_id=area_id)
+                for unit_id in unit_ids:
+                    grant(session, user, unit_id=unit_id)
+                _, secret = issue_token(session, f"test-{n}", user=user, scopes=scopes)
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make

@@ -1,0 +1,85 @@
+"""Who is calling: bearer tokens for API clients, the session cookie for pages."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request, session
+
+from gisserver.exceptions import Forbidden, Unauthorized
+from gisserver.http import db_session
+from gisserver.users import Principal, User, principal_for_token, principal_for_user
+
+__all__ = ["Principal", "current_principal", "require_roles", "require_scope", "login_user", "logout_user"]
+
+_UNSET = object()
+
+
+def current_principal() -> Principal | None:
+    """The caller of this request, or None when anonymous; a bad token is a 401, not anonymity."""
+    cached = g.get("principal", _UNSET)
+    if cached is not _UNSET:
+        return cached
+    principal = None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthorized("use 'Authorization: Bearer <token>'")
+        db = db_session()
+        principal = principal_for_token(db, secret.strip())
+        if principal is None:
+            raise Unauthorized("the token is unknown, expired or revoked")
+        db.commit()  # records last_used_at
+    elif session.get("user_id"):
+        user = db_session().get(User, session["user_id"])
+        if user is not None and user.active:
+            principal = principal_for_user(db_session(), user)
+    g.principal = principal
+    return principal
+
+
+def require_roles(*roles: str):
+    """Let a view run only for callers holding one of *roles* (admins pass every check)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                raise Unauthorized("sign in or send a bearer token")
+            if not principal.has_role(*roles):
+                raise Forbidden(f"this needs the role {' or '.join(roles)}")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def require_scope(scope: str, *or_roles: str):
+    """Let a view run for tokens carrying *scope*, or for people holding one of *or_roles*."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                raise Unauthorized("send a bearer token")
+            if scope not in principal.scopes and not principal.has_role(*or_roles or ("admin",)):
+                raise Forbidden(f"this needs the scope {scope}")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def login_user(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    session.permanent = True
+
+
+def logout_user() -> None:
+    session.clear()

@@ -1,0 +1,98 @@
+"""Bearer tokens and role checks, through HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Blueprint
+
+from gisserver.auth import current_principal, require_roles, require_scope
+from gisserver.users import authenticate, create_user, issue_token, revoke_token
+
+
+@pytest.fixture
+def guarded(app):
+    bp = Blueprint("guarded", __name__, url_prefix="/api/guarded")
+
+    @bp.get("/whoami")
+    def whoami():
+        p = current_principal()
+        return {"name": p.name if p else None, "roles": sorted(p.roles) if p else []}
+
+    @bp.post("/plan")
+    @require_roles("planner")
+    def plan():
+        return {"ok": True}
+
+    @bp.post("/reading")
+    @require_scope("readings:write", "officer")
+    def reading():
+        return {"ok": True}
+
+    app.register_blueprint(bp)
+    return app.test_client()
+
+
+def test_anonymous_is_allowed_where_no_role_is_needed(guarded):
+    assert guarded.get("/api/guarded/whoami").get_json() == {"name": None, "roles": []}
+
+
+def test_role_check_401_403_and_admin_passes(guarded, auth_headers):
+    assert guarded.post("/api/guarded/plan").status_code == 401
+    assert guarded.post("/api/guarded/plan", headers=auth_headers("officer")).status_code == 403
+    assert guarded.post("/api/guarded/plan", headers=auth_headers("planner")).status_code == 200
+    assert guarded.post("/api/guarded/plan", headers=auth_headers("admin")).status_code == 200
+
+
+def test_bad_tokens_are_401_without_details(guarded):
+    for header in ("Bearer gs_not-a-token", "Basic dXNlcjpwdw==", "Bearer "):
+        response = guarded.get("/api/guarded/whoami", headers={"Authorization": header})
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_expired_and_revoked_tokens_are_refused(app, guarded):
+    with app.extensions["gisserver.db"].transaction() as session:
+        user = create_user(session, "planner1", "correct horse battery", ["planner"])
+        _, expired = issue_token(
+            session, "old", user=user, expires_in=timedelta(hours=1), now=datetime.now(UTC) - timedelta(hours=2)
+        )
+        revoked_row, revoked = issue_token(session, "revoked", user=user)
+        revoke_token(session, revoked_row.id)
+        _, good = issue_token(session, "good", user=user, expires_in=timedelta(days=1))
+    for secret in (expired, revoked):
+        assert guarded.post("/api/guarded/plan", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert guarded.post("/api/guarded/plan", headers={"Authorization": f"Bearer {good}"}).status_code == 200
+
+
+def test_device_scope_or_staff_role(guarded, auth_headers):
+    assert (
+        guarded.post("/api/guarded/reading", headers=auth_headers("device", scopes=["readings:write"])).status_code
+        == 200
+    )
+    assert guarded.post("/api/guarded/reading", headers=auth_headers("device", scopes=["camera:C1"])).status_code == 403
+    assert guarded.post("/api/guarded/reading", headers=auth_headers("officer")).status_code == 200
+    assert guarded.post("/api/guarded/reading", headers=auth_headers("leader")).status_code == 403
+
+
+def test_password_authentication(db):
+    create_user(db, "leader1", "correct horse battery", ["leader"])
+    assert authenticate(db, "leader1", "correct horse battery").username == "leader1"
+    assert authenticate(db, "leader1", "wrong password!!") is None
+    assert authenticate(db, "nobody", "correct horse battery") is None
+
+
+@pytest.mark.parametrize(
+    "username, password, roles",
+    [
+        ("Bad Name", "correct horse battery", ["planner"]),
+        ("ok-name", "short", ["planner"]),
+        ("ok-name", "correct horse battery", ["emperor"]),
+    ],
+)
+def test_invalid_users_are_refused(db, username, password, roles):
+    from gisserver.exceptions import Invalid
+
+    with pytest.raises(Invalid):
+        create_user(db, username, password, roles)
