@@ -132,6 +132,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 # -- feature command groups ---------------------------------------------------------------------
 # Each feature package contributes a click group, as "module:attribute"; one line per group.
 FEATURE_COMMANDS: tuple[str, ...] = (
+    # "package.module:attribute",
 )
 
 
