@@ -132,6 +132,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 # -- feature command groups ---------------------------------------------------------------------
 # Each feature package contributes a click group, as "module:attribute"; one line per group.
 FEATURE_COMMANDS: tuple[str, ...] = (
+    "gisserver.users_cli:users",
+    "gisserver.users_cli:tokens",
     # "package.module:attribute",
 )
 

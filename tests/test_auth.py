@@ -96,3 +96,23 @@ def test_invalid_users_are_refused(db, username, password, roles):
 
     with pytest.raises(Invalid):
         create_user(db, username, password, roles)
+
+
+def test_cli_users_and_tokens(cli):
+    created = cli("users", "create", "planner9", "--role", "planner", "--password", "correct horse battery")
+    assert created.exit_code == 0, created.output
+    assert cli("users", "create", "planner9", "--role", "planner", "--password", "correct horse battery").exit_code == 1
+    listed = cli("users", "list")
+    assert "planner9\tplanner" in listed.output
+
+    issued = cli("tokens", "issue", "laptop", "--user", "planner9", "--expires-days", "30")
+    assert issued.exit_code == 0, issued.output
+    token_id, secret = issued.output.split()[1], issued.output.split()[-1]
+    assert secret.startswith("gs_")
+    assert secret not in cli("tokens", "list").output
+
+    assert f"{token_id}\tlaptop" in cli("tokens", "list").output
+    assert cli("tokens", "revoke", token_id).exit_code == 0
+    assert f"{token_id}\tlaptop\t\trevoked" in cli("tokens", "list").output
+    assert cli("tokens", "revoke", "999").exit_code == 1
+    assert cli("tokens", "issue", "gauge").exit_code == 1  # a device token needs a scope
