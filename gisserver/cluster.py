@@ -12,6 +12,7 @@ import os
 import pwd
 import secrets
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -241,9 +242,23 @@ class PrivateCluster:
             pid_file.unlink()
 
     def _start(self) -> None:
-        self._run_as_server(
-            [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "120", "start"],
-        )
+        if _port_in_use(self.port):
+            raise ClusterError(
+                f"127.0.0.1:{self.port} is already taken by another program; "
+                "set GISSERVER_PG_PORT to a free port (or stop the other server)"
+            )
+        try:
+            self._run_as_server(
+                [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "120", "start"],
+            )
+        except ClusterError as exc:
+            raise ClusterError(f"{exc}\nlast lines of {self.log_path}:\n{self._log_tail()}") from exc
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -280,6 +295,12 @@ class PrivateCluster:
         with psycopg.connect(self._dsn(database), autocommit=True) as conn:
             for ext in EXTENSIONS:
                 conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _find_bindir() -> str:

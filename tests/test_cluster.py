@@ -110,3 +110,16 @@ def _wait_gone(pid: int, timeout: float = 10) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+def test_db_up_refuses_a_taken_port_clearly(cluster_env, monkeypatch):
+    gis, _, _ = cluster_env
+    import socket as socketlib
+
+    with socketlib.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("GISSERVER_PG_PORT", str(taken.getsockname()[1]))
+        result = CliRunner().invoke(main, ["db", "up"])
+    assert result.exit_code == 1
+    assert "already taken" in result.output and "GISSERVER_PG_PORT" in result.output
