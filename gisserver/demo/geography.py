@@ -17,32 +17,87 @@ CITY_CODE = "HUE"
 CITY_NAME = "Thành phố Huế"
 CENTER = (107.585, 16.463)
 
-CITY_OUTLINE = Polygon([
-    (107.00, 16.55), (107.10, 16.74), (107.35, 16.73), (107.55, 16.62), (107.75, 16.52),
-    (107.95, 16.40), (108.10, 16.30), (108.21, 16.22), (108.15, 16.10), (107.95, 16.05),
-    (107.75, 16.00), (107.50, 16.02), (107.25, 16.05), (107.05, 16.15), (106.98, 16.30),
-])
+CITY_OUTLINE = Polygon(
+    [
+        (107.00, 16.55),
+        (107.10, 16.74),
+        (107.35, 16.73),
+        (107.55, 16.62),
+        (107.75, 16.52),
+        (107.95, 16.40),
+        (108.10, 16.30),
+        (108.21, 16.22),
+        (108.15, 16.10),
+        (107.95, 16.05),
+        (107.75, 16.00),
+        (107.50, 16.02),
+        (107.25, 16.05),
+        (107.05, 16.15),
+        (106.98, 16.30),
+    ]
+)
 
 URBAN_WARDS = [
-    "Phường Phú Xuân", "Phường Thuận Hóa", "Phường Kim Long", "Phường Vỹ Dạ", "Phường Thủy Xuân",
-    "Phường An Cựu", "Phường Hương An", "Phường Dương Nỗ", "Phường Thuận An", "Phường Hóa Châu",
-    "Phường Mỹ Thượng", "Phường Hương Thủy",
+    "Phường Phú Xuân",
+    "Phường Thuận Hóa",
+    "Phường Kim Long",
+    "Phường Vỹ Dạ",
+    "Phường Thủy Xuân",
+    "Phường An Cựu",
+    "Phường Hương An",
+    "Phường Dương Nỗ",
+    "Phường Thuận An",
+    "Phường Hóa Châu",
+    "Phường Mỹ Thượng",
+    "Phường Hương Thủy",
 ]
 OTHER_WARDS = [
-    "Phường Phong Điền", "Phường Phong Thái", "Phường Phong Dinh", "Phường Phong Phú",
-    "Phường Phong Quảng", "Phường Hương Trà", "Phường Kim Trà", "Phường Thanh Thủy", "Phường Phú Bài",
+    "Phường Phong Điền",
+    "Phường Phong Thái",
+    "Phường Phong Dinh",
+    "Phường Phong Phú",
+    "Phường Phong Quảng",
+    "Phường Hương Trà",
+    "Phường Kim Trà",
+    "Phường Thanh Thủy",
+    "Phường Phú Bài",
 ]
 COMMUNES = [
-    "Xã Đan Điền", "Xã Quảng Điền", "Xã Bình Điền", "Xã Phú Vang", "Xã Phú Vinh", "Xã Phú Hồ",
-    "Xã Vinh Lộc", "Xã Phú Lộc", "Xã Chân Mây - Lăng Cô", "Xã Lộc An", "Xã Hưng Lộc", "Xã Khe Tre",
-    "Xã Long Quảng", "Xã Nam Đông", "Xã A Lưới 1", "Xã A Lưới 2", "Xã A Lưới 3", "Xã A Lưới 4",
+    "Xã Đan Điền",
+    "Xã Quảng Điền",
+    "Xã Bình Điền",
+    "Xã Phú Vang",
+    "Xã Phú Vinh",
+    "Xã Phú Hồ",
+    "Xã Vinh Lộc",
+    "Xã Phú Lộc",
+    "Xã Chân Mây - Lăng Cô",
+    "Xã Lộc An",
+    "Xã Hưng Lộc",
+    "Xã Khe Tre",
+    "Xã Long Quảng",
+    "Xã Nam Đông",
+    "Xã A Lưới 1",
+    "Xã A Lưới 2",
+    "Xã A Lưới 3",
+    "Xã A Lưới 4",
     "Xã A Lưới 5",
 ]
 
-PERFUME_RIVER = LineString([
-    (107.48, 16.30), (107.53, 16.37), (107.555, 16.41), (107.565, 16.445), (107.585, 16.468),
-    (107.61, 16.478), (107.635, 16.50), (107.655, 16.53), (107.63, 16.565), (107.61, 16.59),
-])
+PERFUME_RIVER = LineString(
+    [
+        (107.48, 16.30),
+        (107.53, 16.37),
+        (107.555, 16.41),
+        (107.565, 16.445),
+        (107.585, 16.468),
+        (107.61, 16.478),
+        (107.635, 16.50),
+        (107.655, 16.53),
+        (107.63, 16.565),
+        (107.61, 16.59),
+    ]
+)
 
 LAND_USE_CLASSES = [
     # (code, Vietnamese name, weight)
@@ -132,8 +187,9 @@ def build_geography(seed: int = 2025, groups_per_ward: tuple[int, int] = (6, 14)
         seeds = _points_inside(rng, outline, n, center=outline.centroid.coords[0], spread=spread)
         label = "Tổ dân phố" if ward.urban else "Thôn"
         for j, cell in enumerate(_voronoi_cells(seeds, outline)):
-            group_rows.append({"code": f"{ward.code}-{j + 1:02d}", "name": f"{label} {j + 1}",
-                               "parent_code": ward.code})
+            group_rows.append(
+                {"code": f"{ward.code}-{j + 1:02d}", "name": f"{label} {j + 1}", "parent_code": ward.code}
+            )
             group_geoms.append(cell)
     groups = gpd.GeoDataFrame(group_rows, geometry=group_geoms, crs=4326)
     return DemoGeography(city=city, wards=wards, groups=groups)
@@ -157,14 +213,16 @@ def land_use_parcels(rng: np.random.Generator, city, size_deg: float = 0.0018, h
             if cell.intersects(river) or not city.contains(cell):
                 continue
             code = str(rng.choice(codes, p=weights))
-            rows.append({
-                "ma_lo": f"L{i:03d}-{j:03d}",
-                "loai_dat": code,
-                "ten_loai": names[code],
-                "tang_cao": int(rng.integers(1, 12)) if code in ("ODT", "TMD") else 0,
-                "mat_do_xd": round(float(rng.uniform(0.2, 0.8)), 2),
-                "do_an": "Quy hoạch phân khu đô thị Huế 2030",
-            })
+            rows.append(
+                {
+                    "ma_lo": f"L{i:03d}-{j:03d}",
+                    "loai_dat": code,
+                    "ten_loai": names[code],
+                    "tang_cao": int(rng.integers(1, 12)) if code in ("ODT", "TMD") else 0,
+                    "mat_do_xd": round(float(rng.uniform(0.2, 0.8)), 2),
+                    "do_an": "Quy hoạch phân khu đô thị Huế 2030",
+                }
+            )
             geoms.append(cell)
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
@@ -176,18 +234,28 @@ def road_network(rng: np.random.Generator, city) -> gpd.GeoDataFrame:
     for k in range(16):
         angle = 2 * np.pi * k / 16 + rng.uniform(-0.1, 0.1)
         length = rng.uniform(0.05, 0.12)
-        pts = [(cx + r * np.cos(angle) + rng.normal(0, 0.002), cy + r * np.sin(angle) + rng.normal(0, 0.002))
-               for r in np.linspace(0.004, length, 8)]
-        rows.append({"ten_duong": f"Đường hướng tâm {k + 1}", "cap_duong": "Đường chính khu vực",
-                     "lo_gioi_m": float(rng.choice([13.5, 19.5, 26.0]))})
+        pts = [
+            (cx + r * np.cos(angle) + rng.normal(0, 0.002), cy + r * np.sin(angle) + rng.normal(0, 0.002))
+            for r in np.linspace(0.004, length, 8)
+        ]
+        rows.append(
+            {
+                "ten_duong": f"Đường hướng tâm {k + 1}",
+                "cap_duong": "Đường chính khu vực",
+                "lo_gioi_m": float(rng.choice([13.5, 19.5, 26.0])),
+            }
+        )
         geoms.append(LineString(pts))
     for ring, radius in enumerate((0.015, 0.03, 0.05), start=1):
         pts = [(cx + radius * np.cos(t), cy + radius * 0.9 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 48)]
         rows.append({"ten_duong": f"Vành đai {ring}", "cap_duong": "Đường chính đô thị", "lo_gioi_m": 36.0})
         geoms.append(LineString(pts))
     rows.append({"ten_duong": "Quốc lộ 1A", "cap_duong": "Quốc lộ", "lo_gioi_m": 42.0})
-    geoms.append(LineString([(107.10, 16.70), (107.40, 16.60), (107.58, 16.44), (107.80, 16.32),
-                             (108.00, 16.22), (108.15, 16.18)]))
+    geoms.append(
+        LineString(
+            [(107.10, 16.70), (107.40, 16.60), (107.58, 16.44), (107.80, 16.32), (108.00, 16.22), (108.15, 16.18)]
+        )
+    )
     gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
     gdf["geometry"] = gdf.geometry.intersection(city)
     return gdf[~gdf.geometry.is_empty].reset_index(drop=True)
@@ -200,16 +268,23 @@ def drainage_lines(rng: np.random.Generator, roads: gpd.GeoDataFrame) -> gpd.Geo
         if road.cap_duong == "Quốc lộ":
             continue
         geoms.append(shapely.offset_curve(road.geometry, 0.00008))
-        rows.append({"ten_tuyen": f"Cống dọc {road.ten_duong}",
-                     "duong_kinh_mm": int(rng.choice([600, 800, 1000, 1200])),
-                     "vat_lieu": str(rng.choice(["BTCT", "HDPE"]))})
+        rows.append(
+            {
+                "ten_tuyen": f"Cống dọc {road.ten_duong}",
+                "duong_kinh_mm": int(rng.choice([600, 800, 1000, 1200])),
+                "vat_lieu": str(rng.choice(["BTCT", "HDPE"])),
+            }
+        )
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
 
 def flood_zones(city) -> gpd.GeoDataFrame:
     """Flood-risk zones as bands along the Perfume River (deeper near the river)."""
-    bands = [("Ngập sâu trên 1,5 m", "cao", 0.006), ("Ngập 0,5 - 1,5 m", "trung_binh", 0.016),
-             ("Ngập dưới 0,5 m", "thap", 0.03)]
+    bands = [
+        ("Ngập sâu trên 1,5 m", "cao", 0.006),
+        ("Ngập 0,5 - 1,5 m", "trung_binh", 0.016),
+        ("Ngập dưới 0,5 m", "thap", 0.03),
+    ]
     rows, geoms, inner = [], [], None
     for name, level, width in bands:
         zone = PERFUME_RIVER.buffer(width).intersection(city)
@@ -225,6 +300,12 @@ def evacuation_points(rng: np.random.Generator, wards: gpd.GeoDataFrame):
     rows = []
     for ward in wards.itertuples():
         for k, p in enumerate(_points_inside(rng, ward.geometry, 2), start=1):
-            rows.append({"ten_diem": f"Điểm sơ tán {k} - {ward.name}", "suc_chua": int(rng.integers(100, 1500)),
-                         "kinh_do": round(p.x, 6), "vi_do": round(p.y, 6)})
+            rows.append(
+                {
+                    "ten_diem": f"Điểm sơ tán {k} - {ward.name}",
+                    "suc_chua": int(rng.integers(100, 1500)),
+                    "kinh_do": round(p.x, 6),
+                    "vi_do": round(p.y, 6),
+                }
+            )
     return rows

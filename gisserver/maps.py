@@ -1,0 +1,72 @@
+"""Folium maps that load every script and stylesheet from our static/vendor, never a CDN."""
+
+from __future__ import annotations
+
+import folium
+from branca.element import Element
+
+VENDOR = "vendor"
+# Folium's asset names -> files under static/vendor (see scripts/vendor-assets.sh for versions).
+LOCAL_ASSETS: dict[str, str] = {
+    "leaflet": "leaflet/dist/leaflet.js",
+    "leaflet_css": "leaflet/dist/leaflet.css",
+    "jquery": "jquery/dist/jquery.min.js",
+    "bootstrap": "bootstrap/dist/js/bootstrap.bundle.min.js",
+    "bootstrap_css": "bootstrap/dist/css/bootstrap.min.css",
+    "awesome_markers": "awesome-markers/dist/leaflet.awesome-markers.js",
+    "awesome_markers_css": "awesome-markers/dist/leaflet.awesome-markers.css",
+    "awesome_markers_font_css": "fontawesome/css/all.min.css",
+    "markerclusterjs": "markercluster/dist/leaflet.markercluster.js",
+    "markerclustercss": "markercluster/dist/MarkerCluster.css",
+    "markerclusterdefaultcss": "markercluster/dist/MarkerCluster.Default.css",
+    "leaflet_draw_js": "leaflet-draw/dist/leaflet.draw.js",
+    "leaflet_draw_css": "leaflet-draw/dist/leaflet.draw.css",
+    "vectorGrid": "vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    "Control.Fullscreen.js": "fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "fullscreen/Control.FullScreen.css",
+}
+# Assets Folium adds that our maps do not use (Bootstrap 3 glyph icons, a rotation helper).
+DROPPED_ASSETS = {"glyphicons_css", "awesome_rotate_css"}
+
+
+class UnvendoredAsset(RuntimeError):
+    """A map element wants a script or stylesheet that is not in static/vendor."""
+
+
+def localize_assets(root: Element, static_url: str) -> None:
+    """Point every element's JS/CSS at static/vendor; refuse any asset we have not vendored."""
+    base = static_url.rstrip("/") + "/" + VENDOR + "/"
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        for attribute in ("default_js", "default_css"):
+            assets = getattr(element, attribute, None)
+            if not assets:
+                continue
+            local = []
+            for name, url in assets:
+                if name in DROPPED_ASSETS:
+                    continue
+                if name not in LOCAL_ASSETS:
+                    raise UnvendoredAsset(f"{type(element).__name__} needs {name} ({url}), not vendored")
+                local.append((name, base + LOCAL_ASSETS[name]))
+            setattr(element, attribute, local)
+        stack.extend(element._children.values())
+
+
+def offline_map(location, zoom_start: int, basemap_url: str = "", attribution: str = "", **kwargs) -> folium.Map:
+    """A Folium map with the configured base map, or none (area boundaries then serve as background)."""
+    m = folium.Map(
+        location=location, zoom_start=zoom_start, tiles=None, control_scale=True, prefer_canvas=True, **kwargs
+    )
+    if basemap_url:
+        folium.TileLayer(
+            tiles=basemap_url, attr=attribution or "Base map", name="Base map", max_zoom=20, control=False
+        ).add_to(m)
+    return m
+
+
+def render_map(m: folium.Map, static_url: str) -> str:
+    """The map's full HTML document, with local assets only."""
+    localize_assets(m, static_url)
+    return m.get_root().render()
