@@ -13,11 +13,13 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from gisserver import health, pages
+from gisserver import account, health, pages
+from gisserver.auth import init_auth
 from gisserver.config import Settings, load_or_create_secret
 from gisserver.db import Database
 from gisserver.errors import register_error_handlers
 from gisserver.http import close_db_session
+from gisserver.i18n import init_i18n
 from gisserver.logs import configure_logging
 
 log = logging.getLogger("gisserver.request")
@@ -64,6 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
     app.config.update(overrides)
     configure_logging(settings.log_level)
@@ -76,9 +80,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_db_session)
     register_error_handlers(app)
     _register_request_logging(app)
+    init_i18n(app)
+    init_auth(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(account.bp)
     for spec in FEATURE_BLUEPRINTS:
         app.register_blueprint(_load(spec))
     return app

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import g, request, session
+from flask import Flask, g, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 
-from gisserver.exceptions import Forbidden, Unauthorized
+from gisserver.errors import API_PREFIXES, error_response
+from gisserver.exceptions import Forbidden, ServiceError, Unauthorized
 from gisserver.http import db_session
 from gisserver.users import Principal, User, principal_for_token, principal_for_user
 
-__all__ = ["Principal", "current_principal", "require_roles", "require_scope", "login_user", "logout_user"]
+__all__ = ["Principal", "current_principal", "require_roles", "require_scope", "login_user", "logout_user", "init_auth"]
 
 _UNSET = object()
 
@@ -83,3 +86,39 @@ def login_user(user: User) -> None:
 
 def logout_user() -> None:
     session.clear()
+
+
+csrf = CSRFProtect()
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def init_auth(app: Flask) -> None:
+    """Session cookies carry staff into pages, so every state-changing request riding on one
+    (or any HTML form post) must carry a CSRF token; bearer-token and anonymous JSON calls cannot
+    be forged cross-site this way and are left alone."""
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    csrf.init_app(app)
+
+    @app.before_request
+    def check_csrf():
+        if request.method not in UNSAFE_METHODS or request.headers.get("Authorization"):
+            return
+        riding_on_session = bool(session.get("user_id"))
+        page_form = request.mimetype in FORM_TYPES and not request.path.startswith(API_PREFIXES)
+        if riding_on_session or page_form:
+            csrf.protect()
+
+    @app.context_processor
+    def inject_principal():
+        # Pages show who is signed in; an error page (even one saying the database is down)
+        # must still render, so a failure here just means "nobody".
+        try:
+            return {"principal": current_principal()}
+        except (ServiceError, SQLAlchemyError):
+            return {"principal": None}
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc: CSRFError):
+        return error_response(400, "csrf_failed", exc.description)

@@ -35,6 +35,8 @@ class Settings:
     basemap_url: str = ""
     basemap_attribution: str = ""
     log_level: str = "INFO"
+    # Send the session cookie only over HTTPS (turn on behind a TLS proxy).
+    secure_cookies: bool = False
     # Seconds a database connection attempt may take before /health reports 503.
     db_connect_timeout: int = 3
     # Seconds a single SQL statement may run before it is cancelled.
@@ -56,6 +58,8 @@ class Settings:
                 values[f.name] = Path(raw).resolve()
             elif f.type == "int":
                 values[f.name] = int(raw)
+            elif f.type == "bool":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
         return cls(**values)

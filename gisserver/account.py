@@ -1,0 +1,55 @@
+"""Sign in, sign out and change password for staff using the pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from gisserver.auth import current_principal, login_user, logout_user
+from gisserver.http import db_session
+from gisserver.i18n import safe_next
+from gisserver.users import User, authenticate, set_password
+
+bp = Blueprint("account", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", next=next_url, error=None)
+    user = authenticate(
+        db_session(), request.form.get("username", "").strip().lower(), request.form.get("password", "")
+    )
+    if user is None:
+        return render_template("login.html", next=next_url, error=_("Wrong username or password.")), 401
+    login_user(user)
+    return redirect(next_url)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("pages.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    principal = current_principal()
+    if principal is None or principal.kind != "user":
+        return redirect(url_for("account.login", next=request.path))
+    if request.method == "GET":
+        return render_template("password.html", error=None, done=False)
+    session = db_session()
+    user = session.get(User, principal.id)
+    new, again = request.form.get("new_password", ""), request.form.get("new_password_again", "")
+    error = None
+    if authenticate(session, user.username, request.form.get("current_password", "")) is None:
+        error = _("The current password is wrong.")
+    elif new != again:
+        error = _("The two new passwords differ.")
+    if error is None:
+        set_password(session, user, new)  # raises Invalid (400 page) when too short
+        session.commit()
+        return render_template("password.html", error=None, done=True)
+    return render_template("password.html", error=error, done=False), 400
