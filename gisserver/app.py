@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from gisserver import account, health, pages
+from gisserver import account, audit_api, health, pages
 from gisserver.auth import init_auth
 from gisserver.config import Settings, load_or_create_secret
 from gisserver.db import Database
@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(audit_api.bp)
     for spec in FEATURE_BLUEPRINTS:
         app.register_blueprint(_load(spec))
     return app

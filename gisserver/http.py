@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from gisserver.audit import set_context as set_audit_context
 from gisserver.exceptions import Invalid, UnsupportedMedia
 
 MAX_JSON_DEPTH = 32
@@ -69,7 +70,17 @@ def db_session():
     """The request's database session (opened on first use, closed at teardown)."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["gisserver.db"].session()
+        set_audit_context(g.db_session, _request_audit_context)
     return g.db_session
+
+
+def _request_audit_context() -> dict:
+    principal = g.get("principal")
+    if principal is None:
+        actor = "anonymous"
+    else:
+        actor = f"{principal.kind}:{principal.name}"
+    return {"actor": actor, "remote_addr": request.remote_addr, "request_id": g.get("request_id")}
 
 
 def close_db_session(exc: BaseException | None = None) -> None:

@@ -1,0 +1,158 @@
+"""Audit log: every ORM write is recorded with who, when, what and from where.
+
+A session listener collects the rows a flush inserts, updates or deletes and writes one audit entry
+per row in the same transaction, so an entry exists exactly when the write was committed. Writes
+that bypass the ORM (bulk layer loads) call record() themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, DateTime, Index, Text, event, func, insert, inspect, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gisserver.db import Base
+
+# Never copied into the audit log: secrets and private reporter data.
+REDACTED_COLUMNS = {"password_hash", "token_hash", "reporter_name", "reporter_phone", "stream_url"}
+SKIPPED_TABLES = {"audit_log"}
+CONTEXT_KEY = "audit_context"
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_table_row", "table_name", "row_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)  # insert, update, delete, or a service's own verb
+    table_name: Mapped[str] = mapped_column(Text)
+    row_id: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+def set_context(session: Session, context: Callable[[], dict] | dict) -> None:
+    """Say who acts through *session*: a dict, or a callable evaluated at each flush."""
+    session.info[CONTEXT_KEY] = context
+
+
+def cli_actor() -> dict:
+    try:
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        name = str(os.geteuid())
+    return {"actor": f"cli:{name}", "remote_addr": None, "request_id": None}
+
+
+def _context(session: Session) -> dict:
+    context = session.info.get(CONTEXT_KEY) or cli_actor
+    return dict(context() if callable(context) else context)
+
+
+def _jsonable(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return "<geometry>" if type(value).__name__ in ("WKBElement", "WKTElement") else str(value)
+
+
+def _changes(obj, action: str) -> dict:
+    state = inspect(obj)
+    out = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in REDACTED_COLUMNS:
+            if action != "delete" and state.attrs[key].history.has_changes():
+                out[key] = "<redacted>"
+            continue
+        history = state.attrs[key].history
+        if action == "update":
+            if history.has_changes():
+                old = history.deleted[0] if history.deleted else None
+                new = history.added[0] if history.added else None
+                out[key] = [_jsonable(old), _jsonable(new)]
+        elif action == "insert":
+            # Read only what is loaded: server defaults are expired after the flush and
+            # touching them would cost one SELECT per row.
+            value = state.dict.get(key)
+            if value is not None:
+                out[key] = _jsonable(value)
+    return out
+
+
+def _row_id(obj) -> str | None:
+    identity = inspect(obj).identity
+    return ",".join(str(v) for v in identity) if identity else None
+
+
+def record(session: Session, action: str, table_name: str, row_id: str | None, changes: dict | None = None) -> None:
+    """Write one audit entry for a write that did not go through the ORM."""
+    ctx = _context(session)
+    session.execute(
+        insert(AuditEntry).values(
+            action=action, table_name=table_name, row_id=row_id, changes=_jsonable(changes or {}), **ctx
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _collect(session: Session, flush_context, instances) -> None:
+    pending = session.info.setdefault("_audit_pending", [])
+    for action, objects in (("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            if getattr(obj, "__tablename__", None) in SKIPPED_TABLES:
+                continue
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            pending.append((action, obj, _changes(obj, action), _row_id(obj)))
+    session.info["_audit_new"] = [o for o in session.new if getattr(o, "__tablename__", None) not in SKIPPED_TABLES]
+
+
+@event.listens_for(Session, "after_flush")
+def _write(session: Session, flush_context) -> None:
+    pending = session.info.pop("_audit_pending", [])
+    # Inserted rows get their primary keys during the flush, so they are described after it.
+    for obj in session.info.pop("_audit_new", []):
+        pending.append(("insert", obj, _changes(obj, "insert"), _row_id(obj)))
+    if not pending:
+        return
+    ctx = _context(session)
+    rows = [
+        dict(ctx, action=action, table_name=obj.__tablename__, row_id=row_id, changes=changes)
+        for action, obj, changes, row_id in pending
+    ]
+    session.connection().execute(insert(AuditEntry), rows)
+
+
+def recent_entries(
+    session: Session,
+    *,
+    table: str | None = None,
+    actor: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if table:
+        query = query.where(AuditEntry.table_name == table)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query))
