@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gisserver import account, audit_api, health, pages
 from gisserver.auth import init_auth
@@ -21,6 +22,7 @@ from gisserver.errors import register_error_handlers
 from gisserver.http import close_db_session
 from gisserver.i18n import init_i18n
 from gisserver.logs import configure_logging
+from gisserver.ratelimit import init_rate_limits
 
 log = logging.getLogger("gisserver.request")
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +84,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_request_logging(app)
     init_i18n(app)
     init_auth(app)
+    init_rate_limits(app)
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)

@@ -35,6 +35,11 @@ class Settings:
     basemap_url: str = ""
     basemap_attribution: str = ""
     log_level: str = "INFO"
+    # Anonymous intake limits (Flask-Limiter syntax), per client address and per area.
+    intake_rate_limit: str = "10 per minute;60 per day"
+    intake_area_rate_limit: str = "300 per hour"
+    # Number of trusted reverse proxies in front of the app (for client addresses).
+    proxy_hops: int = 0
     # Send the session cookie only over HTTPS (turn on behind a TLS proxy).
     secure_cookies: bool = False
     # Seconds a database connection attempt may take before /health reports 503.

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("gisserver.users", "gisserver.meta", "gisserver.audit", "layers.models", "reports.models")
+MODEL_MODULES = (
+    "gisserver.users",
+    "gisserver.meta",
+    "gisserver.audit",
+    "gisserver.ratelimit",
+    "layers.models",
+    "reports.models",
+)
 
 
 def import_all_models() -> None:

@@ -1,0 +1,39 @@
+"""Demo users, one per role, with known passwords printed by the loader (never use in production)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from gisserver.users import create_user, grant
+
+DEMO_PASSWORD = "demo-password-2025"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    roles: tuple[str, ...]
+    description: str
+
+
+def create_demo_users(session: Session, *, city_area_id: int, ward_area_id: int, ward_unit_ids: list[int]):
+    """admin, planner, a city leader, a ward leader and a ward officer working its units' queues."""
+    made = []
+    specs = [
+        ("admin", ("admin",), "administrator", {}),
+        ("planner", ("planner",), "planner: manages layers", {}),
+        ("leader", ("leader",), "city leader: sees the whole city", {"areas": [city_area_id]}),
+        ("ward-leader", ("leader",), "ward leader: sees one ward", {"areas": [ward_area_id]}),
+        ("officer", ("officer",), "ward officer: works the ward's police and committee queues",
+         {"areas": [ward_area_id], "units": ward_unit_ids}),
+    ]
+    for username, roles, description, grants in specs:
+        user = create_user(session, username, DEMO_PASSWORD, roles, display_name=description)
+        for area_id in grants.get("areas", []):
+            grant(session, user, area_id=area_id)
+        for unit_id in grants.get("units", []):
+            grant(session, user, unit_id=unit_id)
+        made.append(DemoUser(username, roles, description))
+    return made
