@@ -147,3 +147,49 @@ def _register_feature_commands() -> None:
 
 
 _register_feature_commands()
+
+
+# -- backups ------------------------------------------------------------------------------------
+
+
+@main.command("backup")
+@click.argument("archive", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup(archive: str) -> None:
+    """Write the database (pg_dump custom format) and the stored files into ARCHIVE (a tar)."""
+    from gisserver.backup import create_backup
+    from gisserver.exceptions import ServiceError
+
+    settings = current_app.config["SETTINGS"]
+    try:
+        result = create_backup(
+            current_app.extensions["gisserver.db"].url, settings.data_dir, archive, settings.pg_bindir
+        )
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"wrote {result.path}: {sum(result.tables.values())} rows in {len(result.tables)} tables, {result.files} files"
+    )
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True, help="overwrite a database that already holds data")
+@with_appcontext
+def restore(archive: str, replace: bool) -> None:
+    """Restore a backup made by `gisserver backup` into the configured database."""
+    from gisserver.backup import restore_backup
+    from gisserver.exceptions import ServiceError
+
+    settings = current_app.config["SETTINGS"]
+    try:
+        manifest = restore_backup(
+            current_app.extensions["gisserver.db"].url,
+            settings.data_dir,
+            archive,
+            replace=replace,
+            bindir=settings.pg_bindir,
+        )
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"restored the backup of {manifest['created_at']}")
