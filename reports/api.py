@@ -1,0 +1,229 @@
+"""HTTP API of reports: citizen intake and status, officer queues and workflow, areas and categories."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, request, url_for
+
+from gisserver.auth import current_principal, require_roles
+from gisserver.exceptions import Invalid
+from gisserver.http import db_session, finite_float, json_body
+from gisserver.ratelimit import per_area_intake, per_client_intake
+from reports import areas as area_service
+from reports import queries, workflow
+from reports.categories import list_categories
+from reports.intake import ReportInput, submit_report
+from reports.models import Report
+
+bp = Blueprint("reports", __name__, url_prefix="/api")
+
+
+def _actor() -> str:
+    principal = current_principal()
+    return f"{principal.kind}:{principal.name}" if principal else "anonymous"
+
+
+def _object(body, name: str) -> dict:
+    value = body.get(name) or {}
+    if not isinstance(value, dict):
+        raise Invalid(f"{name} must be an object", {"field": name})
+    return value
+
+
+def _report_input(body) -> ReportInput:
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    location = _object(body, "location")
+    reporter = _object(body, "reporter")
+    lon, lat = location.get("lon", body.get("lon")), location.get("lat", body.get("lat"))
+    return ReportInput(
+        category=str(body.get("category") or ""),
+        description=body.get("description") or "",
+        lon=None if lon is None else finite_float(lon, "lon"),
+        lat=None if lat is None else finite_float(lat, "lat"),
+        address=body.get("address"),
+        area_code=body.get("area"),
+        reporter_name=reporter.get("name"),
+        reporter_phone=reporter.get("phone"),
+        channel=str(body.get("channel") or "api"),
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+
+
+def _area_from_body() -> str | None:
+    body = request.get_json(silent=True)
+    return str(body.get("area")) if isinstance(body, dict) and body.get("area") else None
+
+
+@bp.post("/reports")
+@per_client_intake
+@per_area_intake(_area_from_body)
+def create_report():
+    data = _report_input(json_body())
+    principal = current_principal()
+    staff = bool(principal and principal.has_role("officer"))
+    session = db_session()
+    report, created = submit_report(session, data, actor=_actor(), staff=staff)
+    session.commit()  # 201 only once the report is safely stored
+    body = queries.public_view(session, report)
+    body["status_url"] = url_for("reports.report_status", code=report.tracking_code, _external=True)
+    if staff:
+        body["id"] = report.id
+    return body, 201 if created else 200
+
+
+@bp.get("/reports/<code>/status")
+def report_status(code: str):
+    session = db_session()
+    return queries.public_view(session, queries.report_by_tracking_code(session, code))
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        raise Invalid(f"{name} must be an integer", {"field": name}) from None
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", {"field": name}) from None
+
+
+def _bool_arg(name: str) -> bool | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise Invalid(f"{name} must be true or false", {"field": name})
+
+
+@bp.get("/reports")
+@require_roles("officer", "leader")
+def list_reports():
+    f = queries.QueueFilter(
+        statuses=[s for s in request.args.get("status", "").split(",") if s],
+        overdue=_bool_arg("overdue"),
+        category=request.args.get("category") or None,
+        area=request.args.get("area") or None,
+        unit=request.args.get("unit") or None,
+        date_from=_date_arg("from"),
+        date_to=_date_arg("to"),
+        sort=request.args.get("sort", "-created"),
+        page=_int_arg("page", 1),
+        per_page=_int_arg("per_page", 50),
+    )
+    session = db_session()
+    page = queries.queue(session, current_principal(), f)
+    return {
+        "items": [queries.staff_view(session, r) for r in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
+
+
+def _visible(report_id: int) -> Report:
+    return queries.visible_report(db_session(), current_principal(), report_id)
+
+
+@bp.get("/reports/<int:report_id>")
+@require_roles("officer", "leader")
+def get_report(report_id: int):
+    return queries.staff_view(db_session(), _visible(report_id), with_history=True)
+
+
+@bp.post("/reports/<int:report_id>/transition")
+@require_roles("officer")
+def transition_report(report_id: int):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    report = workflow.transition(session, _visible(report_id), str(body.get("action") or ""), actor=_actor(),
+                                 note=str(body.get("note") or ""))
+    session.commit()
+    return queries.staff_view(session, report, with_history=True)
+
+
+@bp.post("/reports/<int:report_id>/reassign")
+@require_roles("officer")
+def reassign_report(report_id: int):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    report = workflow.reassign(session, _visible(report_id), actor=_actor(), reason=str(body.get("reason") or ""),
+                               unit_code=body.get("unit"), area_code=body.get("area"))
+    session.commit()
+    return queries.staff_view(session, report, with_history=True)
+
+
+@bp.post("/reports/<int:report_id>/merge")
+@require_roles("officer")
+def merge_reports(report_id: int):
+    body = json_body()
+    ids = body.get("duplicates") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise Invalid("duplicates must be a list of report ids", {"field": "duplicates"})
+    session = db_session()
+    main = _visible(report_id)
+    workflow.merge(session, main, [_visible(i) for i in ids], actor=_actor())
+    session.commit()
+    return queries.staff_view(session, main, with_history=True)
+
+
+@bp.patch("/reports/<int:report_id>/location")
+@require_roles("officer")
+def move_report(report_id: int):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    report = workflow.move(session, _visible(report_id), finite_float(body.get("lon"), "lon"),
+                           finite_float(body.get("lat"), "lat"), actor=_actor(), reason=str(body.get("reason") or ""))
+    session.commit()
+    return queries.staff_view(session, report, with_history=True)
+
+
+@bp.get("/report-categories")
+def categories():
+    return {
+        "categories": [
+            {"code": c.code, "name_vi": c.name_vi, "name_en": c.name_en, "domain": c.domain,
+             "deadline_hours": c.deadline_hours}
+            for c in list_categories(db_session())
+        ]
+    }
+
+
+def _area_json(area) -> dict:
+    return {"code": area.code, "name": area.name, "level": area.level, "valid_from": area.valid_from.isoformat(),
+            "valid_to": area.valid_to.isoformat() if area.valid_to else None}
+
+
+@bp.get("/areas")
+def list_areas():
+    session = db_session()
+    rows = area_service.list_areas(session, level=request.args.get("level") or None,
+                                   parent_code=request.args.get("parent") or None)
+    return {"areas": [_area_json(a) for a in rows]}
+
+
+@bp.get("/areas/lookup")
+def lookup_area():
+    lon = finite_float(request.args.get("lon"), "lon")
+    lat = finite_float(request.args.get("lat"), "lat")
+    if abs(lon) > 180 or abs(lat) > 90:
+        raise Invalid("lon/lat out of range")
+    chain = area_service.area_chain_for_point(db_session(), lon, lat, on=_date_arg("on"))
+    return {"areas": [_area_json(a) for a in chain], "inside_city": bool(chain)}

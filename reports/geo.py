@@ -1,0 +1,130 @@
+"""Every PostGIS query of reports/: point -> area chain, sibling checks, nearby open reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# Deepest level first; among areas of one level sharing a border, the lowest code wins, so a point
+# on a border always lands in the same area.
+_AREA_CHAIN = text("""
+WITH RECURSIVE hit AS (
+    SELECT id FROM areas
+    WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+      AND valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)
+    ORDER BY CASE level WHEN 'group' THEN 0 WHEN 'ward' THEN 1 ELSE 2 END, code
+    LIMIT 1
+), chain AS (
+    SELECT a.id, a.parent_id, 0 AS depth FROM areas a JOIN hit USING (id)
+    UNION ALL
+    SELECT p.id, p.parent_id, c.depth + 1 FROM areas p JOIN chain c ON p.id = c.parent_id
+)
+SELECT id FROM chain ORDER BY depth
+""")
+
+
+def area_chain_ids(session: Session, lon: float, lat: float, on: date) -> list[int]:
+    """Ids of the areas containing the point on a date, deepest first."""
+    return list(session.execute(_AREA_CHAIN, {"lon": lon, "lat": lat, "on": on}).scalars())
+
+
+_SUBTREE = text("""
+WITH RECURSIVE sub AS (
+    SELECT id FROM areas WHERE id = ANY(:ids)
+    UNION
+    SELECT a.id FROM areas a JOIN sub ON a.parent_id = sub.id
+)
+SELECT id FROM sub
+""")
+
+
+def area_subtree_ids(session: Session, area_ids) -> set[int]:
+    """The given areas and everything below them."""
+    ids = list(area_ids)
+    if not ids:
+        return set()
+    return set(session.execute(_SUBTREE, {"ids": ids}).scalars())
+
+
+# Tolerances in square metres: digitised boundaries never meet exactly.
+_OVERLAPS = text("""
+SELECT a.code AS a, b.code AS b, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS m2
+FROM areas a
+JOIN areas b ON a.parent_id IS NOT DISTINCT FROM b.parent_id AND a.id < b.id AND a.level = b.level
+     AND ST_Intersects(a.geom, b.geom)
+WHERE a.level = :level AND a.valid_to IS NULL AND b.valid_to IS NULL
+  AND ST_Area(ST_Intersection(a.geom, b.geom)::geography) > :tolerance
+ORDER BY m2 DESC
+""")
+
+_GAPS = text("""
+SELECT p.code AS parent, ST_Area(ST_Difference(p.geom, ST_Union(c.geom))::geography) AS m2
+FROM areas p JOIN areas c ON c.parent_id = p.id AND c.level = :level AND c.valid_to IS NULL
+WHERE p.valid_to IS NULL
+GROUP BY p.id, p.code, p.geom
+HAVING ST_Area(ST_Difference(p.geom, ST_Union(c.geom))::geography) > :tolerance
+ORDER BY m2 DESC
+""")
+
+_OUTSIDE = text("""
+SELECT c.code AS child, p.code AS parent, ST_Area(ST_Difference(c.geom, p.geom)::geography) AS m2
+FROM areas c JOIN areas p ON c.parent_id = p.id
+WHERE c.level = :level AND c.valid_to IS NULL
+  AND ST_Area(ST_Difference(c.geom, p.geom)::geography) > :tolerance
+""")
+
+
+def sibling_problems(session: Session, level: str, tolerance_m2: float) -> list[dict]:
+    """Overlaps between siblings, gaps in their parent's cover, and parts outside the parent."""
+    params = {"level": level, "tolerance": tolerance_m2}
+    problems = [
+        {"kind": "overlap", "areas": [r.a, r.b], "m2": round(r.m2, 1)}
+        for r in session.execute(_OVERLAPS, params)
+    ]
+    problems += [{"kind": "gap", "areas": [r.parent], "m2": round(r.m2, 1)} for r in session.execute(_GAPS, params)]
+    problems += [
+        {"kind": "outside_parent", "areas": [r.child, r.parent], "m2": round(r.m2, 1)}
+        for r in session.execute(_OUTSIDE, params)
+    ]
+    return problems
+
+
+_NEARBY_OPEN = text("""
+SELECT id FROM reports
+WHERE category_id = :category_id
+  AND status IN ('new', 'acknowledged', 'in_progress')
+  AND merged_into_id IS NULL
+  AND created_at BETWEEN :since AND :now
+  AND geom IS NOT NULL
+  AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :metres)
+ORDER BY geom::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, id
+LIMIT 1
+""")
+
+
+def nearest_open_report(
+    session: Session, category_id: int, lon: float, lat: float, metres: float, since: datetime, now: datetime
+) -> int | None:
+    """The nearest open report of a category within a distance and time window, if any."""
+    params = {"category_id": category_id, "lon": lon, "lat": lat, "metres": metres, "since": since, "now": now}
+    return session.execute(_NEARBY_OPEN, params).scalar()
+
+
+_RELOCATE = text("""
+SELECT r.id, r.geom IS NOT NULL AS located, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
+FROM reports r WHERE r.area_current_id = ANY(:ids)
+""")
+
+
+def reports_in_areas(session: Session, area_ids) -> list:
+    """Reports whose current area is one of these, with their coordinates."""
+    return list(session.execute(_RELOCATE, {"ids": list(area_ids)}))
+
+
+def point_lonlat(session: Session, report_id: int) -> tuple[float, float] | None:
+    row = session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM reports WHERE id = :id AND geom IS NOT NULL"), {"id": report_id}
+    ).first()
+    return (row[0], row[1]) if row else None

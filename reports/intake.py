@@ -1,0 +1,191 @@
+"""Citizen and officer report intake: validate, locate, route, set the deadline, flag duplicates."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gisserver.exceptions import Conflict, Invalid
+from reports import geo
+from reports.areas import ancestors, area_by_code, area_chain_for_point
+from reports.categories import category_by_code
+from reports.models import CHANNELS, Report, ReportEvent
+from reports.routing import route
+
+MAX_DESCRIPTION = 4000
+MIN_DESCRIPTION = 5
+DUPLICATE_METRES = 100.0
+DUPLICATE_HOURS = 48.0
+CITIZEN_CHANNELS = ("qr_web", "api", "open311")
+_TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read over the phone
+_PHONE = re.compile(r"^\+?[0-9][0-9 .-]{6,18}[0-9]$")
+
+
+@dataclass
+class ReportInput:
+    """What a caller sends; the service checks every field."""
+
+    category: str
+    description: str
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    area_code: str | None = None  # prefilled from a ward's QR code
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    channel: str = "api"
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class DuplicatePolicy:
+    metres: float = DUPLICATE_METRES
+    hours: float = DUPLICATE_HOURS
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(10))
+
+
+def _check_location(data: ReportInput) -> tuple[float, float] | None:
+    if data.lon is None and data.lat is None:
+        return None
+    if data.lon is None or data.lat is None:
+        raise Invalid("give both longitude and latitude", {"field": "location"})
+    for name, value, limit in (("lon", data.lon, 180), ("lat", data.lat, 90)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise Invalid(f"{name} must be a finite number", {"field": name})
+        if abs(value) > limit:
+            raise Invalid(f"{name} must be between -{limit} and {limit}", {"field": name})
+    return float(data.lon), float(data.lat)
+
+
+def _clean_text(value: str | None, name: str, max_length: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be text", {"field": name})
+    value = value.strip()
+    if len(value) > max_length:
+        raise Invalid(f"{name} is longer than {max_length} characters", {"field": name})
+    return value or None
+
+
+def _validate(data: ReportInput, staff: bool) -> None:
+    allowed = CHANNELS if staff else CITIZEN_CHANNELS
+    if data.channel not in allowed:
+        raise Invalid(f"channel must be one of {', '.join(allowed)}", {"field": "channel"})
+    description = _clean_text(data.description, "description", MAX_DESCRIPTION) or ""
+    if len(description) < MIN_DESCRIPTION:
+        raise Invalid(f"describe the problem in at least {MIN_DESCRIPTION} characters", {"field": "description"})
+    data.description = description
+    data.address = _clean_text(data.address, "address", 500)
+    data.reporter_name = _clean_text(data.reporter_name, "reporter_name", 200)
+    data.reporter_phone = _clean_text(data.reporter_phone, "reporter_phone", 20)
+    if data.reporter_phone and not _PHONE.match(data.reporter_phone):
+        raise Invalid("reporter_phone is not a phone number", {"field": "reporter_phone"})
+    if data.idempotency_key is not None:
+        key = _clean_text(data.idempotency_key, "idempotency_key", 100)
+        if not key or not re.fullmatch(r"[A-Za-z0-9._:-]+", key):
+            raise Invalid("Idempotency-Key must be 1-100 letters, digits or . _ : -", {"field": "idempotency_key"})
+        data.idempotency_key = key
+
+
+def _replayed(session: Session, key: str, data: ReportInput) -> Report | None:
+    existing = session.scalar(select(Report).where(Report.idempotency_key == key))
+    if existing is None:
+        return None
+    # A key reused for different content is a client bug, not a retry: never hand out another's report.
+    if existing.description != data.description or existing.category.code != data.category:
+        raise Conflict("this Idempotency-Key was used for a different report")
+    return existing
+
+
+def submit_report(
+    session: Session,
+    data: ReportInput,
+    *,
+    actor: str = "anonymous",
+    staff: bool = False,
+    now: datetime | None = None,
+    duplicates: DuplicatePolicy = DuplicatePolicy(),  # noqa: B008 - frozen dataclass
+) -> tuple[Report, bool]:
+    """File a report; returns (report, created). A retry with the same idempotency key returns the first one.
+
+    Citizens' points outside the city are refused; staff may file them, flagged *outside_city*.
+    *now* lets the demo loader replay history; live callers leave it None.
+    """
+    _validate(data, staff)
+    category = category_by_code(session, data.category)
+    key = f"{data.channel}:{data.idempotency_key}" if data.idempotency_key else None
+    if key and (existing := _replayed(session, key, data)) is not None:
+        return existing, False
+
+    now = now or datetime.now(UTC)
+    point = _check_location(data)
+    if point is None and not data.address:
+        raise Invalid("give a location or an address", {"field": "location"})
+    chain = []
+    outside = False
+    if point is not None:
+        chain = area_chain_for_point(session, *point, on=now.date())
+        if not chain:
+            if not staff:
+                raise Invalid(
+                    "this place is outside the city; please call the local authority there",
+                    {"field": "location", "reason": "outside_city"},
+                )
+            outside = True
+    elif data.area_code:
+        area = area_by_code(session, data.area_code)
+        if area.valid_to is not None:
+            raise Invalid(f"area {data.area_code} no longer exists", {"field": "area"})
+        chain = ancestors(session, area)
+
+    report = Report(
+        tracking_code=new_tracking_code(),
+        category_id=category.id,
+        description=data.description,
+        geom=from_shape(Point(*point), srid=4326) if point else None,
+        address=data.address,
+        area_filed_id=chain[0].id if chain else None,
+        area_current_id=chain[0].id if chain else None,
+        status="new",
+        channel=data.channel,
+        reporter_name=data.reporter_name,
+        reporter_phone=data.reporter_phone,
+        outside_city=outside,
+        idempotency_key=key,
+        created_at=now,
+        due_at=now + timedelta(hours=category.deadline_hours),
+        updated_at=now,
+    )
+    unit = route(session, category, chain)
+    report.unit_id = unit.id if unit else None
+    if point is not None:
+        since = now - timedelta(hours=duplicates.hours)
+        report.possible_duplicate_of_id = geo.nearest_open_report(
+            session, category.id, point[0], point[1], duplicates.metres, since, now
+        )
+    try:
+        with session.begin_nested():
+            session.add(report)
+            session.flush()
+    except IntegrityError:
+        # Two retries raced: the other one committed first, so answer with its report.
+        if key and (existing := _replayed(session, key, data)) is not None:
+            return existing, False
+        raise
+    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action="created", to_status="new",
+                            note=f"channel {data.channel}"))
+    session.flush()
+    return report, True

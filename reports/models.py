@@ -1,0 +1,147 @@
+"""Tables of reports/: administrative areas, units, categories, citizen reports and their history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gisserver.db import Base
+
+AREA_LEVELS = ("city", "ward", "group")
+REPORT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "rejected")
+OPEN_STATUSES = ("new", "acknowledged", "in_progress")
+CHANNELS = ("qr_web", "api", "open311", "phone", "officer")
+
+
+class Area(Base):
+    """A city, ward/commune or residential group; boundaries carry validity dates across mergers."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+    valid_from: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class AreaChange(Base):
+    """A merger, split or rename that took effect on a date."""
+
+    __tablename__ = "area_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    effective_date: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AreaChangeLink(Base):
+    __tablename__ = "area_change_links"
+
+    change_id: Mapped[int] = mapped_column(ForeignKey("area_changes.id", ondelete="CASCADE"), primary_key=True)
+    old_area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
+    new_area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
+
+
+class Unit(Base):
+    """A responsible unit: ward police, ward People's Committee, a city department..."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    unit_type: Mapped[str] = mapped_column(String(32), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Category(Base):
+    """A kind of report, routed to a unit type and due within a number of hours."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    domain: Mapped[str] = mapped_column(String(32))
+    unit_type: Mapped[str] = mapped_column(String(32))
+    deadline_hours: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoutingRule(Base):
+    """An override of the default routing: this category (or any) in this area (or any) goes to this unit."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Report(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    address: Mapped[str | None] = mapped_column(Text)
+    area_filed_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    area_current_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_phone: Mapped[str | None] = mapped_column(Text)
+    outside_city: Mapped[bool] = mapped_column(Boolean, default=False)
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+    area_current: Mapped[Area | None] = relationship(foreign_keys=[area_current_id], lazy="joined")
+
+
+class ReportEvent(Base):
+    """One change of a report; the table is append-only in the database."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,211 @@
+"""Reading reports: unit queues with filters and paging, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from gisserver.exceptions import Invalid, NotFound
+from gisserver.users import Principal
+from reports import geo
+from reports.areas import area_by_code
+from reports.categories import category_by_code
+from reports.models import OPEN_STATUSES, REPORT_STATUSES, Area, Report, ReportEvent
+from reports.units import unit_by_code
+
+SORTS = {
+    "created": Report.created_at.asc(),
+    "-created": Report.created_at.desc(),
+    "due": Report.due_at.asc(),
+    "-due": Report.due_at.desc(),
+    "updated": Report.updated_at.asc(),
+    "-updated": Report.updated_at.desc(),
+}
+MAX_PER_PAGE = 200
+
+
+@dataclass
+class QueueFilter:
+    statuses: list[str] = field(default_factory=list)
+    overdue: bool | None = None
+    category: str | None = None
+    area: str | None = None
+    unit: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "-created"
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass
+class Page:
+    items: list[Report]
+    total: int
+    page: int
+    per_page: int
+
+
+def is_overdue(report: Report, now: datetime | None = None) -> bool:
+    return report.status in OPEN_STATUSES and (now or datetime.now(UTC)) > report.due_at
+
+
+def handled_on_time(report: Report) -> bool | None:
+    """True/False once closed; None while open."""
+    return None if report.closed_at is None else report.closed_at <= report.due_at
+
+
+def scope_condition(session: Session, principal: Principal):
+    """SQL condition limiting reports to the caller's units and areas (admins see all)."""
+    if "admin" in principal.roles:
+        return None
+    areas = geo.area_subtree_ids(session, principal.area_ids)
+    conditions = []
+    if principal.unit_ids:
+        conditions.append(Report.unit_id.in_(principal.unit_ids))
+    if areas:
+        conditions.append(Report.area_current_id.in_(areas))
+    return or_(*conditions) if conditions else Report.id.is_(None)
+
+
+def visible_report(session: Session, principal: Principal, report_id: int) -> Report:
+    """A report the caller may see; others' reports are 404 so their existence does not leak."""
+    query = select(Report).where(Report.id == report_id)
+    condition = scope_condition(session, principal)
+    if condition is not None:
+        query = query.where(condition)
+    report = session.scalar(query)
+    if report is None:
+        raise NotFound("no such report")
+    return report
+
+
+def queue(session: Session, principal: Principal, f: QueueFilter, now: datetime | None = None) -> Page:
+    """A page of the reports the caller may see, filtered and sorted."""
+    now = now or datetime.now(UTC)
+    if f.sort not in SORTS:
+        raise Invalid(f"sort must be one of {', '.join(SORTS)}", {"field": "sort"})
+    if not 1 <= f.per_page <= MAX_PER_PAGE:
+        raise Invalid(f"per_page must be between 1 and {MAX_PER_PAGE}", {"field": "per_page"})
+    if f.page < 1:
+        raise Invalid("page must be 1 or more", {"field": "page"})
+    conditions = []
+    scope = scope_condition(session, principal)
+    if scope is not None:
+        conditions.append(scope)
+    bad = [s for s in f.statuses if s not in REPORT_STATUSES]
+    if bad:
+        raise Invalid(f"status must be among {', '.join(REPORT_STATUSES)}", {"field": "status"})
+    if f.statuses:
+        conditions.append(Report.status.in_(f.statuses))
+    if f.overdue is not None:
+        late = and_(Report.status.in_(OPEN_STATUSES), Report.due_at < now)
+        conditions.append(late if f.overdue else ~late)
+    if f.category:
+        conditions.append(Report.category_id == category_by_code(session, f.category, active_only=False).id)
+    if f.area:
+        conditions.append(Report.area_current_id.in_(geo.area_subtree_ids(session, [area_by_code(session, f.area).id])))
+    if f.unit:
+        conditions.append(Report.unit_id == unit_by_code(session, f.unit).id)
+    if f.date_from:
+        conditions.append(Report.created_at >= datetime.combine(f.date_from, time.min, UTC))
+    if f.date_to:
+        conditions.append(Report.created_at < datetime.combine(f.date_to + timedelta(days=1), time.min, UTC))
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        raise Invalid("from is after to", {"field": "from"})
+    where = and_(*conditions) if conditions else True
+    total = session.scalar(select(func.count()).select_from(Report).where(where))
+    items = session.scalars(
+        select(Report)
+        .where(where)
+        .order_by(SORTS[f.sort], Report.id)
+        .limit(f.per_page)
+        .offset((f.page - 1) * f.per_page)
+    ).all()
+    return Page(items=list(items), total=total, page=f.page, per_page=f.per_page)
+
+
+def report_by_tracking_code(session: Session, code: str) -> Report:
+    report = session.scalar(select(Report).where(Report.tracking_code == (code or "").strip().upper()))
+    if report is None:
+        raise NotFound("no report with this tracking code")
+    return report
+
+
+def history(session: Session, report: Report) -> list[ReportEvent]:
+    return list(session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id)))
+
+
+def _lonlat(report: Report) -> dict | None:
+    if report.geom is None:
+        return None
+    point = to_shape(report.geom)
+    return {"lon": round(point.x, 7), "lat": round(point.y, 7)}
+
+
+def _area(session: Session, area_id: int | None) -> dict | None:
+    if area_id is None:
+        return None
+    area = session.get(Area, area_id)
+    return {"code": area.code, "name": area.name, "level": area.level}
+
+
+def public_view(session: Session, report: Report, now: datetime | None = None) -> dict:
+    """What anyone holding the tracking code may see: progress, never the reporter or staff names."""
+    return {
+        "tracking_code": report.tracking_code,
+        "category": {"code": report.category.code, "name_vi": report.category.name_vi,
+                     "name_en": report.category.name_en},
+        "status": report.status,
+        "area": _area(session, report.area_current_id),
+        "unit": report.unit.name if report.unit else None,
+        "created_at": report.created_at.isoformat(),
+        "due_at": report.due_at.isoformat(),
+        "closed_at": report.closed_at.isoformat() if report.closed_at else None,
+        "overdue": is_overdue(report, now),
+        "resolution": report.resolution if report.status in ("resolved", "rejected") else None,
+        "progress": [
+            {"at": e.at.isoformat(), "action": e.action, "status": e.to_status}
+            for e in history(session, report)
+            if not e.action.startswith("follow_")
+        ],
+    }
+
+
+def staff_view(session: Session, report: Report, now: datetime | None = None, *, with_history: bool = False) -> dict:
+    """The officer's view, including the reporter's contact details."""
+    data = {
+        "id": report.id,
+        "tracking_code": report.tracking_code,
+        "category": report.category.code,
+        "description": report.description,
+        "location": _lonlat(report),
+        "address": report.address,
+        "area_filed": _area(session, report.area_filed_id),
+        "area_current": _area(session, report.area_current_id),
+        "unit": {"code": report.unit.code, "name": report.unit.name} if report.unit else None,
+        "status": report.status,
+        "channel": report.channel,
+        "reporter": {"name": report.reporter_name, "phone": report.reporter_phone},
+        "outside_city": report.outside_city,
+        "possible_duplicate_of": report.possible_duplicate_of_id,
+        "merged_into": report.merged_into_id,
+        "created_at": report.created_at.isoformat(),
+        "due_at": report.due_at.isoformat(),
+        "acknowledged_at": report.acknowledged_at.isoformat() if report.acknowledged_at else None,
+        "closed_at": report.closed_at.isoformat() if report.closed_at else None,
+        "overdue": is_overdue(report, now),
+        "handled_on_time": handled_on_time(report),
+        "resolution": report.resolution,
+    }
+    if with_history:
+        data["history"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from": e.from_status,
+             "to": e.to_status, "note": e.note}
+            for e in history(session, report)
+        ]
+    return data

@@ -1,0 +1,48 @@
+"""Who handles a report: routing rules first, then the unit of the category's type serving the area."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from reports.models import Area, Category, RoutingRule, Unit
+from reports.units import FALLBACK_UNIT_TYPE
+
+
+def route(session: Session, category: Category, chain: list[Area]) -> Unit | None:
+    """The unit responsible for a report of *category* in the area *chain* (deepest first)."""
+    area_ids = [a.id for a in chain]
+    depth = {area_id: i for i, area_id in enumerate(area_ids)}
+    # An explicit rule wins: the deepest area first, then a category-specific rule over a catch-all.
+    rules = session.execute(
+        select(RoutingRule, Unit)
+        .join(Unit, Unit.id == RoutingRule.unit_id)
+        .where(Unit.active.is_(True))
+        .where((RoutingRule.category_id == category.id) | RoutingRule.category_id.is_(None))
+        .where(RoutingRule.area_id.in_(area_ids) | RoutingRule.area_id.is_(None))
+    ).all()
+    if rules:
+        rules.sort(key=lambda r: (depth.get(r[0].area_id, len(area_ids)), r[0].category_id is None, r[0].id))
+        return rules[0][1]
+    if area_ids:
+        order = case({area_id: i for i, area_id in enumerate(area_ids)}, value=Unit.area_id)
+        unit = session.scalars(
+            select(Unit)
+            .where(Unit.active.is_(True), Unit.unit_type == category.unit_type, Unit.area_id.in_(area_ids))
+            .order_by(order, Unit.id)
+        ).first()
+        if unit is not None:
+            return unit
+    return session.scalars(
+        select(Unit).where(Unit.active.is_(True), Unit.unit_type == FALLBACK_UNIT_TYPE).order_by(Unit.id)
+    ).first()
+
+
+def add_rule(session: Session, *, unit: Unit, category: Category | None = None, area: Area | None = None,
+             note: str = "") -> RoutingRule:
+    """Send reports of a category (or all) in an area (or anywhere) to a given unit."""
+    rule = RoutingRule(unit_id=unit.id, category_id=category.id if category else None,
+                       area_id=area.id if area else None, note=note)
+    session.add(rule)
+    session.flush()
+    return rule

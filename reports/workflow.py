@@ -1,0 +1,169 @@
+"""Report workflow: status transitions, reassignment, merging duplicates, moving a misplaced point.
+
+Every change appends a ReportEvent; the history table refuses edits in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gisserver.exceptions import Conflict, Invalid, NotFound
+from reports.areas import ancestors, area_by_code, area_chain_for_point
+from reports.models import OPEN_STATUSES, Report, ReportEvent
+from reports.routing import route
+from reports.units import unit_by_code
+
+
+@dataclass(frozen=True)
+class Transition:
+    to: str
+    sources: tuple[str, ...]
+    needs_note: bool = False
+
+
+TRANSITIONS = {
+    "acknowledge": Transition("acknowledged", ("new",)),
+    "start": Transition("in_progress", ("new", "acknowledged")),
+    "resolve": Transition("resolved", ("new", "acknowledged", "in_progress")),
+    "reject": Transition("rejected", OPEN_STATUSES, needs_note=True),
+    "reopen": Transition("in_progress", ("resolved",), needs_note=True),
+}
+
+
+def get_report(session: Session, report_id: int) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("no such report")
+    return report
+
+
+def _event(session: Session, report: Report, at: datetime, actor: str, action: str, old: str | None,
+           note: str = "") -> None:
+    session.add(ReportEvent(report_id=report.id, at=at, actor=actor, action=action, from_status=old,
+                            to_status=report.status, note=note))
+
+
+def _set_status(report: Report, status: str, at: datetime, note: str) -> None:
+    report.status = status
+    report.updated_at = at
+    if status == "acknowledged" or (status == "in_progress" and report.acknowledged_at is None):
+        report.acknowledged_at = report.acknowledged_at or at
+    if status in ("resolved", "rejected"):
+        report.closed_at = at
+        report.resolution = note or None
+    elif status in OPEN_STATUSES:
+        report.closed_at = None
+
+
+def transition(session: Session, report: Report, action: str, *, actor: str, note: str = "",
+               at: datetime | None = None) -> Report:
+    """Apply a workflow action; an illegal one is a 409, a missing reason a 400."""
+    step = TRANSITIONS.get(action)
+    if step is None:
+        raise Invalid(f"action must be one of {', '.join(TRANSITIONS)}", {"field": "action"})
+    if report.merged_into_id is not None:
+        raise Conflict("this report was merged; act on the main report")
+    if report.status not in step.sources:
+        raise Conflict(f"cannot {action} a report that is {report.status}")
+    note = (note or "").strip()
+    if step.needs_note and not note:
+        raise Invalid(f"a reason is required to {action}", {"field": "note"})
+    at = at or datetime.now(UTC)
+    if at < report.created_at:
+        raise Invalid("a change cannot precede the report")
+    old = report.status
+    _set_status(report, step.to, at, note)
+    _event(session, report, at, actor, action, old, note)
+    # Merged duplicates follow their main report.
+    for merged in session.scalars(select(Report).where(Report.merged_into_id == report.id)):
+        previous = merged.status
+        _set_status(merged, step.to, at, note)
+        _event(session, merged, at, actor, f"follow_{action}", previous, f"follows {report.tracking_code}")
+    session.flush()
+    return report
+
+
+def reassign(session: Session, report: Report, *, actor: str, reason: str, unit_code: str | None = None,
+             area_code: str | None = None, at: datetime | None = None) -> Report:
+    """Hand a report to another unit, or to the responsible unit of another area."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("a reason is required to reassign", {"field": "reason"})
+    if not unit_code and not area_code:
+        raise Invalid("name a unit or an area", {"field": "unit"})
+    if report.status not in OPEN_STATUSES:
+        raise Conflict(f"cannot reassign a report that is {report.status}")
+    at = at or datetime.now(UTC)
+    notes = []
+    if area_code:
+        area = area_by_code(session, area_code)
+        if area.valid_to is not None:
+            raise Invalid(f"area {area_code} no longer exists", {"field": "area"})
+        report.area_current_id = area.id
+        notes.append(f"area {area.code}")
+        if not unit_code:
+            unit = route(session, report.category, ancestors(session, area))
+            report.unit_id = unit.id if unit else None
+    if unit_code:
+        unit = unit_by_code(session, unit_code)
+        if not unit.active:
+            raise Invalid(f"unit {unit_code} is not active", {"field": "unit"})
+        report.unit_id = unit.id
+    notes.append(f"unit {report.unit.code if report.unit else '-'}" if not unit_code else f"unit {unit_code}")
+    report.updated_at = at
+    _event(session, report, at, actor, "reassign", report.status, f"{reason} ({', '.join(notes)})")
+    session.flush()
+    session.refresh(report)
+    return report
+
+
+def merge(session: Session, main: Report, duplicates: list[Report], *, actor: str,
+          at: datetime | None = None) -> Report:
+    """Merge duplicates into *main*: they take its status from now on."""
+    if not duplicates:
+        raise Invalid("name the duplicates to merge", {"field": "duplicates"})
+    if main.merged_into_id is not None:
+        raise Conflict("the main report is itself merged into another")
+    at = at or datetime.now(UTC)
+    for dup in duplicates:
+        if dup.id == main.id:
+            raise Invalid("a report cannot be merged into itself")
+        if dup.merged_into_id is not None:
+            raise Conflict(f"report {dup.tracking_code} is already merged")
+        if session.scalar(select(Report.id).where(Report.merged_into_id == dup.id).limit(1)):
+            raise Conflict(f"report {dup.tracking_code} has duplicates of its own; merge those first")
+        previous = dup.status
+        dup.merged_into_id = main.id
+        _set_status(dup, main.status, at, f"merged into {main.tracking_code}")
+        _event(session, dup, at, actor, "merge", previous, f"merged into {main.tracking_code}")
+    _event(session, main, at, actor, "absorb", main.status, ", ".join(d.tracking_code for d in duplicates))
+    session.flush()
+    return main
+
+
+def move(session: Session, report: Report, lon: float, lat: float, *, actor: str, reason: str = "",
+         at: datetime | None = None) -> Report:
+    """Correct a report's point: its areas follow, the unit is re-routed if the ward changed."""
+    chain = area_chain_for_point(session, lon, lat, on=(at or datetime.now(UTC)).date())
+    if not chain:
+        raise Invalid("this place is outside the city", {"field": "location", "reason": "outside_city"})
+    at = at or datetime.now(UTC)
+    old_area = report.area_current_id
+    report.geom = from_shape(Point(lon, lat), srid=4326)
+    report.area_filed_id = chain[0].id  # the old point was a mistake: correct where it was filed too
+    report.area_current_id = chain[0].id
+    report.outside_city = False
+    if old_area != chain[0].id and report.status in OPEN_STATUSES:
+        unit = route(session, report.category, chain)
+        report.unit_id = unit.id if unit else None
+    report.updated_at = at
+    _event(session, report, at, actor, "move", report.status, reason.strip() or f"moved to {lon:.6f}, {lat:.6f}")
+    session.flush()
+    session.refresh(report)
+    return report
