@@ -18,6 +18,8 @@ from reports.models import AREA_LEVELS, Area, AreaChange, AreaChangeLink, Report
 
 PARENT_LEVEL = {"ward": "city", "group": "ward"}
 SIBLING_TOLERANCE_M2 = 50.0
+# Boundaries imported without a start date are taken as always valid, so history can be filed in them.
+SINCE_EVER = date(1900, 1, 1)
 
 
 @dataclass
@@ -102,9 +104,7 @@ def import_areas(
         if area is not None and area.valid_to is not None:
             raise Conflict(f"area {code} was retired by a boundary change; use a new code")
         if area is None:
-            area = Area(code=code, level=level)
-            if valid_from:
-                area.valid_from = valid_from
+            area = Area(code=code, level=level, valid_from=valid_from or SINCE_EVER)
             session.add(area)
             result.created += 1
         elif area.level != level:
