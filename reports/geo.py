@@ -48,31 +48,43 @@ def area_subtree_ids(session: Session, area_ids) -> set[int]:
     return set(session.execute(_SUBTREE, {"ids": ids}).scalars())
 
 
-# Tolerances in square metres: digitised boundaries never meet exactly.
+# Digitised boundaries never meet exactly: a part counts as a problem only when it is larger than the
+# tolerance and is wider than 5 m (so slivers along shared borders, however long, are ignored).
 _OVERLAPS = text("""
-SELECT a.code AS a, b.code AS b, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS m2
-FROM areas a
-JOIN areas b ON a.parent_id IS NOT DISTINCT FROM b.parent_id AND a.id < b.id AND a.level = b.level
-     AND ST_Intersects(a.geom, b.geom)
-WHERE a.level = :level AND a.valid_to IS NULL AND b.valid_to IS NULL
-  AND ST_Area(ST_Intersection(a.geom, b.geom)::geography) > :tolerance
-ORDER BY m2 DESC
+SELECT a, b, sum(ST_Area(part::geography)) AS m2 FROM (
+    SELECT a.code AS a, b.code AS b,
+           (ST_Dump(ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3))).geom AS part
+    FROM areas a
+    JOIN areas b ON a.parent_id IS NOT DISTINCT FROM b.parent_id AND a.id < b.id AND a.level = b.level
+         AND ST_Intersects(a.geom, b.geom)
+    WHERE a.level = :level AND a.valid_to IS NULL AND b.valid_to IS NULL
+) parts
+WHERE ST_Area(part::geography) > :tolerance
+  AND NOT ST_IsEmpty(ST_Buffer(part::geography, -2.5)::geometry)
+GROUP BY a, b ORDER BY m2 DESC
 """)
 
 _GAPS = text("""
-SELECT p.code AS parent, ST_Area(ST_Difference(p.geom, ST_Union(c.geom))::geography) AS m2
-FROM areas p JOIN areas c ON c.parent_id = p.id AND c.level = :level AND c.valid_to IS NULL
-WHERE p.valid_to IS NULL
-GROUP BY p.id, p.code, p.geom
-HAVING ST_Area(ST_Difference(p.geom, ST_Union(c.geom))::geography) > :tolerance
-ORDER BY m2 DESC
+SELECT parent, sum(ST_Area(part::geography)) AS m2 FROM (
+    SELECT p.code AS parent, (ST_Dump(ST_Difference(p.geom, ST_Union(c.geom)))).geom AS part
+    FROM areas p JOIN areas c ON c.parent_id = p.id AND c.level = :level AND c.valid_to IS NULL
+    WHERE p.valid_to IS NULL
+    GROUP BY p.id, p.code, p.geom
+) parts
+WHERE ST_GeometryType(part) = 'ST_Polygon' AND ST_Area(part::geography) > :tolerance
+  AND NOT ST_IsEmpty(ST_Buffer(part::geography, -2.5)::geometry)
+GROUP BY parent ORDER BY m2 DESC
 """)
 
 _OUTSIDE = text("""
-SELECT c.code AS child, p.code AS parent, ST_Area(ST_Difference(c.geom, p.geom)::geography) AS m2
-FROM areas c JOIN areas p ON c.parent_id = p.id
-WHERE c.level = :level AND c.valid_to IS NULL
-  AND ST_Area(ST_Difference(c.geom, p.geom)::geography) > :tolerance
+SELECT child, parent, sum(ST_Area(part::geography)) AS m2 FROM (
+    SELECT c.code AS child, p.code AS parent, (ST_Dump(ST_Difference(c.geom, p.geom))).geom AS part
+    FROM areas c JOIN areas p ON c.parent_id = p.id
+    WHERE c.level = :level AND c.valid_to IS NULL
+) parts
+WHERE ST_GeometryType(part) = 'ST_Polygon' AND ST_Area(part::geography) > :tolerance
+  AND NOT ST_IsEmpty(ST_Buffer(part::geography, -2.5)::geometry)
+GROUP BY child, parent
 """)
 
 

@@ -192,6 +192,11 @@ def build_geography(seed: int = 2025, groups_per_ward: tuple[int, int] = (6, 14)
             )
             group_geoms.append(cell)
     groups = gpd.GeoDataFrame(group_rows, geometry=group_geoms, crs=4326)
+    # Parents are exactly the union of their children, as in a surveyed boundary set.
+    wards["geometry"] = [
+        _as_multipolygon(shapely.union_all(groups.geometry[groups.parent_code == code])) for code in wards.code
+    ]
+    city["geometry"] = [_as_multipolygon(shapely.union_all(wards.geometry))]
     return DemoGeography(city=city, wards=wards, groups=groups)
 
 
