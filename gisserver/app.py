@@ -31,6 +31,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Blueprints of the feature packages, as "module:attribute"; one line per blueprint.
 FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "reports.api:bp",
+    "reports.open311:bp",
     # "package.module:attribute",
 )
 
