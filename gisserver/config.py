@@ -38,6 +38,11 @@ class Settings:
     # Anonymous intake limits (Flask-Limiter syntax), per client address and per area.
     intake_rate_limit: str = "10 per minute;60 per day"
     intake_area_rate_limit: str = "300 per hour"
+    # Photos attached to a citizen report: how many, and the size cap of each in megabytes.
+    photo_max_count: int = 5
+    photo_max_mb: int = 8
+    # The public address residents reach the app at, printed into QR codes (default: the request's host).
+    public_url: str = ""
     # Number of trusted reverse proxies in front of the app (for client addresses).
     proxy_hops: int = 0
     # Send the session cookie only over HTTPS (turn on behind a TLS proxy).

@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "gisserver.ratelimit",
     "layers.models",
     "reports.models",
+    "reports.photos",
 )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, request, send_file, url_for
 
 from gisserver.auth import current_principal, require_roles
 from gisserver.exceptions import Invalid
 from gisserver.http import db_session, finite_float, json_body
 from gisserver.ratelimit import per_area_intake, per_client_intake
 from reports import areas as area_service
+from reports import photos as photo_service
 from reports import queries, workflow
 from reports.categories import list_categories
 from reports.intake import ReportInput, submit_report
@@ -29,6 +30,27 @@ def _object(body, name: str) -> dict:
     if not isinstance(value, dict):
         raise Invalid(f"{name} must be an object", {"field": name})
     return value
+
+
+def _form_body() -> dict:
+    """A multipart form (with photos) in the shape of the JSON body."""
+    form = request.form
+    body = {k: form.get(k) or None for k in ("category", "description", "address", "area", "channel")}
+    body["location"] = {k: form.get(k) for k in ("lon", "lat") if form.get(k) not in (None, "")}
+    body["reporter"] = {"name": form.get("reporter_name"), "phone": form.get("reporter_phone")}
+    return body
+
+
+def _photos() -> list[photo_service.ProcessedPhoto]:
+    settings = current_app.config["SETTINGS"]
+    files = [f for f in request.files.getlist("photos") if f.filename or f.content_length]
+    if len(files) > settings.photo_max_count:
+        raise Invalid(f"at most {settings.photo_max_count} photos", {"field": "photos"})
+    max_bytes = settings.photo_max_mb * 1024 * 1024
+    return [
+        photo_service.process_photo(f.stream.read(max_bytes + 1), max_bytes=max_bytes, name=f"photo {i + 1}")
+        for i, f in enumerate(files)
+    ]
 
 
 def _report_input(body) -> ReportInput:
@@ -60,12 +82,27 @@ def _area_from_body() -> str | None:
 @per_client_intake
 @per_area_intake(_area_from_body)
 def create_report():
-    data = _report_input(json_body())
+    multipart = request.mimetype == "multipart/form-data"
+    data = _report_input(_form_body() if multipart else json_body())
+    photos = _photos() if multipart else []  # every photo is checked before anything is stored
+    if data.lon is None and data.lat is None:
+        located = next((p.gps for p in photos if p.gps), None)
+        if located:
+            data.lon, data.lat = located  # the phone knew where the picture was taken
     principal = current_principal()
     staff = bool(principal and principal.has_role("officer"))
     session = db_session()
     report, created = submit_report(session, data, actor=_actor(), staff=staff)
-    session.commit()  # 201 only once the report is safely stored
+    written = []
+    try:
+        if created and photos:
+            written = photo_service.save_photos(session, report.id, photos, _photo_dir(), report.created_at)
+        session.commit()  # 201 only once the report is safely stored
+    except BaseException:
+        session.rollback()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     body = queries.public_view(session, report)
     body["status_url"] = url_for("reports.report_status", code=report.tracking_code, _external=True)
     if staff:
@@ -139,7 +176,28 @@ def _visible(report_id: int) -> Report:
 @bp.get("/reports/<int:report_id>")
 @require_roles("officer", "leader")
 def get_report(report_id: int):
-    return queries.staff_view(db_session(), _visible(report_id), with_history=True)
+    session = db_session()
+    report = _visible(report_id)
+    body = queries.staff_view(session, report, with_history=True)
+    body["photos"] = [
+        {"url": url_for("reports.get_photo", report_id=report.id, photo_id=p.id), "width": p.width,
+         "height": p.height}
+        for p in photo_service.photos_of(session, report.id)
+    ]
+    return body
+
+
+def _photo_dir():
+    return current_app.config["SETTINGS"].data_dir / "photos"
+
+
+@bp.get("/reports/<int:report_id>/photos/<int:photo_id>")
+@require_roles("officer", "leader")
+def get_photo(report_id: int, photo_id: int):
+    session = db_session()
+    _visible(report_id)
+    return send_file(photo_service.photo_file(session, report_id, photo_id, _photo_dir()), mimetype="image/jpeg",
+                     max_age=3600)
 
 
 @bp.post("/reports/<int:report_id>/transition")

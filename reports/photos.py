@@ -1,0 +1,126 @@
+"""Report photos: only real JPEG/PNG/WebP, re-encoded (which drops EXIF and anything hidden), GPS kept aside.
+
+Stored under <data_dir>/photos; the database row points at the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gisserver.db import Base
+from gisserver.exceptions import Invalid, NotFound, PayloadTooLarge
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+MAX_PIXELS = 40_000_000  # a phone photo is ~12 MP; more is a decompression bomb
+MAX_SIDE = 2560  # stored photos are for officers' screens, not print
+
+
+class ReportPhoto(Base):
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)  # relative to the photos directory
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass
+class ProcessedPhoto:
+    data: bytes
+    width: int
+    height: int
+    gps: tuple[float, float] | None  # (lon, lat) from EXIF, if the phone recorded it
+
+
+def _rational(value) -> float:
+    return float(value[0]) / float(value[1]) if isinstance(value, tuple) else float(value)
+
+
+def _gps(image: Image.Image) -> tuple[float, float] | None:
+    try:
+        gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    except Exception:  # noqa: BLE001 - corrupt EXIF only means "no location"
+        return None
+    try:
+        lat_dms, lon_dms = gps[ExifTags.GPS.GPSLatitude], gps[ExifTags.GPS.GPSLongitude]
+        lat = sum(_rational(v) / 60**i for i, v in enumerate(lat_dms))
+        lon = sum(_rational(v) / 60**i for i, v in enumerate(lon_dms))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if gps.get(ExifTags.GPS.GPSLatitudeRef, "N") == "S":
+        lat = -lat
+    if gps.get(ExifTags.GPS.GPSLongitudeRef, "E") == "W":
+        lon = -lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None
+    return round(lon, 7), round(lat, 7)
+
+
+def process_photo(raw: bytes, *, max_bytes: int, name: str = "photo") -> ProcessedPhoto:
+    """Check that *raw* is a real image and re-encode it as a clean JPEG."""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"{name} is larger than {max_bytes // (1024 * 1024)} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw))
+            if image.format not in ACCEPTED_FORMATS:
+                raise Invalid(f"{name} must be a JPEG, PNG or WebP image", {"field": "photos"})
+            if image.width * image.height > MAX_PIXELS:
+                raise Invalid(f"{name} has too many pixels", {"field": "photos"})
+            gps = _gps(image)
+            image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, Image.DecompressionBombError,
+            SyntaxError, ValueError):
+        raise Invalid(f"{name} is not a readable image", {"field": "photos"}) from None
+    image = ImageOps.exif_transpose(image)  # keep the picture upright once the EXIF is gone
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+    return ProcessedPhoto(data=out.getvalue(), width=image.width, height=image.height, gps=gps)
+
+
+def save_photos(session: Session, report_id: int, photos: list[ProcessedPhoto], directory: Path,
+                at: datetime) -> list[Path]:
+    """Write the files and their rows; returns the written paths so a failed commit can remove them."""
+    written = []
+    for photo in photos:
+        relative = Path(f"{at:%Y/%m}") / f"{uuid.uuid4().hex}.jpg"
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(photo.data)
+        written.append(target)
+        session.add(ReportPhoto(report_id=report_id, path=str(relative), content_type="image/jpeg",
+                                width=photo.width, height=photo.height, bytes=len(photo.data),
+                                sha256=hashlib.sha256(photo.data).hexdigest(), created_at=at))
+    session.flush()
+    return written
+
+
+def photos_of(session: Session, report_id: int) -> list[ReportPhoto]:
+    return list(session.scalars(select(ReportPhoto).where(ReportPhoto.report_id == report_id).order_by(ReportPhoto.id)))
+
+
+def photo_file(session: Session, report_id: int, photo_id: int, directory: Path) -> Path:
+    photo = session.get(ReportPhoto, photo_id)
+    if photo is None or photo.report_id != report_id:
+        raise NotFound("no such photo")
+    path = (directory / photo.path).resolve()
+    if directory.resolve() not in path.parents or not path.is_file():
+        raise NotFound("the photo file is missing")
+    return path
