@@ -134,6 +134,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 FEATURE_COMMANDS: tuple[str, ...] = (
     "gisserver.users_cli:users",
     "gisserver.users_cli:tokens",
+    "gisserver.demo.cli:demo",
+    "reports.cli:areas",
+    "reports.cli:categories",
+    "reports.cli:units",
     # "package.module:attribute",
 )
 
