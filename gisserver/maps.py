@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import folium
 from branca.element import Element
+from markupsafe import Markup
 
 VENDOR = "vendor"
 # Folium's asset names -> files under static/vendor (see scripts/vendor-assets.sh for versions).
@@ -70,3 +73,21 @@ def render_map(m: folium.Map, static_url: str) -> str:
     """The map's full HTML document, with local assets only."""
     localize_assets(m, static_url)
     return m.get_root().render()
+
+
+@dataclass(frozen=True)
+class EmbeddedMap:
+    """A Folium map cut into the parts a page template places: head assets, the map div, its script."""
+
+    name: str
+    header: Markup
+    html: Markup
+    script: Markup
+
+
+def embed_map(m: folium.Map, static_url: str) -> EmbeddedMap:
+    localize_assets(m, static_url)
+    root = m.get_root()
+    root.render()
+    return EmbeddedMap(m.get_name(), Markup(root.header.render()), Markup(root.html.render()),
+                       Markup(root.script.render()))

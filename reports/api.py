@@ -14,7 +14,8 @@ from reports import areas as area_service
 from reports import photos as photo_service
 from reports import queries, workflow
 from reports.categories import list_categories
-from reports.intake import ReportInput, submit_report
+from reports.filing import commit_filed, file_report
+from reports.intake import ReportInput
 from reports.models import Report
 
 bp = Blueprint("reports", __name__, url_prefix="/api")
@@ -41,7 +42,11 @@ def _form_body() -> dict:
     return body
 
 
-def _photos() -> list[photo_service.ProcessedPhoto]:
+def photo_dir():
+    return current_app.config["SETTINGS"].data_dir / "photos"
+
+
+def request_photos() -> list[photo_service.ProcessedPhoto]:
     settings = current_app.config["SETTINGS"]
     files = [f for f in request.files.getlist("photos") if f.filename or f.content_length]
     if len(files) > settings.photo_max_count:
@@ -74,8 +79,8 @@ def _report_input(body) -> ReportInput:
 
 
 def _area_from_body() -> str | None:
-    body = request.get_json(silent=True)
-    return str(body.get("area")) if isinstance(body, dict) and body.get("area") else None
+    body = request.form if request.mimetype == "multipart/form-data" else request.get_json(silent=True)
+    return str(body.get("area")) if isinstance(body, dict | type(request.form)) and body.get("area") else None
 
 
 @bp.post("/reports")
@@ -84,25 +89,13 @@ def _area_from_body() -> str | None:
 def create_report():
     multipart = request.mimetype == "multipart/form-data"
     data = _report_input(_form_body() if multipart else json_body())
-    photos = _photos() if multipart else []  # every photo is checked before anything is stored
-    if data.lon is None and data.lat is None:
-        located = next((p.gps for p in photos if p.gps), None)
-        if located:
-            data.lon, data.lat = located  # the phone knew where the picture was taken
+    photos = request_photos() if multipart else []  # every photo is checked before anything is stored
     principal = current_principal()
     staff = bool(principal and principal.has_role("officer"))
     session = db_session()
-    report, created = submit_report(session, data, actor=_actor(), staff=staff)
-    written = []
-    try:
-        if created and photos:
-            written = photo_service.save_photos(session, report.id, photos, _photo_dir(), report.created_at)
-        session.commit()  # 201 only once the report is safely stored
-    except BaseException:
-        session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+    filed = file_report(session, data, photos, photo_dir(), actor=_actor(), staff=staff)
+    commit_filed(session, filed)  # 201 only once the report is safely stored
+    report, created = filed.report, filed.created
     body = queries.public_view(session, report)
     body["status_url"] = url_for("reports.report_status", code=report.tracking_code, _external=True)
     if staff:
@@ -187,16 +180,12 @@ def get_report(report_id: int):
     return body
 
 
-def _photo_dir():
-    return current_app.config["SETTINGS"].data_dir / "photos"
-
-
 @bp.get("/reports/<int:report_id>/photos/<int:photo_id>")
 @require_roles("officer", "leader")
 def get_photo(report_id: int, photo_id: int):
     session = db_session()
     _visible(report_id)
-    return send_file(photo_service.photo_file(session, report_id, photo_id, _photo_dir()), mimetype="image/jpeg",
+    return send_file(photo_service.photo_file(session, report_id, photo_id, photo_dir()), mimetype="image/jpeg",
                      max_age=3600)
 
 
