@@ -32,6 +32,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "reports.api:bp",
     "reports.open311:bp",
+    "reports.pages:bp",
     # "package.module:attribute",
 )
 

@@ -7,15 +7,17 @@ from datetime import date
 from flask import Blueprint, current_app, request, send_file, url_for
 
 from gisserver.auth import current_principal, require_roles
-from gisserver.exceptions import Invalid
+from gisserver.exceptions import Invalid, NotFound
 from gisserver.http import db_session, finite_float, json_body
 from gisserver.ratelimit import per_area_intake, per_client_intake
 from reports import areas as area_service
+from reports import keychains as keychain_service
 from reports import photos as photo_service
 from reports import queries, workflow
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
 from reports.intake import ReportInput
+from reports.keychains import keychain_info
 from reports.models import Report
 
 bp = Blueprint("reports", __name__, url_prefix="/api")
@@ -274,3 +276,26 @@ def lookup_area():
         raise Invalid("lon/lat out of range")
     chain = area_service.area_chain_for_point(db_session(), lon, lat, on=_date_arg("on"))
     return {"areas": [_area_json(a) for a in chain], "inside_city": bool(chain)}
+
+
+def _public_base() -> str:
+    return current_app.config["SETTINGS"].public_url or request.url_root
+
+
+@bp.get("/areas/<code>/qr/<kind>.<fmt>")
+def ward_qr(code: str, kind: str, fmt: str):
+    info = keychain_info(db_session(), code, _public_base())
+    if kind not in info.links:
+        raise NotFound("the code kind is police or committee")
+    data = keychain_service.qr_image(info.links[kind], fmt)
+    mimetype = "image/png" if fmt == "png" else "image/svg+xml"
+    return current_app.response_class(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'inline; filename="{code}-{kind}.{fmt}"'})
+
+
+@bp.get("/areas/<code>/keychains.pdf")
+def ward_keychains(code: str):
+    info = keychain_info(db_session(), code, _public_base())
+    pdf = keychain_service.keychain_sheet(info, copies=_int_arg("copies", 10))
+    return current_app.response_class(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="keychains-{code}.pdf"'})

@@ -140,3 +140,16 @@ def point_lonlat(session: Session, report_id: int) -> tuple[float, float] | None
         text("SELECT ST_X(geom), ST_Y(geom) FROM reports WHERE id = :id AND geom IS NOT NULL"), {"id": report_id}
     ).first()
     return (row[0], row[1]) if row else None
+
+
+_AREA_OUTLINE = text("""
+SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 6) AS outline,
+       ST_XMin(geom) AS minx, ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, ST_YMax(geom) AS maxy
+FROM areas WHERE id = :id
+""")
+
+
+def area_outline(session: Session, area_id: int, tolerance: float = 0.0001) -> tuple[str, tuple[float, ...]]:
+    """An area's boundary as GeoJSON (simplified for display) and its bounds (minx, miny, maxx, maxy)."""
+    row = session.execute(_AREA_OUTLINE, {"id": area_id, "tolerance": tolerance}).one()
+    return row.outline, (row.minx, row.miny, row.maxx, row.maxy)

@@ -1,0 +1,109 @@
+"""Citizen pages: the QR-code report form of a ward, the thank-you page, and the public status page."""
+
+from __future__ import annotations
+
+import json
+
+import folium
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from gisserver.exceptions import ServiceError
+from gisserver.http import db_session, finite_float
+from gisserver.maps import embed_map, offline_map
+from gisserver.ratelimit import per_client_intake
+from reports import geo, queries
+from reports.api import photo_dir, request_photos
+from reports.areas import area_by_code
+from reports.categories import list_categories
+from reports.filing import commit_filed, file_report
+from reports.intake import ReportInput
+from reports.keychains import KINDS, keychain_info
+
+bp = Blueprint("report_pages", __name__, template_folder="templates")
+STATUS_LABELS = {
+    "new": _l("Received"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("Being handled"),
+    "resolved": _l("Resolved"),
+    "rejected": _l("Rejected"),
+}
+
+
+@bp.app_context_processor
+def status_labels():
+    return {"STATUS_LABELS": STATUS_LABELS}
+
+
+def _form_map(ward_id: int):
+    outline, (minx, miny, maxx, maxy) = geo.area_outline(db_session(), ward_id)
+    settings = current_app.config["SETTINGS"]
+    m = offline_map([(miny + maxy) / 2, (minx + maxx) / 2], 14, settings.basemap_url, settings.basemap_attribution,
+                    height="320px")
+    folium.GeoJson(json.loads(outline), name="ward",
+                   style_function=lambda _f: {"color": "#0b4f6c", "weight": 2, "fillOpacity": 0.05}).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return embed_map(m, url_for("static", filename=""))
+
+
+def _context(ward_code: str, kind: str):
+    session = db_session()
+    info = keychain_info(session, ward_code, request.url_root)
+    unit_type, domain, label_vi, label_en = KINDS[kind]
+    categories = [c for c in list_categories(session) if c.domain == domain]
+    ward = area_by_code(session, ward_code)
+    english = str(get_locale()) == "en"
+    return {"info": info, "kind": kind, "label": label_en if english else label_vi, "categories": categories,
+            "english": english, "map": _form_map(ward.id), "unit_type": unit_type}
+
+
+@bp.get("/r/<ward_code>/<kind>")
+def report_form(ward_code: str, kind: str):
+    if kind not in KINDS:
+        return redirect(url_for("report_pages.report_form", ward_code=ward_code, kind="committee"))
+    return render_template("reports/report_form.html", values={}, error=None, **_context(ward_code, kind))
+
+
+def _optional_float(name: str) -> float | None:
+    value = request.form.get(name, "").strip()
+    return finite_float(value, name) if value else None
+
+
+@bp.post("/r/<ward_code>/<kind>")
+@per_client_intake
+def submit_form(ward_code: str, kind: str):
+    values = request.form.to_dict()
+    session = db_session()
+    try:
+        data = ReportInput(
+            category=values.get("category", ""),
+            description=values.get("description", ""),
+            lon=_optional_float("lon"),
+            lat=_optional_float("lat"),
+            address=values.get("address") or None,
+            area_code=ward_code,
+            reporter_name=values.get("reporter_name") or None,
+            reporter_phone=values.get("reporter_phone") or None,
+            channel="qr_web",
+        )
+        filed = file_report(session, data, request_photos(), photo_dir(), actor="anonymous", staff=False)
+        commit_filed(session, filed)
+    except ServiceError as exc:
+        session.rollback()
+        return render_template("reports/report_form.html", values=values, error=exc.message,
+                               **_context(ward_code, kind)), exc.status
+    return redirect(url_for("report_pages.status_page", code=filed.report.tracking_code, sent=1))
+
+
+@bp.get("/status")
+@bp.get("/status/<code>")
+def status_page(code: str | None = None):
+    code = code or request.args.get("code", "").strip()
+    if not code:
+        return render_template("reports/status.html", report=None, sent=False)
+    if code != code.upper() or request.args.get("code"):
+        return redirect(url_for("report_pages.status_page", code=code.upper()))
+    session = db_session()
+    view = queries.public_view(session, queries.report_by_tracking_code(session, code))
+    return render_template("reports/status.html", report=view, sent=bool(request.args.get("sent")))
