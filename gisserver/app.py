@@ -33,6 +33,7 @@ FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "reports.api:bp",
     "reports.open311:bp",
     "reports.pages:bp",
+    "layers.api:bp",
     # "package.module:attribute",
 )
 

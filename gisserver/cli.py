@@ -138,6 +138,7 @@ FEATURE_COMMANDS: tuple[str, ...] = (
     "reports.cli:areas",
     "reports.cli:categories",
     "reports.cli:units",
+    "layers.cli:layers",
     # "package.module:attribute",
 )
 

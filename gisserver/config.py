@@ -38,6 +38,9 @@ class Settings:
     # Anonymous intake limits (Flask-Limiter syntax), per client address and per area.
     intake_rate_limit: str = "10 per minute;60 per day"
     intake_area_rate_limit: str = "300 per hour"
+    # Zip archives (Shapefiles, KMZ) are refused above this many files or this unpacked size.
+    archive_max_files: int = 200
+    archive_max_mb: int = 2048
     # Photos attached to a citizen report: how many, and the size cap of each in megabytes.
     photo_max_count: int = 5
     photo_max_mb: int = 8

@@ -40,8 +40,7 @@ def _read(source, *, layer=None, crs=None, province=None) -> gpd.GeoDataFrame:
         return source.to_crs(4326)
     from layers.importing import read_vector_file  # the one reader of planning files
 
-    frame, _source_crs, _counts = read_vector_file(Path(source), layer=layer, crs=crs, province=province)
-    return frame
+    return read_vector_file(Path(source), layer=layer, crs=crs, province=province).frame
 
 
 def _multipolygon(geom, code: str):

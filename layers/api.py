@@ -1,0 +1,144 @@
+"""HTTP API of the layer catalog: list, read, upload, replace data, update, delete, export."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, current_app, request, send_file
+from werkzeug.utils import secure_filename
+
+from gisserver.auth import current_principal, require_roles
+from gisserver.exceptions import Invalid
+from gisserver.http import db_session, json_body, parse_json_text
+from layers import catalog
+from layers.archives import ArchiveLimits
+from layers.importing import ImportOptions, import_layer
+from layers.models import Layer
+
+bp = Blueprint("layers_api", __name__, url_prefix="/api/layers")
+
+
+def _actor() -> str:
+    principal = current_principal()
+    return f"{principal.kind}:{principal.name}" if principal else "anonymous"
+
+
+def _staff() -> bool:
+    """Anyone signed in may see internal layers; the public may not."""
+    principal = current_principal()
+    return principal is not None and bool(principal.roles - {"device"})
+
+
+def layer_json(layer: Layer) -> dict:
+    return {
+        "name": layer.name,
+        "title": layer.title,
+        "description": layer.description,
+        "category": layer.category,
+        "group": layer.group_name,
+        "geometry_type": layer.geometry_type,
+        "feature_count": layer.feature_count,
+        "extent": layer.extent,
+        "source_crs": layer.source_crs,
+        "attributes": [{"name": a["name"], "type": a["type"]} for a in layer.attributes],
+        "style": layer.style,
+        "visibility": layer.visibility,
+        "data_version": layer.data_version,
+        "updated_at": layer.updated_at.isoformat() if hasattr(layer.updated_at, "isoformat") else None,
+    }
+
+
+@bp.get("")
+def list_layers():
+    f = catalog.LayerFilter(category=request.args.get("category") or None, group=request.args.get("group") or None,
+                            text=request.args.get("q") or None, include_internal=_staff())
+    return {"layers": [layer_json(layer) for layer in catalog.list_layers(db_session(), f)]}
+
+
+@bp.get("/<name>")
+def get_layer(name: str):
+    return layer_json(catalog.get_layer(db_session(), name, include_internal=_staff()))
+
+
+def _limits() -> ArchiveLimits:
+    settings = current_app.config["SETTINGS"]
+    return ArchiveLimits(max_files=settings.archive_max_files, max_total_bytes=settings.archive_max_mb * 1024**2)
+
+
+def _import(name: str, replace: bool):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("send the file as multipart field 'file'", {"field": "file"})
+    form = request.form
+    style = parse_json_text(form["style"]) if form.get("style") else None
+    options = ImportOptions(
+        name=name, title=form.get("title") or None, category=form.get("category") or "other",
+        group=form.get("group") or None, description=form.get("description") or "", layer=form.get("layer") or None,
+        crs=form.get("crs") or None, province=form.get("province") or None,
+        visibility=form.get("visibility") or "public", style=style, replace=replace, actor=_actor(),
+        limits=_limits(), source_name=secure_filename(upload.filename),
+    )
+    if replace:
+        existing = catalog.get_layer(db_session(), name, include_internal=True)
+        options.category, options.visibility = existing.category, existing.visibility
+    suffix = Path(upload.filename).suffix.lower()
+    with tempfile.TemporaryDirectory(prefix="gisserver-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        upload.save(path)
+        session = db_session()
+        result = import_layer(session, path, options)
+        session.commit()
+    layer = catalog.get_layer(session, name, include_internal=True)
+    return {"import": result.as_dict(), "layer": layer_json(layer)}
+
+
+@bp.post("")
+@require_roles("planner")
+def upload_layer():
+    return _import(request.form.get("name", ""), replace=False), 201
+
+
+@bp.put("/<name>/data")
+@require_roles("planner")
+def replace_data(name: str):
+    return _import(name, replace=True)
+
+
+@bp.patch("/<name>")
+@require_roles("planner")
+def update_layer(name: str):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    layer = catalog.update_layer(session, catalog.get_layer(session, name, include_internal=True), body,
+                                 actor=_actor())
+    session.commit()
+    return layer_json(layer)
+
+
+@bp.delete("/<name>")
+@require_roles("planner")
+def delete_layer(name: str):
+    session = db_session()
+    catalog.delete_layer(session, catalog.get_layer(session, name, include_internal=True))
+    session.commit()
+    return "", 204
+
+
+@bp.get("/<name>/export")
+def export_layer(name: str):
+    from layers.export import FORMATS, export_file
+
+    fmt = request.args.get("format", "geojson")
+    if fmt not in FORMATS:
+        raise Invalid(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
+    bbox = request.args.get("bbox")
+    session = db_session()
+    layer = catalog.get_layer(session, name, include_internal=_staff())
+    tmp = tempfile.TemporaryDirectory(prefix="gisserver-export-")
+    path = export_file(session, layer, fmt, Path(tmp.name), bbox=bbox)
+    response = send_file(path, mimetype=FORMATS[fmt][1], as_attachment=True, download_name=path.name)
+    response.call_on_close(tmp.cleanup)
+    return response

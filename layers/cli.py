@@ -1,0 +1,144 @@
+"""`gisserver layers ...`: import, list, show, update, delete and export layers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from gisserver.audit import cli_actor, set_context
+from gisserver.exceptions import ServiceError
+from layers.models import CATEGORIES
+
+
+def _run(work):
+    try:
+        with current_app.extensions["gisserver.db"].transaction() as session:
+            set_context(session, cli_actor)
+            return work(session)
+    except ServiceError as exc:
+        details = f"\n{json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
+        raise click.ClickException(exc.message + details) from exc
+
+
+@click.group("layers")
+def layers() -> None:
+    """Map layers: import planning files, manage the catalog, export."""
+
+
+@layers.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", required=True, help="short name used in URLs, e.g. quy-hoach-su-dung-dat")
+@click.option("--title", default=None)
+@click.option("--category", type=click.Choice(CATEGORIES), default="other", show_default=True)
+@click.option("--group", default=None, help="planning project or group")
+@click.option("--description", default="")
+@click.option("--layer", default=None, help="layer inside a GeoPackage or KML")
+@click.option("--crs", default=None, help="source CRS if the file has none: EPSG:3405, vn2000:107.75, a PROJ string")
+@click.option("--province", default=None, help="VN-2000 TM-3 zone of a province, e.g. hue, da-nang")
+@click.option("--visibility", type=click.Choice(["public", "internal"]), default="public", show_default=True)
+@click.option("--style", default=None, help='JSON, e.g. {"fill": "#1f78b4"}')
+@click.option("--replace", is_flag=True, help="give an existing layer this new data")
+@with_appcontext
+def import_command(path, name, title, category, group, description, layer, crs, province, visibility, style,
+                   replace) -> None:
+    """Import PATH (GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ, CSV) as a layer."""
+    from layers.importing import ImportOptions, import_layer
+
+    try:
+        style_value = json.loads(style) if style else None
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--style") from None
+    options = ImportOptions(name=name, title=title, category=category, group=group, description=description,
+                            layer=layer, crs=crs, province=province, visibility=visibility, style=style_value,
+                            replace=replace, actor=cli_actor()["actor"])
+    result = _run(lambda s: import_layer(s, Path(path), options))
+    c = result.counts
+    click.echo(f"{'replaced' if result.replaced else 'imported'} layer {result.name} (v{result.data_version}, "
+               f"{result.geometry_type}, from {result.source_crs}) in {result.seconds:.1f} s")
+    click.echo(f"read {c['read']}, stored {c['stored']}, repaired {c['repaired']}, dropped {c['dropped']}")
+    for reason, count in c["dropped_reasons"].items():
+        click.echo(f"  dropped {count}: {reason}")
+
+
+@layers.command("list")
+@click.option("--category", type=click.Choice(CATEGORIES), default=None)
+@with_appcontext
+def list_command(category) -> None:
+    """List the catalog."""
+    from layers.catalog import LayerFilter, list_layers
+
+    def work(session):
+        for layer in list_layers(session, LayerFilter(category=category, include_internal=True)):
+            click.echo(f"{layer.name}\t{layer.category}\t{layer.geometry_type}\t{layer.feature_count}\t"
+                       f"{layer.visibility}\t{layer.title}")
+
+    _run(work)
+
+
+@layers.command("show")
+@click.argument("name")
+@with_appcontext
+def show_command(name) -> None:
+    """Show one layer as JSON."""
+    from layers.api import layer_json
+    from layers.catalog import get_layer
+
+    click.echo(json.dumps(_run(lambda s: layer_json(get_layer(s, name, include_internal=True))), ensure_ascii=False,
+                          indent=2, default=str))
+
+
+@layers.command("update")
+@click.argument("name")
+@click.option("--title")
+@click.option("--description")
+@click.option("--category", type=click.Choice(CATEGORIES))
+@click.option("--group")
+@click.option("--visibility", type=click.Choice(["public", "internal"]))
+@click.option("--style", help="JSON style")
+@with_appcontext
+def update_command(name, **values) -> None:
+    """Change a layer's title, category, group, style or visibility."""
+    from layers.catalog import get_layer, update_layer
+
+    changes = {k: v for k, v in values.items() if v is not None}
+    if "style" in changes:
+        changes["style"] = json.loads(changes["style"])
+    _run(lambda s: update_layer(s, get_layer(s, name, include_internal=True), changes, actor=cli_actor()["actor"]))
+    click.echo(f"updated {name}")
+
+
+@layers.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="do not ask")
+@with_appcontext
+def delete_command(name, yes) -> None:
+    """Delete a layer and its data."""
+    from layers.catalog import delete_layer, get_layer
+
+    if not yes:
+        click.confirm(f"delete layer {name} and its data?", abort=True)
+    _run(lambda s: delete_layer(s, get_layer(s, name, include_internal=True)))
+    click.echo(f"deleted {name}")
+
+
+@layers.command("export")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp", "csv"]), default="geojson")
+@click.option("--bbox", default=None, help="minx,miny,maxx,maxy")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@with_appcontext
+def export_command(name, fmt, bbox, output) -> None:
+    """Export a layer to a file."""
+    from layers.catalog import get_layer
+    from layers.export import export_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _run(lambda s: export_file(s, get_layer(s, name, include_internal=True), fmt, Path(tmp), bbox=bbox))
+        shutil.move(path, output)
+    click.echo(f"wrote {output}")

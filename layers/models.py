@@ -1,0 +1,43 @@
+"""The layer catalog. Each layer's features live in their own table in schema layer_data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, DateTime, Float, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gisserver.db import Base
+
+DATA_SCHEMA = "layer_data"
+CATEGORIES = ("planning", "infrastructure", "flood", "environment", "disaster", "administrative", "other")
+VISIBILITIES = ("public", "internal")
+GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "Geometry")
+ATTRIBUTE_TYPES = ("text", "integer", "bigint", "double", "boolean", "date", "timestamp")
+
+
+class Layer(Base):
+    __tablename__ = "layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(32))
+    group_name: Mapped[str | None] = mapped_column(Text)
+    geometry_type: Mapped[str] = mapped_column(String(32))
+    feature_count: Mapped[int] = mapped_column(Integer, default=0)
+    extent: Mapped[list[float] | None] = mapped_column(ARRAY(Float))
+    source_crs: Mapped[str | None] = mapped_column(Text)
+    source_file: Mapped[str | None] = mapped_column(Text)
+    # [{"name": original attribute name, "column": "a0", "type": one of ATTRIBUTE_TYPES}]
+    attributes: Mapped[list[dict]] = mapped_column(JSONB, default=list)
+    style: Mapped[dict] = mapped_column(JSONB, default=dict)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    data_table: Mapped[str] = mapped_column(String(63))
+    data_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,239 @@
+"""Reading any planning file into a clean GeoDataFrame in EPSG:4326, counting what was repaired or dropped."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from gisserver.exceptions import Invalid, UnsupportedMedia
+from layers.archives import ArchiveLimits, safe_extract
+from layers.crs import resolve_source_crs
+
+SUFFIXES = {
+    ".geojson": "geojson", ".json": "geojson", ".zip": "zip", ".shp": "shapefile", ".gpkg": "gpkg",
+    ".kml": "kml", ".kmz": "kmz", ".csv": "csv",
+}
+LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "kinh do", "kinh độ", "x_wgs84")
+LAT_NAMES = ("lat", "latitude", "vi_do", "vido", "vi do", "vĩ độ", "y_wgs84")
+X_NAMES = ("x", "easting", "toa_do_x")
+Y_NAMES = ("y", "northing", "toa_do_y")
+WKT_NAMES = ("wkt", "geom", "geometry", "the_geom", "hinh_hoc")
+MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+FAMILY = {"Point": "Point", "MultiPoint": "Point", "LineString": "LineString", "MultiLineString": "LineString",
+          "Polygon": "Polygon", "MultiPolygon": "Polygon"}
+
+
+@dataclass
+class ReadCounts:
+    read: int = 0
+    stored: int = 0
+    repaired: int = 0
+    dropped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"read": self.read, "stored": self.stored, "repaired": self.repaired, "dropped": self.dropped,
+                "dropped_reasons": self.reasons}
+
+
+@dataclass
+class ReadResult:
+    frame: gpd.GeoDataFrame  # EPSG:4326, original attribute names
+    source_crs: str
+    geometry_type: str
+    counts: ReadCounts
+    source_layer: str | None = None
+
+
+def _kind(path: Path) -> str:
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UnsupportedMedia(
+            f"unsupported file type {path.suffix or '(none)'}; "
+            "use GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ or CSV"
+        )
+    return kind
+
+
+def _refuse_dtd(path: Path) -> None:
+    head = path.read_bytes()[:1_000_000]
+    if re.search(rb"<!(DOCTYPE|ENTITY)", head, re.IGNORECASE):
+        # External entities can read server files or explode in memory (billion laughs).
+        raise Invalid("KML with a DOCTYPE or ENTITY declaration is refused", {"reason": "dtd"})
+
+
+def _open_archive(path: Path, workdir: Path, limits: ArchiveLimits) -> Path:
+    files = safe_extract(path, workdir, limits)
+    for wanted in (".shp", ".gpkg", ".geojson", ".json", ".kml", ".csv"):
+        found = [f for f in files if f.suffix.lower() == wanted and not f.name.startswith("._")]
+        if len(found) > 1 and wanted == ".shp":
+            names = sorted(f.name for f in found)
+            raise Invalid("the archive holds several Shapefiles; upload one per archive", {"files": names})
+        if found:
+            return found[0]
+    raise Invalid("the archive holds no Shapefile (.shp with .dbf/.shx), GeoPackage, GeoJSON, KML or CSV")
+
+
+def _read_ogr(path: Path, layer: str | None, kind: str) -> tuple[gpd.GeoDataFrame, str | None]:
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+    except (DataSourceError, DataLayerError) as exc:
+        raise Invalid(f"cannot read the file: {exc}") from None
+    if kind == "kml" and not layer and len(layers) > 1:
+        # KML folders become layers; a planner means the whole document.
+        frames = [_read_layer(path, name) for name in layers]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return gpd.GeoDataFrame(geometry=[], crs=4326), None
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs), None
+    if layer is not None and layer not in layers:
+        raise Invalid(f"no layer {layer!r} in the file", {"layers": layers})
+    if layer is None and len(layers) > 1:
+        raise Invalid("the file holds several layers; pick one by name", {"layers": layers})
+    name = layer or (layers[0] if layers else None)
+    return _read_layer(path, name), name
+
+
+def _read_layer(path: Path, name: str | None) -> gpd.GeoDataFrame:
+    kwargs = {}
+    has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
+    if path.suffix.lower() == ".shp" and not has_cpg:
+        kwargs["encoding"] = "UTF-8"  # without a .cpg GDAL would assume Latin-1 and garble Vietnamese
+    try:
+        return pyogrio.read_dataframe(path, layer=name, **kwargs)
+    except (DataSourceError, DataLayerError, ValueError) as exc:
+        raise Invalid(f"cannot read the file: {exc}") from None
+
+
+def _find(columns, names) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in columns}
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def _read_csv(path: Path, crs: str | None, province: str | None) -> tuple[gpd.GeoDataFrame, Counter]:
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise Invalid(f"cannot read the CSV (UTF-8 expected): {exc}") from None
+    dropped: Counter = Counter()
+    lon, lat = _find(df.columns, LON_NAMES), _find(df.columns, LAT_NAMES)
+    x, y = _find(df.columns, X_NAMES), _find(df.columns, Y_NAMES)
+    wkt = _find(df.columns, WKT_NAMES)
+    if lon and lat:
+        xs, ys, file_crs, used = df[lon], df[lat], "EPSG:4326", [lon, lat]
+    elif x and y:
+        xs, ys, file_crs, used = df[x], df[y], None, [x, y]  # projected metres: the user must say which CRS
+    elif wkt:
+        geoms = shapely.from_wkt(df[wkt].replace("", None), on_invalid="ignore")
+        frame = gpd.GeoDataFrame(df.drop(columns=[wkt]), geometry=geoms, crs=None)
+        return frame, dropped
+    else:
+        raise Invalid("the CSV needs longitude/latitude columns (lon, lat, kinh_do, vi_do...) or a WKT column",
+                      {"columns": list(df.columns)})
+    xv = pd.to_numeric(xs.str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+    yv = pd.to_numeric(ys.str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+    bad = ~(np.isfinite(xv) & np.isfinite(yv))
+    geoms = shapely.points(np.where(bad, np.nan, xv), np.where(bad, np.nan, yv))
+    geoms[bad] = None
+    frame = gpd.GeoDataFrame(df.drop(columns=used), geometry=geoms, crs=file_crs)
+    if file_crs and (crs or province):
+        frame = frame.set_crs(None, allow_override=True)
+    return frame, dropped
+
+
+def _clean(frame: gpd.GeoDataFrame, counts: ReadCounts) -> tuple[gpd.GeoDataFrame, str]:
+    reasons: Counter = Counter()
+    geoms = frame.geometry.to_numpy()
+    missing = shapely.is_missing(geoms)
+    reasons["no geometry"] += int(missing.sum())
+    empty = ~missing & shapely.is_empty(geoms)
+    reasons["empty geometry"] += int(empty.sum())
+    keep = ~(missing | empty)
+    # Reprojected coordinates must be real longitudes/latitudes.
+    bounds = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        out_of_range = keep & ~(
+            np.isfinite(bounds).all(axis=1)
+            & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
+        )
+    reasons["coordinates out of range"] += int(out_of_range.sum())
+    keep &= ~out_of_range
+    invalid = keep & ~shapely.is_valid(geoms)
+    if invalid.any():
+        repaired = shapely.make_valid(geoms[invalid])
+        for i, geom in zip(np.flatnonzero(invalid), repaired, strict=True):
+            family = FAMILY.get(geoms[i].geom_type)
+            if geom.geom_type == "GeometryCollection" and family:
+                parts = [p for p in shapely.get_parts(geom) if FAMILY.get(p.geom_type) == family]
+                geom = shapely.union_all(parts) if parts else shapely.GeometryCollection()
+            if geom.is_empty:
+                keep[i] = False
+                reasons["not repairable"] += 1
+            else:
+                geoms[i] = geom
+                counts.repaired += 1
+    frame = frame[keep].copy()
+    geoms = geoms[keep]
+    types = set(shapely.get_type_id(geoms).tolist()) if len(geoms) else set()
+    type_names = {_geom_name(shapely.GeometryType(t).name) for t in types}
+    families = {FAMILY.get(t) for t in type_names}
+    if len(type_names) == 1:
+        geometry_type = type_names.pop()
+    elif len(families) == 1 and None not in families:
+        family = families.pop()
+        geometry_type = MULTI[family]
+        singles = shapely.get_type_id(geoms) == {"Point": 0, "LineString": 1, "Polygon": 3}[family]
+        promoted = {"Point": shapely.multipoints, "LineString": shapely.multilinestrings,
+                    "Polygon": shapely.multipolygons}[family]
+        geoms[singles] = [promoted([g]) for g in geoms[singles]]
+    else:
+        geometry_type = "Geometry"  # mixed points, lines and polygons, or an empty layer
+    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=4326))
+    counts.reasons = {k: v for k, v in reasons.items() if v}
+    counts.dropped = sum(counts.reasons.values())
+    counts.stored = len(frame)
+    return frame, geometry_type
+
+
+def _geom_name(name: str) -> str:
+    return {"POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon", "MULTIPOINT": "MultiPoint",
+            "MULTILINESTRING": "MultiLineString", "MULTIPOLYGON": "MultiPolygon", "LINEARRING": "LineString",
+            "GEOMETRYCOLLECTION": "GeometryCollection"}.get(name.upper(), name)
+
+
+def read_vector_file(path: Path, *, layer: str | None = None, crs: str | None = None, province: str | None = None,
+                     limits: ArchiveLimits = ArchiveLimits()) -> ReadResult:  # noqa: B008
+    """Read any supported file, reproject to EPSG:4326 and clean the geometries."""
+    path = Path(path)
+    kind = _kind(path)
+    with tempfile.TemporaryDirectory(prefix="gisserver-read-") as tmp:
+        source = path
+        if kind in ("zip", "kmz"):
+            source = _open_archive(path, Path(tmp), limits)
+            kind = _kind(source) if source.suffix.lower() != ".shp" else "shapefile"
+        if kind == "kml":
+            _refuse_dtd(source)
+        if kind == "csv":
+            frame, _ = _read_csv(source, crs, province)
+            source_layer = None
+        else:
+            frame, source_layer = _read_ogr(source, layer, kind)
+        counts = ReadCounts(read=len(frame))
+        source_crs, description = resolve_source_crs(frame.crs, crs=crs, province=province)
+        if len(frame):
+            frame = frame.set_crs(source_crs, allow_override=True).to_crs(4326)
+        else:
+            frame = frame.set_crs(4326, allow_override=True)
+        frame, geometry_type = _clean(frame, counts)
+    return ReadResult(frame=frame, source_crs=description, geometry_type=geometry_type, counts=counts,
+                      source_layer=source_layer)

@@ -1,0 +1,237 @@
+import zipfile
+
+import geopandas as gpd
+import pytest
+from pyproj import Transformer
+from shapely.geometry import MultiPolygon, Point, box
+from sqlalchemy import func, select, text
+
+from gisserver.exceptions import Conflict, Invalid, PayloadTooLarge, UnsupportedMedia
+from layers.archives import ArchiveLimits
+from layers.catalog import data_table, get_layer
+from layers.importing import ImportOptions, import_layer
+from layers.models import Layer
+from tests.layers.conftest import VI_NAMES
+
+
+def rows(db, name):
+    layer = get_layer(db, name, include_internal=True)
+    table = data_table(layer)
+    labels = [c.label(c.info["name"]) for c in table.columns[2:]]
+    return [r._asdict() for r in db.execute(select(*labels).order_by(table.c.fid))]
+
+
+def zip_dir(directory, target):
+    with zipfile.ZipFile(target, "w") as zf:
+        for part in sorted(directory.iterdir()):
+            zf.write(part, part.name)
+    return target
+
+
+def test_geojson_import_counts_repairs_and_keeps_vietnamese(db, tmp_path, parcels):
+    path = tmp_path / "lo_dat.geojson"
+    parcels.to_file(path)
+    result = import_layer(db, path, ImportOptions(name="lo-dat", title="Lô đất", category="planning"))
+    db.commit()
+    assert result.counts == {"read": 3, "stored": 3, "repaired": 1, "dropped": 0, "dropped_reasons": {}}
+    assert [r["ten_lo"] for r in rows(db, "lo-dat")] == VI_NAMES
+    layer = get_layer(db, "lo-dat")
+    assert layer.geometry_type == "MultiPolygon"  # the repaired bow-tie is two triangles: promoted
+    assert layer.feature_count == 3 and layer.source_crs == "EPSG:4326"
+    assert [a["type"] for a in layer.attributes] == ["text", "double", "integer"]
+    table = data_table(layer)
+    assert db.scalar(select(func.bool_and(func.ST_IsValid(table.c.geom))))
+
+
+def test_empty_and_out_of_range_features_are_dropped_with_reasons(db, tmp_path):
+    frame = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=[Point(107.5, 16.4), None, Point(107.5, 95.0)], crs=4326)
+    path = tmp_path / "p.geojson"
+    frame.to_file(path)
+    result = import_layer(db, path, ImportOptions(name="p"))
+    assert result.counts["stored"] == 1 and result.counts["dropped"] == 2
+    assert result.counts["dropped_reasons"] == {"no geometry": 1, "coordinates out of range": 1}
+
+
+def test_zipped_shapefile_with_cpg_and_without(db, tmp_path, parcels):
+    for encoding_file in (True, False):
+        shp_dir = tmp_path / f"shp{encoding_file}"
+        shp_dir.mkdir()
+        parcels.to_file(shp_dir / "lo_dat.shp", encoding="UTF-8")
+        if not encoding_file:
+            (shp_dir / "lo_dat.cpg").unlink()
+        archive = zip_dir(shp_dir, tmp_path / f"lo_dat_{encoding_file}.zip")
+        import_layer(db, archive, ImportOptions(name=f"shp-{str(encoding_file).lower()}"))
+        assert [r["ten_lo"] for r in rows(db, f"shp-{str(encoding_file).lower()}")] == VI_NAMES
+
+
+def test_geopackage_layer_choice(db, tmp_path, parcels, points):
+    path = tmp_path / "quy_hoach.gpkg"
+    parcels.to_file(path, layer="lo_dat", driver="GPKG")
+    points.to_file(path, layer="tram_bom", driver="GPKG")
+    with pytest.raises(Invalid) as ambiguous:
+        import_layer(db, path, ImportOptions(name="x"))
+    assert ambiguous.value.details["layers"] == ["lo_dat", "tram_bom"]
+    with pytest.raises(Invalid) as unknown:
+        import_layer(db, path, ImportOptions(name="x", layer="nope"))
+    assert "tram_bom" in unknown.value.details["layers"]
+    result = import_layer(db, path, ImportOptions(name="tram-bom", layer="tram_bom", category="infrastructure"))
+    assert result.geometry_type == "Point" and result.counts["stored"] == 2
+
+
+def test_kml_kmz_and_dtd_refusal(db, tmp_path, points):
+    kml = tmp_path / "tram.kml"
+    points.to_file(kml, driver="KML")
+    import_layer(db, kml, ImportOptions(name="kml"))
+    assert sorted(r["ten"] for r in rows(db, "kml")) == ["Trạm bơm An Cựu", "Trạm bơm Vỹ Dạ"]
+    kmz = tmp_path / "tram.kmz"
+    with zipfile.ZipFile(kmz, "w") as zf:
+        zf.write(kml, "doc.kml")
+    assert import_layer(db, kmz, ImportOptions(name="kmz")).counts["stored"] == 2
+    evil = tmp_path / "evil.kml"
+    evil.write_text('<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                    '<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>&x;</name>'
+                    "<Point><coordinates>107.5,16.4</coordinates></Point></Placemark></kml>")
+    with pytest.raises(Invalid, match="DOCTYPE"):
+        import_layer(db, evil, ImportOptions(name="evil"))
+
+
+def test_csv_with_coordinates_or_wkt(db, tmp_path):
+    csv = tmp_path / "diem.csv"
+    csv.write_text("ten_diem,kinh_do,vi_do,suc_chua\nTrường THCS Nguyễn Tri Phương,107.5912,16.4601,500\n"
+                   "Nhà văn hóa,107.60,16.47,300\nSai,abc,16.4,1\n", encoding="utf-8")
+    result = import_layer(db, csv, ImportOptions(name="so-tan", category="disaster"))
+    assert result.counts["stored"] == 2 and result.counts["dropped_reasons"] == {"no geometry": 1}
+    assert rows(db, "so-tan")[0]["ten_diem"] == "Trường THCS Nguyễn Tri Phương"
+    wkt = tmp_path / "wkt.csv"
+    wkt.write_text('ten,wkt\nA,"POLYGON((556000 1817000,556100 1817000,556100 1817100,556000 1817000))"\n')
+    with pytest.raises(Invalid, match="no coordinate system"):
+        import_layer(db, wkt, ImportOptions(name="wkt"))
+    assert import_layer(db, wkt, ImportOptions(name="wkt", province="hue")).counts["stored"] == 1
+    nocoords = tmp_path / "none.csv"
+    nocoords.write_text("a,b\n1,2\n")
+    with pytest.raises(Invalid, match="longitude"):
+        import_layer(db, nocoords, ImportOptions(name="none"))
+
+
+HUE_TM3 = ("+proj=tmerc +lat_0=0 +lon_0=107 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "
+           "+towgs84=-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,0.252906278")
+
+
+def test_vn2000_hue_zone_from_province_and_from_epsg(db, tmp_path):
+    # Independent reference: the published Hue TM-3 definition, written out by hand.
+    to_wgs = Transformer.from_crs(HUE_TM3, "EPSG:4326", always_xy=True)
+    xy = [(556000.0, 1817000.0), (560250.5, 1821400.25)]
+    frame = gpd.GeoDataFrame({"ma": ["A", "B"]}, geometry=[Point(x, y) for x, y in xy], crs=None)
+    shp_dir = tmp_path / "hue"
+    shp_dir.mkdir()
+    frame.to_file(shp_dir / "moc.shp")
+    assert not (shp_dir / "moc.prj").exists()
+    archive = zip_dir(shp_dir, tmp_path / "moc.zip")
+    with pytest.raises(Invalid, match="no coordinate system"):
+        import_layer(db, archive, ImportOptions(name="moc"))
+    result = import_layer(db, archive, ImportOptions(name="moc", province="Thừa Thiên Huế"))
+    assert "107" in result.source_crs
+    layer = get_layer(db, "moc")
+    table = data_table(layer)
+    got = db.execute(select(func.ST_X(table.c.geom), func.ST_Y(table.c.geom)).order_by(table.c.fid)).all()
+    geod = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+    for (x, y), (lon, lat) in zip(xy, got, strict=True):
+        exp_lon, exp_lat = to_wgs.transform(x, y)
+        ex, ey = geod.transform(exp_lon, exp_lat)
+        gx, gy = geod.transform(lon, lat)
+        assert ((ex - gx) ** 2 + (ey - gy) ** 2) ** 0.5 < 5.0
+    # The national UTM zone 48N as an EPSG code gives the same shift.
+    utm = gpd.GeoDataFrame({"ma": ["C"]}, geometry=[Point(772000.0, 1818000.0)], crs=None)
+    path = tmp_path / "utm.geojson"
+    utm.to_file(path)
+    import_layer(db, path, ImportOptions(name="utm", crs="EPSG:3405"))
+    reference = Transformer.from_crs("+proj=utm +zone=48 +ellps=WGS84 +towgs84=" + HUE_TM3.split("towgs84=")[1],
+                                     "EPSG:4326", always_xy=True)
+    utm_table = data_table(get_layer(db, "utm"))
+    lon, lat = db.execute(select(func.ST_X(utm_table.c.geom), func.ST_Y(utm_table.c.geom))).one()
+    exp = reference.transform(772000.0, 1818000.0)
+    assert abs(lon - exp[0]) < 5e-5 and abs(lat - exp[1]) < 5e-5
+    with pytest.raises(Invalid, match="unknown province"):
+        import_layer(db, archive, ImportOptions(name="moc2", province="Atlantis"))
+
+
+def test_zip_safety(db, tmp_path):
+    traversal = tmp_path / "traversal.zip"
+    with zipfile.ZipFile(traversal, "w") as zf:
+        zf.writestr("../../etc/evil.shp", b"x")
+    with pytest.raises(Invalid, match="unsafe path"):
+        import_layer(db, traversal, ImportOptions(name="t"))
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.shp", b"\0" * (50 * 1024 * 1024))
+    with pytest.raises(PayloadTooLarge):
+        import_layer(db, bomb, ImportOptions(name="b"))
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(20):
+            zf.writestr(f"f{i}.txt", b"x")
+    with pytest.raises(Invalid, match="more than"):
+        import_layer(db, many, ImportOptions(name="m", limits=ArchiveLimits(max_files=10)))
+    link = tmp_path / "link.zip"
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("a.shp")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(Invalid, match="symbolic link"):
+        import_layer(db, link, ImportOptions(name="l"))
+    not_zip = tmp_path / "x.zip"
+    not_zip.write_bytes(b"hello")
+    with pytest.raises(Invalid, match="zip"):
+        import_layer(db, not_zip, ImportOptions(name="x"))
+    with pytest.raises(UnsupportedMedia):
+        import_layer(db, tmp_path / "x.docx", ImportOptions(name="x"))
+    assert db.scalar(select(func.count()).select_from(Layer)) == 0
+    assert db.scalar(text("SELECT count(*) FROM information_schema.tables WHERE table_schema='layer_data'")) == 0
+
+
+def test_bad_options_are_refused(db, tmp_path, points):
+    path = tmp_path / "p.geojson"
+    points.to_file(path)
+    for options in (ImportOptions(name="Bad Name"), ImportOptions(name="ok", category="roads"),
+                    ImportOptions(name="ok", visibility="secret"), ImportOptions(name="ok", style={"fill": "red"}),
+                    ImportOptions(name="ok", crs="EPSG:999999")):
+        with pytest.raises(Invalid):
+            import_layer(db, path, options)
+    import_layer(db, path, ImportOptions(name="ok"))
+    with pytest.raises(Conflict):
+        import_layer(db, path, ImportOptions(name="ok"))
+
+
+def test_replace_is_atomic(db, app, tmp_path, points, parcels):
+    first = tmp_path / "a.geojson"
+    points.to_file(first)
+    import_layer(db, first, ImportOptions(name="tram"))
+    db.commit()
+    second = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"ten": ["Mới"]}, geometry=[MultiPolygon([box(107.5, 16.4, 107.51, 16.41)])],
+                     crs=4326).to_file(second)
+    other = app.extensions["gisserver.db"].session()
+    try:
+        import_layer(db, second, ImportOptions(name="tram", replace=True))
+        # Before commit another reader still sees the old version, whole.
+        old = other.scalar(select(Layer).where(Layer.name == "tram"))
+        assert old.data_version == 1
+        assert [r[0] for r in other.execute(select(data_table(old).c.a0).order_by(data_table(old).c.fid))] == [
+            "Trạm bơm An Cựu", "Trạm bơm Vỹ Dạ"]
+        other.rollback()
+        db.commit()
+        new = other.scalar(select(Layer).where(Layer.name == "tram"))
+        assert new.data_version == 2 and new.feature_count == 1 and new.geometry_type == "MultiPolygon"
+    finally:
+        other.close()
+    # A failed replace leaves the layer as it was.
+    bad = tmp_path / "bad.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+                   '"geometry": null}]}')
+    with pytest.raises(Invalid, match="no usable feature"):
+        import_layer(db, bad, ImportOptions(name="tram", replace=True))
+    db.rollback()
+    layer = get_layer(db, "tram")
+    assert layer.data_version == 2 and [r["ten"] for r in rows(db, "tram")] == ["Mới"]
+    tables = db.scalars(text("SELECT table_name FROM information_schema.tables WHERE table_schema='layer_data'"))
+    assert list(tables) == [layer.data_table]
