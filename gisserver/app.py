@@ -34,6 +34,7 @@ FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "reports.open311:bp",
     "reports.pages:bp",
     "layers.api:bp",
+    "reports.cameras_api:bp",
     # "package.module:attribute",
 )
 

@@ -27,3 +27,5 @@ def configure_logging(level: str) -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # GDAL's reader logs every file it writes at INFO; that is noise in our logs.
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)

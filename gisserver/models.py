@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "layers.models",
     "reports.models",
     "reports.photos",
+    "reports.camera_models",
 )
 
 

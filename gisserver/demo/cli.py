@@ -27,8 +27,18 @@ def load(seed: int, days: int, reports_per_day: float, small: bool) -> None:
     options = DemoOptions(seed=seed, days=days, reports_per_day=reports_per_day)
     if small:
         options = DemoOptions(seed=seed, days=min(days, 30), reports_per_day=min(reports_per_day, 4.0),
-                              groups_per_ward=(2, 3), cameras=80, ai_cameras=27, hotspots=50)
+                              groups_per_ward=(2, 3), cameras=80, ai_cameras=27, hotspots=50, hotspot_days=10)
     try:
         load_demo(current_app.extensions["gisserver.db"], options, echo=click.echo)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+@demo.command("pulse")
+@with_appcontext
+def pulse() -> None:
+    """Send the demo cameras' heartbeats (the demo has no real devices); the broken ones stay silent."""
+    from reports.demo_cameras import pulse_demo_cameras
+
+    with current_app.extensions["gisserver.db"].transaction() as session:
+        click.echo(f"{pulse_demo_cameras(session)} demo cameras reported in")

@@ -276,7 +276,7 @@ def drainage_lines(rng: np.random.Generator, roads: gpd.GeoDataFrame) -> gpd.Geo
         rows.append(
             {
                 "ten_tuyen": f"Cống dọc {road.ten_duong}",
-                "duong_kinh_mm": int(rng.choice([600, 800, 1000, 1200])),
+                "duong_kinh": int(rng.choice([600, 800, 1000, 1200])),
                 "vat_lieu": str(rng.choice(["BTCT", "HDPE"])),
             }
         )

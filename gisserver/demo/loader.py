@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from gisserver.audit import set_context
 from gisserver.db import Database
-from gisserver.demo.geography import CENTER, CITY_CODE, build_geography
+from gisserver.demo.geography import CENTER, CITY_CODE, PERFUME_RIVER, build_geography
 from gisserver.demo.users import DEMO_PASSWORD, create_demo_users
 from gisserver.meta import get_meta, set_meta
 
@@ -30,6 +30,7 @@ class DemoOptions:
     cameras: int = 650
     ai_cameras: int = 27
     hotspots: int = 50
+    hotspot_days: int = 120
     layers: bool = True
 
 
@@ -128,13 +129,15 @@ def _layers(session, options, geography) -> str:
 def _cameras(session, options) -> str:
     from reports.demo_cameras import load_demo_cameras
 
-    return str(load_demo_cameras(session, seed=options.seed, count=options.cameras, ai_count=options.ai_cameras))
+    return load_demo_cameras(session, seed=options.seed, count=options.cameras, ai_count=options.ai_cameras,
+                             centre=CENTER)
 
 
 def _hotspots(session, options) -> str:
     from reports.demo_cameras import load_demo_hotspots
 
-    return str(load_demo_hotspots(session, seed=options.seed, count=options.hotspots))
+    return load_demo_hotspots(session, seed=options.seed, count=options.hotspots, river=PERFUME_RIVER,
+                              days=options.hotspot_days)
 
 
 def _reports(session, options) -> str:

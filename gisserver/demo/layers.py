@@ -1,0 +1,90 @@
+"""Demo planning and infrastructure layers, written as the files planners bring and imported like theirs."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gisserver.demo.geography import (
+    DemoGeography,
+    drainage_lines,
+    evacuation_points,
+    flood_zones,
+    land_use_parcels,
+    road_network,
+)
+from layers.crs import province_crs
+from layers.importing import ImportOptions, import_layer
+from layers.models import Layer
+
+# One colour per class of LAND_USE_CLASSES.
+LAND_USE_COLOURS = {"ODT": "#f4a582", "TMD": "#d6604d", "CXX": "#4dac26", "DGD": "#92c5de", "DYT": "#f1b6da",
+                    "TON": "#b2abd2", "DDT": "#8073ac", "SKC": "#bababa", "LUA": "#e6f5d0"}
+
+
+def _zip(directory: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for part in sorted(directory.iterdir()):
+            zf.write(part, part.name)
+    return target
+
+
+def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -> str:
+    """Five layers in five formats: GeoPackage, GeoJSON, zipped Shapefile (VN-2000), KML and CSV."""
+    if session.scalar(select(Layer.id).limit(1)):
+        return "already there"
+    rng = np.random.default_rng(seed + 3)
+    city = geography.city.geometry.iloc[0]
+    imported = []
+    with tempfile.TemporaryDirectory(prefix="gisserver-demo-") as tmp:
+        tmp = Path(tmp)
+        parcels = land_use_parcels(rng, city)
+        parcels.to_file(tmp / "quy_hoach.gpkg", layer="su_dung_dat", driver="GPKG")
+        roads = road_network(rng, city)
+        roads.to_file(tmp / "giao_thong.geojson", driver="GeoJSON")
+        # Drainage arrives the way survey offices deliver it: a Shapefile in VN-2000, Hue's TM-3 zone, no .prj.
+        shp_dir = tmp / "thoat_nuoc"
+        shp_dir.mkdir()
+        drainage_lines(rng, roads).to_crs(province_crs("hue")).to_file(shp_dir / "thoat_nuoc.shp",
+                                                                       encoding="UTF-8")
+        (shp_dir / "thoat_nuoc.prj").unlink()
+        flood_zones(city).to_file(tmp / "ngap_lut.kml", driver="KML")
+        with open(tmp / "diem_so_tan.csv", "w", newline="", encoding="utf-8") as fh:
+            rows = evacuation_points(rng, geography.wards)
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        specs = [
+            (tmp / "quy_hoach.gpkg", ImportOptions(
+                name="quy-hoach-su-dung-dat", title="Quy hoạch sử dụng đất 2030", category="planning",
+                group="Quy hoạch phân khu đô thị Huế", layer="su_dung_dat",
+                description="Các lô đất theo quy hoạch phân khu, chỉ tiêu tầng cao và mật độ xây dựng",
+                style={"stroke": "#7f6000", "weight": 1, "fill_opacity": 0.6, "by": "loai_dat",
+                       "categories": LAND_USE_COLOURS})),
+            (tmp / "giao_thong.geojson", ImportOptions(
+                name="mang-luoi-giao-thong", title="Mạng lưới giao thông", category="infrastructure",
+                group="Hạ tầng kỹ thuật", style={"stroke": "#636363", "weight": 3})),
+            (_zip(shp_dir, tmp / "thoat_nuoc.zip"), ImportOptions(
+                name="thoat-nuoc-mua", title="Tuyến cống thoát nước mưa", category="infrastructure",
+                group="Hạ tầng kỹ thuật", province="hue", style={"stroke": "#2171b5", "weight": 2})),
+            (tmp / "ngap_lut.kml", ImportOptions(
+                name="vung-nguy-co-ngap", title="Vùng nguy cơ ngập lụt", category="flood",
+                group="Phòng chống thiên tai", style={"stroke": "#08519c", "fill": "#6baed6", "fill_opacity": 0.35,
+                                                     "by": "nguy_co", "categories": {"cao": "#08306b",
+                                                                                     "trung_binh": "#4292c6",
+                                                                                     "thap": "#c6dbef"}})),
+            (tmp / "diem_so_tan.csv", ImportOptions(
+                name="diem-so-tan", title="Điểm sơ tán tránh lũ", category="disaster", group="Phòng chống thiên tai",
+                style={"stroke": "#a50f15", "fill": "#ef3b2c", "radius": 6})),
+        ]
+        for path, options in specs:
+            options.actor = "cli:demo-loader"
+            result = import_layer(session, path, options)
+            imported.append(f"{result.name} ({result.counts['stored']} {result.geometry_type})")
+    return ", ".join(imported)

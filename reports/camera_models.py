@@ -1,0 +1,66 @@
+"""Cameras (with their view cones), flood hotspots and their water-level readings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import ARRAY, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gisserver.db import Base
+
+CAMERA_STATES = ("active", "maintenance")
+AI_CAPABILITIES = ("flood", "fire", "straw_burning", "traffic", "crowd", "encroachment")
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    direction: Mapped[float | None] = mapped_column(Float)  # degrees clockwise from north
+    fov: Mapped[float] = mapped_column(Float, default=90.0)  # field of view, degrees; 360 = dome camera
+    range_m: Mapped[float] = mapped_column(Float, default=60.0)
+    # Maintained by a database trigger from geom/direction/fov/range_m.
+    coverage = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False))
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ai_capabilities: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    stream_url: Mapped[str | None] = mapped_column(Text)  # staff only
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Hotspot(Base):
+    """A place that floods, watched with thresholds on the water level."""
+
+    __tablename__ = "flood_hotspots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    watch_cm: Mapped[float] = mapped_column(Float)
+    warning_cm: Mapped[float] = mapped_column(Float)
+    danger_cm: Mapped[float] = mapped_column(Float)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    last_level_cm: Mapped[float | None] = mapped_column(Float)
+    last_reading_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HotspotReading(Base):
+    __tablename__ = "hotspot_readings"
+    __table_args__ = (UniqueConstraint("hotspot_id", "at"), UniqueConstraint("hotspot_id", "reading_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotspot_id: Mapped[int] = mapped_column(ForeignKey("flood_hotspots.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    level_cm: Mapped[float] = mapped_column(Float)
+    reading_id: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

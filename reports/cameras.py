@@ -1,0 +1,194 @@
+"""Camera registry: validation, automatic area, health from heartbeats, and "which cameras see this place"."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from gisserver.exceptions import Conflict, Invalid, NotFound
+from reports import geo
+from reports.areas import area_by_code, area_chain_for_point
+from reports.camera_models import AI_CAPABILITIES, CAMERA_STATES, Camera
+from reports.models import Unit
+from reports.units import unit_by_code
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+HEARTBEAT_WINDOW = timedelta(minutes=10)
+EDITABLE = ("name", "lon", "lat", "direction", "fov", "range_m", "owner_unit", "state", "ai_capabilities",
+            "stream_url")
+
+
+@dataclass
+class CameraInput:
+    code: str
+    name: str
+    lon: float
+    lat: float
+    direction: float | None = None
+    fov: float = 90.0
+    range_m: float = 60.0
+    owner_unit: str | None = None
+    state: str = "active"
+    ai_capabilities: tuple[str, ...] = ()
+    stream_url: str | None = None
+
+
+def _number(value, name: str, low: float, high: float, *, high_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Invalid(f"{name} must be a finite number", {"field": name})
+    if value < low or value > high or (high_open and value == high):
+        raise Invalid(f"{name} must be between {low} and {high}", {"field": name})
+    return float(value)
+
+
+def _validate(data: CameraInput) -> None:
+    if not CODE.match(data.code or ""):
+        raise Invalid("code is 1-64 letters, digits, '.', '_' or '-'", {"field": "code"})
+    if not (data.name or "").strip():
+        raise Invalid("name is required", {"field": "name"})
+    _number(data.lon, "lon", -180, 180)
+    _number(data.lat, "lat", -90, 90)
+    data.fov = _number(data.fov, "fov", 1, 360)
+    data.range_m = _number(data.range_m, "range_m", 1, 2000)
+    if data.direction is None:
+        if data.fov < 360:
+            raise Invalid("a camera with a field of view under 360° needs a direction", {"field": "direction"})
+    else:
+        data.direction = _number(data.direction, "direction", 0, 360, high_open=True)
+    if data.state not in CAMERA_STATES:
+        raise Invalid(f"state must be one of {', '.join(CAMERA_STATES)}", {"field": "state"})
+    unknown = set(data.ai_capabilities) - set(AI_CAPABILITIES)
+    if unknown:
+        raise Invalid(f"unknown AI capability: {', '.join(sorted(unknown))}", {"field": "ai_capabilities"})
+    if data.stream_url and not re.match(r"^(rtsp|rtsps|https?)://", data.stream_url):
+        raise Invalid("stream_url must be an rtsp:// or http(s):// address", {"field": "stream_url"})
+
+
+def _apply(session: Session, camera: Camera, data: CameraInput) -> None:
+    camera.name = data.name.strip()
+    camera.geom = from_shape(Point(data.lon, data.lat), srid=4326)
+    chain = area_chain_for_point(session, data.lon, data.lat)
+    camera.area_id = chain[0].id if chain else None
+    camera.direction = data.direction
+    camera.fov = data.fov
+    camera.range_m = data.range_m
+    camera.owner_unit_id = unit_by_code(session, data.owner_unit).id if data.owner_unit else None
+    camera.state = data.state
+    camera.ai_capabilities = sorted(set(data.ai_capabilities))
+    camera.stream_url = data.stream_url or None
+    camera.updated_at = func.now()
+
+
+def add_camera(session: Session, data: CameraInput) -> Camera:
+    _validate(data)
+    if session.scalar(select(Camera.id).where(Camera.code == data.code)):
+        raise Conflict(f"camera {data.code} exists")
+    camera = Camera(code=data.code)
+    _apply(session, camera, data)
+    session.add(camera)
+    session.flush()
+    return camera
+
+
+def get_camera(session: Session, code: str) -> Camera:
+    camera = session.scalar(select(Camera).where(Camera.code == code))
+    if camera is None:
+        raise NotFound(f"no camera {code!r}")
+    return camera
+
+
+def camera_input(session: Session, camera: Camera) -> CameraInput:
+    position = select(func.ST_X(Camera.geom), func.ST_Y(Camera.geom)).where(Camera.id == camera.id)
+    lon, lat = session.execute(position).one()
+    owner = session.get(Unit, camera.owner_unit_id).code if camera.owner_unit_id else None
+    return CameraInput(camera.code, camera.name, lon, lat, camera.direction, camera.fov, camera.range_m, owner,
+                       camera.state, tuple(camera.ai_capabilities), camera.stream_url)
+
+
+def update_camera(session: Session, camera: Camera, changes: dict) -> Camera:
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise Invalid(f"cannot change: {', '.join(sorted(unknown))}", {"fields": list(EDITABLE)})
+    data = camera_input(session, camera)
+    for key, value in changes.items():
+        setattr(data, key, tuple(value) if key == "ai_capabilities" and isinstance(value, list) else value)
+    _validate(data)
+    _apply(session, camera, data)
+    session.flush()
+    return camera
+
+
+def delete_camera(session: Session, camera: Camera) -> None:
+    session.delete(camera)
+    session.flush()
+
+
+def heartbeat(session: Session, camera: Camera, at: datetime | None = None) -> None:
+    camera.last_seen_at = at or datetime.now(UTC)
+    session.flush()
+
+
+def health(camera: Camera, now: datetime | None = None, window: timedelta = HEARTBEAT_WINDOW) -> str:
+    """online / offline from the last heartbeat, or maintenance when taken out of service."""
+    if camera.state == "maintenance":
+        return "maintenance"
+    now = now or datetime.now(UTC)
+    return "online" if camera.last_seen_at and now - camera.last_seen_at <= window else "offline"
+
+
+_ROWS = text("""
+SELECT c.id, c.code, c.name, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.direction, c.fov, c.range_m,
+       c.state, c.last_seen_at, c.ai_capabilities, c.stream_url, a.code AS area_code, a.name AS area_name,
+       ST_AsGeoJSON(c.coverage, 6) AS coverage
+FROM cameras c LEFT JOIN areas a ON a.id = c.area_id
+WHERE (CAST(:area_ids AS int[]) IS NULL OR c.area_id = ANY(CAST(:area_ids AS int[])))
+  AND (CAST(:ai AS boolean) IS NULL OR (cardinality(c.ai_capabilities) > 0) = CAST(:ai AS boolean))
+ORDER BY c.code
+""")
+
+
+def list_cameras(session: Session, *, area_code: str | None = None, ai: bool | None = None) -> list:
+    area_ids = None
+    if area_code:
+        area_ids = sorted(geo.area_subtree_ids(session, [area_by_code(session, area_code).id]))
+    return list(session.execute(_ROWS, {"area_ids": area_ids, "ai": ai}))
+
+
+_SEEING = text("""
+SELECT c.code, c.name, c.direction, c.fov, c.range_m,
+       ST_Distance(c.geom::geography, p.pt::geography) AS distance_m
+FROM cameras c, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) p
+WHERE ST_Intersects(c.coverage, p.pt)
+ORDER BY distance_m, c.code
+""")
+
+
+def cameras_seeing_point(session: Session, lon: float, lat: float) -> list:
+    """Cameras whose view cone covers the point, nearest first (GiST index on coverage)."""
+    _number(lon, "lon", -180, 180)
+    _number(lat, "lat", -90, 90)
+    return list(session.execute(_SEEING, {"lon": lon, "lat": lat}))
+
+
+_COUNTS = text("""
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE state = 'maintenance') AS maintenance,
+       count(*) FILTER (WHERE state = 'active' AND last_seen_at >= :since) AS online,
+       count(*) FILTER (WHERE cardinality(ai_capabilities) > 0) AS ai
+FROM cameras WHERE area_id = ANY(:ids)
+""")
+
+
+def camera_counts_by_area(session: Session, area_id: int, now: datetime | None = None) -> dict:
+    """Cameras in an area and below it: total, online, offline, maintenance, AI-capable."""
+    since = (now or datetime.now(UTC)) - HEARTBEAT_WINDOW
+    row = session.execute(_COUNTS, {"ids": sorted(geo.area_subtree_ids(session, [area_id])), "since": since}).one()
+    return {"total": row.total, "online": row.online, "offline": row.total - row.online - row.maintenance,
+            "maintenance": row.maintenance, "ai": row.ai}

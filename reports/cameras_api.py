@@ -1,0 +1,179 @@
+"""HTTP API of cameras and flood hotspots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, request
+
+from gisserver.auth import current_principal, require_roles, require_scope
+from gisserver.exceptions import Forbidden, Invalid, Unauthorized
+from gisserver.http import db_session, finite_float, json_body
+from reports import cameras as camera_service
+from reports import hotspots as hotspot_service
+
+bp = Blueprint("cameras_api", __name__, url_prefix="/api")
+
+
+def _staff() -> bool:
+    principal = current_principal()
+    return bool(principal and principal.has_role("officer", "leader", "planner"))
+
+
+def _camera_json(row, staff: bool) -> dict:
+    body = {
+        "code": row.code, "name": row.name, "lon": round(row.lon, 7), "lat": round(row.lat, 7),
+        "direction": row.direction, "fov": row.fov, "range_m": row.range_m,
+        "area": {"code": row.area_code, "name": row.area_name} if row.area_code else None,
+        "health": camera_service.health(row), "ai_capabilities": list(row.ai_capabilities),
+        "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None,
+    }
+    if staff:
+        body["stream_url"] = row.stream_url  # never in public output
+    return body
+
+
+def _bool_arg(name: str) -> bool | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise Invalid(f"{name} must be true or false", {"field": name})
+    return value.lower() in ("true", "1")
+
+
+@bp.get("/cameras")
+def list_cameras():
+    rows = camera_service.list_cameras(db_session(), area_code=request.args.get("area") or None, ai=_bool_arg("ai"))
+    staff = _staff()
+    items = [_camera_json(r, staff) for r in rows]
+    health = request.args.get("health")
+    if health:
+        items = [c for c in items if c["health"] == health]
+    return {"cameras": items, "total": len(items)}
+
+
+@bp.get("/cameras/seeing")
+def cameras_seeing():
+    lon, lat = finite_float(request.args.get("lon"), "lon"), finite_float(request.args.get("lat"), "lat")
+    rows = camera_service.cameras_seeing_point(db_session(), lon, lat)
+    return {"cameras": [{"code": r.code, "name": r.name, "distance_m": round(r.distance_m, 1)} for r in rows]}
+
+
+@bp.get("/cameras/<code>")
+def get_camera(code: str):
+    session = db_session()
+    camera_service.get_camera(session, code)
+    row = next(r for r in camera_service.list_cameras(session) if r.code == code)
+    return _camera_json(row, _staff())
+
+
+def _camera_input(body: dict) -> camera_service.CameraInput:
+    try:
+        return camera_service.CameraInput(
+            code=str(body.get("code") or ""), name=str(body.get("name") or ""), lon=body.get("lon"),
+            lat=body.get("lat"), direction=body.get("direction"), fov=body.get("fov", 90.0),
+            range_m=body.get("range_m", 60.0), owner_unit=body.get("owner_unit"), state=body.get("state", "active"),
+            ai_capabilities=tuple(body.get("ai_capabilities") or ()), stream_url=body.get("stream_url"),
+        )
+    except TypeError:
+        raise Invalid("ai_capabilities must be a list") from None
+
+
+@bp.post("/cameras")
+@require_roles("officer")
+def add_camera():
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    camera = camera_service.add_camera(session, _camera_input(body))
+    session.commit()
+    return get_camera(camera.code), 201
+
+
+@bp.patch("/cameras/<code>")
+@require_roles("officer")
+def update_camera(code: str):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    camera_service.update_camera(session, camera_service.get_camera(session, code), body)
+    session.commit()
+    return get_camera(code)
+
+
+@bp.delete("/cameras/<code>")
+@require_roles("admin")
+def delete_camera(code: str):
+    session = db_session()
+    camera_service.delete_camera(session, camera_service.get_camera(session, code))
+    session.commit()
+    return "", 204
+
+
+def _device_or_staff(code: str) -> None:
+    """A camera's own token (scope camera:<code>) or an officer may speak for it."""
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("send the camera's token")
+    if f"camera:{code}" not in principal.scopes and not principal.has_role("officer"):
+        raise Forbidden("this token may not act for that camera")
+
+
+@bp.post("/cameras/<code>/heartbeat")
+def camera_heartbeat(code: str):
+    _device_or_staff(code)
+    session = db_session()
+    camera_service.heartbeat(session, camera_service.get_camera(session, code))
+    session.commit()
+    return {"ok": True}
+
+
+def _hotspot_json(hotspot, lon, lat) -> dict:
+    return {
+        "code": hotspot.code, "name": hotspot.name, "lon": round(lon, 7), "lat": round(lat, 7),
+        "thresholds_cm": {"watch": hotspot.watch_cm, "warning": hotspot.warning_cm, "danger": hotspot.danger_cm},
+        "level_cm": hotspot.last_level_cm,
+        "reading_at": hotspot.last_reading_at.isoformat() if hotspot.last_reading_at else None,
+        "status": hotspot_service.status_for(hotspot, hotspot.last_level_cm),
+    }
+
+
+@bp.get("/hotspots")
+def list_hotspots():
+    return {"hotspots": [_hotspot_json(*row) for row in hotspot_service.list_hotspots(db_session())]}
+
+
+@bp.post("/hotspots/readings")
+@require_scope("readings:write", "officer")
+def post_readings():
+    body = json_body()
+    items = body.get("readings") if isinstance(body, dict) else body
+    session = db_session()
+    result = hotspot_service.record_readings(session, items)
+    session.commit()
+    return {"stored": result.stored, "duplicates": result.duplicates}, 201 if result.stored else 200
+
+
+def _time_arg(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{name} must be an ISO 8601 time", {"field": name}) from None
+    if parsed.tzinfo is None:
+        raise Invalid(f"{name} needs a time zone", {"field": name})
+    return parsed
+
+
+@bp.get("/hotspots/<code>/readings")
+def hotspot_readings(code: str):
+    session = db_session()
+    hotspot = hotspot_service.get_hotspot(session, code)
+    rows = hotspot_service.readings(session, hotspot, _time_arg("from"), _time_arg("to"))
+    return {"hotspot": code, "readings": [{"at": r.at.isoformat(), "level_cm": r.level_cm,
+                                           "status": hotspot_service.status_for(hotspot, r.level_cm)} for r in rows]}

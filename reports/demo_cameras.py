@@ -1,0 +1,135 @@
+"""Demo cameras (with view cones), flood hotspots and a rainy-season reading history, made through the services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import shapely
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gisserver.meta import get_meta, set_meta
+from reports.camera_models import Camera, Hotspot
+from reports.cameras import CameraInput, add_camera, heartbeat
+from reports.hotspots import HotspotInput, add_hotspot, record_readings
+from reports.models import Area
+
+AI_KINDS = (("traffic",), ("flood",), ("fire", "straw_burning"), ("traffic", "encroachment"), ("flood", "crowd"))
+STREETS = ("Lê Lợi", "Hùng Vương", "Trần Hưng Đạo", "Nguyễn Huệ", "Điện Biên Phủ", "Lê Duẩn", "Bà Triệu",
+           "Nguyễn Tri Phương", "Đống Đa", "Phan Đình Phùng", "Trường Chinh", "Tố Hữu", "Võ Văn Kiệt", "An Dương Vương")
+OFFLINE_MARKER = "demo_offline_cameras"
+
+
+def _wards(session: Session):
+    rows = session.execute(select(Area.code, Area.geom).where(Area.level == "ward", Area.valid_to.is_(None))
+                           .order_by(Area.code))
+    return [(code, to_shape(geom)) for code, geom in rows]
+
+
+def _point(rng, polygon, centre=None, spread=None):
+    minx, miny, maxx, maxy = polygon.bounds
+    prepared = shapely.prepared.prep(polygon)
+    while True:
+        if centre is not None:
+            x, y = rng.normal(centre[0], spread), rng.normal(centre[1], spread)
+        else:
+            x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if prepared.contains(shapely.Point(x, y)):
+            return round(float(x), 6), round(float(y), 6)
+
+
+def load_demo_cameras(session: Session, *, seed: int, count: int = 650, ai_count: int = 27,
+                      centre=(107.585, 16.463), now: datetime | None = None) -> str:
+    """*count* cameras, denser in the centre; *ai_count* of them with AI; a few offline or in maintenance."""
+    if session.scalar(select(Camera.id).limit(1)):
+        return "already there"
+    rng = np.random.default_rng(seed + 1)
+    now = now or datetime.now(UTC)
+    wards = _wards(session)
+    centre_point = shapely.Point(centre)
+    weights = np.array([1 / (0.02 + poly.centroid.distance(centre_point)) ** 1.5 for _, poly in wards])
+    weights /= weights.sum()
+    ai_slots = set(rng.choice(count, size=min(ai_count, count), replace=False).tolist())
+    offline = []
+    for i in range(count):
+        ward_code, polygon = wards[rng.choice(len(wards), p=weights)]
+        c = polygon.centroid
+        lon, lat = _point(rng, polygon, (c.x, c.y), max(polygon.bounds[2] - polygon.bounds[0], 0.01) / 5)
+        dome = rng.random() < 0.1
+        ai = i in ai_slots
+        code = f"CAM-{i + 1:04d}"
+        camera = add_camera(session, CameraInput(
+            code=code,
+            name=f"Camera {'AI ' if ai else ''}{rng.choice(STREETS)} - {ward_code}",
+            lon=lon, lat=lat,
+            direction=None if dome else float(rng.integers(0, 360)),
+            fov=360.0 if dome else float(rng.choice([60, 75, 90, 110])),
+            range_m=float(rng.integers(40, 121)) if not ai else float(rng.integers(80, 201)),
+            owner_unit=f"{ward_code}-CA",
+            state="maintenance" if rng.random() < 0.02 else "active",
+            ai_capabilities=AI_KINDS[i % len(AI_KINDS)] if ai else (),
+            stream_url=f"rtsp://10.20.{i // 250}.{i % 250 + 1}:554/stream1",
+        ))
+        if rng.random() < 0.07:
+            heartbeat(session, camera, now - timedelta(hours=float(rng.uniform(1, 96))))
+            offline.append(code)
+        else:
+            heartbeat(session, camera, now)
+    set_meta(session, OFFLINE_MARKER, {"codes": offline})
+    return f"{count} cameras ({len(ai_slots)} with AI, {len(offline)} offline)"
+
+
+def pulse_demo_cameras(session: Session, now: datetime | None = None) -> int:
+    """Stand in for the demo cameras' own heartbeats: healthy ones report now, the broken ones stay silent."""
+    silent = set((get_meta(session, OFFLINE_MARKER) or {}).get("codes", []))
+    cameras = session.scalars(select(Camera).where(Camera.state == "active"))
+    alive = [c for c in cameras if c.code not in silent]
+    for camera in alive:
+        camera.last_seen_at = now or datetime.now(UTC)
+    session.flush()
+    return len(alive)
+
+
+def load_demo_hotspots(session: Session, *, seed: int, river, count: int = 50, days: int = 120,
+                       now: datetime | None = None) -> str:
+    """Flood hotspots near the *river* (a line) with a reading every 3 hours over the last *days*, with flood events."""
+    if session.scalar(select(Hotspot.id).limit(1)):
+        return "already there"
+    rng = np.random.default_rng(seed + 2)
+    now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    city = to_shape(session.scalar(select(Area.geom).where(Area.level == "city", Area.valid_to.is_(None))))
+    zone = river.buffer(0.03).intersection(city)
+    cameras = list(session.execute(select(Camera.code).where(Camera.ai_capabilities.any("flood"))).scalars())
+    hotspots = []
+    for i in range(count):
+        lon, lat = _point(rng, zone)
+        watch = float(rng.integers(10, 21))
+        hotspot = add_hotspot(session, HotspotInput(
+            code=f"NGAP-{i + 1:03d}", name=f"Điểm ngập {rng.choice(STREETS)} {i + 1}", lon=lon, lat=lat,
+            watch_cm=watch, warning_cm=watch + float(rng.integers(15, 25)),
+            danger_cm=watch + float(rng.integers(35, 55)),
+            camera_code=cameras[i % len(cameras)] if cameras and i < len(cameras) else None,
+        ))
+        depth = 1.0 / (0.003 + river.distance(shapely.Point(lon, lat)))  # nearer the river floods deeper
+        hotspots.append((hotspot.code, depth))
+    # Flood events of the season, shared by all hotspots (one storm floods the whole city).
+    steps = days * 8
+    times = [now - timedelta(hours=3 * (steps - k)) for k in range(1, steps + 1)]
+    events = sorted(rng.choice(np.arange(steps // 6, steps - 8), size=5, replace=False).tolist())
+    base = np.zeros(steps)
+    for start in events:
+        peak, length = rng.uniform(0.6, 1.4), int(rng.integers(8, 24))
+        shape = np.sin(np.linspace(0, np.pi, length)) * peak
+        base[start:start + length] = np.maximum(base[start:start + length], shape[: steps - start])
+    batch = []
+    for code, depth in hotspots:
+        scale = min(depth, 120) * rng.uniform(0.5, 0.9)
+        levels = np.clip(base * scale + rng.normal(0, 1.5, steps), 0, None)
+        batch += [{"hotspot": code, "at": t.isoformat(), "level_cm": round(float(v), 1)}
+                  for t, v in zip(times, levels, strict=True)]
+    stored = 0
+    for start in range(0, len(batch), 1000):
+        stored += record_readings(session, batch[start:start + 1000], now=now).stored
+    return f"{count} hotspots, {stored} readings over {days} days ({len(events)} flood events)"

@@ -1,0 +1,162 @@
+"""Flood hotspots: thresholds, batched idempotent water-level readings, current status and history."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from gisserver.exceptions import Conflict, Invalid, NotFound
+from reports.areas import area_chain_for_point
+from reports.camera_models import Hotspot, HotspotReading
+from reports.cameras import get_camera
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_BATCH = 1000
+LEVELS = ("normal", "watch", "warning", "danger")
+
+
+@dataclass
+class HotspotInput:
+    code: str
+    name: str
+    lon: float
+    lat: float
+    watch_cm: float
+    warning_cm: float
+    danger_cm: float
+    camera_code: str | None = None
+
+
+def status_for(hotspot: Hotspot, level_cm: float | None) -> str:
+    if level_cm is None:
+        return "unknown"
+    if level_cm >= hotspot.danger_cm:
+        return "danger"
+    if level_cm >= hotspot.warning_cm:
+        return "warning"
+    if level_cm >= hotspot.watch_cm:
+        return "watch"
+    return "normal"
+
+
+def add_hotspot(session: Session, data: HotspotInput) -> Hotspot:
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", data.code or ""):
+        raise Invalid("code is 1-64 letters, digits, '.', '_' or '-'", {"field": "code"})
+    values = [data.lon, data.lat, data.watch_cm, data.warning_cm, data.danger_cm]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise Invalid("coordinates and thresholds must be finite numbers")
+    if not (0 <= data.watch_cm < data.warning_cm < data.danger_cm):
+        raise Invalid("thresholds must satisfy 0 <= watch < warning < danger", {"field": "thresholds"})
+    if session.scalar(select(Hotspot.id).where(Hotspot.code == data.code)):
+        raise Conflict(f"hotspot {data.code} exists")
+    chain = area_chain_for_point(session, data.lon, data.lat)
+    if not chain:
+        raise Invalid("the hotspot is outside the city", {"field": "location"})
+    camera_id = None
+    if data.camera_code:
+        camera_id = get_camera(session, data.camera_code).id
+    hotspot = Hotspot(code=data.code, name=data.name.strip(), geom=from_shape(Point(data.lon, data.lat), srid=4326),
+                      area_id=chain[0].id, watch_cm=data.watch_cm, warning_cm=data.warning_cm,
+                      danger_cm=data.danger_cm, camera_id=camera_id)
+    session.add(hotspot)
+    session.flush()
+    return hotspot
+
+
+def get_hotspot(session: Session, code: str) -> Hotspot:
+    hotspot = session.scalar(select(Hotspot).where(Hotspot.code == code))
+    if hotspot is None:
+        raise NotFound(f"no hotspot {code!r}")
+    return hotspot
+
+
+def _parse_time(value, index: int) -> datetime:
+    if not isinstance(value, str):
+        raise Invalid(f"readings[{index}].at must be an ISO 8601 time", {"index": index})
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"readings[{index}].at is not an ISO 8601 time: {value!r}", {"index": index}) from None
+    if at.tzinfo is None:
+        raise Invalid(f"readings[{index}].at needs a time zone (e.g. +07:00 or Z)", {"index": index})
+    return at
+
+
+@dataclass
+class ReadingsResult:
+    stored: int
+    duplicates: int
+
+
+def record_readings(session: Session, items, *, now: datetime | None = None) -> ReadingsResult:
+    """Store a batch [{hotspot, at, level_cm, reading_id?}]; every item is checked before any is stored.
+
+    A repeated (hotspot, at) or (hotspot, reading_id) is a duplicate, not an error: devices resend.
+    """
+    if not isinstance(items, list) or not items:
+        raise Invalid("send a non-empty list of readings")
+    if len(items) > MAX_BATCH:
+        raise Invalid(f"at most {MAX_BATCH} readings per request")
+    now = now or datetime.now(UTC)
+    codes = {item.get("hotspot") for item in items if isinstance(item, dict)}
+    hotspots = {h.code: h for h in session.scalars(select(Hotspot).where(Hotspot.code.in_(codes)))}
+    rows = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise Invalid(f"readings[{i}] must be an object", {"index": i})
+        hotspot = hotspots.get(item.get("hotspot"))
+        if hotspot is None:
+            raise Invalid(f"readings[{i}]: unknown hotspot {item.get('hotspot')!r}", {"index": i})
+        at = _parse_time(item.get("at"), i)
+        if at > now + FUTURE_TOLERANCE:
+            raise Invalid(f"readings[{i}].at is in the future", {"index": i})
+        level = item.get("level_cm")
+        if isinstance(level, bool) or not isinstance(level, int | float) or not math.isfinite(level) \
+                or not -100 <= level <= 2000:
+            raise Invalid(f"readings[{i}].level_cm must be a number of centimetres", {"index": i})
+        reading_id = item.get("reading_id")
+        if reading_id is not None and (not isinstance(reading_id, str) or not 0 < len(reading_id) <= 100):
+            raise Invalid(f"readings[{i}].reading_id must be a short text", {"index": i})
+        rows.append({"hotspot_id": hotspot.id, "at": at, "level_cm": float(level), "reading_id": reading_id})
+    result = session.execute(
+        insert(HotspotReading).values(rows).on_conflict_do_nothing().returning(HotspotReading.id)
+    )
+    stored = len(result.all())
+    _refresh_latest(session, {r["hotspot_id"] for r in rows})
+    return ReadingsResult(stored=stored, duplicates=len(rows) - stored)
+
+
+_LATEST = text("""
+UPDATE flood_hotspots h SET last_level_cm = r.level_cm, last_reading_at = r.at
+FROM (SELECT DISTINCT ON (hotspot_id) hotspot_id, level_cm, at FROM hotspot_readings
+      WHERE hotspot_id = ANY(:ids) ORDER BY hotspot_id, at DESC) r
+WHERE h.id = r.hotspot_id
+""")
+
+
+def _refresh_latest(session: Session, ids: set[int]) -> None:
+    session.execute(_LATEST, {"ids": sorted(ids)})
+    session.expire_all()
+
+
+def list_hotspots(session: Session) -> list[tuple[Hotspot, float, float]]:
+    return list(session.execute(select(Hotspot, func.ST_X(Hotspot.geom), func.ST_Y(Hotspot.geom)).order_by(
+        Hotspot.code)).tuples())
+
+
+def readings(session: Session, hotspot: Hotspot, start: datetime | None, end: datetime | None,
+             limit: int = 5000) -> list[HotspotReading]:
+    query = select(HotspotReading).where(HotspotReading.hotspot_id == hotspot.id)
+    if start:
+        query = query.where(HotspotReading.at >= start)
+    if end:
+        query = query.where(HotspotReading.at <= end)
+    return list(session.scalars(query.order_by(HotspotReading.at).limit(limit)))

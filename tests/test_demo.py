@@ -1,0 +1,43 @@
+"""The demo city loads through the services, in full shape, once."""
+
+from sqlalchemy import func, select
+
+from gisserver.meta import get_meta
+from layers.models import Layer
+from reports.camera_models import Camera, Hotspot, HotspotReading
+from reports.models import Area, Report, Unit
+
+
+def count(db, model, *where):
+    return db.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_demo_load_small_then_again(cli, db, client):
+    result = cli("demo", "load", "--small")
+    assert result.exit_code == 0, result.output
+    db.rollback()
+    assert count(db, Area, Area.level == "city") == 1
+    assert count(db, Area, Area.level == "ward") == 40
+    assert count(db, Area, Area.level == "group") >= 80
+    assert count(db, Unit, Unit.unit_type == "ward_police") == 40
+    assert count(db, Layer) == 5
+    assert count(db, Camera) == 80 and count(db, Camera, func.cardinality(Camera.ai_capabilities) > 0) == 27
+    assert count(db, Hotspot) == 50 and count(db, HotspotReading) == 50 * 80
+    reports = count(db, Report)
+    assert reports > 60
+    # Reports landed in wards and were routed to a ward unit, as the services would do.
+    assert count(db, Report, Report.area_current_id.is_(None)) == 0
+    assert count(db, Report, Report.unit_id.is_(None)) == 0
+    assert get_meta(db, "demo_city")["seed"] == 2025
+    again = cli("demo", "load", "--small")
+    assert again.exit_code == 0 and "already loaded" in again.output
+    db.rollback()
+    assert count(db, Report) == reports
+    # The demo shows on the API: every layer listed, hotspots with a status, cameras with health.
+    assert len(client.get("/api/layers").get_json()["layers"]) == 5
+    hotspots = client.get("/api/hotspots").get_json()["hotspots"]
+    assert len(hotspots) == 50 and all(h["status"] != "unknown" for h in hotspots)
+    pulse = cli("demo", "pulse")
+    assert pulse.exit_code == 0 and "reported in" in pulse.output
+    cams = client.get("/api/cameras").get_json()["cameras"]
+    assert sum(c["health"] == "online" for c in cams) > 60 and "stream_url" not in cams[0]
