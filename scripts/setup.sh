@@ -60,8 +60,13 @@ case "${1:-}" in
         say "starting PostGIS"; gis db up
         say "migrating"; gis db migrate
         say "loading the demo city"; gis demo load
+        # The demo has no real cameras: stand in for their heartbeats while the server runs.
+        gis demo pulse >/dev/null
+        ( while sleep 120; do gis demo pulse >/dev/null 2>&1 || true; done ) &
+        pulse_pid=$!
+        trap 'kill "$pulse_pid" 2>/dev/null || true' EXIT
         say "serving on http://127.0.0.1:${GISSERVER_PORT:-5000}"
-        exec "$VENV/bin/gisserver" serve --host 127.0.0.1 --port "${GISSERVER_PORT:-5000}"
+        "$VENV/bin/gisserver" serve --host 127.0.0.1 --port "${GISSERVER_PORT:-5000}"
         ;;
     test)
         install_all
