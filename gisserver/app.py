@@ -35,6 +35,8 @@ FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "reports.pages:bp",
     "layers.api:bp",
     "reports.cameras_api:bp",
+    "layers.ogc:bp",
+    "layers.ogc:api_bp",
     # "package.module:attribute",
 )
 

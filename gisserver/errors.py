@@ -14,7 +14,7 @@ from gisserver.exceptions import ServiceError
 log = logging.getLogger(__name__)
 
 # Paths answered in JSON even to a browser: machine interfaces.
-API_PREFIXES = ("/api/", "/collections", "/conformance", "/open311", "/health", "/openapi", "/tiles")
+API_PREFIXES = ("/api/", "/ogc", "/open311", "/health")
 RETRY_AFTER_SECONDS = "5"
 
 

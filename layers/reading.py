@@ -104,6 +104,17 @@ def _read_ogr(path: Path, layer: str | None, kind: str) -> tuple[gpd.GeoDataFram
     return _read_layer(path, name), name
 
 
+# Fields GDAL's KML reader adds to every placemark; dropped when they carry nothing.
+KML_STANDARD_FIELDS = ("Name", "description", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
+                       "visibility", "drawOrder", "icon")
+
+
+def _drop_kml_boilerplate(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    empty = [c for c in KML_STANDARD_FIELDS if c in frame.columns and frame[c].nunique(dropna=True) <= 1
+             and (frame[c].isna().all() or c not in ("Name", "description"))]
+    return frame.drop(columns=empty)
+
+
 def _read_layer(path: Path, name: str | None) -> gpd.GeoDataFrame:
     kwargs = {}
     has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
@@ -228,6 +239,8 @@ def read_vector_file(path: Path, *, layer: str | None = None, crs: str | None = 
             source_layer = None
         else:
             frame, source_layer = _read_ogr(source, layer, kind)
+            if kind == "kml":
+                frame = _drop_kml_boilerplate(frame)
         counts = ReadCounts(read=len(frame))
         source_crs, description = resolve_source_crs(frame.crs, crs=crs, province=province)
         if len(frame):

@@ -6,6 +6,7 @@ and are still passed as quoted identifiers.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 
@@ -45,15 +46,22 @@ def table_name(layer_id: int, version: int) -> str:
 
 
 def build_table(name: str, geometry_type: str, attributes: list[dict]) -> Table:
+    key = tuple((a["name"], a["column"], a["type"]) for a in attributes)
+    return _cached_table(name, geometry_type, key)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_table(name: str, geometry_type: str, attributes: tuple) -> Table:
+    """One Table object per layer version, so every query of a request speaks of the same table."""
     if not _TABLE_NAME.match(name):
         raise ValueError(f"not a layer data table name: {name!r}")
     columns = [
         Column("fid", BigInteger, primary_key=True, autoincrement=False),
         Column("geom", Geometry(geometry_type.upper(), srid=4326, spatial_index=False), nullable=False),
     ]
-    for attribute in attributes:
-        column = Column(attribute["column"], SQL_TYPES[attribute["type"]])
-        column.info["name"] = attribute["name"]
+    for original, column_name, kind in attributes:
+        column = Column(column_name, SQL_TYPES[kind])
+        column.info["name"] = original
         columns.append(column)
     return Table(name, MetaData(schema=DATA_SCHEMA), *columns)
 

@@ -1,0 +1,214 @@
+"""Feature queries for OGC API - Features: filters, paging, and GeoJSON built by PostGIS in one statement."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import JSON, Table, Text, and_, cast, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.exc import DataError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from gisserver.exceptions import Invalid, NotFound
+from layers.catalog import data_table
+from layers.models import Layer
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 10
+JSON_PAIRS = 50  # json_build_object takes at most 100 arguments
+
+
+@dataclass
+class ItemQuery:
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    datetime_range: tuple[datetime | None, datetime | None] | None = None
+    properties: dict[str, str] = field(default_factory=dict)  # original attribute name -> value
+    filter_expression: object = None  # a SQLAlchemy condition from layers.cql
+
+
+@dataclass
+class ItemPage:
+    features_json: str  # a JSON array of GeoJSON features, as PostGIS wrote it
+    number_matched: int
+    number_returned: int
+
+
+def properties_json(table: Table):
+    """json(b) of the attribute columns under their original names (keys are bound parameters)."""
+    columns = list(table.columns)[2:]
+    if not columns:
+        return func.json_build_object()
+    chunks = [columns[i:i + JSON_PAIRS] for i in range(0, len(columns), JSON_PAIRS)]
+    parts = [func.json_build_object(*[x for c in chunk for x in (literal(c.info["name"]), c)]) for chunk in chunks]
+    if len(parts) == 1:
+        return parts[0]
+    merged = cast(parts[0], JSONB)
+    for part in parts[1:]:
+        merged = merged.op("||")(cast(part, JSONB))
+    return merged
+
+
+def feature_json(table: Table, precision: int = 7):
+    return func.json_build_object(
+        "type", "Feature",
+        "id", table.c.fid,
+        "geometry", cast(func.ST_AsGeoJSON(table.c.geom, precision), JSON),
+        "properties", properties_json(table),
+    )
+
+
+def parse_limit(value: str | None) -> int:
+    if value in (None, ""):
+        return DEFAULT_LIMIT
+    if not re.fullmatch(r"\d+", value) or not 1 <= int(value) <= MAX_LIMIT:
+        raise Invalid(f"limit must be an integer from 1 to {MAX_LIMIT}", {"parameter": "limit"})
+    return int(value)
+
+
+def parse_offset(value: str | None) -> int:
+    if value in (None, ""):
+        return 0
+    if not re.fullmatch(r"\d+", value):
+        raise Invalid("offset must be a non-negative integer", {"parameter": "offset"})
+    return int(value)
+
+
+def parse_bbox(value: str | None):
+    if not value:
+        return None
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError:
+        raise Invalid("bbox must be 4 or 6 comma-separated numbers", {"parameter": "bbox"}) from None
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise Invalid("bbox must be 4 or 6 comma-separated numbers", {"parameter": "bbox"})
+    minx, miny, maxx, maxy = numbers
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise Invalid("bbox is outside -180..180 / -90..90 or has miny > maxy", {"parameter": "bbox"})
+    return minx, miny, maxx, maxy
+
+
+def _instant(text: str) -> datetime | None:
+    if text in ("..", ""):
+        return None
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.min, UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"datetime {text!r} is not RFC 3339", {"parameter": "datetime"}) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_datetime(value: str | None):
+    if not value:
+        return None
+    if "/" in value:
+        start, _, end = value.partition("/")
+        lo, hi = _instant(start), _instant(end)
+        if lo and hi and lo > hi:
+            raise Invalid("datetime interval ends before it starts", {"parameter": "datetime"})
+        return lo, hi
+    instant = _instant(value)
+    if instant is None:
+        raise Invalid("datetime '..' needs an interval", {"parameter": "datetime"})
+    return instant, instant
+
+
+def temporal_column(layer: Layer, table: Table):
+    for attribute in layer.attributes:
+        if attribute["type"] in ("date", "timestamp"):
+            return table.c[attribute["column"]]
+    return None
+
+
+def _typed(attribute: dict, raw: str):
+    kind = attribute["type"]
+    try:
+        if kind in ("integer", "bigint"):
+            return int(raw)
+        if kind == "double":
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+        if kind == "boolean":
+            if raw.lower() not in ("true", "false"):
+                raise ValueError
+            return raw.lower() == "true"
+        if kind == "date":
+            return date.fromisoformat(raw)
+        if kind == "timestamp":
+            return datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"{attribute['name']} must be a {kind}", {"parameter": attribute["name"]}) from None
+    return raw
+
+
+def conditions(layer: Layer, table: Table, q: ItemQuery) -> list:
+    where = []
+    if q.bbox:
+        minx, miny, maxx, maxy = q.bbox
+        envelopes = [func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)]
+        if minx > maxx:  # crosses the antimeridian
+            envelopes = [func.ST_MakeEnvelope(minx, miny, 180, maxy, 4326),
+                         func.ST_MakeEnvelope(-180, miny, maxx, maxy, 4326)]
+        where.append(or_(*[func.ST_Intersects(table.c.geom, e) for e in envelopes]))
+    if q.datetime_range:
+        column = temporal_column(layer, table)
+        if column is None:
+            raise Invalid("this collection has no temporal property to filter by datetime",
+                          {"parameter": "datetime"})
+        lo, hi = q.datetime_range
+        if lo:
+            where.append(column >= (lo.date() if column.type.python_type is date else lo.replace(tzinfo=None)))
+        if hi:
+            where.append(column <= (hi.date() if column.type.python_type is date else hi.replace(tzinfo=None)))
+    by_name = {a["name"]: a for a in layer.attributes}
+    for name, raw in q.properties.items():
+        attribute = by_name[name]
+        where.append(table.c[attribute["column"]] == _typed(attribute, raw))
+    if q.filter_expression is not None:
+        where.append(q.filter_expression)
+    return where
+
+
+def _run(session: Session, statement):
+    try:
+        return session.execute(statement)
+    except (DataError, ProgrammingError) as exc:
+        # A filter comparing text with a number, say: the client's mistake, not ours.
+        session.rollback()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid filter"
+        raise Invalid(f"the query cannot be run: {reason}", {"parameter": "filter"}) from None
+
+
+def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
+    """One page of features as a JSON array written by PostGIS, plus the matched count."""
+    table = data_table(layer)
+    where = and_(true(), *conditions(layer, table, q))
+    page = (select(feature_json(table).label("f"), table.c.fid).where(where).order_by(table.c.fid)
+            .limit(q.limit).offset(q.offset).subquery())
+    # Text straight from PostGIS: no parsing and re-serialising of every feature in Python.
+    aggregated = func.json_agg(aggregate_order_by(page.c.f, page.c.fid))
+    features = _run(session, select(func.coalesce(cast(aggregated, Text), "[]"))).scalar()
+    matched = _run(session, select(func.count()).select_from(table).where(where)).scalar()
+    returned = min(q.limit, max(matched - q.offset, 0))
+    return ItemPage(features_json=features, number_matched=matched, number_returned=returned)
+
+
+def item(session: Session, layer: Layer, fid: str) -> str:
+    if not re.fullmatch(r"\d{1,18}", fid or ""):
+        raise NotFound(f"no feature {fid!r}")
+    table = data_table(layer)
+    value = session.execute(select(cast(feature_json(table), Text)).where(table.c.fid == int(fid))).scalar()
+    if value is None:
+        raise NotFound(f"no feature {fid!r} in {layer.name}")
+    return value

@@ -1,0 +1,268 @@
+"""OGC API - Features (Part 1 Core + Part 3 Filtering), vector tiles and identify, mounted under /ogc and /api."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from gisserver.auth import current_principal
+from gisserver.exceptions import Invalid
+from gisserver.http import db_session, finite_float
+from layers import catalog, cql, features, identify, tiles
+from layers.catalog import data_table
+from layers.models import Layer
+from layers.openapi import openapi_document
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc", template_folder="templates")
+api_bp = Blueprint("identify", __name__, url_prefix="/api")
+
+GEOJSON = "application/geo+json"
+RESERVED = {"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs", "crs"}
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators",
+]
+
+
+def _staff() -> bool:
+    principal = current_principal()
+    return principal is not None and bool(principal.roles - {"device"})
+
+
+def _wants_html() -> bool:
+    f = request.args.get("f")
+    if f:
+        if f not in ("json", "html", "geojson"):
+            raise Invalid("f must be json or html", {"parameter": "f"})
+        return f == "html"
+    best = request.accept_mimetypes.best_match(["application/json", GEOJSON, "text/html"])
+    return best == "text/html"
+
+
+def _json(body, mimetype: str = "application/json") -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), mimetype=mimetype)
+
+
+def _url(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def _layer(collection_id: str) -> Layer:
+    return catalog.get_layer(db_session(), collection_id, include_internal=_staff())
+
+
+@bp.get("")
+@bp.get("/")
+def landing():
+    body = {
+        "title": "gisserver",
+        "description": "Map layers of the city as OGC API - Features and vector tiles",
+        "links": [
+            {"href": _url("ogc.landing"), "rel": "self", "type": "application/json", "title": "this document"},
+            {"href": _url("ogc.landing", f="html"), "rel": "alternate", "type": "text/html", "title": "as HTML"},
+            {"href": _url("ogc.api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+             "title": "API definition"},
+            {"href": _url("ogc.conformance"), "rel": "conformance", "type": "application/json",
+             "title": "conformance classes"},
+            {"href": _url("ogc.collections"), "rel": "data", "type": "application/json", "title": "collections"},
+        ],
+    }
+    if _wants_html():
+        return render_template("ogc/landing.html", body=body)
+    return _json(body)
+
+
+@bp.get("/api")
+def api():
+    return _json(openapi_document(_url("ogc.landing").rstrip("/")), "application/vnd.oai.openapi+json;version=3.0")
+
+
+@bp.get("/conformance")
+def conformance():
+    body = {"conformsTo": CONFORMANCE}
+    if _wants_html():
+        return render_template("ogc/conformance.html", body=body)
+    return _json(body)
+
+
+def _collection(layer: Layer) -> dict:
+    extent = layer.extent or [-180, -90, 180, 90]
+    items = _url("ogc.items", collection_id=layer.name)
+    return {
+        "id": layer.name,
+        "title": layer.title,
+        "description": layer.description,
+        "keywords": [k for k in (layer.category, layer.group_name) if k],
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
+        "links": [
+            {"href": _url("ogc.collection", collection_id=layer.name), "rel": "self", "type": "application/json"},
+            {"href": items, "rel": "items", "type": GEOJSON, "title": "features"},
+            {"href": _url("ogc.items", collection_id=layer.name, f="html"), "rel": "items", "type": "text/html"},
+            {"href": _url("ogc.queryables", collection_id=layer.name), "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "title": "queryables"},
+            {"href": _url("ogc.tilejson", collection_id=layer.name), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "vector tiles (TileJSON)"},
+        ],
+    }
+
+
+@bp.get("/collections")
+def collections():
+    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=_staff()))
+    body = {
+        "links": [{"href": _url("ogc.collections"), "rel": "self", "type": "application/json"},
+                  {"href": _url("ogc.collections", f="html"), "rel": "alternate", "type": "text/html"}],
+        "collections": [_collection(layer) for layer in layers],
+    }
+    if _wants_html():
+        return render_template("ogc/collections.html", body=body, layers=layers)
+    return _json(body)
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id: str):
+    layer = _layer(collection_id)
+    body = _collection(layer)
+    if _wants_html():
+        return render_template("ogc/collection.html", body=body, layer=layer)
+    return _json(body)
+
+
+_JSON_TYPES = {"text": "string", "integer": "integer", "bigint": "integer", "double": "number",
+               "boolean": "boolean", "date": "string", "timestamp": "string"}
+
+
+@bp.get("/collections/<collection_id>/queryables")
+def queryables(collection_id: str):
+    layer = _layer(collection_id)
+    properties = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
+    for a in layer.attributes:
+        schema = {"title": a["name"], "type": _JSON_TYPES[a["type"]]}
+        if a["type"] in ("date", "timestamp"):
+            schema["format"] = "date" if a["type"] == "date" else "date-time"
+        properties[a["name"]] = schema
+    body = {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": _url("ogc.queryables", collection_id=layer.name),
+        "type": "object",
+        "title": layer.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return _json(body, "application/schema+json")
+
+
+def _item_query(layer: Layer) -> features.ItemQuery:
+    names = {a["name"] for a in layer.attributes}
+    unknown = [k for k in request.args if k not in RESERVED and k not in names]
+    if unknown:
+        raise Invalid(f"unknown parameter(s): {', '.join(unknown)}", {"queryables": sorted(names)})
+    for crs_param in ("bbox-crs", "filter-crs", "crs"):
+        value = request.args.get(crs_param)
+        if value and value not in (CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326"):
+            raise Invalid(f"{crs_param} must be {CRS84}", {"parameter": crs_param})
+    q = features.ItemQuery(
+        limit=features.parse_limit(request.args.get("limit")),
+        offset=features.parse_offset(request.args.get("offset")),
+        bbox=features.parse_bbox(request.args.get("bbox")),
+        datetime_range=features.parse_datetime(request.args.get("datetime")),
+        properties={k: v for k, v in request.args.items() if k in names},
+    )
+    if request.args.get("filter"):
+        q.filter_expression = cql.parse_filter(request.args["filter"], request.args.get("filter-lang"), layer,
+                                               data_table(layer))
+    return q
+
+
+def _page_link(collection_id: str, offset: int, rel: str, mimetype: str = GEOJSON) -> dict:
+    args = request.args.to_dict()
+    args["offset"] = str(offset)
+    base = _url("ogc.items", collection_id=collection_id)
+    return {"href": f"{base}?{urlencode(args)}", "rel": rel, "type": mimetype}
+
+
+@bp.get("/collections/<collection_id>/items")
+def items(collection_id: str):
+    layer = _layer(collection_id)
+    html = _wants_html()
+    q = _item_query(layer)
+    page = features.items(db_session(), layer, q)
+    links = [
+        {"href": request.url, "rel": "self", "type": "text/html" if html else GEOJSON},
+        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
+    ]
+    if q.offset + q.limit < page.number_matched:
+        links.append(_page_link(layer.name, q.offset + q.limit, "next"))
+    if q.offset > 0:
+        links.append(_page_link(layer.name, max(q.offset - q.limit, 0), "prev"))
+    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if html:
+        return render_template("ogc/items.html", layer=layer, features=json.loads(page.features_json), page=page,
+                               links=links, q=q)
+    # The features arrive as JSON text from PostGIS; only the envelope is written here.
+    head = json.dumps({"type": "FeatureCollection", "numberMatched": page.number_matched,
+                       "numberReturned": page.number_returned, "timeStamp": stamp, "links": links},
+                      ensure_ascii=False)
+    return Response(head[:-1] + ', "features": ' + page.features_json + "}", mimetype=GEOJSON)
+
+
+@bp.get("/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str):
+    layer = _layer(collection_id)
+    text = features.item(db_session(), layer, feature_id)
+    if _wants_html():
+        return render_template("ogc/item.html", layer=layer, feature=json.loads(text))
+    links = json.dumps([
+        {"href": request.base_url, "rel": "self", "type": GEOJSON},
+        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
+    ])
+    return Response(text[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON)
+
+
+@bp.get("/collections/<collection_id>/tiles/WebMercatorQuad")
+def tilejson(collection_id: str):
+    layer = _layer(collection_id)
+    url = _url("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")
+    return _json(tiles.tilejson(layer, url))
+
+
+@bp.get("/collections/<collection_id>/tiles/WebMercatorQuad/<z>/<x>/<y>")
+def tile(collection_id: str, z: str, x: str, y: str):
+    layer = _layer(collection_id)
+    zi, xi, yi = tiles.parse_zxy(z, x, y)
+    tiles.check_tile(zi, xi, yi)
+    tag = tiles.etag(layer, zi, xi, yi)
+    headers = {"ETag": f'"{tag}"', "Cache-Control": "public, max-age=0, must-revalidate"}
+    if tag in request.if_none_match:
+        return Response(status=304, headers=headers)  # answered from the catalog row alone
+    data = tiles.tile(db_session(), layer, zi, xi, yi)
+    return Response(data, mimetype="application/vnd.mapbox-vector-tile", headers=headers)
+
+
+@api_bp.get("/identify")
+def identify_point():
+    lon = finite_float(request.args.get("lon"), "lon")
+    lat = finite_float(request.args.get("lat"), "lat")
+    tolerance = finite_float(request.args.get("tolerance_m", "5"), "tolerance_m")
+    names = [n for n in request.args.get("layers", "").split(",") if n] or None
+    results = identify.identify(db_session(), lon, lat, tolerance_m=tolerance, names=names,
+                                include_internal=_staff())
+    return {"lon": lon, "lat": lat, "tolerance_m": tolerance, "layers": results}
