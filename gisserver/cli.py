@@ -139,6 +139,8 @@ FEATURE_COMMANDS: tuple[str, ...] = (
     "reports.cli:categories",
     "reports.cli:units",
     "layers.cli:layers",
+    "reports.cameras_cli:cameras",
+    "reports.cameras_cli:hotspots",
     # "package.module:attribute",
 )
 

@@ -192,3 +192,72 @@ def camera_counts_by_area(session: Session, area_id: int, now: datetime | None =
     row = session.execute(_COUNTS, {"ids": sorted(geo.area_subtree_ids(session, [area_id])), "since": since}).one()
     return {"total": row.total, "online": row.online, "offline": row.total - row.online - row.maintenance,
             "maintenance": row.maintenance, "ai": row.ai}
+
+
+@dataclass
+class CameraImportResult:
+    created: int
+    updated: int
+
+
+def _row_input(row, geometry) -> CameraInput:
+    def text_of(name, default=None):
+        value = row.get(name)
+        return default if value is None or (isinstance(value, float) and math.isnan(value)) or value == "" else value
+
+    def number_of(name, default=None):
+        value = text_of(name, default)
+        return None if value is None else float(value)
+
+    ai = text_of("ai_capabilities", "")
+    capabilities = tuple(c.strip() for c in str(ai).replace(";", ",").split(",") if c.strip())
+    return CameraInput(code=str(text_of("code", "")), name=str(text_of("name", "")), lon=geometry.x, lat=geometry.y,
+                       direction=number_of("direction"), fov=number_of("fov", 90.0), range_m=number_of("range_m", 60.0),
+                       owner_unit=text_of("owner_unit"), state=str(text_of("state", "active")),
+                       ai_capabilities=capabilities, stream_url=text_of("stream_url"))
+
+
+def import_cameras(session: Session, frame) -> CameraImportResult:
+    """Create or update cameras from a point layer (code, name, direction, fov, range_m, ...); all or nothing."""
+    missing = {"code", "name"} - set(frame.columns)
+    if missing:
+        raise Invalid(f"missing column(s): {', '.join(sorted(missing))}")
+    errors, result = [], CameraImportResult(0, 0)
+    for number, (_, row) in enumerate(frame.iterrows(), start=1):
+        if row.geometry is None or row.geometry.geom_type != "Point":
+            errors.append({"row": number, "error": "not a point"})
+            continue
+        try:
+            data = _row_input(row, row.geometry)
+            existing = session.scalar(select(Camera).where(Camera.code == data.code))
+            if existing is None:
+                add_camera(session, data)
+                result.created += 1
+            else:
+                _validate(data)
+                _apply(session, existing, data)
+                result.updated += 1
+        except (Invalid, NotFound, ValueError) as exc:
+            errors.append({"row": number, "error": getattr(exc, "message", str(exc))})
+    if errors:
+        raise Invalid(f"{len(errors)} row(s) cannot be imported; nothing was stored", {"rows": errors[:200]})
+    session.flush()
+    return result
+
+
+_EXPORT = text("""
+SELECT c.code, c.name, c.direction, c.fov, c.range_m, u.code AS owner_unit, c.state,
+       array_to_string(c.ai_capabilities, ',') AS ai_capabilities, ST_AsBinary(c.geom) AS geom
+FROM cameras c LEFT JOIN units u ON u.id = c.owner_unit_id ORDER BY c.code
+""")
+
+
+def cameras_frame(session: Session):
+    """The registry as a GeoDataFrame (without stream URLs) for exports."""
+    import geopandas as gpd
+    import pandas as pd
+
+    frame = pd.DataFrame(session.execute(_EXPORT).all(), columns=["code", "name", "direction", "fov", "range_m",
+                                                                  "owner_unit", "state", "ai_capabilities", "geom"])
+    geometry = gpd.GeoSeries.from_wkb(frame.pop("geom").map(bytes), crs=4326)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)

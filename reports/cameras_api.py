@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import binascii
+import uuid
+from datetime import UTC, datetime
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
+from sqlalchemy import or_, select
 
 from gisserver.auth import current_principal, require_roles, require_scope
-from gisserver.exceptions import Forbidden, Invalid, Unauthorized
+from gisserver.exceptions import Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from gisserver.http import db_session, finite_float, json_body
+from reports import alerts as alert_service
 from reports import cameras as camera_service
+from reports import geo
 from reports import hotspots as hotspot_service
+from reports import photos as photo_service
+from reports.camera_models import Alert
 
 bp = Blueprint("cameras_api", __name__, url_prefix="/api")
 
@@ -177,3 +185,113 @@ def hotspot_readings(code: str):
     rows = hotspot_service.readings(session, hotspot, _time_arg("from"), _time_arg("to"))
     return {"hotspot": code, "readings": [{"at": r.at.isoformat(), "level_cm": r.level_cm,
                                            "status": hotspot_service.status_for(hotspot, r.level_cm)} for r in rows]}
+
+
+def _snapshot() -> photo_service.ProcessedPhoto | None:
+    """A snapshot as a multipart file or base64 in the JSON body: a real image under the size cap."""
+    max_bytes = current_app.config["SETTINGS"].photo_max_mb * 1024 * 1024
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("snapshot")
+        if upload is None:
+            return None
+        raw = upload.stream.read(max_bytes + 1)
+    else:
+        encoded = (request.get_json(silent=True) or {}).get("snapshot")
+        if not encoded:
+            return None
+        if not isinstance(encoded, str) or len(encoded) > (max_bytes * 4) // 3 + 8:
+            raise PayloadTooLarge("the snapshot is too large")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid("snapshot must be base64", {"field": "snapshot"}) from None
+    return photo_service.process_photo(raw, max_bytes=max_bytes, name="snapshot")
+
+
+def _event_input() -> alert_service.EventInput:
+    if request.mimetype == "multipart/form-data":
+        form = request.form
+        lon, lat = form.get("lon"), form.get("lat")
+        return alert_service.EventInput(
+            type=form.get("type", ""), confidence=finite_float(form.get("confidence"), "confidence"),
+            at=form.get("at"), lon=finite_float(lon, "lon") if lon else None,
+            lat=finite_float(lat, "lat") if lat else None)
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    return alert_service.EventInput(type=str(body.get("type") or ""), confidence=body.get("confidence"),
+                                    at=body.get("at"), lon=body.get("lon"), lat=body.get("lat"))
+
+
+def _alert_json(alert) -> dict:
+    return {
+        "id": alert.id, "type": alert.type, "status": alert.status, "camera_id": alert.camera_id,
+        "first_at": alert.first_at.isoformat(), "last_at": alert.last_at.isoformat(),
+        "event_count": alert.event_count, "max_confidence": alert.max_confidence,
+        "due_at": alert.due_at.isoformat(), "unit_ids": list(alert.unit_ids), "area_id": alert.area_id,
+        "linked_report_id": alert.linked_report_id,
+        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
+    }
+
+
+@bp.post("/cameras/<code>/events")
+def camera_event(code: str):
+    _device_or_staff(code)
+    session = db_session()
+    camera = camera_service.get_camera(session, code)
+    data = _event_input()
+    snapshot = _snapshot()  # checked before anything is stored
+    written = None
+    try:
+        path = None
+        if snapshot is not None:
+            now = datetime.now(UTC)
+            relative = f"{now:%Y/%m}/{uuid.uuid4().hex}.jpg"
+            written = current_app.config["SETTINGS"].data_dir / "snapshots" / relative
+            written.parent.mkdir(parents=True, exist_ok=True)
+            written.write_bytes(snapshot.data)
+            path = relative
+        result = alert_service.record_event(session, camera, data, snapshot_path=path)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
+    return {"alert": _alert_json(result.alert), "new_alert": result.new_alert}, 201
+
+
+def _alert_scope(query):
+    principal = current_principal()
+    if "admin" in principal.roles:
+        return query
+    areas = geo.area_subtree_ids(db_session(), principal.area_ids)
+    return query.where(or_(Alert.unit_ids.overlap(list(principal.unit_ids) or [-1]),
+                           Alert.area_id.in_(areas or {-1})))
+
+
+@bp.get("/alerts")
+@require_roles("officer", "leader")
+def list_alerts():
+    query = _alert_scope(select(Alert)).order_by(Alert.last_at.desc()).limit(500)
+    status = request.args.get("status")
+    if status:
+        query = query.where(Alert.status.in_(status.split(",")))
+    if request.args.get("type"):
+        query = query.where(Alert.type == request.args["type"])
+    return {"alerts": [_alert_json(a) for a in db_session().scalars(query)]}
+
+
+@bp.post("/alerts/<int:alert_id>/transition")
+@require_roles("officer")
+def transition_alert(alert_id: int):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    alert = session.scalar(_alert_scope(select(Alert).where(Alert.id == alert_id)))
+    if alert is None:
+        raise NotFound("no such alert")
+    alert_service.transition_alert(session, alert, str(body.get("action") or ""), note=str(body.get("note") or ""))
+    session.commit()
+    return _alert_json(alert)

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gisserver.meta import get_meta, set_meta
-from reports.camera_models import Camera, Hotspot
+from reports.camera_models import AiEvent, Camera, Hotspot
 from reports.cameras import CameraInput, add_camera, heartbeat
 from reports.hotspots import HotspotInput, add_hotspot, record_readings
 from reports.models import Area
@@ -133,3 +133,42 @@ def load_demo_hotspots(session: Session, *, seed: int, river, count: int = 50, d
     for start in range(0, len(batch), 1000):
         stored += record_readings(session, batch[start:start + 1000], now=now).stored
     return f"{count} hotspots, {stored} readings over {days} days ({len(events)} flood events)"
+
+
+def load_demo_ai_events(session: Session, *, seed: int, days: int = 30, now: datetime | None = None) -> str:
+    """A month of AI detections from the AI cameras, most of them handled, through the alert service."""
+    from reports.alerts import EventInput, record_event, transition_alert
+
+    if session.scalar(select(AiEvent.id).limit(1)):
+        return "already there"
+    rng = np.random.default_rng(seed + 4)
+    now = now or datetime.now(UTC)
+    cameras = list(session.scalars(select(Camera).where(func.cardinality(Camera.ai_capabilities) > 0)
+                                   .order_by(Camera.code)))
+    events = []
+    for camera in cameras:
+        for kind in camera.ai_capabilities:
+            rate = {"traffic": 1.2, "flood": 0.3, "fire": 0.05, "straw_burning": 0.15}.get(kind, 0.3)
+            for day in range(days):
+                for _ in range(rng.poisson(rate)):
+                    start = now - timedelta(days=days - day, hours=float(rng.uniform(0, 24)))
+                    # A detection usually comes as a burst of a few frames a minute or two apart.
+                    for k in range(int(rng.integers(1, 5))):
+                        events.append((start + timedelta(minutes=2 * k), camera, kind, float(rng.uniform(0.6, 0.99))))
+    events.sort(key=lambda e: (e[0], e[1].code))
+    alerts = {}
+    for at, camera, kind, confidence in events:
+        result = record_event(session, camera, EventInput(kind, round(confidence, 2), at), now=now)
+        alerts[result.alert.id] = result.alert
+    handled = 0
+    for alert in alerts.values():
+        age = now - alert.last_at
+        if age > timedelta(hours=6) or rng.random() < 0.5:
+            transition_alert(session, alert, "acknowledge", at=alert.last_at + timedelta(minutes=10))
+            if rng.random() < 0.12:
+                transition_alert(session, alert, "reject", note="Báo động nhầm", at=alert.last_at + timedelta(hours=1))
+            else:
+                done = alert.last_at + timedelta(hours=float(rng.uniform(0.3, 6)))
+                transition_alert(session, alert, "resolve", at=done)
+            handled += 1
+    return f"{len(events)} AI events -> {len(alerts)} alerts ({handled} handled)"

@@ -46,3 +46,15 @@ def add_rule(session: Session, *, unit: Unit, category: Category | None = None, 
     session.add(rule)
     session.flush()
     return rule
+
+
+def unit_for_type(session: Session, unit_type: str, chain: list[Area]) -> Unit | None:
+    """The active unit of *unit_type* serving the deepest area of *chain* (a ward's police, the city's fire unit)."""
+    area_ids = [a.id for a in chain]
+    if not area_ids:
+        return None
+    order = case({area_id: i for i, area_id in enumerate(area_ids)}, value=Unit.area_id)
+    return session.scalars(
+        select(Unit).where(Unit.active.is_(True), Unit.unit_type == unit_type, Unit.area_id.in_(area_ids))
+        .order_by(order, Unit.id)
+    ).first()

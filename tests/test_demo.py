@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from gisserver.meta import get_meta
 from layers.models import Layer
-from reports.camera_models import Camera, Hotspot, HotspotReading
+from reports.camera_models import AiEvent, Alert, Camera, Hotspot, HotspotReading
 from reports.models import Area, Report, Unit
 
 
@@ -23,6 +23,7 @@ def test_demo_load_small_then_again(cli, db, client):
     assert count(db, Layer) == 5
     assert count(db, Camera) == 80 and count(db, Camera, func.cardinality(Camera.ai_capabilities) > 0) == 27
     assert count(db, Hotspot) == 50 and count(db, HotspotReading) == 50 * 80
+    assert count(db, Alert) > 10 and count(db, AiEvent) >= count(db, Alert)
     reports = count(db, Report)
     assert reports > 60
     # Reports landed in wards and were routed to a ward unit, as the services would do.

@@ -27,7 +27,8 @@ def load(seed: int, days: int, reports_per_day: float, small: bool) -> None:
     options = DemoOptions(seed=seed, days=days, reports_per_day=reports_per_day)
     if small:
         options = DemoOptions(seed=seed, days=min(days, 30), reports_per_day=min(reports_per_day, 4.0),
-                              groups_per_ward=(2, 3), cameras=80, ai_cameras=27, hotspots=50, hotspot_days=10)
+                              groups_per_ward=(2, 3), cameras=80, ai_cameras=27, hotspots=50, hotspot_days=10,
+                              ai_event_days=3)
     try:
         load_demo(current_app.extensions["gisserver.db"], options, echo=click.echo)
     except ServiceError as exc:

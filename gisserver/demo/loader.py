@@ -31,6 +31,7 @@ class DemoOptions:
     ai_cameras: int = 27
     hotspots: int = 50
     hotspot_days: int = 120
+    ai_event_days: int = 30
     layers: bool = True
 
 
@@ -65,6 +66,7 @@ def load_demo(db: Database, options: DemoOptions | None = None, echo: Callable[[
     steps += [
         ("cameras", lambda s: _cameras(s, options)),
         ("hotspots", lambda s: _hotspots(s, options)),
+        ("ai_events", lambda s: _ai_events(s, options)),
         ("reports", lambda s: _reports(s, options)),
     ]
     for name, step in steps:
@@ -138,6 +140,12 @@ def _hotspots(session, options) -> str:
 
     return load_demo_hotspots(session, seed=options.seed, count=options.hotspots, river=PERFUME_RIVER,
                               days=options.hotspot_days)
+
+
+def _ai_events(session, options) -> str:
+    from reports.demo_cameras import load_demo_ai_events
+
+    return load_demo_ai_events(session, seed=options.seed, days=options.ai_event_days)
 
 
 def _reports(session, options) -> str:

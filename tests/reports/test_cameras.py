@@ -94,3 +94,25 @@ def test_camera_api_auth_and_privacy(client, city, auth_headers):
     seeing = client.get(f"/api/cameras/seeing?lon={at(180, 30)[0]}&lat={at(180, 30)[1]}").get_json()
     assert [c["code"] for c in seeing["cameras"]] == ["CAM-9"]
     assert client.get("/api/cameras/seeing?lon=abc&lat=1").status_code == 400
+
+
+def test_camera_import_export_cli(cli, city, tmp_path):
+    good = tmp_path / "cams.csv"
+    good.write_text("code,name,lon,lat,direction,fov,range_m,ai_capabilities,stream_url\n"
+                    "C-1,Cầu Phú Xuân,107.55,16.42,45,90,80,flood;traffic,rtsp://10.0.0.1/a\n"
+                    "C-2,Chợ Đông Ba,107.56,16.43,,360,50,,\n", encoding="utf-8")
+    result = cli("cameras", "import", str(good))
+    assert result.exit_code == 0, result.output
+    assert "2 cameras created" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,lon,lat,direction,fov\nC-3,x,107.55,16.42,,90\nC-4,y,107.55,16.42,10,999\n")
+    result = cli("cameras", "import", str(bad))
+    assert result.exit_code != 0 and "row 1" in result.output and "row 2" in result.output
+    out = tmp_path / "out.csv"
+    assert cli("cameras", "export", "--format", "csv", "-o", str(out)).exit_code == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "C-1,Cầu Phú Xuân,107.55,16.42" in text and "flood,traffic" in text and "rtsp" not in text
+    city.rollback()
+    assert city.scalar(select(func.count()).select_from(Camera)) == 2
+    listing = cli("cameras", "list").output
+    assert "C-1\toffline\tT-W-01" in listing
