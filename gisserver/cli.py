@@ -138,6 +138,7 @@ FEATURE_COMMANDS: tuple[str, ...] = (
     "reports.cli:areas",
     "reports.cli:categories",
     "reports.cli:units",
+    "reports.cli:gazetteer",
     "layers.cli:layers",
     "reports.cameras_cli:cameras",
     "reports.cameras_cli:hotspots",

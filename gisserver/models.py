@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "reports.models",
     "reports.photos",
     "reports.camera_models",
+    "reports.gazetteer",
 )
 
 

@@ -11,9 +11,9 @@ from gisserver.exceptions import Invalid, NotFound
 from gisserver.http import db_session, finite_float, json_body
 from gisserver.ratelimit import per_area_intake, per_client_intake
 from reports import areas as area_service
+from reports import gazetteer, queries, workflow
 from reports import keychains as keychain_service
 from reports import photos as photo_service
-from reports import queries, workflow
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
 from reports.intake import ReportInput
@@ -299,3 +299,23 @@ def ward_keychains(code: str):
     pdf = keychain_service.keychain_sheet(info, copies=_int_arg("copies", 10))
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="keychains-{code}.pdf"'})
+
+
+@bp.get("/geocode")
+def geocode():
+    limit = _int_arg("limit", 10)
+    places = gazetteer.search(db_session(), request.args.get("q", ""), limit=limit)
+    return {"places": [{"label": p.label, "lon": round(p.lon, 7), "lat": round(p.lat, 7), "score": p.score}
+                       for p in places]}
+
+
+@bp.get("/geocode/reverse")
+def reverse_geocode():
+    lon = finite_float(request.args.get("lon"), "lon")
+    lat = finite_float(request.args.get("lat"), "lat")
+    if abs(lon) > 180 or abs(lat) > 90:
+        raise Invalid("lon/lat out of range")
+    place = gazetteer.reverse(db_session(), lon, lat)
+    if place is None:
+        raise NotFound("no address near this point")
+    return {"label": place.label, "lon": round(place.lon, 7), "lat": round(place.lat, 7), "distance_m": place.score}

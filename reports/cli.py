@@ -155,3 +155,19 @@ def units_list(unit_type) -> None:
     _run(work)
 
 
+
+
+@click.group("gazetteer")
+def gazetteer() -> None:
+    """Address search data."""
+
+
+@gazetteer.command("build")
+@click.option("--layer", "layer_name", required=True, help="the address layer (points, or street lines)")
+@click.option("--field", "fields", multiple=True, required=True, help="attributes that make the label, in order")
+@with_appcontext
+def gazetteer_build(layer_name, fields) -> None:
+    """Rebuild the gazetteer from a layer, e.g. --layer dia-chi --field so_nha --field ten_duong --field phuong."""
+    from reports.gazetteer import build_gazetteer
+
+    click.echo(f"{_run(lambda s: build_gazetteer(s, layer_name, list(fields)))} addresses in the gazetteer")

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Conflict, Invalid
-from reports import geo
+from reports import gazetteer, geo
 from reports.areas import ancestors, area_by_code, area_chain_for_point
 from reports.categories import category_by_code
 from reports.models import CHANNELS, Report, ReportEvent
@@ -26,6 +26,7 @@ MIN_DESCRIPTION = 5
 DUPLICATE_METRES = 100.0
 DUPLICATE_HOURS = 48.0
 CITIZEN_CHANNELS = ("qr_web", "api", "open311")
+GEOCODE_MIN_SCORE = 0.6  # below this an address match is a guess: keep the report at its ward instead
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read over the phone
 _PHONE = re.compile(r"^\+?[0-9][0-9 .-]{6,18}[0-9]$")
 
@@ -134,6 +135,13 @@ def submit_report(
     point = _check_location(data)
     if point is None and not data.address:
         raise Invalid("give a location or an address", {"field": "location"})
+    if point is None:
+        found = gazetteer.search(session, data.address, limit=1)
+        if found and found[0].score >= GEOCODE_MIN_SCORE:
+            point = (found[0].lon, found[0].lat)
+    elif not data.address:
+        nearest = gazetteer.reverse(session, *point)
+        data.address = nearest.label if nearest else None
     chain = []
     outside = False
     if point is not None:

@@ -20,7 +20,7 @@ def test_demo_load_small_then_again(cli, db, client):
     assert count(db, Area, Area.level == "ward") == 40
     assert count(db, Area, Area.level == "group") >= 80
     assert count(db, Unit, Unit.unit_type == "ward_police") == 40
-    assert count(db, Layer) == 5
+    assert count(db, Layer) == 6
     assert count(db, Camera) == 80 and count(db, Camera, func.cardinality(Camera.ai_capabilities) > 0) == 27
     assert count(db, Hotspot) == 50 and count(db, HotspotReading) == 50 * 80
     assert count(db, Alert) > 10 and count(db, AiEvent) >= count(db, Alert)
@@ -35,7 +35,8 @@ def test_demo_load_small_then_again(cli, db, client):
     db.rollback()
     assert count(db, Report) == reports
     # The demo shows on the API: every layer listed, hotspots with a status, cameras with health.
-    assert len(client.get("/api/layers").get_json()["layers"]) == 5
+    assert len(client.get("/api/layers").get_json()["layers"]) == 6
+    assert client.get("/api/geocode?q=le loi").get_json()["places"]
     hotspots = client.get("/api/hotspots").get_json()["hotspots"]
     assert len(hotspots) == 50 and all(h["status"] != "unknown" for h in hotspots)
     pulse = cli("demo", "pulse")

@@ -99,6 +99,12 @@ PERFUME_RIVER = LineString(
     ]
 )
 
+STREET_NAMES = [
+    "Lê Lợi", "Hùng Vương", "Trần Hưng Đạo", "Nguyễn Huệ", "Điện Biên Phủ", "Lê Duẩn", "Bà Triệu",
+    "Nguyễn Tri Phương", "Đống Đa", "Phan Đình Phùng", "Trường Chinh", "Tố Hữu", "Võ Văn Kiệt", "An Dương Vương",
+    "Nguyễn Sinh Cung", "Phạm Văn Đồng",
+]
+
 LAND_USE_CLASSES = [
     # (code, Vietnamese name, weight)
     ("ODT", "Đất ở đô thị", 40),
@@ -245,7 +251,7 @@ def road_network(rng: np.random.Generator, city) -> gpd.GeoDataFrame:
         ]
         rows.append(
             {
-                "ten_duong": f"Đường hướng tâm {k + 1}",
+                "ten_duong": f"Đường {STREET_NAMES[k]}",
                 "cap_duong": "Đường chính khu vực",
                 "lo_gioi_m": float(rng.choice([13.5, 19.5, 26.0])),
             }
@@ -314,3 +320,24 @@ def evacuation_points(rng: np.random.Generator, wards: gpd.GeoDataFrame):
                 }
             )
     return rows
+
+
+def address_points(roads: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, spacing_deg: float = 0.0005,
+                   max_per_road: int = 120) -> gpd.GeoDataFrame:
+    """House numbers along the streets (odd on one side, even on the other), with their ward: a gazetteer."""
+    rows, geoms = [], []
+    for road in roads.itertuples():
+        if road.cap_duong == "Quốc lộ":
+            continue
+        for line in shapely.get_parts(road.geometry):
+            steps = min(int(line.length / spacing_deg), max_per_road)
+            for i in range(1, steps):
+                for side, offset in ((1, 0.00012), (2, -0.00012)):
+                    along = line.interpolate(i * spacing_deg)
+                    shifted = shapely.offset_curve(line, offset)
+                    point = shifted.interpolate(shifted.project(along)) if not shifted.is_empty else along
+                    rows.append({"so_nha": str(2 * i - 1 if side == 1 else 2 * i), "ten_duong": road.ten_duong})
+                    geoms.append(point)
+    frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+    joined = gpd.sjoin(frame, wards[["name", "geometry"]], how="inner", predicate="within")
+    return joined.rename(columns={"name": "phuong"}).drop(columns="index_right").reset_index(drop=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.demo.geography import (
     DemoGeography,
+    address_points,
     drainage_lines,
     evacuation_points,
     flood_zones,
@@ -22,6 +23,7 @@ from gisserver.demo.geography import (
 from layers.crs import province_crs
 from layers.importing import ImportOptions, import_layer
 from layers.models import Layer
+from reports.gazetteer import build_gazetteer
 
 # One colour per class of LAND_USE_CLASSES.
 LAND_USE_COLOURS = {"ODT": "#f4a582", "TMD": "#d6604d", "CXX": "#4dac26", "DGD": "#92c5de", "DYT": "#f1b6da",
@@ -36,7 +38,7 @@ def _zip(directory: Path, target: Path) -> Path:
 
 
 def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -> str:
-    """Five layers in five formats: GeoPackage, GeoJSON, zipped Shapefile (VN-2000), KML and CSV."""
+    """Six layers in five formats (GeoPackage, GeoJSON, zipped Shapefile in VN-2000, KML, CSV) and the gazetteer."""
     if session.scalar(select(Layer.id).limit(1)):
         return "already there"
     rng = np.random.default_rng(seed + 3)
@@ -60,6 +62,7 @@ def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
+        address_points(roads, geography.wards).to_file(tmp / "dia_chi.geojson", driver="GeoJSON")
         specs = [
             (tmp / "quy_hoach.gpkg", ImportOptions(
                 name="quy-hoach-su-dung-dat", title="Quy hoạch sử dụng đất 2030", category="planning",
@@ -82,9 +85,14 @@ def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -
             (tmp / "diem_so_tan.csv", ImportOptions(
                 name="diem-so-tan", title="Điểm sơ tán tránh lũ", category="disaster", group="Phòng chống thiên tai",
                 style={"stroke": "#a50f15", "fill": "#ef3b2c", "radius": 6})),
+            (tmp / "dia_chi.geojson", ImportOptions(
+                name="dia-chi", title="Địa chỉ số nhà", category="administrative", group="Dữ liệu nền",
+                description="Số nhà theo tuyến phố, dùng để tìm địa chỉ", style={"stroke": "#525252", "radius": 2})),
         ]
         for path, options in specs:
             options.actor = "cli:demo-loader"
             result = import_layer(session, path, options)
             imported.append(f"{result.name} ({result.counts['stored']} {result.geometry_type})")
+    addresses = build_gazetteer(session, "dia-chi", ["so_nha", "ten_duong", "phuong"])
+    imported.append(f"gazetteer of {addresses} addresses")
     return ", ".join(imported)

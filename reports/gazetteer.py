@@ -1,0 +1,96 @@
+"""Address search over a gazetteer built from any point/line/polygon layer: with or without diacritics.
+
+The gazetteer is a table of (label, normalised text, point) rebuilt from a layer's attributes, searched
+with pg_trgm on the unaccented text and reverse-geocoded by nearest neighbour on a GiST index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from geoalchemy2 import Geometry
+from sqlalchemy import ForeignKey, Integer, Text, func, literal, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gisserver.db import Base
+from gisserver.exceptions import Invalid
+from layers.catalog import data_table, get_layer
+
+MIN_SIMILARITY = 0.3
+REVERSE_METRES = 150.0
+
+
+class GazetteerEntry(Base):
+    __tablename__ = "gazetteer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text)  # lower(unaccent(label)), indexed with trigrams
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+
+@dataclass(frozen=True)
+class Place:
+    label: str
+    lon: float
+    lat: float
+    score: float  # similarity for a search, metres for a reverse lookup
+
+
+def build_gazetteer(session: Session, layer_name: str, fields: list[str]) -> int:
+    """Replace the gazetteer with one entry per feature of *layer_name*, labelled by *fields* joined."""
+    layer = get_layer(session, layer_name, include_internal=True)
+    by_name = {a["name"]: a["column"] for a in layer.attributes}
+    unknown = [f for f in fields if f not in by_name]
+    if not fields or unknown:
+        raise Invalid(f"unknown field(s): {', '.join(unknown) or '(none given)'}", {"fields": sorted(by_name)})
+    table = data_table(layer)
+    parts = [func.nullif(func.trim(func.cast(table.c[by_name[f]], Text)), "") for f in fields]
+    label = func.concat_ws(", ", *parts)
+    session.execute(GazetteerEntry.__table__.delete())
+    source = select(
+        literal(layer.id), label, func.lower(func.unaccent(label)), func.ST_PointOnSurface(table.c.geom)
+    ).where(label != "")
+    session.execute(GazetteerEntry.__table__.insert().from_select(["layer_id", "label", "search_text", "geom"], source))
+    session.execute(text("ANALYZE gazetteer"))
+    return session.scalar(select(func.count()).select_from(GazetteerEntry))
+
+
+_SEARCH = text("""
+SELECT label, ST_X(geom) AS lon, ST_Y(geom) AS lat, word_similarity(q.t, search_text) AS score
+FROM gazetteer, (SELECT lower(unaccent(:q)) AS t) q
+WHERE q.t <% search_text
+ORDER BY score DESC, length(label), id
+LIMIT :limit
+""")
+
+
+def search(session: Session, query: str, limit: int = 10) -> list[Place]:
+    """Places whose label matches *query*, accents optional ('tran hung dao' finds 'Trần Hưng Đạo')."""
+    query = (query or "").strip()
+    if len(query) < 2 or len(query) > 200:
+        raise Invalid("search for 2 to 200 characters", {"field": "q"})
+    if not 1 <= limit <= 50:
+        raise Invalid("limit must be 1 to 50", {"field": "limit"})
+    session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+                    {"t": str(MIN_SIMILARITY)})
+    return [Place(r.label, r.lon, r.lat, round(r.score, 3)) for r in session.execute(_SEARCH, {"q": query,
+                                                                                               "limit": limit})]
+
+
+_REVERSE = text("""
+SELECT label, ST_X(geom) AS lon, ST_Y(geom) AS lat,
+       ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS metres
+FROM gazetteer
+ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+LIMIT 1
+""")
+
+
+def reverse(session: Session, lon: float, lat: float, max_metres: float = REVERSE_METRES) -> Place | None:
+    """The nearest address to a point, if one is within *max_metres*."""
+    row = session.execute(_REVERSE, {"lon": lon, "lat": lat}).first()
+    if row is None or row.metres > max_metres:
+        return None
+    return Place(row.label, row.lon, row.lat, round(row.metres, 1))
