@@ -37,6 +37,7 @@ FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "reports.cameras_api:bp",
     "layers.ogc:bp",
     "layers.ogc:api_bp",
+    "layers.pages:bp",
     # "package.module:attribute",
 )
 

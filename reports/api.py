@@ -11,7 +11,7 @@ from gisserver.exceptions import Invalid, NotFound
 from gisserver.http import db_session, finite_float, json_body
 from gisserver.ratelimit import per_area_intake, per_client_intake
 from reports import areas as area_service
-from reports import gazetteer, queries, workflow
+from reports import gazetteer, geo, queries, workflow
 from reports import keychains as keychain_service
 from reports import photos as photo_service
 from reports.categories import list_categories
@@ -266,6 +266,18 @@ def list_areas():
     rows = area_service.list_areas(session, level=request.args.get("level") or None,
                                    parent_code=request.args.get("parent") or None)
     return {"areas": [_area_json(a) for a in rows]}
+
+
+@bp.get("/areas.geojson")
+def areas_geojson():
+    level = request.args.get("level", "ward")
+    if level not in ("city", "ward", "group"):
+        raise Invalid("level must be city, ward or group", {"field": "level"})
+    session = db_session()
+    parent = request.args.get("parent")
+    parent_id = area_service.area_by_code(session, parent).id if parent else None
+    text = geo.areas_geojson(session, level, parent_id)
+    return current_app.response_class(text, mimetype="application/geo+json")
 
 
 @bp.get("/areas/lookup")

@@ -153,3 +153,19 @@ def area_outline(session: Session, area_id: int, tolerance: float = 0.0001) -> t
     """An area's boundary as GeoJSON (simplified for display) and its bounds (minx, miny, maxx, maxy)."""
     row = session.execute(_AREA_OUTLINE, {"id": area_id, "tolerance": tolerance}).one()
     return row.outline, (row.minx, row.miny, row.maxx, row.maxy)
+
+
+_AREAS_GEOJSON = text("""
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', code,
+    'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 6)::json,
+    'properties', json_build_object('code', code, 'name', name, 'level', level)) ORDER BY code), '[]'))::text
+FROM areas
+WHERE level = :level AND valid_to IS NULL
+  AND (CAST(:parent AS int) IS NULL OR parent_id = CAST(:parent AS int))
+""")
+
+
+def areas_geojson(session: Session, level: str, parent_id: int | None = None, tolerance: float = 0.0002) -> str:
+    """Current areas of a level as a GeoJSON text written by PostGIS, simplified for display."""
+    return session.execute(_AREAS_GEOJSON, {"level": level, "parent": parent_id, "tolerance": tolerance}).scalar()
