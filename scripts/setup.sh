@@ -62,9 +62,10 @@ case "${1:-}" in
         say "loading the demo city"; gis demo load
         # The demo has no real cameras: stand in for their heartbeats while the server runs.
         gis demo pulse >/dev/null
-        ( while sleep 120; do gis demo pulse >/dev/null 2>&1 || true; done ) &
+        server_shell=$$
+        ( while sleep 120 && kill -0 "$server_shell" 2>/dev/null; do gis demo pulse >/dev/null 2>&1 || true; done ) &
         pulse_pid=$!
-        trap 'kill "$pulse_pid" 2>/dev/null || true' EXIT
+        trap 'kill "$pulse_pid" 2>/dev/null || true' EXIT INT TERM
         say "serving on http://127.0.0.1:${GISSERVER_PORT:-5000}"
         "$VENV/bin/gisserver" serve --host 127.0.0.1 --port "${GISSERVER_PORT:-5000}"
         ;;
