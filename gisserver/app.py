@@ -38,6 +38,7 @@ FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "layers.ogc:bp",
     "layers.ogc:api_bp",
     "layers.pages:bp",
+    "reports.map_pages:bp",
     # "package.module:attribute",
 )
 

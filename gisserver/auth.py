@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, g, request, session
+from flask import Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -122,3 +122,21 @@ def init_auth(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
         return error_response(400, "csrf_failed", exc.description)
+
+
+def page_roles(*roles: str):
+    """For HTML pages: send the anonymous to the login page, refuse (403 page) those without the role."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
+            if roles and not principal.has_role(*roles):
+                raise Forbidden("your account does not have access to this page")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

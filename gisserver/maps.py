@@ -9,6 +9,7 @@ from branca.element import Element
 from markupsafe import Markup
 
 VENDOR = "vendor"
+MAX_ZOOM = 20
 # Folium's asset names -> files under static/vendor (see scripts/vendor-assets.sh for versions).
 LOCAL_ASSETS: dict[str, str] = {
     "leaflet": "leaflet/dist/leaflet.js",
@@ -62,6 +63,10 @@ def offline_map(location, zoom_start: int, basemap_url: str = "", attribution: s
     m = folium.Map(
         location=location, zoom_start=zoom_start, tiles=None, control_scale=True, prefer_canvas=True, **kwargs
     )
+    # Without a tile layer Leaflet's maxZoom is Infinity, and plugins that walk the zoom levels
+    # (marker clusters) would never finish.
+    m.options["max_zoom"] = MAX_ZOOM
+    m.options["min_zoom"] = 3
     if basemap_url:
         folium.TileLayer(
             tiles=basemap_url, attr=attribution or "Base map", name="Base map", max_zoom=20, control=False

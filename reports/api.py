@@ -139,10 +139,8 @@ def _bool_arg(name: str) -> bool | None:
     raise Invalid(f"{name} must be true or false", {"field": name})
 
 
-@bp.get("/reports")
-@require_roles("officer", "leader")
-def list_reports():
-    f = queries.QueueFilter(
+def _queue_filter() -> queries.QueueFilter:
+    return queries.QueueFilter(
         statuses=[s for s in request.args.get("status", "").split(",") if s],
         overdue=_bool_arg("overdue"),
         category=request.args.get("category") or None,
@@ -154,8 +152,20 @@ def list_reports():
         page=_int_arg("page", 1),
         per_page=_int_arg("per_page", 50),
     )
+
+
+@bp.get("/reports.geojson")
+@require_roles("officer", "leader")
+def reports_geojson():
+    text = queries.queue_geojson(db_session(), current_principal(), _queue_filter())
+    return current_app.response_class(text, mimetype="application/geo+json")
+
+
+@bp.get("/reports")
+@require_roles("officer", "leader")
+def list_reports():
     session = db_session()
-    page = queries.queue(session, current_principal(), f)
+    page = queries.queue(session, current_principal(), _queue_filter())
     return {
         "items": [queries.staff_view(session, r) for r in page.items],
         "total": page.total,

@@ -261,3 +261,27 @@ def cameras_frame(session: Session):
                                                                   "owner_unit", "state", "ai_capabilities", "geom"])
     geometry = gpd.GeoSeries.from_wkb(frame.pop("geom").map(bytes), crs=4326)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+
+_GEOJSON = text("""
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', c.code,
+    'geometry', ST_AsGeoJSON(CASE WHEN :coverage THEN c.coverage ELSE c.geom END, 6)::json,
+    'properties', json_build_object(
+        'code', c.code, 'name', c.name, 'direction', c.direction, 'fov', c.fov, 'range_m', c.range_m,
+        'ai', c.ai_capabilities,
+        'health', CASE WHEN c.state = 'maintenance' THEN 'maintenance'
+                       WHEN c.last_seen_at >= :since THEN 'online' ELSE 'offline' END)
+) ORDER BY c.code), '[]'))::text
+FROM cameras c
+WHERE (CAST(:bbox AS float8[]) IS NULL
+       OR c.geom && ST_MakeEnvelope((CAST(:bbox AS float8[]))[1], (CAST(:bbox AS float8[]))[2],
+                                    (CAST(:bbox AS float8[]))[3], (CAST(:bbox AS float8[]))[4], 4326))
+""")
+
+
+def cameras_geojson(session: Session, *, coverage: bool = False, bbox=None, now: datetime | None = None) -> str:
+    """Cameras (points or view cones) with their health as GeoJSON written by PostGIS; no stream addresses."""
+    since = (now or datetime.now(UTC)) - HEARTBEAT_WINDOW
+    return session.execute(_GEOJSON, {"coverage": coverage, "since": since,
+                                      "bbox": list(bbox) if bbox else None}).scalar()

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, request
+from geoalchemy2.shape import to_shape
 from sqlalchemy import or_, select
 
 from gisserver.auth import current_principal, require_roles, require_scope
@@ -59,6 +60,15 @@ def list_cameras():
     if health:
         items = [c for c in items if c["health"] == health]
     return {"cameras": items, "total": len(items)}
+
+
+@bp.get("/cameras.geojson")
+def cameras_geojson():
+    from layers.export import parse_bbox
+
+    text = camera_service.cameras_geojson(db_session(), coverage=request.args.get("geometry") == "coverage",
+                                          bbox=parse_bbox(request.args.get("bbox")))
+    return current_app.response_class(text, mimetype="application/geo+json")
 
 
 @bp.get("/cameras/seeing")
@@ -224,7 +234,9 @@ def _event_input() -> alert_service.EventInput:
 
 
 def _alert_json(alert) -> dict:
+    point = to_shape(alert.geom)
     return {
+        "lon": round(point.x, 7), "lat": round(point.y, 7),
         "id": alert.id, "type": alert.type, "status": alert.status, "camera_id": alert.camera_id,
         "first_at": alert.first_at.isoformat(), "last_at": alert.last_at.isoformat(),
         "event_count": alert.event_count, "max_confidence": alert.max_confidence,

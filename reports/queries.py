@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import JSON, Text, and_, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Invalid, NotFound
@@ -14,7 +14,7 @@ from gisserver.users import Principal
 from reports import geo
 from reports.areas import area_by_code
 from reports.categories import category_by_code
-from reports.models import OPEN_STATUSES, REPORT_STATUSES, Area, Report, ReportEvent
+from reports.models import OPEN_STATUSES, REPORT_STATUSES, Area, Category, Report, ReportEvent
 from reports.units import unit_by_code
 
 SORTS = {
@@ -93,6 +93,41 @@ def queue(session: Session, principal: Principal, f: QueueFilter, now: datetime 
         raise Invalid(f"per_page must be between 1 and {MAX_PER_PAGE}", {"field": "per_page"})
     if f.page < 1:
         raise Invalid("page must be 1 or more", {"field": "page"})
+    where = _where(session, principal, f, now)
+    total = session.scalar(select(func.count()).select_from(Report).where(where))
+    items = session.scalars(
+        select(Report)
+        .where(where)
+        .order_by(SORTS[f.sort], Report.id)
+        .limit(f.per_page)
+        .offset((f.page - 1) * f.per_page)
+    ).all()
+    return Page(items=list(items), total=total, page=f.page, per_page=f.per_page)
+
+
+MAP_LIMIT = 5000
+
+
+def queue_geojson(session: Session, principal: Principal, f: QueueFilter, now: datetime | None = None) -> str:
+    """The located reports of a queue as GeoJSON written by PostGIS (newest first, capped), for maps."""
+    now = now or datetime.now(UTC)
+    where = and_(_where(session, principal, f, now), Report.geom.is_not(None))
+    overdue = and_(Report.status.in_(OPEN_STATUSES), Report.due_at < now)
+    feature = func.json_build_object(
+        "type", "Feature", "id", Report.id,
+        "geometry", cast(func.ST_AsGeoJSON(Report.geom, 6), JSON),
+        "properties", func.json_build_object(
+            "id", Report.id, "tracking_code", Report.tracking_code, "status", Report.status,
+            "category", Category.code, "category_name", Category.name_vi, "description", Report.description,
+            "created_at", Report.created_at, "overdue", overdue),
+    )
+    rows = (select(feature.label("f"), Report.created_at).join(Category, Category.id == Report.category_id)
+            .where(where).order_by(Report.created_at.desc()).limit(MAP_LIMIT).subquery())
+    features = session.scalar(select(func.coalesce(cast(func.json_agg(rows.c.f), Text), "[]")))
+    return '{"type": "FeatureCollection", "features": ' + features + "}"
+
+
+def _where(session: Session, principal: Principal, f: QueueFilter, now: datetime):
     conditions = []
     scope = scope_condition(session, principal)
     if scope is not None:
@@ -117,16 +152,7 @@ def queue(session: Session, principal: Principal, f: QueueFilter, now: datetime 
         conditions.append(Report.created_at < datetime.combine(f.date_to + timedelta(days=1), time.min, UTC))
     if f.date_from and f.date_to and f.date_from > f.date_to:
         raise Invalid("from is after to", {"field": "from"})
-    where = and_(*conditions) if conditions else True
-    total = session.scalar(select(func.count()).select_from(Report).where(where))
-    items = session.scalars(
-        select(Report)
-        .where(where)
-        .order_by(SORTS[f.sort], Report.id)
-        .limit(f.per_page)
-        .offset((f.page - 1) * f.per_page)
-    ).all()
-    return Page(items=list(items), total=total, page=f.page, per_page=f.per_page)
+    return and_(true(), *conditions)
 
 
 def report_by_tracking_code(session: Session, code: str) -> Report:
