@@ -18,6 +18,7 @@ PACKAGES=(
   "leaflet-draw@1.0.4|leaflet-draw|dist/leaflet.draw.js dist/leaflet.draw.css dist/images/*"
   "leaflet.vectorgrid@1.3.0|vectorgrid|dist/Leaflet.VectorGrid.bundled.min.js"
   "leaflet.fullscreen@3.0.0|fullscreen|Control.FullScreen.js Control.FullScreen.css icon-fullscreen.svg"
+  "chart.js@4.6.1|chartjs|dist/chart.umd.min.js"
 )
 
 for entry in "${PACKAGES[@]}"; do
