@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+from contextlib import suppress
 from typing import Any
 
 from flask import current_app, g, request
+from sqlalchemy.exc import DBAPIError
 
 from gisserver.audit import set_context as set_audit_context
 from gisserver.exceptions import Invalid, UnsupportedMedia
 
+log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
 
 
@@ -85,7 +89,15 @@ def _request_audit_context() -> dict:
 
 def close_db_session(exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         if exc is not None:
             session.rollback()
         session.close()
+    except DBAPIError as error:
+        # The response is decided by now (perhaps a 201 for a report already committed); a
+        # connection that died under it (PostgreSQL restarting) is dropped, not turned into a 500.
+        log.warning("dropping a broken database connection at teardown: %s", str(error).splitlines()[0])
+        with suppress(DBAPIError):
+            session.invalidate()

@@ -78,3 +78,17 @@ def test_per_area_limit(limited_app):
         assert client.post("/api/limit-probe/ward?area=HUE-01", environ_base=addr).status_code == 201
     assert client.post("/api/limit-probe/ward?area=HUE-01", environ_base={"REMOTE_ADDR": "10.0.2.1"}).status_code == 429
     assert client.post("/api/limit-probe/ward?area=HUE-02", environ_base={"REMOTE_ADDR": "10.0.2.1"}).status_code == 201
+
+
+def test_counter_storage_failing_after_the_view_keeps_its_answer(limited_app, monkeypatch):
+    """The database failing while the limiter writes its headers must not turn a stored 201 into a 500."""
+    from sqlalchemy.exc import OperationalError
+
+    from gisserver.ratelimit import PostgresStorage
+
+    def down(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("the database system is shutting down"))
+
+    client = limited_app[0].test_client()
+    monkeypatch.setattr(PostgresStorage, "get_expiry", down)
+    assert client.post("/api/limit-probe/intake").status_code == 201
