@@ -19,7 +19,7 @@ from gisserver.auth import init_auth
 from gisserver.config import Settings, load_or_create_secret
 from gisserver.db import Database
 from gisserver.errors import register_error_handlers
-from gisserver.http import close_db_session
+from gisserver.http import close_db_session, refuse_nul_characters
 from gisserver.i18n import init_i18n
 from gisserver.logs import configure_logging
 from gisserver.ratelimit import init_rate_limits
@@ -89,6 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     app.teardown_appcontext(close_db_session)
+    app.before_request(refuse_nul_characters)
     register_error_handlers(app)
     _register_request_logging(app)
     init_i18n(app)

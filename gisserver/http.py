@@ -26,11 +26,30 @@ def _check_depth(value: Any, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
         raise Invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json")
     if isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            _check_text(key, "a JSON key")
             _check_depth(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
             _check_depth(item, depth + 1)
+    elif isinstance(value, str):
+        _check_text(value, "a JSON string")
+
+
+def _check_text(value: str, where: str) -> None:
+    # PostgreSQL text cannot hold NUL; refused here, it would fail deep in a query instead.
+    if "\x00" in value:
+        raise Invalid(f"{where} contains a NUL character", {"reason": "nul_character"})
+
+
+def refuse_nul_characters() -> None:
+    """Before every request: NUL in the path, the query or form fields is refused with a 400."""
+    _check_text(request.path, "the path")
+    if b"%00" in request.query_string or b"\x00" in request.query_string:
+        raise Invalid("the query string contains a NUL character", {"reason": "nul_character"})
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            _check_text(name + value, f"form field {name[:40]!r}")
 
 
 def parse_json_text(text: str | bytes) -> Any:

@@ -49,11 +49,12 @@ def import_command(path, crs) -> None:
 @with_appcontext
 def export_command(fmt, output) -> None:
     """Write the registry (without stream addresses) as CSV or GeoJSON."""
+    from layers.export import spreadsheet_safe
     from reports.cameras import cameras_frame
 
     frame = _run(cameras_frame)
     if fmt == "csv":
-        table = frame.drop(columns="geometry")
+        table = spreadsheet_safe(frame.drop(columns="geometry"))
         table.insert(2, "lon", frame.geometry.x.round(7))
         table.insert(3, "lat", frame.geometry.y.round(7))
         table.to_csv(output, index=False, encoding="utf-8-sig")
