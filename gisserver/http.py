@@ -10,12 +10,22 @@ from typing import Any
 
 from flask import current_app, g, request
 from sqlalchemy.exc import DBAPIError
+from werkzeug.routing import IntegerConverter
 
 from gisserver.audit import set_context as set_audit_context
 from gisserver.exceptions import Invalid, UnsupportedMedia
 
 log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
+DATABASE_ID_MAX = 2**31 - 1  # ids are PostgreSQL integers
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number PostgreSQL's integer can hold, else the route does not match (404)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 0, max: int | None = DATABASE_ID_MAX,  # noqa: A002
+                 signed: bool = False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -49,7 +59,7 @@ def refuse_nul_characters() -> None:
         raise Invalid("the query string contains a NUL character", {"reason": "nul_character"})
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in request.form.items(multi=True):
-            _check_text(name + value, f"form field {name[:40]!r}")
+            _check_text(f"{name}{value}", f"form field {str(name)[:40]!r}")
 
 
 def parse_json_text(text: str | bytes) -> Any:

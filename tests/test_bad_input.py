@@ -16,20 +16,15 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import pytest
 from flask import Request
-from shapely.geometry import Polygon, box
+from shapely.geometry import Polygon
 from sqlalchemy import create_engine, text
 from werkzeug.datastructures import ImmutableMultiDict
 
 from gisserver.backup import table_counts
 from gisserver.errors import API_PREFIXES
-from layers.importing import ImportOptions, import_layer
-from reports.cameras import CameraInput, add_camera
-from reports.hotspots import HotspotInput, add_hotspot
-from reports.intake import ReportInput, submit_report
-from tests.reports.conftest import WEST_INSIDE, build_small_city
+from tests.sample_city import build_sample_city
 
 SQL = "1' OR '1'='1'; DROP TABLE reports; --"
 
@@ -57,6 +52,7 @@ ROUTES: dict[str, str] = {
     "/api/hotspots/<code>/readings": "/api/hotspots/NGAP-1/readings",
     "/api/hotspots/readings": "/api/hotspots/readings",
     "/api/identify": "/api/identify",
+    "/api/openapi.json": "/api/openapi.json",
     "/api/layers": "/api/layers",
     "/api/layers/<name>": "/api/layers/parcels",
     "/api/layers/<name>/data": "/api/layers/parcels/data",
@@ -183,27 +179,11 @@ def _clear_error(path: str, response) -> bool:
     return response.mimetype == "text/html" and b"Traceback" not in response.data
 
 
-def _parcels() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"ten_lo": ["Đất ở", "=HYPERLINK(\"http://evil.example\",\"bấm\")", "+cmd|' /C calc'!A0",
-                                        "-2+3", "@SUM(A1:A2)", "bình thường"],
-                             "so_tang": [1, 2, 3, 4, 5, 6]},
-                            geometry=[box(107.55 + i * 0.002, 16.42, 107.551 + i * 0.002, 16.421) for i in range(6)],
-                            crs=4326)
-
-
 @pytest.fixture
 def world(database_url, tmp_path, auth_headers, app):
     """A small city with a layer, a camera, a hotspot and a report; an admin token; CSRF off for the forms."""
     session = app.extensions["gisserver.db"].session()
-    build_small_city(session)
-    source = tmp_path / "parcels.geojson"
-    _parcels().to_file(source, driver="GeoJSON")
-    import_layer(session, source, ImportOptions(name="parcels", title="Thửa đất"))
-    add_camera(session, CameraInput("CAM-1", "Ngã tư Lê Lợi", *WEST_INSIDE, direction=90))
-    add_hotspot(session, HotspotInput("NGAP-1", "Kiệt 12", 107.56, 16.43, 10, 30, 50))
-    report, _ = submit_report(session, ReportInput("gay_roi", "Đánh nhau trước chợ", *WEST_INSIDE))
-    session.commit()
-    values = {"tracking": report.tracking_code, "report": report.id}
+    values = build_sample_city(session, tmp_path)
     session.close()
     app.config["WTF_CSRF_ENABLED"] = False
     headers = auth_headers("admin")
