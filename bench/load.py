@@ -10,14 +10,19 @@ route as a Markdown table and checks that every report answered 201 is in the da
 
 The intake rate limits are raised for the run (one address sends everything here) but stay
 active, so their cost is part of the figures. Load generator and server share this machine's
-cores: the figures are a floor for the server alone.
+cores: the figures are a floor for the server alone, and the CPU seconds the app workers and
+PostgreSQL spent per request are printed too, since they hold when other programs share the
+machine. Clients retry once when the server closes a kept-alive connection under a request, as
+browsers do; the count is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -26,7 +31,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -63,6 +70,37 @@ def _leader_token(url: str) -> str:
         return secret
     finally:
         database.dispose()
+
+
+def _cpu_seconds(processes) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _server_processes(pid: int) -> list:
+    master = psutil.Process(pid)
+    return [master, *master.children(recursive=True)]
+
+
+def _database_backends(database: str) -> list:
+    """PostgreSQL backends serving *database* (their process title names it)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        title = " ".join(process.info["cmdline"] or [])
+        if title.startswith("postgres: ") and f" {database} " in title:
+            found.append(process)
+    return found
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _stats(prefix: Path) -> list[dict]:
@@ -123,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="gisserver-load-") as tmp:
         prefix = Path(tmp) / "locust"
-        keys_file = Path(tmp) / "created.txt"
-        locust_env = dict(env, BENCH_CREATED_KEYS=str(keys_file))
+        outcome_file = Path(tmp) / "outcome.json"
+        locust_env = dict(env, BENCH_OUTCOME=str(outcome_file))
         if args.summary_route:
             locust_env["BENCH_SUMMARY_ROUTE"] = args.summary_route
             locust_env["BENCH_LEADER_TOKEN"] = _leader_token(url)
@@ -133,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
             server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=log)
             try:
                 _wait_healthy(f"{host}/health")
+                database = make_url(url).database
+                app_cpu = _cpu_seconds(_server_processes(server.pid))
+                db_cpu = _cpu_seconds(_database_backends(database))
+                load_cpu = _children_cpu()
                 started = time.monotonic()
                 subprocess.run(
                     [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "--host", host,
@@ -141,15 +183,21 @@ def main(argv: list[str] | None = None) -> int:
                     env=locust_env, check=False, timeout=duration + 120,
                 )
                 elapsed = time.monotonic() - started
+                # Measured before the server stops: its pooled database connections are still open.
+                app_cpu = _cpu_seconds(_server_processes(server.pid)) - app_cpu
+                db_cpu = _cpu_seconds(_database_backends(database)) - db_cpu
+                load_cpu = _children_cpu() - load_cpu
             finally:
                 server.send_signal(signal.SIGTERM)
                 try:
                     server.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     server.kill()
-        errors = [line for line in log_path.read_text(errors="replace").splitlines() if " ERROR " in line]
+        errors = [line for line in log_path.read_text(errors="replace").splitlines()
+                  if any(level in line for level in (" ERROR ", "[ERROR]", "[CRITICAL]", "[WARNING]"))]
         rows = _stats(prefix)
-        keys = keys_file.read_text().split() if keys_file.exists() else []
+        outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else {"created": [], "retried": 0}
+        keys = outcome["created"]
 
     missing = _missing_reports(url, keys)
     workers = args.workers or 2 * (os.cpu_count() or 1) + 1
@@ -157,7 +205,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.threads or 4} threads) on {os.cpu_count()} cores shared with the load generator; "
           f"wall {elapsed:.0f}s\n")
     print(_table(rows, duration))
-    print(f"\nreports answered 201: {len(keys)}; missing from the database: {missing}")
+    total_cpu = app_cpu + db_cpu + load_cpu
+    print(f"\nCPU seconds over the run: app workers {app_cpu:.0f} ({app_cpu / total_cpu:.0%}), "
+          f"PostgreSQL backends {db_cpu:.0f} ({db_cpu / total_cpu:.0%}), load generator {load_cpu:.0f} "
+          f"({load_cpu / total_cpu:.0%}); load average at the end {os.getloadavg()[0]:.1f}")
+    answered = int(rows[-1]["Request Count"]) or 1
+    print(f"per request: {1000 * app_cpu / answered:.1f} ms of app CPU, {1000 * db_cpu / answered:.1f} ms of "
+          f"PostgreSQL CPU (figures that hold when other programs share the cores; wall-clock ones do not)")
+    print(f"\nreports answered 201: {len(keys)}; missing from the database: {missing}; requests retried once "
+          f"after the server closed a kept-alive connection under them: {outcome['retried']}")
     if errors:
         print(f"server logged {len(errors)} errors, the last ones:", *errors[-5:], sep="\n  ")
     return 1 if missing else 0

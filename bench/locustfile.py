@@ -7,12 +7,16 @@ route templates, so that locust's statistics come out per route.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import os
 import random
 import uuid
 
 from locust import HttpUser, between, events, task
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 # Layers of the demo city: the address points and the land-use plan polygons (the heaviest tiles).
 ITEM_LAYERS = ("dia-chi", "quy-hoach-su-dung-dat", "thoat-nuoc-mua")
@@ -25,7 +29,33 @@ TILE_ZOOMS = (13, 14, 15, 16)
 SUMMARY_ROUTE: str | None = os.environ.get("BENCH_SUMMARY_ROUTE") or None
 
 CREATED_KEYS: list[str] = []
+RETRIED = [0]
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # retries are counted instead
 _city: dict = {}
+
+
+class CountingRetry(Retry):
+    """One retry when the server closed a kept-alive connection just as it was reused, counted."""
+
+    def increment(self, *args, **kwargs):
+        RETRIED[0] += 1
+        return super().increment(*args, **kwargs)
+
+
+class CityUser(HttpUser):
+    """Retries like a browser does (and as residents' apps should): once, on a dropped connection.
+
+    A kept-alive connection that the server closes while the client reuses it fails before any
+    answer; browsers send the request again. POSTs carry an Idempotency-Key, so the retry can never
+    file a report twice. Answers (any status) are never retried.
+    """
+
+    abstract = True
+
+    def on_start(self):
+        retry = CountingRetry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None,
+                              raise_on_status=False)
+        self.client.mount("http://", HTTPAdapter(max_retries=retry))
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -50,14 +80,14 @@ def load_city(environment, **_kwargs):
 
 
 @events.test_stop.add_listener
-def write_created_keys(environment, **_kwargs):
-    path = os.environ.get("BENCH_CREATED_KEYS")
+def write_outcome(environment, **_kwargs):
+    path = os.environ.get("BENCH_OUTCOME")
     if path:
         with open(path, "w") as fh:
-            fh.write("\n".join(CREATED_KEYS))
+            json.dump({"created": CREATED_KEYS, "retried": RETRIED[0]}, fh)
 
 
-class Resident(HttpUser):
+class Resident(CityUser):
     """A resident filing a report from the QR form or the app, then checking its status."""
 
     weight = 3
@@ -87,7 +117,7 @@ class Resident(HttpUser):
             self.client.get(f"/api/reports/{code}/status", name="GET /api/reports/{code}/status")
 
 
-class MapViewer(HttpUser):
+class MapViewer(CityUser):
     """A planner or resident panning the map: feature pages by bbox and vector tiles."""
 
     weight = 3
@@ -112,7 +142,7 @@ class MapViewer(HttpUser):
                         name="GET /ogc/collections/{id}/tiles/{z}/{x}/{y}")
 
 
-class Leader(HttpUser):
+class Leader(CityUser):
     """A leader's dashboard: area summaries (see SUMMARY_ROUTE) and the ward list behind them."""
 
     weight = 1
