@@ -14,7 +14,7 @@ from gisserver.http import db_session, finite_float
 from gisserver.maps import embed_map, offline_map
 from gisserver.ratelimit import per_client_intake
 from reports import geo, queries
-from reports.api import photo_dir, request_photos
+from reports.api import duplicate_policy, photo_dir, request_photos
 from reports.areas import area_by_code
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
@@ -87,7 +87,8 @@ def submit_form(ward_code: str, kind: str):
             reporter_phone=values.get("reporter_phone") or None,
             channel="qr_web",
         )
-        filed = file_report(session, data, request_photos(), photo_dir(), actor="anonymous", staff=False)
+        filed = file_report(session, data, request_photos(), photo_dir(), actor="anonymous", staff=False,
+                            duplicates=duplicate_policy())
         commit_filed(session, filed)
     except ServiceError as exc:
         session.rollback()
