@@ -7,7 +7,7 @@ import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy import or_, select
 
@@ -167,7 +167,7 @@ def camera_heartbeat(code: str):
 def _hotspot_json(hotspot, lon, lat, cameras: list[str]) -> dict:
     return {
         "code": hotspot.code, "name": hotspot.name, "lon": round(lon, 7), "lat": round(lat, 7),
-        "cameras": cameras,
+        "cameras": cameras, "page": url_for("report_pages.hotspot_page", code=hotspot.code),
         "thresholds_cm": {"watch": hotspot.watch_cm, "warning": hotspot.warning_cm, "danger": hotspot.danger_cm},
         "level_cm": hotspot.last_level_cm,
         "reading_at": hotspot.last_reading_at.isoformat() if hotspot.last_reading_at else None,

@@ -1,6 +1,8 @@
 import io
 import re
 
+import zxingcpp
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -54,3 +56,35 @@ def test_qr_codes_and_keychain_sheet(client, city):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Phường Tây" in text and "0234 3822 000" in text
     assert client.get("/api/areas/T-W/keychains.pdf?copies=0").status_code == 400
+
+
+def test_keychain_codes_decode_to_the_ward_intake_links(client, city):
+    def decoded(image) -> list[str]:
+        return sorted(r.text for r in zxingcpp.read_barcodes(image.convert("L")))
+
+    for kind in ("police", "committee"):
+        png = client.get(f"/api/areas/T-W/qr/{kind}.png")
+        assert decoded(Image.open(io.BytesIO(png.data))) == [f"http://localhost/r/T-W/{kind}"]
+        svg = client.get(f"/api/areas/T-W/qr/{kind}.svg").data
+        assert svg.count(b"<svg") == 1 and b"<script" not in svg
+    # Each printed card carries both codes, the ward's name and the police duty phone.
+    pdf = PdfReader(io.BytesIO(client.get("/api/areas/T-W/keychains.pdf?copies=2").data))
+    (page,) = pdf.pages
+    text = page.extract_text()
+    assert text.count("Phường Tây") == 2 and text.count("Trực ban Công an: 0234 3822 000") == 2
+    assert text.count("An ninh, trật tự") == 2 and text.count("Kinh tế - xã hội") == 2
+    links = sorted({link for image in page.images for link in decoded(image.image)})
+    assert links == ["http://localhost/r/T-W/committee", "http://localhost/r/T-W/police"]
+    # The form a code opens is that ward's, for that unit.
+    assert "Phường Tây" in client.get("/r/T-W/committee").get_data(as_text=True)
+
+
+def test_keychains_print_the_configured_public_address(database_url, tmp_path, city):
+    from gisserver.app import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "d", "TESTING": True,
+                      "PUBLIC_URL": "https://phananh.hue.gov.vn"})
+    png = app.test_client().get("/api/areas/T-E/qr/police.png").data
+    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
+    assert result.text == "https://phananh.hue.gov.vn/r/T-E/police"
+    app.extensions["gisserver.db"].dispose()
