@@ -229,8 +229,12 @@ class CameraImportResult:
     updated: int
 
 
-def _row_input(row, geometry) -> CameraInput:
+def _row_input(row, geometry, base: CameraInput | None) -> CameraInput:
+    """A camera from a file's row; a column the file does not have keeps the camera's current value."""
+
     def text_of(name, default=None):
+        if name not in row.index:
+            return getattr(base, name) if base is not None else default
         value = row.get(name)
         return default if value is None or (isinstance(value, float) and math.isnan(value)) or value == "" else value
 
@@ -239,15 +243,20 @@ def _row_input(row, geometry) -> CameraInput:
         return None if value is None else float(value)
 
     ai = text_of("ai_capabilities", "")
-    capabilities = tuple(c.strip() for c in str(ai).replace(";", ",").split(",") if c.strip())
-    return CameraInput(code=str(text_of("code", "")), name=str(text_of("name", "")), lon=geometry.x, lat=geometry.y,
-                       direction=number_of("direction"), fov=number_of("fov", 90.0), range_m=number_of("range_m", 60.0),
-                       owner_unit=text_of("owner_unit"), state=str(text_of("state", "active")),
-                       ai_capabilities=capabilities, stream_url=text_of("stream_url"))
+    capabilities = tuple(ai) if isinstance(ai, tuple) else tuple(
+        c.strip() for c in str(ai).replace(";", ",").split(",") if c.strip())
+    return CameraInput(code=str(row.get("code") or ""), name=str(text_of("name", "")), lon=geometry.x,
+                       lat=geometry.y, direction=number_of("direction"), fov=number_of("fov", 90.0),
+                       range_m=number_of("range_m", 60.0), owner_unit=text_of("owner_unit"),
+                       state=str(text_of("state", "active")), ai_capabilities=capabilities,
+                       stream_url=text_of("stream_url"))
 
 
 def import_cameras(session: Session, frame) -> CameraImportResult:
-    """Create or update cameras from a point layer (code, name, direction, fov, range_m, ...); all or nothing."""
+    """Create or update cameras from a point layer (code, name, direction, fov, range_m, ...); all or nothing.
+
+    Columns a file leaves out keep their values, so an export (which has no stream URLs) imports back safely.
+    """
     missing = {"code", "name"} - set(frame.columns)
     if missing:
         raise Invalid(f"missing column(s): {', '.join(sorted(missing))}")
@@ -257,8 +266,9 @@ def import_cameras(session: Session, frame) -> CameraImportResult:
             errors.append({"row": number, "error": "not a point"})
             continue
         try:
-            data = _row_input(row, row.geometry)
-            existing = session.scalar(select(Camera).where(Camera.code == data.code))
+            code = str(row.get("code") or "").strip()
+            existing = session.scalar(select(Camera).where(Camera.code == code))
+            data = _row_input(row, row.geometry, camera_input(session, existing) if existing else None)
             if existing is None:
                 add_camera(session, data)
                 result.created += 1
@@ -279,6 +289,27 @@ SELECT c.code, c.name, c.direction, c.fov, c.range_m, u.code AS owner_unit, c.st
        array_to_string(c.ai_capabilities, ',') AS ai_capabilities, ST_AsBinary(c.geom) AS geom
 FROM cameras c LEFT JOIN units u ON u.id = c.owner_unit_id ORDER BY c.code
 """)
+
+
+EXPORT_FORMATS = {"csv": ("text/csv", ".csv"), "geojson": ("application/geo+json", ".geojson")}
+
+
+def write_cameras(session: Session, fmt: str, path) -> int:
+    """Write the registry (without stream URLs) to *path* as CSV (lon/lat columns) or GeoJSON; returns the count.
+
+    Both files import again with import_cameras, so the registry can be edited in a spreadsheet or a GIS.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise Invalid(f"format must be one of {', '.join(EXPORT_FORMATS)}", {"field": "format"})
+    frame = cameras_frame(session)
+    if fmt == "csv":
+        table = frame.drop(columns="geometry")
+        table.insert(2, "lon", frame.geometry.x.round(7))
+        table.insert(3, "lat", frame.geometry.y.round(7))
+        table.to_csv(path, index=False, encoding="utf-8-sig")  # the BOM lets spreadsheet programs read Vietnamese
+    else:
+        frame.to_file(path, driver="GeoJSON")
+    return len(frame)
 
 
 def cameras_frame(session: Session):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flask import Blueprint, current_app, request, url_for
 from geoalchemy2.shape import to_shape
@@ -91,6 +93,44 @@ def cameras_seeing_report(report_id: int):
     report = queries.visible_report(session, current_principal(), report_id)
     rows = camera_service.cameras_seeing_report(session, report.id)
     return {"cameras": [{"code": r.code, "name": r.name, "distance_m": round(r.distance_m, 1)} for r in rows]}
+
+
+@bp.get("/cameras/export")
+@require_roles("officer", "leader", "planner")
+def export_cameras():
+    """The registry as a CSV or GeoJSON file (no stream addresses) that imports again."""
+    fmt = request.args.get("format", "geojson")
+    if fmt not in camera_service.EXPORT_FORMATS:
+        raise Invalid(f"format must be one of {', '.join(camera_service.EXPORT_FORMATS)}", {"field": "format"})
+    mimetype, suffix = camera_service.EXPORT_FORMATS[fmt]
+    with tempfile.TemporaryDirectory(prefix="gisserver-cameras-") as tmp:
+        path = Path(tmp) / f"cameras{suffix}"
+        camera_service.write_cameras(db_session(), fmt, path)
+        data = path.read_bytes()
+    return current_app.response_class(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="cameras{suffix}"'})
+
+
+@bp.post("/cameras/import")
+@require_roles("officer")
+def import_cameras():
+    """Create or update cameras from an uploaded CSV (lon/lat) or GeoJSON point file; all rows or none."""
+    from layers.importing import read_vector_file
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("send the file as multipart field 'file'", {"field": "file"})
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise Invalid("send a .csv or .geojson file", {"field": "file"})
+    session = db_session()
+    with tempfile.TemporaryDirectory(prefix="gisserver-cameras-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        upload.save(path)
+        frame = read_vector_file(path, crs=request.form.get("crs") or None).frame
+    result = camera_service.import_cameras(session, frame)
+    session.commit()
+    return {"created": result.created, "updated": result.updated}
 
 
 @bp.get("/cameras/<code>")

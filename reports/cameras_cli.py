@@ -49,17 +49,10 @@ def import_command(path, crs) -> None:
 @with_appcontext
 def export_command(fmt, output) -> None:
     """Write the registry (without stream addresses) as CSV or GeoJSON."""
-    from reports.cameras import cameras_frame
+    from reports.cameras import write_cameras
 
-    frame = _run(cameras_frame)
-    if fmt == "csv":
-        table = frame.drop(columns="geometry")
-        table.insert(2, "lon", frame.geometry.x.round(7))
-        table.insert(3, "lat", frame.geometry.y.round(7))
-        table.to_csv(output, index=False, encoding="utf-8-sig")
-    else:
-        frame.to_file(output, driver="GeoJSON")
-    click.echo(f"wrote {len(frame)} cameras to {output}")
+    count = _run(lambda s: write_cameras(s, fmt, output))
+    click.echo(f"wrote {count} cameras to {output}")
 
 
 @cameras.command("list")

@@ -17,7 +17,7 @@ from gisserver.ratelimit import per_client_intake
 from reports import geo, queries
 from reports import hotspots as hotspot_service
 from reports.api import duplicate_policy, photo_dir, request_photos
-from reports.areas import area_by_code
+from reports.areas import ancestors, area_by_code
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
 from reports.intake import ReportInput
@@ -128,12 +128,14 @@ def hotspot_page(code: str):
     session = db_session()
     hotspot = hotspot_service.get_hotspot(session, code)
     area = session.get(Area, hotspot.area_id) if hotspot.area_id else None
+    # "Residential group 11, Phu Xuan ward": the place as residents name it, without the city.
+    place = ", ".join(a.name for a in ancestors(session, area) if a.level != "city") if area else None
     config = {
         "readings": url_for("cameras_api.hotspot_readings", code=hotspot.code),
         "labels": {"level": str(_l("Water level (cm)")), "watch": str(_l("Watch")), "warning": str(_l("Warning")),
                    "danger": str(_l("Danger")), "none": str(_l("No readings in this period."))},
         "statuses": {k: str(v) for k, v in LEVEL_LABELS.items()},
     }
-    return render_template("reports/hotspot.html", hotspot=hotspot, area=area, config=config,
+    return render_template("reports/hotspot.html", hotspot=hotspot, place=place, config=config,
                            status=hotspot_service.status_for(hotspot, hotspot.last_level_cm),
                            flood_map=url_for("map_pages.flood_map"))

@@ -3,11 +3,18 @@
 (function () {
   var config = JSON.parse(document.getElementById("hotspot-config").textContent);
   var COLORS = { watch: "#d9a400", warning: "#fd8d3c", danger: "#bd0026" };
-  var days = 7;
+  var asked = Number(new URLSearchParams(window.location.search).get("days"));
+  var days = document.querySelector('.period button[data-days="' + asked + '"]') ? asked : 7;
   var chart = null;
 
   function when(ms) {
     return new Date(ms).toLocaleString([], { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function tick(ms) {  // hours for a day's chart, dates for longer ones
+    var d = new Date(ms);
+    return days <= 1 ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+      : d.toLocaleDateString([], { day: "2-digit", month: "2-digit" });
   }
 
   function threshold(name, level, start, end) {
@@ -45,7 +52,7 @@
         animation: false, maintainAspectRatio: false, parsing: false, normalized: true,
         interaction: { mode: "nearest", intersect: false },
         scales: {
-          x: { type: "linear", min: start, max: end, ticks: { maxTicksLimit: 8, callback: when } },
+          x: { type: "linear", min: start, max: end, ticks: { maxTicksLimit: 8, callback: tick } },
           y: { beginAtZero: true, title: { display: true, text: config.labels.level } }
         },
         plugins: { tooltip: { callbacks: { title: function (items) { return when(items[0].parsed.x); } } } }
@@ -61,6 +68,7 @@
   }
 
   document.querySelectorAll(".period button").forEach(function (button) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.days) === days));
     button.addEventListener("click", function () {
       days = Number(button.dataset.days);
       document.querySelectorAll(".period button").forEach(function (b) {

@@ -237,3 +237,38 @@ def test_cameras_seeing_a_report(client, city, auth_headers):
     east_police = city.scalar(select(Unit).where(Unit.code == "T-E-CA"))
     other = auth_headers("officer", unit_ids=[east_police.id])
     assert client.get(f"/api/reports/{report.id}/cameras", headers=other).status_code == 404
+
+
+def test_import_and_export_over_http(client, city, auth_headers):
+    import io
+
+    csv = ("code,name,lon,lat,direction,fov,range_m,ai_capabilities,stream_url\n"
+           "H-1,Cầu Phú Xuân,107.55,16.42,45,90,80,flood,rtsp://10.0.0.1/a\n"
+           "H-2,Chợ Đông Ba,107.65,16.45,,360,50,,\n").encode()
+    officer = auth_headers("officer")
+    assert client.post("/api/cameras/import", data={"file": (io.BytesIO(csv), "cams.csv")},
+                       content_type="multipart/form-data").status_code == 401
+    resp = client.post("/api/cameras/import", data={"file": (io.BytesIO(csv), "cams.csv")},
+                       content_type="multipart/form-data", headers=officer)
+    assert resp.status_code == 200 and resp.get_json() == {"created": 2, "updated": 0}
+    bad = b"code,name,lon,lat,direction,fov\nH-3,x,107.55,16.42,,90\n"
+    resp = client.post("/api/cameras/import", data={"file": (io.BytesIO(bad), "bad.csv")},
+                       content_type="multipart/form-data", headers=officer)
+    assert resp.status_code == 400 and resp.get_json()["error"]["details"]["rows"][0]["row"] == 1
+    assert client.post("/api/cameras/import", data={"file": (io.BytesIO(b"x"), "cams.exe")},
+                       content_type="multipart/form-data", headers=officer).status_code == 400
+    assert client.get("/api/cameras/export").status_code == 401
+    exported = client.get("/api/cameras/export?format=csv", headers=officer)
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    text = exported.data.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("code,name,lon,lat") and "H-2,Chợ Đông Ba,107.65,16.45" in text
+    assert "rtsp" not in text
+    geojson = client.get("/api/cameras/export?format=geojson", headers=officer).get_json()
+    assert [f["properties"]["code"] for f in geojson["features"]] == ["H-1", "H-2"]
+    assert client.get("/api/cameras/export?format=xlsx", headers=officer).status_code == 400
+    # The exported file imports back unchanged.
+    resp = client.post("/api/cameras/import", data={"file": (io.BytesIO(exported.data), "back.csv")},
+                       content_type="multipart/form-data", headers=officer)
+    assert resp.get_json() == {"created": 0, "updated": 2}
+    # Stream addresses are not in the file, and importing it back keeps them.
+    assert client.get("/api/cameras/H-1", headers=officer).get_json()["stream_url"] == "rtsp://10.0.0.1/a"
