@@ -1,3 +1,4 @@
+import itertools
 from datetime import date
 
 import geopandas as gpd
@@ -219,3 +220,34 @@ def test_area_change_from_the_command_line(cli, city, tmp_path):
     assert "T-W" not in cli("areas", "list", "--level", "ward").output
     again = cli("areas", "change", "merge", "--date", "2025-08-01", "--old", "T-W", "--new", "T-M")
     assert again.exit_code != 0 and "already retired" in again.output
+
+
+def test_lookup_on_the_demo_city_irregular_borders(db):
+    """Ward borders of the demo city (irregular, digitised like real ones): every point on a border shared by
+    two wards goes to the lower code, every point inside a ward to that ward."""
+    import shapely
+
+    from gisserver.demo.geography import build_geography
+
+    geography = build_geography(2025, groups_per_ward=(1, 1))
+    import_areas(db, geography.city, level="city")
+    import_areas(db, geography.wards, level="ward", parent_code_col="parent_code")
+    wards = geography.wards.set_index("code")
+
+    def vertices(geom):
+        return {c for part in shapely.get_parts(geom) for ring in [part.exterior, *part.interiors] for c in ring.coords}
+
+    checked = 0
+    for a, b in itertools.combinations(sorted(wards.index), 2):
+        # Corners both wards share lie exactly on both boundaries, to the last bit.
+        for x, y in sorted(vertices(wards.geometry[a]) & vertices(wards.geometry[b]))[:3]:
+            # The lowest code among every ward touching the point (a corner may touch three).
+            touching = [c for c in wards.index if wards.geometry[c].intersects(shapely.Point(x, y))]
+            assert {a, b} <= set(touching)
+            chains = {tuple(codes(area_chain_for_point(db, x, y))) for _ in range(2)}
+            assert chains == {(min(touching), "HUE")}, (a, b, x, y)
+            checked += 1
+    assert checked >= 20
+    for code in sorted(wards.index):
+        inside = wards.geometry[code].representative_point()
+        assert codes(area_chain_for_point(db, inside.x, inside.y)) == [code, "HUE"]

@@ -1,6 +1,7 @@
 import io
 import re
 
+import pytest
 import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
@@ -88,3 +89,39 @@ def test_keychains_print_the_configured_public_address(database_url, tmp_path, c
     (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
     assert result.text == "https://phananh.hue.gov.vn/r/T-E/police"
     app.extensions["gisserver.db"].dispose()
+
+
+def test_qr_form_with_only_an_address_is_placed_in_the_ward(client, city):
+    html = client.get("/r/T-E/committee").get_data(as_text=True)
+    resp = client.post("/r/T-E/committee", data={"csrf_token": csrf(html), "category": "dien_chieu_sang",
+                                                  "description": "Đèn đường tắt cả kiệt", "address": "kiệt 7 Lê Lợi"})
+    assert resp.status_code == 302
+    report = city.scalar(select(Report))
+    # No gazetteer match: the report stays at the ward of the QR code, with the unit the code names.
+    assert report.geom is None and report.address == "kiệt 7 Lê Lợi"
+    assert report.area_current.code == "T-E" and report.unit.code == "T-E-UB"
+
+
+def test_a_failed_commit_leaves_no_photo_behind(app, city, tmp_path, monkeypatch):
+    from reports.filing import commit_filed, file_report
+    from reports.intake import ReportInput
+    from reports.photos import ReportPhoto, process_photo
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(out, "JPEG")
+    photo = process_photo(out.getvalue(), max_bytes=1_000_000)
+    session = app.extensions["gisserver.db"].session()
+    filed = file_report(session, ReportInput("cay_xanh", "Cây gãy chắn đường", 107.55, 16.42), [photo],
+                        tmp_path / "photos", actor="anonymous", staff=False)
+    assert filed.created and all(p.exists() for p in filed.written)
+
+    def broken_commit():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(session, "commit", broken_commit)
+    with pytest.raises(RuntimeError):
+        commit_filed(session, filed)
+    assert not any(p.exists() for p in filed.written)
+    session.close()
+    city.rollback()
+    assert city.scalar(select(Report)) is None and city.scalar(select(ReportPhoto)) is None
