@@ -114,12 +114,14 @@ def _path(name: str, schema: dict = STRING) -> dict:
     return _param(name, schema, "path")
 
 
-def _content(media: str, schema: dict | None) -> dict:
-    return {media: {"schema": schema} if schema else {}}
+def _content(media: str | tuple[str, ...], schema: dict | None) -> dict:
+    medias = (media,) if isinstance(media, str) else media
+    return {m: {"schema": schema} if schema else {} for m in medias}
 
 
 def op(summary: str, tag: str, *, params: list | None = None, body: dict | None = None,
-       ok: tuple[int, str, dict | None] = (200, JSON, None), roles: tuple[str, ...] = (), **extra) -> dict:
+       ok: tuple[int, str | tuple[str, ...], dict | None] = (200, JSON, None), roles: tuple[str, ...] = (),
+       **extra) -> dict:
     """One operation: every answer that is not the documented success is an Error body."""
     status, media, schema = ok
     operation = {
@@ -186,6 +188,9 @@ def paths() -> dict:
         "/api/reports/{report_id}/photos/{photo_id}": {"get": op(
             "a report's photo", "reports", params=[REPORT_ID, _path("photo_id", DATABASE_ID)],
             ok=(200, "image/jpeg", None), roles=staff)},
+        "/api/reports/{report_id}/cameras": {"get": op(
+            "cameras that see the report's place, nearest first", "reports", params=[REPORT_ID],
+            ok=(200, JSON, _list_of("cameras", {"type": "object"})), roles=staff)},
         "/api/reports/{report_id}/transition": {"post": op(
             "acknowledge, start, resolve, reject or reopen", "reports", params=[REPORT_ID],
             body=_json_body(_ref("Action")), ok=(200, JSON, _ref("ReportStaff")), roles=("officer",))},
@@ -216,7 +221,7 @@ def paths() -> dict:
             "a ward's QR code", "areas", params=[_path("code"), _path("kind", {"type": "string",
                                                                             "enum": ["police", "committee"]}),
                                                  _path("fmt", {"type": "string", "enum": ["png", "svg"]})],
-            ok=(200, "image/png", None))},
+            ok=(200, ("image/png", "image/svg+xml"), None))},
         "/api/areas/{code}/keychains.pdf": {"get": op(
             "a sheet of QR keychain cards for a ward", "areas",
             params=[_path("code"), _param("copies", {"type": "integer", "minimum": 1, "maximum": 200})],
@@ -253,7 +258,7 @@ def paths() -> dict:
         "/api/layers/{name}/export": {"get": op(
             "download a layer", "layers", params=[
                 _path("name"), _param("format", {"type": "string", "enum": ["geojson", "gpkg", "shp", "csv"]}), BBOX],
-            ok=(200, "application/octet-stream", None))},
+            ok=(200, (GEOJSON, "application/geopackage+sqlite3", "application/zip", "text/csv"), None))},
         "/api/cameras": {
             "get": op("the camera registry", "cameras", params=[
                 _param("area", STRING), _param("ai", BOOLEAN),
@@ -267,6 +272,15 @@ def paths() -> dict:
             ok=(200, GEOJSON, _ref("FeatureCollection")))},
         "/api/cameras/seeing": {"get": op("cameras whose view covers a point", "cameras", params=POINT,
                                           ok=(200, JSON, _list_of("cameras", {"type": "object"})))},
+        "/api/cameras/export": {"get": op(
+            "the registry as a file that imports again (no stream addresses)", "cameras",
+            params=[_param("format", {"type": "string", "enum": ["csv", "geojson"]})],
+            ok=(200, ("text/csv", GEOJSON), None), roles=("officer", "leader", "planner"))},
+        "/api/cameras/import": {"post": op(
+            "create or update cameras from a CSV (lon/lat) or GeoJSON file, all rows or none", "cameras",
+            body={"multipart/form-data": {"schema": _obj(("file",), file={"type": "string", "format": "binary"},
+                                                            crs=STRING)}},
+            ok=(200, JSON, _obj(("created", "updated"), created=INTEGER, updated=INTEGER)), roles=("officer",))},
         "/api/cameras/{code}": {
             "get": op("one camera", "cameras", params=[_path("code")], ok=(200, JSON, _ref("Camera"))),
             "patch": op("change a camera", "cameras", params=[_path("code")], body=_json_body({"type": "object"}),
@@ -301,6 +315,9 @@ def paths() -> dict:
         "/api/alerts": {"get": op("alerts in the caller's units and areas", "alerts", params=[
             _param("status", STRING, description="comma-separated statuses"), _param("type", STRING)],
             ok=(200, JSON, _list_of("alerts", _ref("Alert"))), roles=staff)},
+        "/api/alerts/{alert_id}": {"get": op("one alert with its history", "alerts",
+                                             params=[_path("alert_id", DATABASE_ID)], ok=(200, JSON, _ref("Alert")),
+                                             roles=staff)},
         "/api/alerts/{alert_id}/transition": {"post": op(
             "acknowledge, dispatch, resolve or dismiss an alert", "alerts",
             params=[_path("alert_id", DATABASE_ID)], body=_json_body(_ref("Action")),

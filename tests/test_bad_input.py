@@ -33,6 +33,7 @@ ROUTES: dict[str, str] = {
     "/": "/",
     "/account/password": "/account/password",
     "/api/alerts": "/api/alerts",
+    "/api/alerts/<int:alert_id>": "/api/alerts/1",
     "/api/alerts/<int:alert_id>/transition": "/api/alerts/1/transition",
     "/api/areas": "/api/areas",
     "/api/areas.geojson": "/api/areas.geojson",
@@ -45,6 +46,8 @@ ROUTES: dict[str, str] = {
     "/api/cameras/<code>": "/api/cameras/CAM-1",
     "/api/cameras/<code>/events": "/api/cameras/CAM-1/events",
     "/api/cameras/<code>/heartbeat": "/api/cameras/CAM-1/heartbeat",
+    "/api/cameras/export": "/api/cameras/export",
+    "/api/cameras/import": "/api/cameras/import",
     "/api/cameras/seeing": "/api/cameras/seeing",
     "/api/geocode": "/api/geocode",
     "/api/geocode/reverse": "/api/geocode/reverse",
@@ -64,11 +67,13 @@ ROUTES: dict[str, str] = {
     "/api/reports/<int:report_id>": "/api/reports/{report}",
     "/api/reports/<int:report_id>/location": "/api/reports/{report}/location",
     "/api/reports/<int:report_id>/merge": "/api/reports/{report}/merge",
+    "/api/reports/<int:report_id>/cameras": "/api/reports/{report}/cameras",
     "/api/reports/<int:report_id>/photos/<int:photo_id>": "/api/reports/{report}/photos/1",
     "/api/reports/<int:report_id>/reassign": "/api/reports/{report}/reassign",
     "/api/reports/<int:report_id>/transition": "/api/reports/{report}/transition",
     "/favicon.ico": "/favicon.ico",
     "/flood": "/flood",
+    "/flood/<code>": "/flood/NGAP-1",
     "/health": "/health",
     "/lang/<code>": "/lang/en",
     "/login": "/login",
@@ -465,9 +470,9 @@ def test_hostile_archives_and_xml_uploads(world, tmp_path):
         "executable": ("run.exe", b"MZ\x90\x00"),
         "CSV without coordinates": ("plain.csv", b"ten,so\nx,1\n"),
     }
-    for rule in ("/api/layers", "/api/layers/<name>/data"):
+    for rule in ("/api/layers", "/api/layers/<name>/data", "/api/cameras/import"):
         for what, (filename, content) in cases.items():
-            method = "POST" if rule == "/api/layers" else "PUT"
+            method = "PUT" if rule == "/api/layers/<name>/data" else "POST"
             world.send(method, world.path(rule), rule, what, content_type="multipart/form-data",
                        data={"name": "hostile", "file": (io.BytesIO(content), filename)})
     assert not escape_target.exists()
@@ -493,6 +498,9 @@ def test_csv_exports_defuse_spreadsheet_formulas(world, tmp_path):
                                                                        "-o", str(out)])
     assert result.exit_code == 0, result.output
     (camera,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))
+    assert camera["name"] == "'=HYPERLINK(\"http://evil.example\")"
+    over_http = world.client.get("/api/cameras/export", query_string={"format": "csv"}, headers=world.headers)
+    (camera,) = csv.DictReader(io.StringIO(over_http.get_data(as_text=True).lstrip("\ufeff")))
     assert camera["name"] == "'=HYPERLINK(\"http://evil.example\")"
 
 
