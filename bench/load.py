@@ -23,6 +23,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spawn-rate", type=float, default=20)
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers [serve's default]")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker [serve's default]")
+    parser.add_argument("--only", nargs="+", choices=["Resident", "MapViewer", "Leader"], default=None,
+                        help="run only these kinds of users (to see one route's cost)")
     parser.add_argument("--summary-route", default=None,
                         help="GET route template of area summaries, e.g. /api/summaries/areas/{area}")
     args = parser.parse_args(argv)
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run(
                     [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "--host", host,
                      "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{duration}s", "--stop-timeout", "10",
-                     "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
+                     "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", *(args.only or [])],
                     env=locust_env, check=False, timeout=duration + 120,
                 )
                 elapsed = time.monotonic() - started
@@ -193,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                     server.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     server.kill()
+        kept_log = Path(tempfile.gettempdir()) / "gisserver-load-serve.log"
+        shutil.copy(log_path, kept_log)
         errors = [line for line in log_path.read_text(errors="replace").splitlines()
                   if any(level in line for level in (" ERROR ", "[ERROR]", "[CRITICAL]", "[WARNING]"))]
         rows = _stats(prefix)
@@ -215,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nreports answered 201: {len(keys)}; missing from the database: {missing}; requests retried once "
           f"after the server closed a kept-alive connection under them: {outcome['retried']}")
     if errors:
-        print(f"server logged {len(errors)} errors, the last ones:", *errors[-5:], sep="\n  ")
+        print(f"server logged {len(errors)} errors (whole log in {kept_log}), the last ones:", *errors[-5:],
+              sep="\n  ")
     return 1 if missing else 0
 
 
