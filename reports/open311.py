@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from gisserver.auth import current_principal
 from gisserver.exceptions import Invalid, NotFound, ServiceError
 from gisserver.http import db_session, finite_float
-from gisserver.ratelimit import per_client_intake
+from gisserver.ratelimit import admit_to_area, per_client_intake
 from reports.categories import category_by_code, list_categories
 from reports.intake import ReportInput, submit_report
 from reports.models import OPEN_STATUSES, Area, Category, Report
@@ -61,7 +61,9 @@ def _fmt_from_path() -> str:
 @bp.errorhandler(ServiceError)
 def open311_error(exc: ServiceError):
     rows = [{"code": exc.status, "description": exc.message}]
-    return _render(_fmt_from_path(), "errors", "error", rows, exc.status)
+    response = _render(_fmt_from_path(), "errors", "error", rows, exc.status)
+    response.headers.update(exc.headers)
+    return response
 
 
 @bp.errorhandler(HTTPException)
@@ -161,7 +163,7 @@ def create_request(fmt: str):
     )
     principal = current_principal()
     actor = f"{principal.kind}:{principal.name}" if principal else "anonymous"
-    report, created = submit_report(session, data, actor=actor, staff=False)
+    report, created = submit_report(session, data, actor=actor, staff=False, admit=admit_to_area)
     session.commit()
     notice = f"Tra cứu tiến độ bằng mã {report.tracking_code}"
     rows = [{"service_request_id": report.tracking_code, "service_notice": notice, "account_id": None}]

@@ -74,7 +74,8 @@ def test_camera_api_auth_and_privacy(client, city, auth_headers):
             "stream_url": "rtsp://10.0.0.9/live"}
     assert client.post("/api/cameras", json=body).status_code == 401
     assert client.post("/api/cameras", json=body, headers=auth_headers("planner")).status_code == 403
-    officer = auth_headers("officer")
+    officer = auth_headers("officer", area_ids=[area_by_code(city, "T-W").id])  # cameras of their own ward
+    assert client.post("/api/cameras", json=body, headers=auth_headers("officer")).status_code == 403
     resp = client.post("/api/cameras", json=body, headers=officer)
     assert resp.status_code == 201 and resp.get_json()["stream_url"] == "rtsp://10.0.0.9/live"
     public = client.get("/api/cameras/CAM-9")
