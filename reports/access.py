@@ -8,6 +8,14 @@ write: ``camera:<code>`` (one camera's heartbeats and events), ``hotspot:<code>`
 Views and services ask here rather than testing roles or ids themselves, so that a rule changes in one place.
 Reports outside the caller's scope are "not found" (their existence is not disclosed); cameras and hotspots
 are public facts, so writing one outside the scope is "forbidden".
+
+Why no PostgreSQL row-level security behind this: what is scoped is not which report rows may be read (the
+public side of every report is read anonymously through Open311 and the status page, and duplicate checks
+and alert links look across ward borders inside scoped requests) but which columns (the staff view, the
+reporter's contact) and which writes. And the app connects as the owner of its tables, which RLS exempts
+unless forced, and forcing it would need a bypass for the CLI, the demo loader and pg_dump that fails open
+whenever a request forgets to set its scope. The backstop is instead tests/test_access_matrix.py: every
+route of the app, every kind of caller, every answer searched for what the caller may not see.
 """
 
 from __future__ import annotations

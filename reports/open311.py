@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, Response, current_app, json, request
+from flask_limiter.errors import RateLimitExceeded
 from geoalchemy2.shape import to_shape
 from sqlalchemy import and_, select
 from werkzeug.exceptions import HTTPException
@@ -17,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from gisserver.auth import current_principal
 from gisserver.exceptions import Invalid, NotFound, ServiceError
 from gisserver.http import db_session, finite_float
-from gisserver.ratelimit import admit_to_area, per_client_intake
+from gisserver.ratelimit import admit_to_area, per_client_intake, retry_after
 from reports.categories import category_by_code, list_categories
 from reports.intake import ReportInput, submit_report
 from reports.models import OPEN_STATUSES, Area, Category, Report
@@ -63,6 +64,14 @@ def open311_error(exc: ServiceError):
     rows = [{"code": exc.status, "description": exc.message}]
     response = _render(_fmt_from_path(), "errors", "error", rows, exc.status)
     response.headers.update(exc.headers)
+    return response
+
+
+@bp.errorhandler(RateLimitExceeded)
+def open311_rate_limited(exc: RateLimitExceeded):
+    rows = [{"code": 429, "description": f"Too many requests: the limit is {exc.limit.limit}. Try again later."}]
+    response = _render(_fmt_from_path(), "errors", "error", rows, 429)
+    response.headers["Retry-After"] = str(retry_after())
     return response
 
 

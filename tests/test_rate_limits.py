@@ -142,3 +142,16 @@ def test_failed_sign_ins_are_limited_per_client(limited_app, db):
     ok = other.post("/login", data={"username": "planner1", "password": "correct horse battery", "csrf_token": token},
                     environ_base={"REMOTE_ADDR": "10.0.0.7"})
     assert ok.status_code == 302
+
+
+def test_one_allowance_per_client_across_channels(limited_city):
+    client = limited_city.test_client()
+    body = {"category": "dien_chieu_sang", "description": "Đèn đường tắt cả tuần", "lon": EAST_INSIDE[0],
+            "lat": EAST_INSIDE[1]}
+    for _ in range(3):
+        assert client.post("/api/reports", json=body).status_code == 201
+    # Another channel from the same address draws on the same allowance; Open311 answers in its own format.
+    refused = client.post("/open311/v2/requests.xml", data={"service_code": "dien_chieu_sang", "description": "x" * 9,
+                                                            "lat": str(EAST_INSIDE[1]), "long": str(EAST_INSIDE[0])})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert b"<errors><error><code>429</code>" in refused.data
