@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, String, Text, func, select, update
+from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +19,7 @@ ROLES = ("admin", "planner", "officer", "leader")
 DEVICE_ROLE = "device"
 TOKEN_PREFIX = "gs_"
 SESSION_LIFETIME = timedelta(hours=12)
+SESSION_KEPT = timedelta(days=90)  # sessions long over stay this long (when and from where people signed in)
 # A token's last use is recorded at most this often, so that reading with a token is not a write each time.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 PASSWORD_METHOD = "scrypt"  # werkzeug's default; older hashes are upgraded at the next sign-in
@@ -261,6 +262,7 @@ def start_session(
     """Open a session for *user*; returns the secret for the cookie (only its hash is stored)."""
     secret = secrets.token_urlsafe(32)
     now = now or datetime.now(UTC)
+    session.execute(delete(UserSession).where(UserSession.expires_at < now - SESSION_KEPT))
     session.add(UserSession(user_id=user.id, secret_hash=_hash_token(secret), remote_addr=remote_addr,
                             expires_at=now + lifetime))
     session.flush()
