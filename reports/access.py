@@ -20,6 +20,7 @@ route of the app, every kind of caller, every answer searched for what the calle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import false, or_
@@ -84,11 +85,19 @@ def sees_reporter(principal: Principal | None, report: Report) -> bool:
     return principal.is_admin or (report.unit_id is not None and report.unit_id in principal.unit_ids)
 
 
-def may_manage_camera(session: Session, principal: Principal | None, camera: Camera) -> bool:
-    """Officers change the cameras of their areas or units; admins any."""
+def camera_manager(session: Session, principal: Principal | None) -> Callable[[Camera], bool]:
+    """Whether the caller may change a camera: officers those of their areas or units, admins any.
+
+    Returns a test, so that an import of many cameras works out the caller's scope once.
+    """
     if principal is None or not principal.has_role("officer"):
-        return False
-    return scope_of(session, principal).covers(area_id=camera.area_id, unit_id=camera.owner_unit_id)
+        return lambda camera: False
+    scope = scope_of(session, principal)
+    return lambda camera: scope.covers(area_id=camera.area_id, unit_id=camera.owner_unit_id)
+
+
+def may_manage_camera(session: Session, principal: Principal | None, camera: Camera) -> bool:
+    return camera_manager(session, principal)(camera)
 
 
 def may_act_for_camera(session: Session, principal: Principal | None, camera: Camera) -> bool:

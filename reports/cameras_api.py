@@ -123,7 +123,7 @@ def import_cameras():
         path = Path(tmp) / f"upload{suffix}"
         upload.save(path)
         frame = read_vector_file(path, crs=request.form.get("crs") or None).frame
-    result = camera_service.import_cameras(session, frame)
+    result = camera_service.import_cameras(session, frame, writer=current_principal())
     session.commit()
     return {"created": result.created, "updated": result.updated}
 

@@ -64,8 +64,9 @@ def write_w(ok: int) -> dict[str, int]:
     return answers(403, anonymous=401, admin=ok, officer_w=ok, officer_e=404)
 
 
-def staff_list(ok: int = 200, anonymous: int = 401) -> dict[str, int]:
-    return answers(403, anonymous=anonymous, admin=ok, officer_w=ok, officer_e=ok, leader_city=ok, leader_w=ok)
+def staff_list(ok: int = 200, anonymous: int = 401, **special: int) -> dict[str, int]:
+    return answers(403, anonymous=anonymous, admin=ok, officer_w=ok, officer_e=ok, leader_city=ok, leader_w=ok,
+                   **special)
 
 
 def internal(ok: int = 200) -> dict[str, int]:
@@ -110,6 +111,11 @@ def fresh_report(world) -> dict:
 
 def upload(values) -> dict:
     return {"name": values.get("name", ""), "file": (io.BytesIO(geojson_bytes()), "parcels.geojson")}
+
+
+def camera_file(values) -> dict:
+    rows = f"code,name,lon,lat,fov\n{values['code']},Imported,{WEST_INSIDE[0] + 0.003},{WEST_INSIDE[1]},360\n"
+    return {"file": (io.BytesIO(rows.encode()), "cameras.csv")}
 
 
 def counter_name(prefix: str) -> Callable:
@@ -249,6 +255,10 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/cameras/<code>"): [Case("/api/cameras/CAM-W", PUBLIC, secrets={STREAM_URL: STAFF})],
     ("GET", "/api/cameras.geojson"): [Case("/api/cameras.geojson", PUBLIC)],
     ("GET", "/api/cameras/seeing"): [Case(f"/api/cameras/seeing?lon={WEST_INSIDE[0]}&lat={WEST_INSIDE[1]}", PUBLIC)],
+    ("GET", "/api/cameras/export"): [Case("/api/cameras/export?format=csv", staff_list(planner=200))],
+    ("POST", "/api/cameras/import"): [Case("/api/cameras/import", manages_camera_w(200), form=camera_file,
+                                           prepare=counter_name("imp"))],
+    ("GET", "/api/reports/<int:report_id>/cameras"): [Case("/api/reports/{report_w}/cameras", read_w())],
     ("POST", "/api/cameras"): [Case("/api/cameras", manages_camera_w(201), prepare=counter_name("new"),
                                     json=lambda v: {"code": v["code"], "name": "New camera", "fov": 360,
                                                     "lon": WEST_INSIDE[0] + 0.002, "lat": WEST_INSIDE[1]})],
@@ -262,6 +272,7 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
              json=lambda v: {"type": "fire", "confidence": 0.7, "at": datetime.now(UTC).isoformat()})],
     # Flood hotspots: readings public; a gauge writes its own hotspot only.
     ("GET", "/flood"): [Case("/flood", PUBLIC)],
+    ("GET", "/flood/<code>"): [Case("/flood/HS-W", PUBLIC)],
     ("GET", "/api/hotspots"): [Case("/api/hotspots", PUBLIC)],
     ("GET", "/api/hotspots/<code>/readings"): [Case("/api/hotspots/HS-W/readings", PUBLIC)],
     ("POST", "/api/hotspots/readings"): [
@@ -269,6 +280,7 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
              json=lambda v: {"readings": [{"hotspot": "HS-W", "at": v["at"], "level_cm": 12.5}]})],
     # AI alerts: scoped like reports.
     ("GET", "/api/alerts"): [Case("/api/alerts", staff_list())],
+    ("GET", "/api/alerts/<int:alert_id>"): [Case("/api/alerts/{alert_w}", read_w())],
     ("POST", "/api/alerts/<int:alert_id>/transition"): [
         Case("/api/alerts/{alert_w}/transition", write_w(200), json={"action": "acknowledge"},
              prepare=lambda w: w.reset_alert())],

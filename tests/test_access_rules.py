@@ -154,6 +154,26 @@ def test_an_officer_cannot_move_a_camera_out_of_their_scope(world):
     assert handed.status_code == 200  # still in the officer's area, so still theirs to manage
 
 
+def test_a_camera_import_touches_only_the_importers_cameras(world):
+    import io
+
+    rows = (f"code,name,lon,lat,fov,stream_url\nCAM-W,Taken over,{WEST_INSIDE[0]},{WEST_INSIDE[1]},360,rtsp://evil/x\n"
+            f"CAM-NEW,New one,{EAST_INSIDE[0]},{EAST_INSIDE[1]},360,\n")
+
+    def post(caller):
+        return send(world, "POST", "/api/cameras/import", caller,
+                    data={"file": (io.BytesIO(rows.encode()), "cams.csv")}, content_type="multipart/form-data")
+
+    refused = post("officer_e")  # the west camera is not theirs, even though the new one would be
+    assert refused.status_code == 403 and refused.get_json()["error"]["details"]["rows"] == [
+        {"row": 1, "code": "CAM-W"}]
+    world.session.expire_all()
+    assert world.session.scalar(select(Camera).where(Camera.code == "CAM-W")).name == "West camera"
+    assert world.session.scalar(select(Camera).where(Camera.code == "CAM-NEW")) is None
+    assert post("officer_w").status_code == 403  # the new one would stand in the east ward
+    assert post("admin").status_code == 200
+
+
 def test_stream_addresses_only_for_people_with_a_role(world):
     def stream(caller):
         return get(world, "/api/cameras/CAM-W", caller).get_json().get("stream_url")

@@ -246,7 +246,7 @@ def test_import_and_export_over_http(client, city, auth_headers):
     csv = ("code,name,lon,lat,direction,fov,range_m,ai_capabilities,stream_url\n"
            "H-1,Cầu Phú Xuân,107.55,16.42,45,90,80,flood,rtsp://10.0.0.1/a\n"
            "H-2,Chợ Đông Ba,107.65,16.45,,360,50,,\n").encode()
-    officer = auth_headers("officer")
+    officer = auth_headers("officer", area_ids=[area_by_code(city, "T").id])  # the whole city's cameras
     assert client.post("/api/cameras/import", data={"file": (io.BytesIO(csv), "cams.csv")},
                        content_type="multipart/form-data").status_code == 401
     resp = client.post("/api/cameras/import", data={"file": (io.BytesIO(csv), "cams.csv")},
