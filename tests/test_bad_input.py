@@ -196,8 +196,8 @@ def world(database_url, tmp_path, auth_headers, app):
 
 
 def _counts(world: World) -> dict[str, int]:
-    # Rate-limit counters change with every request by design, and each use of a token stamps its
-    # last_used_at (an audited update); every other table must stay as it was.
+    # Rate-limit counters change with every request by design, and a token's last_used_at may be
+    # stamped (an update, audited when it goes through the ORM); every other table must stay as it was.
     counts = {k: v for k, v in table_counts(world.database_url).items() if "rate_limits" not in k}
     engine = create_engine(world.database_url)
     try:

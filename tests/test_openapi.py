@@ -21,7 +21,7 @@ from tests.sample_city import build_sample_city
 
 # Bounded so that the suite stays short: a few examples per operation still reach every branch of
 # parameter parsing, and the bad-input suite covers the hostile cases by hand.
-EXAMPLES = 8
+EXAMPLES = 6
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
 
