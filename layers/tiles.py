@@ -35,11 +35,13 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
     check_tile(z, x, y)
     table = data_table(layer)
     envelope = func.ST_TileEnvelope(z, x, y)
-    # Select in 4326 with the GiST index, then project; simplify to about a pixel at this zoom.
+    # Select in 4326 with the GiST index, then project; simplify to half a pixel at this zoom. Plain
+    # ST_Simplify (keeping collapsed parts) costs next to nothing, where the topology-preserving variant doubled
+    # the tile's time; ST_AsMVTGeom snaps to the tile grid and repairs polygons afterwards anyway.
     pixel = WORLD / (2**z) / EXTENT
     projected = func.ST_Transform(table.c.geom, 3857)
     if layer.geometry_type not in ("Point", "MultiPoint"):
-        projected = func.ST_SimplifyPreserveTopology(projected, pixel / 2)
+        projected = func.ST_Simplify(projected, pixel / 2, True)
     margin = func.ST_TileEnvelope(z, x, y, literal_column("margin => 0.015625"))
     rows = (
         select(
@@ -50,8 +52,10 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
         .where(table.c.geom.op("&&")(func.ST_Transform(margin, 4326)))
         .subquery("features")
     )
+    # No "geom IS NOT NULL" filter: the planner would inline it and build every MVT geometry twice. ST_AsMVT
+    # skips the features that ST_AsMVTGeom clipped away (NULL) by itself.
     mvt = select(func.ST_AsMVT(literal_column("features"), layer.name, EXTENT, "geom", "fid")).select_from(rows)
-    data = session.execute(mvt.where(rows.c.geom.is_not(None))).scalar()
+    data = session.execute(mvt).scalar()
     return bytes(data or b"")
 
 
