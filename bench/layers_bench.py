@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -351,11 +351,14 @@ SELECT (SELECT count(*) FROM {layer.table}, env WHERE ST_Intersects(geom, env.e)
         scripts[("tiles", layer.name)] = f"""\\set i random(0, {nx * ny - 1})
 \\set x {x0} + :i % {nx}
 \\set y {y0} + :i / {nx}
+BEGIN;
+SET LOCAL max_parallel_workers_per_gather = 0;
 SELECT ST_AsMVT(t.*, '{layer.name}', 4096, 'geom', 'fid') FROM (
   SELECT ST_AsMVTGeom({projected}, ST_TileEnvelope({ZOOM}, :x, :y), 4096, 64, true) AS geom,
          fid, {columns}
   FROM {layer.table}
   WHERE geom && ST_Transform(ST_TileEnvelope({ZOOM}, :x, :y, margin => 0.015625), 4326)) AS t;
+COMMIT;
 """  # noqa: S608
     return scripts
 
@@ -416,7 +419,15 @@ class Result:
     p50_ms: float
     p95_ms: float
     errors: int
-    extra: dict = field(default_factory=dict)
+    requests: int = 0
+    seconds: float = 0.0
+
+
+def combine(parts: list[Result]) -> Result:
+    """Rounds of one target: requests/s over all of them; latency percentiles as the rounds' medians."""
+    requests, seconds = sum(p.requests for p in parts), sum(p.seconds for p in parts)
+    return Result(requests / seconds, statistics.median(p.p50_ms for p in parts),
+                  statistics.median(p.p95_ms for p in parts), sum(p.errors for p in parts), requests, seconds)
 
 
 def drain(db: Db, timeout: float = 10) -> None:
@@ -438,8 +449,9 @@ def wrk(port: int, paths: list[str], duration: int, connections: int, threads: i
                "-s", str(HERE / "wrk_urls.lua"), f"http://127.0.0.1:{port}", "--", str(url_file)]).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     r = json.loads(line[len("RESULT "):])
-    return Result(r["requests"] / (r["duration_us"] / 1e6), r["p50_us"] / 1000, r["p95_us"] / 1000,
-                  r["status_errors"] + r["socket_errors"], {"bytes_per_request": r["bytes"] / max(r["requests"], 1)})
+    seconds = r["duration_us"] / 1e6
+    return Result(r["requests"] / seconds, r["p50_us"] / 1000, r["p95_us"] / 1000,
+                  r["status_errors"] + r["socket_errors"], r["requests"], seconds)
 
 
 def pgbench(db: Db, script: str, duration: int, connections: int, threads: int) -> Result:
@@ -455,20 +467,21 @@ def pgbench(db: Db, script: str, duration: int, connections: int, threads: int) 
     latencies = []
     for log in logs.iterdir():
         latencies += [int(line.split()[2]) for line in log.read_text().splitlines() if line]
-    tps = next(float(line.split("=")[1].split()[0]) for line in out.splitlines() if line.startswith("tps"))
-    latencies.sort()
+    failed = next((int(line.split(":")[1].split()[0]) for line in out.splitlines()
+                   if line.startswith("number of failed transactions")), 0)
     q = statistics.quantiles(latencies, n=100)
-    return Result(tps, q[49] / 1000, q[94] / 1000, 0)
+    return Result(len(latencies) / duration, q[49] / 1000, q[94] / 1000, failed, len(latencies), duration)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds measured per target and workload")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds the duration is split into")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up before each measurement")
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (wrk and pgbench)")
     parser.add_argument("--threads", type=int, default=2, help="wrk/pgbench client threads")
     parser.add_argument("--workers", type=int, default=5, help="worker processes of each server (ours: 2 x cores + 1)")
-    parser.add_argument("--import-rounds", type=int, default=2)
+    parser.add_argument("--import-rounds", type=int, default=3, help="alternating import rounds; the best of each counts")
     parser.add_argument("--reuse-data", action="store_true", help="keep the database and layers of the last run")
     parser.add_argument("--only", default="", help="comma-separated workloads to run: items,tiles")
     args = parser.parse_args()
@@ -504,20 +517,25 @@ def main() -> None:
         workloads = [w for w in ("items", "tiles") if not args.only or w in args.only.split(",")]
         for workload in workloads:
             for layer in layers:
-                drain(db)
-                if args.warmup:
-                    pgbench(db, scripts[(workload, layer)], args.warmup, args.connections, args.threads)
-                results[(workload, layer, "PostGIS")] = pgbench(db, scripts[(workload, layer)], args.duration,
-                                                                 args.connections, args.threads)
-                for target in ("gisserver", "tipg", "pygeoapi"):
-                    if workload == "tiles" and target == "pygeoapi":
-                        continue
-                    paths = lists[(workload, layer, target)]
+                targets = ["PostGIS", "gisserver", "tipg"] + (["pygeoapi"] if workload == "items" else [])
+
+                def measure(target, seconds, workload=workload, layer=layer):
                     drain(db)
-                    if args.warmup:
-                        wrk(ports[target], paths, args.warmup, args.connections, args.threads)
-                    results[(workload, layer, target)] = wrk(ports[target], paths, args.duration,
-                                                             args.connections, args.threads)
+                    if target == "PostGIS":
+                        return pgbench(db, scripts[(workload, layer)], seconds, args.connections, args.threads)
+                    return wrk(ports[target], lists[(workload, layer, target)], seconds, args.connections,
+                               args.threads)
+
+                if args.warmup:
+                    for target in targets:
+                        measure(target, args.warmup)
+                # Short alternating rounds, so that a change in the machine's background load hits all alike.
+                rounds = {target: [] for target in targets}
+                for _ in range(args.rounds):
+                    for target in targets:
+                        rounds[target].append(measure(target, max(1, args.duration // args.rounds)))
+                for target in targets:
+                    results[(workload, layer, target)] = combine(rounds[target])
                     say(f"{workload} {layer} {target}: {results[(workload, layer, target)].rps:.1f} req/s")
     finally:
         for server in started:
@@ -527,8 +545,9 @@ def main() -> None:
 
 def report(args, imports, answers, results) -> None:
     print()
-    print(f"Machine: {os.cpu_count()} cores; wrk/pgbench -c {args.connections} -t/-j {args.threads}, "
-          f"{args.duration} s per cell after {args.warmup} s warm-up; {args.workers} worker processes per server.")
+    print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; wrk/pgbench -c {args.connections} "
+          f"-t/-j {args.threads}, {args.duration} s per cell in {args.rounds} alternating rounds after "
+          f"{args.warmup} s warm-up; {args.workers} worker processes per server.")
     if imports:
         best_ours, best_ogr = min(imports["ours"]), min(imports["ogr2ogr"])
         print()

@@ -279,3 +279,20 @@ def test_replace_is_atomic(db, app, tmp_path, points, parcels):
     assert layer.data_version == 2 and [r["ten"] for r in rows(db, "tram")] == ["Mới"]
     tables = db.scalars(text("SELECT table_name FROM information_schema.tables WHERE table_schema='layer_data'"))
     assert list(tables) == [layer.data_table]
+
+
+@pytest.mark.parametrize("content", [
+    "Name,Longitude,Latitude\nCầu Trường Tiền,107.5881,16.4699\n",
+    "name,LNG,LAT\nCầu Trường Tiền,107.5881,16.4699\n",
+    "ten,x_wgs84,y_wgs84\nCầu Trường Tiền,107.5881,16.4699\n",
+    # Decimal commas, as Vietnamese spreadsheets write them, and a BOM.
+    "\ufefften,kinh độ,vĩ độ\nCầu Trường Tiền,\"107,5881\",\"16,4699\"\n",
+])
+def test_csv_coordinate_columns_are_autodetected(db, tmp_path, content):
+    path = tmp_path / "diem.csv"
+    path.write_text(content, encoding="utf-8")
+    result = import_layer(db, path, ImportOptions(name="diem"))
+    assert result.counts["stored"] == 1 and result.geometry_type == "Point"
+    table = data_table(get_layer(db, "diem"))
+    label, lon, lat = db.execute(select(table.c.a0, func.ST_X(table.c.geom), func.ST_Y(table.c.geom))).one()
+    assert label == "Cầu Trường Tiền" and (lon, lat) == pytest.approx((107.5881, 16.4699))
