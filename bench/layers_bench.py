@@ -351,14 +351,11 @@ SELECT (SELECT count(*) FROM {layer.table}, env WHERE ST_Intersects(geom, env.e)
         scripts[("tiles", layer.name)] = f"""\\set i random(0, {nx * ny - 1})
 \\set x {x0} + :i % {nx}
 \\set y {y0} + :i / {nx}
-BEGIN;
-SET LOCAL max_parallel_workers_per_gather = 0;
 SELECT ST_AsMVT(t.*, '{layer.name}', 4096, 'geom', 'fid') FROM (
   SELECT ST_AsMVTGeom({projected}, ST_TileEnvelope({ZOOM}, :x, :y), 4096, 64, true) AS geom,
          fid, {columns}
   FROM {layer.table}
   WHERE geom && ST_Transform(ST_TileEnvelope({ZOOM}, :x, :y, margin => 0.015625), 4326)) AS t;
-COMMIT;
 """  # noqa: S608
     return scripts
 
@@ -481,7 +478,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (wrk and pgbench)")
     parser.add_argument("--threads", type=int, default=2, help="wrk/pgbench client threads")
     parser.add_argument("--workers", type=int, default=5, help="worker processes of each server (ours: 2 x cores + 1)")
-    parser.add_argument("--import-rounds", type=int, default=3, help="alternating import rounds; the best of each counts")
+    parser.add_argument("--import-rounds", type=int, default=3,
+                        help="alternating import rounds; the best of each counts")
     parser.add_argument("--reuse-data", action="store_true", help="keep the database and layers of the last run")
     parser.add_argument("--only", default="", help="comma-separated workloads to run: items,tiles")
     args = parser.parse_args()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Integer, func, literal, literal_column, select, text
+from sqlalchemy import Integer, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Invalid, NotFound
@@ -59,9 +59,6 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
     # No "geom IS NOT NULL" filter: the planner would inline it and build every MVT geometry twice. ST_AsMVT
     # skips the features that ST_AsMVTGeom clipped away (NULL) by itself.
     mvt = select(func.ST_AsMVT(literal_column("features"), layer.name, EXTENT, "geom", "fid")).select_from(rows)
-    # A busy tile server already keeps every core working; parallel workers for one tile only add their start-up
-    # and hand-over costs (a third fewer tiles per second in the benchmark). Scoped to this transaction.
-    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     data = session.execute(mvt).scalar()
     return bytes(data or b"")
 

@@ -42,6 +42,12 @@ def test_geojson_import_counts_repairs_and_keeps_vietnamese(db, tmp_path, parcel
     assert [a["type"] for a in layer.attributes] == ["text", "double", "integer"]
     table = data_table(layer)
     assert db.scalar(select(func.bool_and(func.ST_IsValid(table.c.geom))))
+    indexes = db.scalars(text("SELECT indexdef FROM pg_indexes WHERE schemaname = 'layer_data' AND tablename = :t"),
+                         {"t": table.name}).all()
+    assert any("USING gist (geom)" in definition for definition in indexes)
+    options = db.scalar(text("SELECT reloptions FROM pg_class WHERE oid = to_regclass(:t)"),
+                        {"t": f"layer_data.{table.name}"})
+    assert options == ["parallel_workers=0"]
 
 
 def test_empty_and_out_of_range_features_are_dropped_with_reasons(db, tmp_path):

@@ -115,15 +115,18 @@ def test_rejected_replacement_keeps_the_old_data(client, auth_headers, db, tmp_p
 
 
 def test_a_failure_after_loading_leaves_nothing(client, auth_headers, db, monkeypatch, points):
-    """A failure once the new table is written (here: while measuring it) rolls the whole import back."""
+    """A failure once the new table is written rolls the whole import back."""
     planner = auth_headers("planner")
     assert post(client, planner, "tram.geojson", points.to_json(drop_id=True).encode(), name="tram").status_code == 201
     tables = data_tables(db)
 
-    def broken(conn, table):
-        raise RuntimeError("disk full")
+    load = storage.create_and_load
 
-    monkeypatch.setattr(storage, "extent_and_count", broken)
+    def broken(conn, table, frame, attributes):
+        load(conn, table, frame, attributes)  # the new table is complete, with its index...
+        raise RuntimeError("disk full")  # ...when something fails
+
+    monkeypatch.setattr(storage, "create_and_load", broken)
     app_client = client.application.test_client()
     client.application.config["PROPAGATE_EXCEPTIONS"] = False
     resp = app_client.post("/api/layers", data={"file": (io.BytesIO(points.to_json().encode()), "b.geojson"),
