@@ -1,0 +1,226 @@
+"""Every SQL statement of the summaries, in one place; PostgreSQL does the counting.
+
+Two ways to the same figures: the daily rollups (today's areas, as of now) and the records themselves
+("facts", for a past as-of date, the areas of the time, residential groups, and the records behind a
+figure). Both produce cells (target area, dimension, key) -> counts with the same definitions.
+Only fixed fragments from this module are formatted into the statements; values are bound.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+OPEN_STATUSES_SQL = "('new', 'acknowledged', 'in_progress')"
+# Which area column is a report's leaf: where it counts today, or where it was filed at the time.
+REPORT_LEAF = {"now": "area_current_id", "then": "area_filed_id"}
+
+MAPPING = """m AS (
+    SELECT * FROM unnest(CAST(:m_leaf AS int[]), CAST(:m_target AS int[]), CAST(:m_start AS date[]),
+                         CAST(:m_stop AS date[])) AS m(leaf, target, start_day, stop_day)
+)"""
+
+
+def trend_label(day: str) -> str:
+    """The trend bucket of a local day: ISO week (2025-W09) or month (2025-03)."""
+    return (f"CASE WHEN :trend = 'week' THEN to_char({day}, 'IYYY-\"W\"IW') "
+            f"ELSE to_char({day}, 'YYYY-MM') END")
+
+
+AGE = """CASE WHEN :t - r.created_at < interval '1 day' THEN '0-1'
+              WHEN :t - r.created_at < interval '3 days' THEN '1-3'
+              WHEN :t - r.created_at < interval '7 days' THEN '3-7'
+              WHEN :t - r.created_at < interval '30 days' THEN '7-30'
+              ELSE '30+' END"""
+AGE_KEYS = ("0-1", "1-3", "3-7", "7-30", "30+")
+
+
+def report_facts(mode: str, open_only: bool) -> str:
+    """One row per (report, target area) counted in the period, with its state as of :t."""
+    leaf = REPORT_LEAF[mode]
+    open_filter = f"AND r.status IN {OPEN_STATUSES_SQL}" if open_only else ""
+    return f"""{MAPPING}, f AS (
+    SELECT r.id, r.created_at, m.target, r.category_id::text AS category, coalesce(r.unit_id, 0)::text AS unit,
+           r.channel, {trend_label('d.day')} AS period, c.closed,
+           c.closed AND r.status = 'resolved' AS resolved, c.closed AND r.status = 'rejected' AS rejected,
+           c.closed AND r.closed_at <= r.due_at AS on_time, c.closed AND r.closed_at > r.due_at AS late,
+           NOT c.closed AND r.due_at < :t AS overdue,
+           CASE WHEN c.closed THEN summary_hist_bucket(r.closed_at - r.created_at) END AS hist,
+           CASE WHEN NOT c.closed THEN {AGE} END AS age
+    FROM reports r
+    CROSS JOIN LATERAL (SELECT (r.created_at AT TIME ZONE :tz)::date AS day) d
+    CROSS JOIN LATERAL (SELECT r.status IN ('resolved', 'rejected') AND r.closed_at <= :t AS closed) c
+    JOIN m ON m.leaf = r.{leaf} AND d.day >= m.start_day AND d.day < m.stop_day
+    WHERE r.created_at >= :start AND r.created_at < :stop AND r.merged_into_id IS NULL {open_filter}
+)"""  # noqa: S608 - fixed fragments only
+
+
+REPORT_MEASURES_SQL = """count(*) AS received, count(*) FILTER (WHERE resolved) AS resolved,
+       count(*) FILTER (WHERE rejected) AS rejected, count(*) FILTER (WHERE on_time) AS on_time,
+       count(*) FILTER (WHERE late) AS late, count(*) FILTER (WHERE NOT closed) AS open,
+       count(*) FILTER (WHERE overdue) AS overdue"""
+
+
+def report_cells(mode: str, open_only: bool):
+    """Counts per (target, dimension, key) from the reports themselves."""
+    return text(f"""WITH {report_facts(mode, open_only)}
+SELECT target,
+       CASE WHEN GROUPING(category) = 0 THEN 'category' WHEN GROUPING(unit) = 0 THEN 'unit'
+            WHEN GROUPING(channel) = 0 THEN 'channel' WHEN GROUPING(period) = 0 THEN 'trend'
+            WHEN GROUPING(hist) = 0 THEN 'hist' WHEN GROUPING(age) = 0 THEN 'age' ELSE 'all' END AS dim,
+       coalesce(category, unit, channel, period, hist::text, age, '') AS key,
+       {REPORT_MEASURES_SQL}
+FROM f
+GROUP BY GROUPING SETS ((target), (target, category), (target, unit), (target, channel), (target, period),
+                        (target, hist), (target, age))""")  # noqa: S608 - fixed fragments only
+
+
+# The rollup holds state as of now: open = received - closed; overdue comes from the open reports.
+REPORT_ROLLUP_CELLS = text(f"""
+SELECT area_id AS target, dim, key, sum(received) AS received, sum(resolved) AS resolved,
+       sum(rejected) AS rejected, sum(on_time) AS on_time, sum(late) AS late
+FROM report_daily
+WHERE area_id = ANY(CAST(:targets AS int[])) AND day >= :day_from AND day <= :day_to
+  AND (dim = 'all' OR area_id = :area_id)
+GROUP BY area_id, dim, key
+UNION ALL
+SELECT :area_id, 'trend', {trend_label('day')}, sum(received), sum(resolved), sum(rejected), sum(on_time), sum(late)
+FROM report_daily
+WHERE area_id = :area_id AND dim = 'all' AND day >= :day_from AND day <= :day_to
+GROUP BY 3
+""")  # noqa: S608 - fixed fragments only
+
+
+def dossier_facts(open_only: bool) -> str:
+    open_filter = "AND d.status = 'in_progress'" if open_only else ""
+    return f"""{MAPPING}, f AS (
+    SELECT d.id, d.received_at, m.target, {trend_label('x.day')} AS period, c.closed,
+           c.closed AND d.status = 'finished' AS finished,
+           c.closed AND d.status = 'finished' AND d.finished_at <= d.due_at AS on_time,
+           c.closed AND d.status = 'finished' AND d.finished_at > d.due_at AS late,
+           c.closed AND d.status IN ('rejected', 'withdrawn') AS returned,
+           NOT c.closed AS in_progress, NOT c.closed AND d.due_at < :t AS overdue, d.channel = 'online' AS online
+    FROM dossiers d
+    CROSS JOIN LATERAL (SELECT (d.received_at AT TIME ZONE :tz)::date AS day) x
+    CROSS JOIN LATERAL (SELECT d.status <> 'in_progress' AND d.finished_at <= :t AS closed) c
+    JOIN m ON m.leaf = d.area_id AND x.day >= m.start_day AND x.day < m.stop_day
+    WHERE d.received_at >= :start AND d.received_at < :stop {open_filter}
+)"""  # noqa: S608 - fixed fragments only
+
+
+def dossier_cells(open_only: bool):
+    return text(f"""WITH {dossier_facts(open_only)}
+SELECT target, CASE WHEN GROUPING(period) = 0 THEN 'trend' ELSE 'all' END AS dim, coalesce(period, '') AS key,
+       count(*) AS received, count(*) FILTER (WHERE finished) AS finished, count(*) FILTER (WHERE on_time) AS on_time,
+       count(*) FILTER (WHERE late) AS late, count(*) FILTER (WHERE returned) AS returned,
+       count(*) FILTER (WHERE in_progress) AS in_progress, count(*) FILTER (WHERE overdue) AS overdue,
+       count(*) FILTER (WHERE online) AS online
+FROM f
+GROUP BY GROUPING SETS ((target), (target, period))""")  # noqa: S608 - fixed fragments only
+
+
+DOSSIER_ROLLUP_CELLS = text(f"""
+SELECT area_id AS target, 'all' AS dim, '' AS key, sum(received) AS received, sum(finished) AS finished,
+       sum(on_time) AS on_time, sum(late) AS late, sum(returned) AS returned, sum(online) AS online
+FROM dossier_daily
+WHERE area_id = ANY(CAST(:targets AS int[])) AND day >= :day_from AND day <= :day_to
+GROUP BY area_id
+UNION ALL
+SELECT :area_id, 'trend', {trend_label('day')}, sum(received), sum(finished), sum(on_time), sum(late),
+       sum(returned), sum(online)
+FROM dossier_daily
+WHERE area_id = :area_id AND day >= :day_from AND day <= :day_to
+GROUP BY 3
+""")  # noqa: S608 - fixed fragments only
+
+
+def alert_facts() -> str:
+    return f"""{MAPPING}, f AS (
+    SELECT a.id, a.first_at, m.target, a.type, c.closed,
+           c.closed AND a.closed_at <= a.due_at AS on_time, c.closed AND a.closed_at > a.due_at AS late,
+           NOT c.closed AND a.due_at < :t AS overdue
+    FROM alerts a
+    CROSS JOIN LATERAL (SELECT (a.first_at AT TIME ZONE :tz)::date AS day) x
+    CROSS JOIN LATERAL (SELECT a.status IN ('resolved', 'rejected') AND a.closed_at <= :t AS closed) c
+    JOIN m ON m.leaf = a.area_id AND x.day >= m.start_day AND x.day < m.stop_day
+    WHERE a.first_at >= :start AND a.first_at < :stop
+)"""  # noqa: S608 - fixed fragments only
+
+
+ALERT_CELLS = text(f"""WITH {alert_facts()}
+SELECT target, CASE WHEN GROUPING(type) = 0 THEN 'type' ELSE 'all' END AS dim, coalesce(type, '') AS key,
+       count(*) AS received, count(*) FILTER (WHERE closed) AS closed, count(*) FILTER (WHERE on_time) AS on_time,
+       count(*) FILTER (WHERE late) AS late, count(*) FILTER (WHERE NOT closed) AS open,
+       count(*) FILTER (WHERE overdue) AS overdue
+FROM f
+GROUP BY GROUPING SETS ((target), (target, type))""")  # noqa: S608 - fixed fragments only
+
+CAMERA_CELLS = text(f"""WITH {MAPPING}
+SELECT m.target, count(*) AS total, count(*) FILTER (WHERE c.state = 'maintenance') AS maintenance,
+       count(*) FILTER (WHERE c.state = 'active' AND c.last_seen_at >= :since) AS online
+FROM cameras c JOIN m ON m.leaf = c.area_id
+GROUP BY m.target""")  # noqa: S608 - fixed fragments only
+
+# What a figure counts, as a condition on the facts; chosen by name, never taken from a request.
+MEASURES = {
+    "reports": {
+        "received": "true", "resolved": "f.resolved", "rejected": "f.rejected", "closed": "f.closed",
+        "open": "NOT f.closed", "overdue": "f.overdue", "on_time": "f.on_time", "late": "f.late",
+    },
+    "dossiers": {
+        "received": "true", "finished": "f.finished", "on_time": "f.on_time", "late": "f.late",
+        "returned": "f.returned", "in_progress": "f.in_progress", "overdue": "f.overdue", "online": "f.online",
+    },
+    "alerts": {
+        "received": "true", "closed": "f.closed", "open": "NOT f.closed", "on_time": "f.on_time",
+        "late": "f.late", "overdue": "f.overdue",
+    },
+}
+DIMENSIONS = {
+    "reports": {"category": "f.category", "unit": "f.unit", "channel": "f.channel", "trend": "f.period",
+                "age": "f.age"},
+    "dossiers": {"trend": "f.period"},
+    "alerts": {"type": "f.type"},
+}
+_FACTS = {"reports": report_facts, "dossiers": lambda mode, open_only: dossier_facts(open_only),
+          "alerts": lambda mode, open_only: alert_facts()}
+_ORDER = {"reports": "f.created_at DESC, f.id DESC", "dossiers": "f.received_at DESC, f.id DESC",
+          "alerts": "f.first_at DESC, f.id DESC"}
+
+
+def record_ids(source: str, mode: str, measure: str, dim: str | None, open_only: bool = False):
+    """Ids of the records behind one figure, newest first, with their total.
+
+    *open_only* narrows the scan to records open now; only right when the figure is as of now.
+    """
+    condition = MEASURES[source][measure]
+    if dim:
+        condition += f" AND {DIMENSIONS[source][dim]} = :key"
+    return text(f"""WITH {_FACTS[source](mode, open_only)}
+SELECT f.id, count(*) OVER () AS total FROM f WHERE {condition}
+ORDER BY {_ORDER[source]} LIMIT :limit OFFSET :offset""")  # noqa: S608 - fixed fragments only
+
+
+RECORD_ROWS = {
+    "reports": text("""
+SELECT r.id, r.tracking_code AS code, c.code AS category, c.name_vi AS category_vi, c.name_en AS category_en,
+       r.status, r.channel, r.created_at, r.due_at, r.closed_at, a.code AS area_code, a.name AS area_name,
+       u.name AS unit_name, r.description
+FROM reports r JOIN categories c ON c.id = r.category_id
+LEFT JOIN areas a ON a.id = r.area_current_id LEFT JOIN units u ON u.id = r.unit_id
+WHERE r.id = ANY(:ids)"""),
+    "dossiers": text("""
+SELECT d.id, d.code, d.procedure, d.status, d.channel, d.received_at AS created_at, d.due_at,
+       d.finished_at AS closed_at, a.code AS area_code, a.name AS area_name
+FROM dossiers d JOIN areas a ON a.id = d.area_id WHERE d.id = ANY(:ids)"""),
+    "alerts": text("""
+SELECT al.id, cam.code AS camera_code, al.type, al.status, al.first_at AS created_at, al.due_at, al.closed_at,
+       al.event_count, a.code AS area_code, a.name AS area_name
+FROM alerts al JOIN cameras cam ON cam.id = al.camera_id LEFT JOIN areas a ON a.id = al.area_id
+WHERE al.id = ANY(:ids)"""),
+}
+
+AREA_SHAPES = text("""
+SELECT id, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 6) AS geometry
+FROM areas WHERE id = ANY(CAST(:ids AS int[]))""")
+
+REBUILD = text("SELECT summary_rebuild(CAST(:ids AS int[]))")
