@@ -328,7 +328,8 @@ def summarize(session: Session, principal: Principal, query: SummaryQuery, *, ra
     children = []
     for child in ctx.mapping.children:
         children.append({
-            **child.as_dict(),
+            "id": child.id, **child.as_dict(),
+            "has_children": bool(ctx.hierarchy.children_now(child)) if child.current else False,
             "reports": report_figures(reports.get((child.id, "all", ""))),
             "dossiers": dossier_figures(dossiers.get((child.id, "all", ""))),
             "alerts": alert_figures(alerts.get((child.id, "all", ""))),
@@ -336,7 +337,7 @@ def summarize(session: Session, principal: Principal, query: SummaryQuery, *, ra
         })
     direct = _direct(totals, dossier_totals, children) if children else None
     return {
-        "area": area.as_dict(),
+        "area": {"id": area.id, **area.as_dict()},
         "period": period.as_dict(),
         "engine": "rollup" if ctx.uses_rollup else "records",
         "breadcrumb": [a.as_dict() for a in breadcrumb(ctx.hierarchy, area, ctx.visible)],
