@@ -64,6 +64,7 @@ def leader_map():
             "reports": {k: str(v) for k, v in labels.REPORT_MEASURES.items()},
             "dossiers": {k: str(v) for k, v in labels.DOSSIER_MEASURES.items()},
             "levels": {k: str(v) for k, v in labels.LEVELS.items()},
+            "sections": {"reports": str(labels.SECTIONS["reports"]), "dossiers": str(labels.SECTIONS["dossiers"])},
             "noData": str(labels.WORDS["no_data"]), "rank": str(labels.WORDS["rank"]),
         },
     }

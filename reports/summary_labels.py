@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 
 REPORT_MEASURES = {
     "received": _l("Received"), "resolved": _l("Resolved"), "rejected": _l("Rejected"), "closed": _l("Closed"),
-    "open": _l("Open"), "overdue": _l("Overdue"), "on_time": _l("Closed on time"), "late": _l("Closed late"),
-    "on_time_rate": _l("On-time rate"),
+    "open": _l("Still open"), "overdue": _l("Overdue"), "on_time": _l("Closed on time"),
+    "late": _l("Closed late"), "on_time_rate": _l("On-time rate"),
 }
 DOSSIER_MEASURES = {
     "received": _l("Received"), "finished": _l("Finished"), "on_time": _l("On time"), "late": _l("Late"),
@@ -17,7 +17,7 @@ DOSSIER_MEASURES = {
 }
 ALERT_MEASURES = {
     "received": _l("Alerts"), "closed": _l("Closed"), "on_time": _l("Closed on time"), "late": _l("Closed late"),
-    "open": _l("Open"), "overdue": _l("Overdue"), "on_time_rate": _l("On-time rate"),
+    "open": _l("Still open"), "overdue": _l("Overdue"), "on_time_rate": _l("On-time rate"),
 }
 INDICATORS = {
     "reports_received": _l("Reports received"),

@@ -69,8 +69,8 @@
       var swatch = el("span", null, "swatch");
       swatch.style.background = lg.colours[i];
       item.appendChild(swatch);
-      item.appendChild(el("span", i === 0 || upper === lower ? fmt(lower, lg.format) + " – " + fmt(upper, lg.format)
-                                                            : "> " + fmt(lower, lg.format) + " – " + fmt(upper, lg.format)));
+      var range = upper === lower ? fmt(upper, lg.format) : fmt(lower, lg.format) + " – " + fmt(upper, lg.format);
+      item.appendChild(el("span", (i === 0 ? "" : "> ") + range));
       var count = data.features.filter(function (f) { return f.properties["class"] === i; }).length;
       item.appendChild(el("span", "(" + count + ")", "hint"));
       list.appendChild(item);
@@ -94,14 +94,16 @@
       box.appendChild(el("p", config.labels.indicators[state.indicator] + ": " + fmt(props.value, format) +
                               (props.rank ? " · " + config.labels.rank + " " + props.rank : ""), "lead"));
     }
-    var dl = el("dl", null, "facts");
-    [["reports", "received"], ["reports", "overdue"], ["reports", "on_time_rate"], ["dossiers", "received"],
-     ["dossiers", "on_time_rate"], ["dossiers", "online_share"]].forEach(function (pair) {
-      var v = props[pair[0]][pair[1]];
-      dl.appendChild(el("dt", config.labels[pair[0]][pair[1]] + (pair[0] === "dossiers" ? " (" + config.labels.dossiers.received.toLowerCase() + ")" : "")));
-      dl.appendChild(el("dd", fmt(v, /rate|share/.test(pair[1]) ? "percent" : "count")));
-    });
-    box.appendChild(dl);
+    [["reports", ["received", "overdue", "on_time_rate"]], ["dossiers", ["received", "on_time_rate", "online_share"]]]
+      .forEach(function (group) {
+        box.appendChild(el("h4", config.labels.sections[group[0]]));
+        var dl = el("dl", null, "facts");
+        group[1].forEach(function (key) {
+          dl.appendChild(el("dt", config.labels[group[0]][key]));
+          dl.appendChild(el("dd", fmt(props[group[0]][key], /rate|share/.test(key) ? "percent" : "count")));
+        });
+        box.appendChild(dl);
+      });
     var link = el("a", script.dataset.open, "button-link");
     link.href = summaryUrl(props.code);
     box.appendChild(link);
