@@ -4,7 +4,7 @@ side by side, and the exact records behind every figure.
 Definitions (for a period of local days [from, to], seen as of an instant T = the end of the as-of day,
 or now when that day is today):
 - a report counts when it was created in the period before T and was not merged into another;
-- closed = resolved or rejected by T; on time = closed at or before its due time; overdue = still open
+- closed = resolved or rejected before T; on time = closed at or before its due time; overdue = still open
   at T and past due; handling time = closing minus creation (percentiles from 10 % wide buckets);
 - a dossier counts by its received time; on time = finished at or before its due time;
 - on today's areas a record counts where its area lies today; on the areas of the time, where its
@@ -479,7 +479,7 @@ def _record_dict(source: str, row, t: datetime) -> dict:
     base = {"id": row["id"], "status": row["status"], "created_at": _iso(row["created_at"]),
             "due_at": _iso(row["due_at"]), "closed_at": _iso(row["closed_at"]),
             "area": {"code": row["area_code"], "name": row["area_name"]} if row["area_code"] else None}
-    closed = row["closed_at"] is not None and row["closed_at"] <= t and row["status"] not in (
+    closed = row["closed_at"] is not None and row["closed_at"] < t and row["status"] not in (
         "new", "acknowledged", "in_progress")
     base["overdue"] = not closed and row["due_at"] < t
     base["on_time"] = (row["closed_at"] <= row["due_at"]) if closed else None

@@ -48,7 +48,7 @@ def report_facts(mode: str, open_only: bool) -> str:
            CASE WHEN NOT c.closed THEN {AGE} END AS age
     FROM reports r
     CROSS JOIN LATERAL (SELECT (r.created_at AT TIME ZONE :tz)::date AS day) d
-    CROSS JOIN LATERAL (SELECT r.status IN ('resolved', 'rejected') AND r.closed_at <= :t AS closed) c
+    CROSS JOIN LATERAL (SELECT r.status IN ('resolved', 'rejected') AND r.closed_at < :t AS closed) c
     JOIN m ON m.leaf = r.{leaf} AND d.day >= m.start_day AND d.day < m.stop_day
     WHERE r.created_at >= :start AND r.created_at < :stop AND r.merged_into_id IS NULL {open_filter}
 )"""  # noqa: S608 - fixed fragments only
@@ -101,7 +101,7 @@ def dossier_facts(open_only: bool) -> str:
            NOT c.closed AS in_progress, NOT c.closed AND d.due_at < :t AS overdue, d.channel = 'online' AS online
     FROM dossiers d
     CROSS JOIN LATERAL (SELECT (d.received_at AT TIME ZONE :tz)::date AS day) x
-    CROSS JOIN LATERAL (SELECT d.status <> 'in_progress' AND d.finished_at <= :t AS closed) c
+    CROSS JOIN LATERAL (SELECT d.status <> 'in_progress' AND d.finished_at < :t AS closed) c
     JOIN m ON m.leaf = d.area_id AND x.day >= m.start_day AND x.day < m.stop_day
     WHERE d.received_at >= :start AND d.received_at < :stop {open_filter}
 )"""  # noqa: S608 - fixed fragments only
@@ -140,7 +140,7 @@ def alert_facts() -> str:
            NOT c.closed AND a.due_at < :t AS overdue
     FROM alerts a
     CROSS JOIN LATERAL (SELECT (a.first_at AT TIME ZONE :tz)::date AS day) x
-    CROSS JOIN LATERAL (SELECT a.status IN ('resolved', 'rejected') AND a.closed_at <= :t AS closed) c
+    CROSS JOIN LATERAL (SELECT a.status IN ('resolved', 'rejected') AND a.closed_at < :t AS closed) c
     JOIN m ON m.leaf = a.area_id AND x.day >= m.start_day AND x.day < m.stop_day
     WHERE a.first_at >= :start AND a.first_at < :stop
 )"""  # noqa: S608 - fixed fragments only
