@@ -72,12 +72,20 @@ class Period:
     is_now: bool
 
     def params(self) -> dict:
+        month_from = self.date_from if self.date_from.day == 1 else _next_month(self.date_from)
+        month_to = (self.date_to + timedelta(days=1)).replace(day=1)
+        if month_from >= month_to:  # no whole month: days only
+            month_from = month_to = self.date_to + timedelta(days=1)
         return {"t": self.t, "start": self.start, "stop": self.stop, "tz": TIMEZONE, "trend": self.trend,
-                "day_from": self.date_from, "day_to": self.date_to}
+                "day_from": self.date_from, "day_to": self.date_to, "month_from": month_from, "month_to": month_to}
 
     def as_dict(self) -> dict:
         return {"from": self.date_from.isoformat(), "to": self.date_to.isoformat(), "as_of": self.as_of.isoformat(),
                 "seen_at": self.t.isoformat(), "areas": self.mode, "trend": self.trend}
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def local_midnight(day: date) -> datetime:
@@ -123,7 +131,7 @@ class Context:
         return self.period.mode == "now" and self.period.is_now and self.area.level != "group" and self.area.current
 
     def params(self, mapping: Mapping | None = None) -> dict:
-        return {**self.period.params(), **(mapping or self.mapping).params()}
+        return {**self.period.params(), **(mapping or self.mapping).params(), "area_id": self.area.id}
 
 
 def context(session: Session, principal: Principal, query: SummaryQuery, now: datetime | None = None) -> Context:
@@ -155,7 +163,7 @@ def report_cells(session: Session, ctx: Context) -> dict[tuple[int, str, str], d
     if not ctx.uses_rollup:
         return _cells(session.execute(sql.report_cells(ctx.period.mode, open_only=False), params), REPORT_KEYS)
     targets = [ctx.area.id, *(c.id for c in ctx.mapping.children)]
-    cells = _cells(session.execute(sql.REPORT_ROLLUP_CELLS, {**params, "targets": targets, "area_id": ctx.area.id}),
+    cells = _cells(session.execute(sql.report_rollup_cells(ctx.period.trend), {**params, "targets": targets}),
                    REPORT_KEYS)
     for counts in cells.values():
         counts["open"] = counts["received"] - counts["resolved"] - counts["rejected"]
@@ -174,7 +182,7 @@ def dossier_cells(session: Session, ctx: Context) -> dict[tuple[int, str, str], 
     if not ctx.uses_rollup:
         return _cells(session.execute(sql.dossier_cells(open_only=False), params), DOSSIER_KEYS)
     targets = [ctx.area.id, *(c.id for c in ctx.mapping.children)]
-    cells = _cells(session.execute(sql.DOSSIER_ROLLUP_CELLS, {**params, "targets": targets, "area_id": ctx.area.id}),
+    cells = _cells(session.execute(sql.dossier_rollup_cells(ctx.period.trend), {**params, "targets": targets}),
                    DOSSIER_KEYS)
     for counts in cells.values():
         counts["in_progress"] = counts["received"] - counts["finished"] - counts["returned"]
@@ -195,7 +203,7 @@ def camera_counts(session: Session, ctx: Context, now: datetime | None = None) -
         if ctx.period.mode != "now" else ctx.mapping
     since = (now or datetime.now(UTC)) - HEARTBEAT_WINDOW
     result = {}
-    for row in session.execute(sql.CAMERA_CELLS, {**today.params(), "since": since}):
+    for row in session.execute(sql.CAMERA_CELLS, {**today.params(), "since": since, "area_id": ctx.area.id}):
         result[row.target] = {"total": row.total, "online": row.online, "maintenance": row.maintenance,
                               "offline": row.total - row.online - row.maintenance}
     return result

@@ -141,7 +141,8 @@ def default_area(hierarchy: Hierarchy, principal: Principal) -> AreaRef | None:
 
 @dataclass
 class Mapping:
-    """leaf[i] counts in target[i] for record days in [start[i], stop[i]); target DIRECT means X itself only."""
+    """leaf[i] counts in X, under its child target[i], for record days in [start[i], stop[i]);
+    target DIRECT means in X itself, under none of its children."""
 
     area: AreaRef
     children: list[AreaRef]
@@ -155,16 +156,20 @@ class Mapping:
                 f"{prefix}_stop": self.stop}
 
     def restricted(self, target_id: int) -> Mapping:
+        """Only the leaves under one child (or DIRECT); the area itself keeps them all."""
+        if target_id == self.area.id:
+            return self
         keep = [i for i, t in enumerate(self.target) if t == target_id]
         return Mapping(self.area, self.children, [self.leaf[i] for i in keep], [self.target[i] for i in keep],
                        [self.start[i] for i in keep], [self.stop[i] for i in keep])
 
 
-def _targets(chain: list[int], area_id: int) -> tuple[int, int] | None:
+def _child_under(chain: list[int], area_id: int) -> int | None:
+    """The child of *area_id* in a leaf's chain, DIRECT when the leaf is the area, None when outside it."""
     if area_id not in chain:
         return None
     position = chain.index(area_id)
-    return area_id, (chain[position - 1] if position > 0 else DIRECT)
+    return chain[position - 1] if position > 0 else DIRECT
 
 
 def mapping(hierarchy: Hierarchy, area: AreaRef, mode: str, date_from: date, date_to: date) -> Mapping:
@@ -172,20 +177,19 @@ def mapping(hierarchy: Hierarchy, area: AreaRef, mode: str, date_from: date, dat
     leaf, target, start, stop = [], [], [], []
     children: dict[int, AreaRef] = {}
 
-    def emit(leaf_id, targets, s, e):
-        for t in targets:
-            leaf.append(leaf_id)
-            target.append(t)
-            start.append(s)
-            stop.append(e)
-        if targets[1] != DIRECT:
-            children[targets[1]] = hierarchy.areas[targets[1]]
+    def emit(leaf_id, child, s, e):
+        leaf.append(leaf_id)
+        target.append(child)
+        start.append(s)
+        stop.append(e)
+        if child != DIRECT:
+            children[child] = hierarchy.areas[child]
 
     if mode == "now":
         for leaf_id in hierarchy.areas:
-            found = _targets(hierarchy.chain_now(leaf_id), area.id)
-            if found:
-                emit(leaf_id, found, EVER, NEVER)
+            child = _child_under(hierarchy.chain_now(leaf_id), area.id)
+            if child is not None:
+                emit(leaf_id, child, EVER, NEVER)
         for child in hierarchy.children_now(area):
             children.setdefault(child.id, child)
     else:
@@ -195,9 +199,9 @@ def mapping(hierarchy: Hierarchy, area: AreaRef, mode: str, date_from: date, dat
         bounds = [date_from, *cuts, date_to + timedelta(days=1)]
         for s, e in zip(bounds, bounds[1:], strict=False):
             for leaf_id in hierarchy.areas:
-                found = _targets(hierarchy.chain_on(leaf_id, s), area.id)
-                if found:
-                    emit(leaf_id, found, EVER if s == date_from else s, NEVER if e > date_to else e)
+                child = _child_under(hierarchy.chain_on(leaf_id, s), area.id)
+                if child is not None:
+                    emit(leaf_id, child, EVER if s == date_from else s, NEVER if e > date_to else e)
         # Only the children that existed at some time in the period.
         children = {k: a for k, a in children.items()
                     if a.valid_from <= date_to and (a.valid_to is None or a.valid_to > date_from)}

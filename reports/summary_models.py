@@ -52,6 +52,7 @@ class ReportDaily(Base):
 
     area_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dim: Mapped[str] = mapped_column(String(8), primary_key=True)
+    span: Mapped[str] = mapped_column(String(1), primary_key=True)  # d: a day, m: the month starting on day
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     received: Mapped[int] = mapped_column(Integer)
@@ -65,6 +66,7 @@ class DossierDaily(Base):
     __tablename__ = "dossier_daily"
 
     area_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    span: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     received: Mapped[int] = mapped_column(Integer)
     finished: Mapped[int] = mapped_column(Integer)

@@ -20,10 +20,14 @@ MAPPING = """m AS (
 )"""
 
 
-def trend_label(day: str) -> str:
-    """The trend bucket of a local day: ISO week (2025-W09) or month (2025-03)."""
-    return (f"CASE WHEN :trend = 'week' THEN to_char({day}, 'IYYY-\"W\"IW') "
-            f"ELSE to_char({day}, 'YYYY-MM') END")
+def trend_start(day: str) -> str:
+    """The first day of a local day's trend bucket: its ISO week's Monday, or its month's first day."""
+    return f"CASE WHEN :trend = 'week' THEN date_trunc('week', {day})::date ELSE date_trunc('month', {day})::date END"
+
+
+def trend_label(start: str) -> str:
+    """A trend bucket's name from its first day: 2025-W09 or 2025-03."""
+    return f"CASE WHEN :trend = 'week' THEN to_char({start}, 'IYYY-\"W\"IW') ELSE to_char({start}, 'YYYY-MM') END"
 
 
 AGE = """CASE WHEN :t - r.created_at < interval '1 day' THEN '0-1'
@@ -33,14 +37,17 @@ AGE = """CASE WHEN :t - r.created_at < interval '1 day' THEN '0-1'
               ELSE '30+' END"""
 AGE_KEYS = ("0-1", "1-3", "3-7", "7-30", "30+")
 
+# A cell's target: the child for the (target) grouping set, the summarised area for every other set.
+TARGET = "CASE WHEN GROUPING(target) = 0 THEN target ELSE :area_id END AS target"
+
 
 def report_facts(mode: str, open_only: bool) -> str:
-    """One row per (report, target area) counted in the period, with its state as of :t."""
+    """One row per report counted in the period, with the child it lies under and its state as of :t."""
     leaf = REPORT_LEAF[mode]
     open_filter = f"AND r.status IN {OPEN_STATUSES_SQL}" if open_only else ""
     return f"""{MAPPING}, f AS (
     SELECT r.id, r.created_at, m.target, r.category_id::text AS category, coalesce(r.unit_id, 0)::text AS unit,
-           r.channel, {trend_label('d.day')} AS period, c.closed,
+           r.channel, {trend_start('d.day')} AS period, c.closed,
            c.closed AND r.status = 'resolved' AS resolved, c.closed AND r.status = 'rejected' AS rejected,
            c.closed AND r.closed_at <= r.due_at AS on_time, c.closed AND r.closed_at > r.due_at AS late,
            NOT c.closed AND r.due_at < :t AS overdue,
@@ -61,31 +68,42 @@ REPORT_MEASURES_SQL = """count(*) AS received, count(*) FILTER (WHERE resolved) 
 
 
 def report_cells(mode: str, open_only: bool):
-    """Counts per (target, dimension, key) from the reports themselves."""
+    """Counts per (target, dimension, key) from the reports themselves: the area's breakdowns, and each
+    child's totals. Open reports have no handling time, so that breakdown is left out for them."""
+    hist_set, hist_dim, hist_key = ("", "", "") if open_only else (
+        "(hist), ", "WHEN GROUPING(hist) = 0 THEN 'hist' ", "hist::text, ")
     return text(f"""WITH {report_facts(mode, open_only)}
-SELECT target,
+SELECT {TARGET},
        CASE WHEN GROUPING(category) = 0 THEN 'category' WHEN GROUPING(unit) = 0 THEN 'unit'
             WHEN GROUPING(channel) = 0 THEN 'channel' WHEN GROUPING(period) = 0 THEN 'trend'
-            WHEN GROUPING(hist) = 0 THEN 'hist' WHEN GROUPING(age) = 0 THEN 'age' ELSE 'all' END AS dim,
-       coalesce(category, unit, channel, period, hist::text, age, '') AS key,
+            {hist_dim}WHEN GROUPING(age) = 0 THEN 'age' ELSE 'all' END AS dim,
+       coalesce(category, unit, channel, {trend_label('period')}, {hist_key}age, '') AS key,
        {REPORT_MEASURES_SQL}
 FROM f
-GROUP BY GROUPING SETS ((target), (target, category), (target, unit), (target, channel), (target, period),
-                        (target, hist), (target, age))""")  # noqa: S608 - fixed fragments only
+GROUP BY GROUPING SETS ((target), (), (category), (unit), (channel), (period), {hist_set}(age))""")  # noqa: S608 - fixed fragments only
 
 
-# The rollup holds state as of now: open = received - closed; overdue comes from the open reports.
-REPORT_ROLLUP_CELLS = text(f"""
+# Whole months come from month rows, the days before and after them from day rows.
+SPANS = """((span = 'm' AND day >= :month_from AND day < :month_to)
+       OR (span = 'd' AND day >= :day_from AND day < :month_from)
+       OR (span = 'd' AND day >= :month_to AND day <= :day_to))"""
+WEEK_SPANS = "(span = 'd' AND day >= :day_from AND day <= :day_to)"
+
+
+def report_rollup_cells(trend: str):
+    """The same cells from the rollup, as of now (open = received - closed; overdue comes separately)."""
+    trend_spans = WEEK_SPANS if trend == "week" else SPANS
+    return text(f"""
 SELECT area_id AS target, dim, key, sum(received) AS received, sum(resolved) AS resolved,
        sum(rejected) AS rejected, sum(on_time) AS on_time, sum(late) AS late
 FROM report_daily
-WHERE area_id = ANY(CAST(:targets AS int[])) AND day >= :day_from AND day <= :day_to
-  AND (dim = 'all' OR area_id = :area_id)
+WHERE area_id = ANY(CAST(:targets AS int[])) AND (dim = 'all' OR area_id = :area_id) AND {SPANS}
 GROUP BY area_id, dim, key
 UNION ALL
-SELECT :area_id, 'trend', {trend_label('day')}, sum(received), sum(resolved), sum(rejected), sum(on_time), sum(late)
+SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, sum(received), sum(resolved), sum(rejected),
+       sum(on_time), sum(late)
 FROM report_daily
-WHERE area_id = :area_id AND dim = 'all' AND day >= :day_from AND day <= :day_to
+WHERE area_id = :area_id AND dim = 'all' AND {trend_spans}
 GROUP BY 3
 """)  # noqa: S608 - fixed fragments only
 
@@ -93,7 +111,7 @@ GROUP BY 3
 def dossier_facts(open_only: bool) -> str:
     open_filter = "AND d.status = 'in_progress'" if open_only else ""
     return f"""{MAPPING}, f AS (
-    SELECT d.id, d.received_at, m.target, {trend_label('x.day')} AS period, c.closed,
+    SELECT d.id, d.received_at, m.target, {trend_start('x.day')} AS period, c.closed,
            c.closed AND d.status = 'finished' AS finished,
            c.closed AND d.status = 'finished' AND d.finished_at <= d.due_at AS on_time,
            c.closed AND d.status = 'finished' AND d.finished_at > d.due_at AS late,
@@ -109,26 +127,29 @@ def dossier_facts(open_only: bool) -> str:
 
 def dossier_cells(open_only: bool):
     return text(f"""WITH {dossier_facts(open_only)}
-SELECT target, CASE WHEN GROUPING(period) = 0 THEN 'trend' ELSE 'all' END AS dim, coalesce(period, '') AS key,
+SELECT {TARGET}, CASE WHEN GROUPING(period) = 0 THEN 'trend' ELSE 'all' END AS dim,
+       coalesce({trend_label('period')}, '') AS key,
        count(*) AS received, count(*) FILTER (WHERE finished) AS finished, count(*) FILTER (WHERE on_time) AS on_time,
        count(*) FILTER (WHERE late) AS late, count(*) FILTER (WHERE returned) AS returned,
        count(*) FILTER (WHERE in_progress) AS in_progress, count(*) FILTER (WHERE overdue) AS overdue,
        count(*) FILTER (WHERE online) AS online
 FROM f
-GROUP BY GROUPING SETS ((target), (target, period))""")  # noqa: S608 - fixed fragments only
+GROUP BY GROUPING SETS ((target), (), (period))""")  # noqa: S608 - fixed fragments only
 
 
-DOSSIER_ROLLUP_CELLS = text(f"""
+def dossier_rollup_cells(trend: str):
+    trend_spans = WEEK_SPANS if trend == "week" else SPANS
+    return text(f"""
 SELECT area_id AS target, 'all' AS dim, '' AS key, sum(received) AS received, sum(finished) AS finished,
        sum(on_time) AS on_time, sum(late) AS late, sum(returned) AS returned, sum(online) AS online
 FROM dossier_daily
-WHERE area_id = ANY(CAST(:targets AS int[])) AND day >= :day_from AND day <= :day_to
+WHERE area_id = ANY(CAST(:targets AS int[])) AND {SPANS}
 GROUP BY area_id
 UNION ALL
-SELECT :area_id, 'trend', {trend_label('day')}, sum(received), sum(finished), sum(on_time), sum(late),
-       sum(returned), sum(online)
+SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, sum(received), sum(finished), sum(on_time),
+       sum(late), sum(returned), sum(online)
 FROM dossier_daily
-WHERE area_id = :area_id AND day >= :day_from AND day <= :day_to
+WHERE area_id = :area_id AND {trend_spans}
 GROUP BY 3
 """)  # noqa: S608 - fixed fragments only
 
@@ -147,18 +168,18 @@ def alert_facts() -> str:
 
 
 ALERT_CELLS = text(f"""WITH {alert_facts()}
-SELECT target, CASE WHEN GROUPING(type) = 0 THEN 'type' ELSE 'all' END AS dim, coalesce(type, '') AS key,
+SELECT {TARGET}, CASE WHEN GROUPING(type) = 0 THEN 'type' ELSE 'all' END AS dim, coalesce(type, '') AS key,
        count(*) AS received, count(*) FILTER (WHERE closed) AS closed, count(*) FILTER (WHERE on_time) AS on_time,
        count(*) FILTER (WHERE late) AS late, count(*) FILTER (WHERE NOT closed) AS open,
        count(*) FILTER (WHERE overdue) AS overdue
 FROM f
-GROUP BY GROUPING SETS ((target), (target, type))""")  # noqa: S608 - fixed fragments only
+GROUP BY GROUPING SETS ((target), (), (type))""")  # noqa: S608 - fixed fragments only
 
 CAMERA_CELLS = text(f"""WITH {MAPPING}
-SELECT m.target, count(*) AS total, count(*) FILTER (WHERE c.state = 'maintenance') AS maintenance,
+SELECT {TARGET}, count(*) AS total, count(*) FILTER (WHERE c.state = 'maintenance') AS maintenance,
        count(*) FILTER (WHERE c.state = 'active' AND c.last_seen_at >= :since) AS online
 FROM cameras c JOIN m ON m.leaf = c.area_id
-GROUP BY m.target""")  # noqa: S608 - fixed fragments only
+GROUP BY GROUPING SETS ((target), ())""")  # noqa: S608 - fixed fragments only
 
 # What a figure counts, as a condition on the facts; chosen by name, never taken from a request.
 MEASURES = {
@@ -176,9 +197,9 @@ MEASURES = {
     },
 }
 DIMENSIONS = {
-    "reports": {"category": "f.category", "unit": "f.unit", "channel": "f.channel", "trend": "f.period",
-                "age": "f.age"},
-    "dossiers": {"trend": "f.period"},
+    "reports": {"category": "f.category", "unit": "f.unit", "channel": "f.channel",
+                "trend": trend_label("f.period"), "age": "f.age"},
+    "dossiers": {"trend": trend_label("f.period")},
     "alerts": {"type": "f.type"},
 }
 _FACTS = {"reports": report_facts, "dossiers": lambda mode, open_only: dossier_facts(open_only),

@@ -1,7 +1,8 @@
 """Administrative dossiers, the areas' parent history, and the daily per-area rollups behind the summaries.
 
-The rollups (report_daily, dossier_daily) hold, for every area at every level and every local day,
-the counts of the records created that day in the area's current subtree, as they stand now.
+The rollups (report_daily, dossier_daily) hold, for every area at every level and every local day
+(span 'd') and month (span 'm', dated on its first day), the counts of the records created then in the
+area's current subtree, as they stand now. A year reads eleven month rows and the odd days at its ends.
 The database keeps them right on every write: statement-level triggers add what a statement wrote
 and subtract what it replaced (bulk imports cost one aggregate, not one upsert per row), and deferred
 triggers rebuild the areas whose subtree a boundary change altered, once per transaction at commit.
@@ -41,19 +42,20 @@ WITH src AS (
     JOIN areas a ON a.id = c.id
     WHERE {closure_filter}
 )
-INSERT INTO report_daily AS t (area_id, dim, day, key, received, resolved, rejected, on_time, late)
-SELECT c.area_id, d.dim, s.day, d.key, sum(s.sign), sum(s.sign * s.resolved), sum(s.sign * s.rejected),
+INSERT INTO report_daily AS t (area_id, dim, span, day, key, received, resolved, rejected, on_time, late)
+SELECT c.area_id, d.dim, p.span, p.day, d.key, sum(s.sign), sum(s.sign * s.resolved), sum(s.sign * s.rejected),
        sum(s.sign * s.on_time), sum(s.sign * s.late)
 FROM src s
 JOIN clo c ON c.leaf = s.leaf
 CROSS JOIN LATERAL (VALUES ('all', ''), ('category', s.category), ('unit', s.unit), ('channel', s.channel),
                            ('hist', s.bucket)) AS d(dim, key)
+CROSS JOIN LATERAL (VALUES ('d', s.day), ('m', date_trunc('month', s.day)::date)) AS p(span, day)
 WHERE d.dim = 'all' OR (c.level <> 'group' AND d.key IS NOT NULL)
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 5
 HAVING sum(s.sign) <> 0 OR sum(s.sign * s.resolved) <> 0 OR sum(s.sign * s.rejected) <> 0
     OR sum(s.sign * s.on_time) <> 0 OR sum(s.sign * s.late) <> 0
-ORDER BY 1, 2, 3, 4
-ON CONFLICT (area_id, dim, day, key) DO UPDATE SET
+ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (area_id, dim, span, day, key) DO UPDATE SET
     received = t.received + excluded.received, resolved = t.resolved + excluded.resolved,
     rejected = t.rejected + excluded.rejected, on_time = t.on_time + excluded.on_time,
     late = t.late + excluded.late
@@ -74,15 +76,16 @@ WITH src AS (
     CROSS JOIN LATERAL unnest(summary_ancestors(summary_area_now(l.leaf))) AS c(id)
     WHERE {closure_filter}
 )
-INSERT INTO dossier_daily AS t (area_id, day, received, finished, on_time, late, returned, online)
-SELECT c.area_id, s.day, sum(s.sign), sum(s.sign * s.finished), sum(s.sign * s.on_time), sum(s.sign * s.late),
-       sum(s.sign * s.returned), sum(s.sign * s.online)
+INSERT INTO dossier_daily AS t (area_id, span, day, received, finished, on_time, late, returned, online)
+SELECT c.area_id, p.span, p.day, sum(s.sign), sum(s.sign * s.finished), sum(s.sign * s.on_time),
+       sum(s.sign * s.late), sum(s.sign * s.returned), sum(s.sign * s.online)
 FROM src s JOIN clo c ON c.leaf = s.leaf
-GROUP BY 1, 2
+CROSS JOIN LATERAL (VALUES ('d', s.day), ('m', date_trunc('month', s.day)::date)) AS p(span, day)
+GROUP BY 1, 2, 3
 HAVING sum(s.sign) <> 0 OR sum(s.sign * s.finished) <> 0 OR sum(s.sign * s.on_time) <> 0
     OR sum(s.sign * s.late) <> 0 OR sum(s.sign * s.returned) <> 0 OR sum(s.sign * s.online) <> 0
-ORDER BY 1, 2
-ON CONFLICT (area_id, day) DO UPDATE SET
+ORDER BY 1, 2, 3
+ON CONFLICT (area_id, span, day) DO UPDATE SET
     received = t.received + excluded.received, finished = t.finished + excluded.finished,
     on_time = t.on_time + excluded.on_time, late = t.late + excluded.late,
     returned = t.returned + excluded.returned, online = t.online + excluded.online
@@ -139,17 +142,23 @@ def upgrade() -> None:
         sa.CheckConstraint("(status = 'in_progress') = (finished_at IS NULL)", name="closed"),
     )
     op.create_index("ix_dossiers_area_received", "dossiers", ["area_id", "received_at"])
-    op.create_index("ix_dossiers_open", "dossiers", ["received_at"], postgresql_where=sa.text("status = 'in_progress'"))
+    op.create_index("ix_dossiers_open", "dossiers", ["received_at"], postgresql_where=sa.text("status = 'in_progress'"),
+                    postgresql_include=["id", "area_id", "due_at", "finished_at", "status", "channel"])
     # The raw path (as of a past date, areas of the time, groups) reads reports by area and date.
     op.create_index("ix_reports_current_created", "reports", ["area_current_id", "created_at"])
     op.create_index("ix_reports_filed_created", "reports", ["area_filed_id", "created_at"])
-    op.create_index("ix_reports_open_created", "reports", ["created_at"], postgresql_where=sa.text(
+    # Overdue and the age of the backlog depend on the instant, so they are read from the open reports:
+    # this index holds every column that read needs, so it never visits the table.
+    op.create_index("ix_reports_open_created", "reports", ["created_at"], postgresql_include=[
+        "id", "area_current_id", "area_filed_id", "category_id", "unit_id", "channel", "status", "due_at",
+        "closed_at", "merged_into_id"], postgresql_where=sa.text(
         "status IN ('new', 'acknowledged', 'in_progress') AND merged_into_id IS NULL"))
     op.create_index("ix_alerts_area_first", "alerts", ["area_id", "first_at"])
     op.create_table(
         "report_daily",
         sa.Column("area_id", sa.Integer, primary_key=True),
         sa.Column("dim", sa.String(8), primary_key=True),
+        sa.Column("span", sa.String(1), primary_key=True),
         sa.Column("day", sa.Date, primary_key=True),
         sa.Column("key", sa.Text, primary_key=True),
         sa.Column("received", sa.Integer, nullable=False),
@@ -161,6 +170,7 @@ def upgrade() -> None:
     op.create_table(
         "dossier_daily",
         sa.Column("area_id", sa.Integer, primary_key=True),
+        sa.Column("span", sa.String(1), primary_key=True),
         sa.Column("day", sa.Date, primary_key=True),
         sa.Column("received", sa.Integer, nullable=False),
         sa.Column("finished", sa.Integer, nullable=False),
