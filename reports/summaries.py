@@ -158,7 +158,11 @@ def _cells(rows, keys) -> dict[tuple[int, str, str], dict]:
 
 
 def report_cells(session: Session, ctx: Context) -> dict[tuple[int, str, str], dict]:
-    """(target, dim, key) -> report counts; targets are the area and its children."""
+    """(target, dim, key) -> report counts; targets are the area and its children.
+
+    From the rollup: every count as of now, open = received - closed, overdue = open - open but not yet
+    due (read from the few reports open now that are recent or not yet due), and the backlog by age.
+    """
     params = ctx.params()
     if not ctx.uses_rollup:
         return _cells(session.execute(sql.report_cells(ctx.period.mode, open_only=False), params), REPORT_KEYS)
@@ -167,13 +171,19 @@ def report_cells(session: Session, ctx: Context) -> dict[tuple[int, str, str], d
                    REPORT_KEYS)
     for counts in cells.values():
         counts["open"] = counts["received"] - counts["resolved"] - counts["rejected"]
-        counts["overdue"] = 0
-    # Overdue and the age of the backlog depend on the instant: they come from the open reports.
-    for key, counts in _cells(session.execute(sql.report_cells("now", open_only=True), params), REPORT_KEYS).items():
-        if key[1] == "age":
-            cells[key] = counts
-        elif key in cells:
-            cells[key]["overdue"] = counts["overdue"]
+    # Overdue = open - not yet due; the backlog's age from the recent open reports, the oldest by difference.
+    recent = _cells(session.execute(sql.report_cells("now", open_only="recent"),
+                                    {**params, "recent": ctx.period.t - timedelta(days=30)}), REPORT_KEYS)
+    for key, counts in cells.items():
+        found = recent.get(key, {"open": 0, "overdue": 0})
+        counts["overdue"] = counts["open"] - (found["open"] - found["overdue"])
+    area = ctx.area.id
+    younger = {k: recent.get((area, "age", k), {"open": 0, "overdue": 0}) for k in sql.AGE_KEYS[:-1]}
+    for k, counts in younger.items():
+        cells[(area, "age", k)] = {"open": counts["open"], "overdue": counts["overdue"]}
+    oldest_open = cells.get((area, "all", ""), {"open": 0})["open"] - sum(c["open"] for c in younger.values())
+    not_due = recent.get((area, "age", "30+"), {"open": 0, "overdue": 0})
+    cells[(area, "age", "30+")] = {"open": oldest_open, "overdue": oldest_open - (not_due["open"] - not_due["overdue"])}
     return cells
 
 
@@ -184,12 +194,10 @@ def dossier_cells(session: Session, ctx: Context) -> dict[tuple[int, str, str], 
     targets = [ctx.area.id, *(c.id for c in ctx.mapping.children)]
     cells = _cells(session.execute(sql.dossier_rollup_cells(ctx.period.trend), {**params, "targets": targets}),
                    DOSSIER_KEYS)
-    for counts in cells.values():
+    not_due = _cells(session.execute(sql.dossier_cells(open_only="recent"), params), DOSSIER_KEYS)
+    for key, counts in cells.items():
         counts["in_progress"] = counts["received"] - counts["finished"] - counts["returned"]
-        counts["overdue"] = 0
-    for key, counts in _cells(session.execute(sql.dossier_cells(open_only=True), params), DOSSIER_KEYS).items():
-        if key in cells:
-            cells[key]["overdue"] = counts["overdue"]
+        counts["overdue"] = counts["in_progress"] - not_due.get(key, {"in_progress": 0})["in_progress"]
     return cells
 
 

@@ -41,10 +41,20 @@ AGE_KEYS = ("0-1", "1-3", "3-7", "7-30", "30+")
 TARGET = "CASE WHEN GROUPING(target) = 0 THEN target ELSE :area_id END AS target"
 
 
-def report_facts(mode: str, open_only: bool) -> str:
-    """One row per report counted in the period, with the child it lies under and its state as of :t."""
+# Reports open now that are recent or not yet due: with the rollup's open counts, they give overdue
+# (open - not yet due) and the age of the backlog (the under-30-days buckets, the rest by difference).
+# Both sets are bounded by recent intake, not by the size of the history or of the old backlog.
+RECENT_OPEN = f"AND r.status IN {OPEN_STATUSES_SQL} AND (r.created_at >= :recent OR r.due_at >= :t)"
+
+
+def report_facts(mode: str, open_only: bool | str) -> str:
+    """One row per report counted in the period, with the child it lies under and its state as of :t.
+
+    *open_only*: True for the reports open now, "recent" for those of them that are recent or not yet due.
+    """
     leaf = REPORT_LEAF[mode]
-    open_filter = f"AND r.status IN {OPEN_STATUSES_SQL}" if open_only else ""
+    open_filter = RECENT_OPEN if open_only == "recent" else (
+        f"AND r.status IN {OPEN_STATUSES_SQL}" if open_only else "")
     return f"""{MAPPING}, f AS (
     SELECT r.id, r.created_at, m.target, r.category_id::text AS category, coalesce(r.unit_id, 0)::text AS unit,
            r.channel, {trend_start('d.day')} AS period, c.closed,
@@ -67,7 +77,7 @@ REPORT_MEASURES_SQL = """count(*) AS received, count(*) FILTER (WHERE resolved) 
        count(*) FILTER (WHERE overdue) AS overdue"""
 
 
-def report_cells(mode: str, open_only: bool):
+def report_cells(mode: str, open_only: bool | str):
     """Counts per (target, dimension, key) from the reports themselves: the area's breakdowns, and each
     child's totals. Open reports have no handling time, so that breakdown is left out for them."""
     hist_set, hist_dim, hist_key = ("", "", "") if open_only else (
@@ -83,33 +93,46 @@ FROM f
 GROUP BY GROUPING SETS ((target), (), (category), (unit), (channel), (period), {hist_set}(age))""")  # noqa: S608 - fixed fragments only
 
 
-# Whole months come from month rows, the days before and after them from day rows.
-SPANS = """((span = 'm' AND day >= :month_from AND day < :month_to)
-       OR (span = 'd' AND day >= :day_from AND day < :month_from)
-       OR (span = 'd' AND day >= :month_to AND day <= :day_to))"""
-WEEK_SPANS = "(span = 'd' AND day >= :day_from AND day <= :day_to)"
+# Whole months come from month rows, the days before and after them from day rows. Each range is its own
+# index scan on (area_id, dim, span, day).
+SPAN_RANGES = (("m", "day >= :month_from AND day < :month_to"), ("d", "day >= :day_from AND day < :month_from"),
+               ("d", "day >= :month_to AND day <= :day_to"))
+WEEK_RANGES = (("d", "day >= :day_from AND day <= :day_to"),)
+REPORT_DIMS = "('category', 'unit', 'channel', 'hist')"
+REPORT_SUMS = "sum(received) AS received, sum(resolved) AS resolved, sum(rejected) AS rejected, " \
+              "sum(on_time) AS on_time, sum(late) AS late"
+
+
+def _rollup_rows(table: str, columns: str, parts: list[tuple[str, str]], ranges) -> str:
+    return "\n    UNION ALL\n    ".join(
+        f"SELECT {columns} FROM {table} WHERE {where} AND span = '{span}' AND {days}"  # noqa: S608
+        for where, _ in parts for span, days in ranges)
 
 
 def report_rollup_cells(trend: str):
     """The same cells from the rollup, as of now (open = received - closed; overdue comes separately)."""
-    trend_spans = WEEK_SPANS if trend == "week" else SPANS
+    columns = "area_id, dim, key, day, received, resolved, rejected, on_time, late"
+    cells = _rollup_rows("report_daily", columns, [
+        ("area_id = ANY(CAST(:targets AS int[])) AND dim = 'all'", ""),
+        (f"area_id = :area_id AND dim IN {REPORT_DIMS}", ""),
+    ], SPAN_RANGES)
+    trend_rows = _rollup_rows("report_daily", columns, [("area_id = :area_id AND dim = 'all'", "")],
+                              WEEK_RANGES if trend == "week" else SPAN_RANGES)
     return text(f"""
-SELECT area_id AS target, dim, key, sum(received) AS received, sum(resolved) AS resolved,
-       sum(rejected) AS rejected, sum(on_time) AS on_time, sum(late) AS late
-FROM report_daily
-WHERE area_id = ANY(CAST(:targets AS int[])) AND (dim = 'all' OR area_id = :area_id) AND {SPANS}
-GROUP BY area_id, dim, key
+WITH cells AS (
+    {cells}
+), trend AS (
+    {trend_rows}
+)
+SELECT area_id AS target, dim, key, {REPORT_SUMS} FROM cells GROUP BY area_id, dim, key
 UNION ALL
-SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, sum(received), sum(resolved), sum(rejected),
-       sum(on_time), sum(late)
-FROM report_daily
-WHERE area_id = :area_id AND dim = 'all' AND {trend_spans}
-GROUP BY 3
+SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, {REPORT_SUMS} FROM trend GROUP BY 3
 """)  # noqa: S608 - fixed fragments only
 
 
-def dossier_facts(open_only: bool) -> str:
-    open_filter = "AND d.status = 'in_progress'" if open_only else ""
+def dossier_facts(open_only: bool | str) -> str:
+    open_filter = "AND d.status = 'in_progress' AND d.due_at >= :t" if open_only == "recent" else (
+        "AND d.status = 'in_progress'" if open_only else "")
     return f"""{MAPPING}, f AS (
     SELECT d.id, d.received_at, m.target, {trend_start('x.day')} AS period, c.closed,
            c.closed AND d.status = 'finished' AS finished,
@@ -125,7 +148,7 @@ def dossier_facts(open_only: bool) -> str:
 )"""  # noqa: S608 - fixed fragments only
 
 
-def dossier_cells(open_only: bool):
+def dossier_cells(open_only: bool | str):
     return text(f"""WITH {dossier_facts(open_only)}
 SELECT {TARGET}, CASE WHEN GROUPING(period) = 0 THEN 'trend' ELSE 'all' END AS dim,
        coalesce({trend_label('period')}, '') AS key,
@@ -138,19 +161,21 @@ GROUP BY GROUPING SETS ((target), (), (period))""")  # noqa: S608 - fixed fragme
 
 
 def dossier_rollup_cells(trend: str):
-    trend_spans = WEEK_SPANS if trend == "week" else SPANS
+    columns = "area_id, day, received, finished, on_time, late, returned, online"
+    sums = ("sum(received) AS received, sum(finished) AS finished, sum(on_time) AS on_time, sum(late) AS late, "
+            "sum(returned) AS returned, sum(online) AS online")
+    cells = _rollup_rows("dossier_daily", columns, [("area_id = ANY(CAST(:targets AS int[]))", "")], SPAN_RANGES)
+    trend_rows = _rollup_rows("dossier_daily", columns, [("area_id = :area_id", "")],
+                              WEEK_RANGES if trend == "week" else SPAN_RANGES)
     return text(f"""
-SELECT area_id AS target, 'all' AS dim, '' AS key, sum(received) AS received, sum(finished) AS finished,
-       sum(on_time) AS on_time, sum(late) AS late, sum(returned) AS returned, sum(online) AS online
-FROM dossier_daily
-WHERE area_id = ANY(CAST(:targets AS int[])) AND {SPANS}
-GROUP BY area_id
+WITH cells AS (
+    {cells}
+), trend AS (
+    {trend_rows}
+)
+SELECT area_id AS target, 'all' AS dim, '' AS key, {sums} FROM cells GROUP BY area_id
 UNION ALL
-SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, sum(received), sum(finished), sum(on_time),
-       sum(late), sum(returned), sum(online)
-FROM dossier_daily
-WHERE area_id = :area_id AND {trend_spans}
-GROUP BY 3
+SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, {sums} FROM trend GROUP BY 3
 """)  # noqa: S608 - fixed fragments only
 
 

@@ -153,6 +153,12 @@ def upgrade() -> None:
         "id", "area_current_id", "area_filed_id", "category_id", "unit_id", "channel", "status", "due_at",
         "closed_at", "merged_into_id"], postgresql_where=sa.text(
         "status IN ('new', 'acknowledged', 'in_progress') AND merged_into_id IS NULL"))
+    op.create_index("ix_reports_open_due", "reports", ["due_at"], postgresql_include=[
+        "id", "created_at", "area_current_id", "area_filed_id", "category_id", "unit_id", "channel", "status",
+        "closed_at", "merged_into_id"], postgresql_where=sa.text(
+        "status IN ('new', 'acknowledged', 'in_progress') AND merged_into_id IS NULL"))
+    op.create_index("ix_dossiers_open_due", "dossiers", ["due_at"], postgresql_where=sa.text("status = 'in_progress'"),
+                    postgresql_include=["id", "area_id", "received_at", "finished_at", "status", "channel"])
     op.create_index("ix_alerts_area_first", "alerts", ["area_id", "first_at"])
     op.create_table(
         "report_daily",
@@ -330,7 +336,8 @@ DROP FUNCTION IF EXISTS summary_area_replaced(), summary_area_moved(), summary_c
     summary_rebuild_once(int[]), summary_rebuild(int[]), report_daily_apply(), dossier_daily_apply(),
     summary_area_now(int), summary_ancestors(int), summary_hist_bucket(interval);
 """)
-    for index in ("ix_reports_current_created", "ix_reports_filed_created", "ix_reports_open_created"):
+    for index in ("ix_reports_current_created", "ix_reports_filed_created", "ix_reports_open_created",
+                  "ix_reports_open_due"):
         op.drop_index(index, table_name="reports")
     op.drop_index("ix_alerts_area_first", table_name="alerts")
     for table in ("report_daily", "dossier_daily", "area_parent_history"):
