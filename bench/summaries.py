@@ -261,6 +261,8 @@ def _database_exists(cluster, name: str) -> bool:
 
 def _explain(session, admin) -> None:
     """The plans of the rollup reads and of the open-reports read behind a city summary."""
+    from datetime import timedelta
+
     from reports import summary_sql as sql
     from reports.summaries import SummaryQuery, context
 
@@ -269,7 +271,8 @@ def _explain(session, admin) -> None:
     targets = [ctx.area.id, *(c.id for c in ctx.mapping.children)]
     for name, statement, extra in (
         ("rollup cells", sql.report_rollup_cells(ctx.period.trend), {"targets": targets}),
-        ("open reports", sql.report_cells("now", open_only=True), {}),
+        ("recent or not yet due open reports", sql.report_cells("now", open_only="recent"),
+         {"recent": ctx.period.t - timedelta(days=30)}),
     ):
         rows = session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + statement.text), {**params, **extra})
         print(f"\n-- {name}")

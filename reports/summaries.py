@@ -14,13 +14,15 @@ Today's figures as of now come from the daily rollups; anything else from the re
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
+from gisserver.exceptions import Invalid, NotFound, Unavailable
 from gisserver.users import Principal
 from reports import summary_sql as sql
 from reports.cameras import HEARTBEAT_WINDOW
@@ -147,6 +149,18 @@ def context(session: Session, principal: Principal, query: SummaryQuery, now: da
 
 
 # -- counting ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _bounded():
+    """A statement cut by the database's time limit becomes a clear answer instead of a server error."""
+    try:
+        yield
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "57014":  # query_canceled
+            raise
+        raise Unavailable("these figures take too long to count from the records; choose a shorter period, a "
+                          "smaller area, or today's areas as of today", {"engine": "records"}) from None
 
 
 def _cells(rows, keys) -> dict[tuple[int, str, str], dict]:
@@ -313,10 +327,11 @@ def summarize(session: Session, principal: Principal, query: SummaryQuery, *, ra
     """Every figure of an area and period, its children side by side, and a ranking of them."""
     ctx = context(session, principal, query, now)
     area, period = ctx.area, ctx.period
-    reports = report_cells(session, ctx)
-    dossiers = dossier_cells(session, ctx)
-    alerts = alert_cells(session, ctx)
-    cameras = camera_counts(session, ctx, now)
+    with _bounded():
+        reports = report_cells(session, ctx)
+        dossiers = dossier_cells(session, ctx)
+        alerts = alert_cells(session, ctx)
+        cameras = camera_counts(session, ctx, now)
 
     categories = _names(session, Category, _dimension(reports, area.id, "category"))
     units = _names(session, Unit, _dimension(reports, area.id, "unit"))
@@ -469,8 +484,9 @@ def records(session: Session, principal: Principal, query: SummaryQuery, f: Reco
     key = _record_key(session, f.source, f.dim, f.key) if f.dim else None
     open_only = ctx.period.is_now and f.measure in ("open", "overdue", "in_progress") and f.source != "alerts"
     statement = sql.record_ids(f.source, ctx.period.mode, f.measure, f.dim, open_only)
-    rows = session.execute(statement, {**ctx.params(ctx.mapping.restricted(target)), "key": key,
-                                       "limit": f.per_page, "offset": (f.page - 1) * f.per_page}).all()
+    with _bounded():
+        rows = session.execute(statement, {**ctx.params(ctx.mapping.restricted(target)), "key": key,
+                                           "limit": f.per_page, "offset": (f.page - 1) * f.per_page}).all()
     total = rows[0].total if rows else _total_past_end(session, statement, ctx, target, key, f)
     by_id = {r.id: r._mapping for r in session.execute(sql.RECORD_ROWS[f.source], {"ids": [r.id for r in rows]})}
     items = [_record_dict(f.source, by_id[r.id], ctx.period.t) for r in rows]
