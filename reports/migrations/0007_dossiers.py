@@ -8,7 +8,7 @@ and subtract what it replaced (bulk imports cost one aggregate, not one upsert p
 triggers rebuild the areas whose subtree a boundary change altered, once per transaction at commit.
 
 Revision ID: reports_0007
-Revises: reports_0006
+Revises: reports_0008
 Create Date: 2026-11-25
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "reports_0007"
-down_revision = "reports_0006"
+down_revision = "reports_0008"
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,7 @@
         var li = document.createElement("li");
         li.className = "level-" + h.status;
         li.textContent = text;
+        var chart = li.appendChild(document.createElement("a")); chart.href = h.page; chart.textContent = " ↗";
         li.addEventListener("click", function () { map.flyTo([h.lat, h.lon], 16); });
         list.appendChild(li);
       });
