@@ -11,6 +11,7 @@ Then it times the service calls and the HTTP endpoints and prints a table.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -222,6 +223,9 @@ def main(argv=None) -> int:
                 warmup=1),
     ]
     print()
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+          "(1 / 5 / 15 min) while measuring")
     print(f"| {'case':<58} | p50 ms | p95 ms | max ms | runs |")
     print(f"|{'-' * 60}|--------|--------|--------|------|")
     for name, p50, p95, top, runs in results:
