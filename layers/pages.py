@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from folium.plugins import Fullscreen, VectorGridProtobuf
 
-from gisserver.auth import current_principal
+from gisserver.auth import is_staff
 from gisserver.http import db_session
 from gisserver.maps import embed_map, offline_map
 from layers import catalog
@@ -20,11 +20,6 @@ CATEGORY_LABELS = {
     "other": _l("Other"),
 }
 CITY_VIEW = ([16.463, 107.585], 13)
-
-
-def _staff() -> bool:
-    principal = current_principal()
-    return principal is not None and bool(principal.roles - {"device"})
 
 
 def _tree(layers) -> list[dict]:
@@ -49,7 +44,7 @@ def _tile_options(layer) -> str:
 
 @bp.get("/maps/layers")
 def planner_map():
-    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=_staff()))
+    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
     settings = current_app.config["SETTINGS"]
     m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height="100%")
     Fullscreen().add_to(m)

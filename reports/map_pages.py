@@ -54,7 +54,7 @@ def officer_map():
 def report_page(report_id: int):
     session = db_session()
     report = queries.visible_report(session, current_principal(), report_id)
-    view = queries.staff_view(session, report, with_history=True)
+    view = queries.staff_view(session, report, with_history=True, viewer=current_principal())
     cameras = []
     m = None
     if view["location"]:
