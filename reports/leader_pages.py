@@ -13,7 +13,7 @@ from gisserver.maps import embed_map, offline_map
 from reports import summary_labels as labels
 from reports.summaries import INDICATORS, rank, records, summarize
 from reports.summaries_api import rank_by, record_filter, summary_query
-from reports.summary_areas import default_area, load_hierarchy
+from reports.summary_areas import area_in_scope, default_area, load_hierarchy, visible_area_ids
 
 bp = Blueprint("leader_pages", __name__, template_folder="templates")
 CITY_VIEW = ([16.463, 107.585], 11)
@@ -49,6 +49,8 @@ def leader_home():
 @page_roles("leader")
 def leader_map():
     code = request.args.get("area") or _start_area()
+    hierarchy = load_hierarchy(db_session())
+    area_in_scope(hierarchy, visible_area_ids(hierarchy, current_principal()), code)  # 404 outside the caller's areas
     indicator = rank_by()
     settings = current_app.config["SETTINGS"]
     m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height="100%")
