@@ -39,8 +39,16 @@ def layer_json(layer: Layer) -> dict:
         "style": layer.style,
         "visibility": layer.visibility,
         "data_version": layer.data_version,
-        "updated_at": layer.updated_at.isoformat() if hasattr(layer.updated_at, "isoformat") else None,
+        "source_file": layer.source_file,
+        "created_by": layer.created_by,
+        "created_at": _iso(layer.created_at),
+        "updated_by": layer.updated_by,
+        "updated_at": _iso(layer.updated_at),
     }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else None
 
 
 @bp.get("")
@@ -132,7 +140,7 @@ def export_layer(name: str):
     session = db_session()
     layer = catalog.get_layer(session, name, include_internal=is_staff())
     tmp = tempfile.TemporaryDirectory(prefix="gisserver-export-")
-    path = export_file(session, layer, fmt, Path(tmp.name), bbox=bbox)
+    path = export_file(session, layer, fmt, Path(tmp.name), bbox=bbox, area=request.args.get("area"))
     response = send_file(path, mimetype=FORMATS[fmt][1], as_attachment=True, download_name=path.name)
     response.call_on_close(tmp.cleanup)
     return response

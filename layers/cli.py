@@ -9,21 +9,40 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 
 from gisserver.audit import cli_actor, set_context
 from gisserver.exceptions import ServiceError
 from layers.models import CATEGORIES
 
 
-def _run(work):
+def _run(work, database=None):
     try:
-        with current_app.extensions["gisserver.db"].transaction() as session:
+        with (database or current_app.extensions["gisserver.db"]).transaction() as session:
             set_context(session, cli_actor)
             return work(session)
     except ServiceError as exc:
         details = f"\n{json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
         raise click.ClickException(exc.message + details) from exc
+
+
+def _database():
+    """(database, owned): the app's, or for the `gisserver` command itself one built as create_app would.
+
+    Only the database is needed to import a file; building the whole web app loads every feature package,
+    which took longer than importing 200,000 polygons. An app handed in (tests, embedding) is used as it is.
+    """
+    from gisserver.app import create_app, resolve_database_url
+    from gisserver.config import Settings
+    from gisserver.db import Database
+
+    info = click.get_current_context().ensure_object(ScriptInfo)
+    if info.create_app is not create_app:
+        return info.load_app().extensions["gisserver.db"], False
+    settings = Settings.from_env()
+    database = Database(resolve_database_url(settings), connect_timeout=settings.db_connect_timeout,
+                        statement_timeout_ms=settings.db_statement_timeout_ms)
+    return database, True
 
 
 @click.group("layers")
@@ -44,7 +63,6 @@ def layers() -> None:
 @click.option("--visibility", type=click.Choice(["public", "internal"]), default="public", show_default=True)
 @click.option("--style", default=None, help='JSON, e.g. {"fill": "#1f78b4"}')
 @click.option("--replace", is_flag=True, help="give an existing layer this new data")
-@with_appcontext
 def import_command(path, name, title, category, group, description, layer, crs, province, visibility, style,
                    replace) -> None:
     """Import PATH (GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ, CSV) as a layer."""
@@ -57,7 +75,12 @@ def import_command(path, name, title, category, group, description, layer, crs, 
     options = ImportOptions(name=name, title=title, category=category, group=group, description=description,
                             layer=layer, crs=crs, province=province, visibility=visibility, style=style_value,
                             replace=replace, actor=cli_actor()["actor"])
-    result = _run(lambda s: import_layer(s, Path(path), options))
+    database, own = _database()
+    try:
+        result = _run(lambda s: import_layer(s, Path(path), options), database)
+    finally:
+        if own:
+            database.dispose()
     c = result.counts
     click.echo(f"{'replaced' if result.replaced else 'imported'} layer {result.name} (v{result.data_version}, "
                f"{result.geometry_type}, from {result.source_crs}) in {result.seconds:.1f} s")
@@ -68,13 +91,16 @@ def import_command(path, name, title, category, group, description, layer, crs, 
 
 @layers.command("list")
 @click.option("--category", type=click.Choice(CATEGORIES), default=None)
+@click.option("--group", default=None, help="planning project or group")
+@click.option("--search", default=None, help="text in the name, title, description or group")
 @with_appcontext
-def list_command(category) -> None:
+def list_command(category, group, search) -> None:
     """List the catalog."""
     from layers.catalog import LayerFilter, list_layers
 
     def work(session):
-        for layer in list_layers(session, LayerFilter(category=category, include_internal=True)):
+        f = LayerFilter(category=category, group=group, text=search, include_internal=True)
+        for layer in list_layers(session, f):
             click.echo(f"{layer.name}\t{layer.category}\t{layer.geometry_type}\t{layer.feature_count}\t"
                        f"{layer.visibility}\t{layer.title}")
 
@@ -131,14 +157,18 @@ def delete_command(name, yes) -> None:
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp", "csv"]), default="geojson")
 @click.option("--bbox", default=None, help="minx,miny,maxx,maxy")
+@click.option("--area", "area_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="GeoJSON file with the area (polygons in WGS84) whose features to export, e.g. a ward")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 @with_appcontext
-def export_command(name, fmt, bbox, output) -> None:
-    """Export a layer to a file."""
+def export_command(name, fmt, bbox, area_file, output) -> None:
+    """Export a layer (or what of it meets a bbox/area) to a file."""
     from layers.catalog import get_layer
     from layers.export import export_file
 
+    area = Path(area_file).read_text(encoding="utf-8") if area_file else None
     with tempfile.TemporaryDirectory() as tmp:
-        path = _run(lambda s: export_file(s, get_layer(s, name, include_internal=True), fmt, Path(tmp), bbox=bbox))
+        path = _run(lambda s: export_file(s, get_layer(s, name, include_internal=True), fmt, Path(tmp), bbox=bbox,
+                                          area=area))
         shutil.move(path, output)
     click.echo(f"wrote {output}")

@@ -16,7 +16,9 @@ from pyproj.exceptions import CRSError
 
 from gisserver.exceptions import Invalid
 
-VN2000_TOWGS84 = "-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,0.252906278"
+# Decision 05/2007 publishes the rotations in the coordinate-frame convention (EPSG:6960, "VN-2000 to WGS 84 (2)");
+# PROJ's +towgs84 reads them as position vector, so their signs are flipped here (otherwise ~0.7 m off).
+VN2000_TOWGS84 = "-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278"
 
 # Central meridians (degrees) of the provincial VN-2000 TM-3 zones, Circular 973/2001/TT-TCĐC,
 # for the provinces as they stood before the 2025 mergers (files keep the zone they were made in).

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import JSON, Table, Text, and_, cast, func, literal, or_, select, true
+from sqlalchemy import JSON, Float, Integer, Table, Text, and_, bindparam, cast, func, literal, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.exc import DataError, ProgrammingError
 from sqlalchemy.orm import Session
@@ -180,9 +181,9 @@ def conditions(layer: Layer, table: Table, q: ItemQuery) -> list:
     return where
 
 
-def _run(session: Session, statement):
+def _run(session: Session, statement, params: dict | None = None):
     try:
-        return session.execute(statement)
+        return session.execute(statement, params)
     except (DataError, ProgrammingError) as exc:
         # A filter comparing text with a number, say: the client's mistake, not ours.
         session.rollback()
@@ -190,16 +191,43 @@ def _run(session: Session, statement):
         raise Invalid(f"the query cannot be run: {reason}", {"parameter": "filter"}) from None
 
 
+def _page_statement(table: Table, where):
+    """Features of one page as JSON text and numberMatched, in one statement (limit/offset are parameters)."""
+    page = (select(feature_json(table).label("f"), table.c.fid).where(where).order_by(table.c.fid)
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)).subquery())
+    # Text straight from PostGIS: no parsing and re-serialising of every feature in Python.
+    aggregated = func.json_agg(aggregate_order_by(page.c.f, page.c.fid))
+    features = select(func.coalesce(cast(aggregated, Text), "[]")).scalar_subquery()
+    matched = select(func.count()).select_from(table).where(where).scalar_subquery()
+    return select(features, matched)
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_page_statement(table: Table, with_bbox: bool):
+    """The common request (a bbox or nothing, paged) as one statement object per table version.
+
+    SQLAlchemy memoises the cache key of a statement object, so reusing it skips rebuilding and
+    re-traversing the JSON expression on every request; the bbox comes in as parameters.
+    """
+    where = true()
+    if with_bbox:
+        corners = [bindparam(name, type_=Float(53)) for name in ("minx", "miny", "maxx", "maxy")]
+        where = func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*corners, 4326))
+    return _page_statement(table, where)
+
+
 def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
     """One page of features as a JSON array written by PostGIS, plus the matched count."""
     table = data_table(layer)
-    where = and_(true(), *conditions(layer, table, q))
-    page = (select(feature_json(table).label("f"), table.c.fid).where(where).order_by(table.c.fid)
-            .limit(q.limit).offset(q.offset).subquery())
-    # Text straight from PostGIS: no parsing and re-serialising of every feature in Python.
-    aggregated = func.json_agg(aggregate_order_by(page.c.f, page.c.fid))
-    features = _run(session, select(func.coalesce(cast(aggregated, Text), "[]"))).scalar()
-    matched = _run(session, select(func.count()).select_from(table).where(where)).scalar()
+    params = {"limit": q.limit, "offset": q.offset}
+    plain = not (q.datetime_range or q.properties or q.filter_expression is not None)
+    if plain and (q.bbox is None or q.bbox[0] <= q.bbox[2]):
+        statement = _plain_page_statement(table, q.bbox is not None)
+        if q.bbox:
+            params.update(zip(("minx", "miny", "maxx", "maxy"), q.bbox, strict=True))
+    else:
+        statement = _page_statement(table, and_(true(), *conditions(layer, table, q)))
+    features, matched = _run(session, statement, params).one()
     returned = min(q.limit, max(matched - q.offset, 0))
     return ItemPage(features_json=features, number_matched=matched, number_returned=returned)
 

@@ -99,7 +99,8 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
     table = storage.build_table(storage.table_name(layer.id, version), read.geometry_type, attributes)
     conn = session.connection()
     storage.create_and_load(conn, table, read.frame, attributes)
-    extent, count = storage.extent_and_count(conn, table)
+    # Known from the frame already: no second pass over the new table.
+    extent, count = [float(v) for v in read.frame.total_bounds], len(read.frame)
     layer.data_table = table.name
     layer.data_version = version
     layer.geometry_type = read.geometry_type

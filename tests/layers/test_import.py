@@ -2,7 +2,8 @@ import zipfile
 
 import geopandas as gpd
 import pytest
-from pyproj import Transformer
+from pyproj import CRS, Transformer
+from pyproj.transformer import TransformerGroup
 from shapely.geometry import MultiPolygon, Point, box
 from sqlalchemy import func, select, text
 
@@ -41,6 +42,12 @@ def test_geojson_import_counts_repairs_and_keeps_vietnamese(db, tmp_path, parcel
     assert [a["type"] for a in layer.attributes] == ["text", "double", "integer"]
     table = data_table(layer)
     assert db.scalar(select(func.bool_and(func.ST_IsValid(table.c.geom))))
+    indexes = db.scalars(text("SELECT indexdef FROM pg_indexes WHERE schemaname = 'layer_data' AND tablename = :t"),
+                         {"t": table.name}).all()
+    assert any("USING gist (geom)" in definition for definition in indexes)
+    options = db.scalar(text("SELECT reloptions FROM pg_class WHERE oid = to_regclass(:t)"),
+                        {"t": f"layer_data.{table.name}"})
+    assert options == ["parallel_workers=0"]
 
 
 def test_empty_and_out_of_range_features_are_dropped_with_reasons(db, tmp_path):
@@ -113,46 +120,89 @@ def test_csv_with_coordinates_or_wkt(db, tmp_path):
         import_layer(db, nocoords, ImportOptions(name="none"))
 
 
-HUE_TM3 = ("+proj=tmerc +lat_0=0 +lon_0=107 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "
-           "+towgs84=-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,0.252906278")
+# Known WGS84 positions of Hue landmarks, to land on after the round trip through VN-2000.
+LANDMARKS = {"Ngọ Môn": (107.57900, 16.46690), "Cầu Trường Tiền": (107.58810, 16.46990),
+             "Chùa Thiên Mụ": (107.54470, 16.45320)}
 
 
-def test_vn2000_hue_zone_from_province_and_from_epsg(db, tmp_path):
-    # Independent reference: the published Hue TM-3 definition, written out by hand.
-    to_wgs = Transformer.from_crs(HUE_TM3, "EPSG:4326", always_xy=True)
-    xy = [(556000.0, 1817000.0), (560250.5, 1821400.25)]
-    frame = gpd.GeoDataFrame({"ma": ["A", "B"]}, geometry=[Point(x, y) for x, y in xy], crs=None)
-    shp_dir = tmp_path / "hue"
-    shp_dir.mkdir()
-    frame.to_file(shp_dir / "moc.shp")
-    assert not (shp_dir / "moc.prj").exists()
-    archive = zip_dir(shp_dir, tmp_path / "moc.zip")
+def epsg_vn2000(conversion_proj: str | None = None) -> CRS:
+    """A VN-2000 CRS on EPSG's own datum (EPSG:4756), so PROJ transforms it with EPSG's published operation."""
+    if conversion_proj is None:
+        return CRS("EPSG:3405")
+    definition = CRS("EPSG:3405").to_json_dict()
+    definition["name"] = "VN-2000 / TM-3 107-00"
+    definition["conversion"] = CRS.from_proj4(conversion_proj).to_json_dict()["conversion"]
+    definition.pop("id", None)
+    return CRS.from_json_dict(definition)
+
+
+HUE_TM3 = epsg_vn2000("+proj=tmerc +lat_0=0 +lon_0=107 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 +units=m")
+
+
+def reference(source: CRS) -> Transformer:
+    """EPSG:6960 "VN-2000 to WGS 84 (2)" (Decision 05/2007) from PROJ's database: independent of layers.crs."""
+    group = TransformerGroup(source, "EPSG:4326", always_xy=True)
+    (chosen,) = [t for t in group.transformers if "VN-2000 to WGS 84 (2)" in t.description]
+    return chosen
+
+
+def metres_off(db, name: str, expected: dict[str, tuple[float, float]]) -> list[float]:
+    table = data_table(get_layer(db, name))
+    got = db.execute(select(table.c.a0, func.ST_X(table.c.geom), func.ST_Y(table.c.geom))).all()
+    utm = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+    errors = []
+    for label, lon, lat in got:
+        ex, ey = utm.transform(*expected[label])
+        gx, gy = utm.transform(lon, lat)
+        errors.append(((ex - gx) ** 2 + (ey - gy) ** 2) ** 0.5)
+    assert len(errors) == len(expected)
+    return errors
+
+
+def vn2000_frame(source: CRS, crs) -> gpd.GeoDataFrame:
+    to_vn2000 = reference(source)
+    points = [Point(*to_vn2000.transform(lon, lat, direction="INVERSE")) for lon, lat in LANDMARKS.values()]
+    return gpd.GeoDataFrame({"ten": list(LANDMARKS)}, geometry=points, crs=crs)
+
+
+def test_vn2000_tm3_shapefile_lands_on_known_positions(db, tmp_path):
+    # The file holds VN-2000 TM-3 107°00' coordinates of the landmarks, computed with EPSG's transformation.
+    no_prj = tmp_path / "no_prj"
+    no_prj.mkdir()
+    vn2000_frame(HUE_TM3, None).to_file(no_prj / "moc.shp", encoding="UTF-8")
+    assert not (no_prj / "moc.prj").exists()
+    archive = zip_dir(no_prj, tmp_path / "moc.zip")
     with pytest.raises(Invalid, match="no coordinate system"):
         import_layer(db, archive, ImportOptions(name="moc"))
     result = import_layer(db, archive, ImportOptions(name="moc", province="Thừa Thiên Huế"))
-    assert "107" in result.source_crs
-    layer = get_layer(db, "moc")
-    table = data_table(layer)
-    got = db.execute(select(func.ST_X(table.c.geom), func.ST_Y(table.c.geom)).order_by(table.c.fid)).all()
-    geod = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
-    for (x, y), (lon, lat) in zip(xy, got, strict=True):
-        exp_lon, exp_lat = to_wgs.transform(x, y)
-        ex, ey = geod.transform(exp_lon, exp_lat)
-        gx, gy = geod.transform(lon, lat)
-        assert ((ex - gx) ** 2 + (ey - gy) ** 2) ** 0.5 < 5.0
-    # The national UTM zone 48N as an EPSG code gives the same shift.
-    utm = gpd.GeoDataFrame({"ma": ["C"]}, geometry=[Point(772000.0, 1818000.0)], crs=None)
-    path = tmp_path / "utm.geojson"
-    utm.to_file(path)
-    import_layer(db, path, ImportOptions(name="utm", crs="EPSG:3405"))
-    reference = Transformer.from_crs("+proj=utm +zone=48 +ellps=WGS84 +towgs84=" + HUE_TM3.split("towgs84=")[1],
-                                     "EPSG:4326", always_xy=True)
-    utm_table = data_table(get_layer(db, "utm"))
-    lon, lat = db.execute(select(func.ST_X(utm_table.c.geom), func.ST_Y(utm_table.c.geom))).one()
-    exp = reference.transform(772000.0, 1818000.0)
-    assert abs(lon - exp[0]) < 5e-5 and abs(lat - exp[1]) < 5e-5
+    assert result.source_crs.startswith("VN-2000 TM-3 107")
+    # The target is 5 m; with the national shift applied right the error is centimetres, and the sign slip of
+    # the rotations (coordinate frame vs position vector) would show as ~0.7 m.
+    assert max(metres_off(db, "moc", LANDMARKS)) < 0.1
+    import_layer(db, archive, ImportOptions(name="moc-crs", crs="vn2000:107"))
+    assert max(metres_off(db, "moc-crs", LANDMARKS)) < 0.1
+    # The same coordinates with a .prj naming the VN-2000 TM-3 zone (as GDAL writes it, without a datum shift).
+    with_prj = tmp_path / "with_prj"
+    with_prj.mkdir()
+    vn2000_frame(HUE_TM3, HUE_TM3).to_file(with_prj / "moc.shp", encoding="UTF-8")
+    assert "VN-2000" in (with_prj / "moc.prj").read_text() or "Vietnam" in (with_prj / "moc.prj").read_text()
+    import_layer(db, zip_dir(with_prj, tmp_path / "moc_prj.zip"), ImportOptions(name="moc-prj"))
+    assert max(metres_off(db, "moc-prj", LANDMARKS)) < 0.1
     with pytest.raises(Invalid, match="unknown province"):
         import_layer(db, archive, ImportOptions(name="moc2", province="Atlantis"))
+
+
+def test_vn2000_utm_from_epsg_code_and_prj(db, tmp_path):
+    utm48 = epsg_vn2000()
+    path = tmp_path / "utm.geojson"
+    vn2000_frame(utm48, None).to_file(path)
+    import_layer(db, path, ImportOptions(name="utm", crs="EPSG:3405"))
+    assert max(metres_off(db, "utm", LANDMARKS)) < 0.1
+    gpkg = tmp_path / "utm.gpkg"
+    vn2000_frame(utm48, "EPSG:3405").to_file(gpkg, driver="GPKG")
+    result = import_layer(db, gpkg, ImportOptions(name="utm-gpkg"))
+    assert result.source_crs == "EPSG:3405"
+    assert max(metres_off(db, "utm-gpkg", LANDMARKS)) < 0.1
 
 
 def test_zip_safety(db, tmp_path):
@@ -235,3 +285,20 @@ def test_replace_is_atomic(db, app, tmp_path, points, parcels):
     assert layer.data_version == 2 and [r["ten"] for r in rows(db, "tram")] == ["Mới"]
     tables = db.scalars(text("SELECT table_name FROM information_schema.tables WHERE table_schema='layer_data'"))
     assert list(tables) == [layer.data_table]
+
+
+@pytest.mark.parametrize("content", [
+    "Name,Longitude,Latitude\nCầu Trường Tiền,107.5881,16.4699\n",
+    "name,LNG,LAT\nCầu Trường Tiền,107.5881,16.4699\n",
+    "ten,x_wgs84,y_wgs84\nCầu Trường Tiền,107.5881,16.4699\n",
+    # Decimal commas, as Vietnamese spreadsheets write them, and a BOM.
+    "\ufefften,kinh độ,vĩ độ\nCầu Trường Tiền,\"107,5881\",\"16,4699\"\n",
+])
+def test_csv_coordinate_columns_are_autodetected(db, tmp_path, content):
+    path = tmp_path / "diem.csv"
+    path.write_text(content, encoding="utf-8")
+    result = import_layer(db, path, ImportOptions(name="diem"))
+    assert result.counts["stored"] == 1 and result.geometry_type == "Point"
+    table = data_table(get_layer(db, "diem"))
+    label, lon, lat = db.execute(select(table.c.a0, func.ST_X(table.c.geom), func.ST_Y(table.c.geom))).one()
+    assert label == "Cầu Trường Tiền" and (lon, lat) == pytest.approx((107.5881, 16.4699))
