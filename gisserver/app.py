@@ -39,6 +39,8 @@ FEATURE_BLUEPRINTS: tuple[str, ...] = (
     "layers.ogc:api_bp",
     "layers.pages:bp",
     "reports.map_pages:bp",
+    "reports.summaries_api:bp",
+    "reports.leader_pages:bp",
     # "package.module:attribute",
 )
 

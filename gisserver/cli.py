@@ -144,6 +144,8 @@ FEATURE_COMMANDS: tuple[str, ...] = (
     "reports.cameras_cli:hotspots",
     "reports.cli:routing",
     "reports.cli:alert_types",
+    "reports.summaries_cli:dossiers",
+    "reports.summaries_cli:summaries",
     # "package.module:attribute",
 )
 

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "reports.photos",
     "reports.camera_models",
     "reports.gazetteer",
+    "reports.summary_models",
 )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gisserver.exceptions import Conflict, Invalid, NotFound
 from reports import geo
 from reports.models import AREA_LEVELS, Area, AreaChange, AreaChangeLink, Report
+from reports.summary_models import AreaParentHistory
 
 PARENT_LEVEL = {"ward": "city", "group": "ward"}
 SIBLING_TOLERANCE_M2 = 50.0
@@ -197,7 +198,10 @@ def record_area_change(
             if area in old:
                 area.valid_to = effective_date
             elif len(new) == 1:
-                area.parent_id = new[0].id  # a merger keeps the residential groups
+                # A merger keeps the residential groups; their former parent stays on record so that
+                # summaries can show a period on the areas of the time.
+                session.add(AreaParentHistory(area_id=area.id, parent_id=area.parent_id, valid_until=effective_date))
+                area.parent_id = new[0].id
                 retired.discard(area.id)
             else:
                 area.valid_to = effective_date

@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -80,6 +80,19 @@ def planners(ok: int) -> dict[str, int]:
 
 def admins(ok: int) -> dict[str, int]:
     return answers(403, anonymous=401, admin=ok)
+
+
+def leads(ok: int = 200, anonymous: int = 401, leader_w: int | None = None) -> dict[str, int]:
+    """Leaders' summaries: admins and the leaders whose areas cover the area; other roles are refused."""
+    return answers(403, anonymous=anonymous, admin=ok, leader_city=ok, leader_w=ok if leader_w is None else leader_w)
+
+
+def dossier_file(_values) -> dict:
+    received = datetime.now(UTC) - timedelta(days=3)
+    rows = ("dossier_id,procedure,area_code,received,due,finished,channel,status\n"
+            f"MX-1,Khai sinh,T-W,{received:%Y-%m-%d %H:%M},{received + timedelta(days=2):%Y-%m-%d},,online,"
+            "in_progress\n")
+    return {"file": (io.BytesIO(rows.encode()), "dossiers.csv")}
 
 
 def manages_camera_w(ok: int) -> dict[str, int]:
@@ -285,6 +298,27 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("POST", "/api/alerts/<int:alert_id>/transition"): [
         Case("/api/alerts/{alert_w}/transition", write_w(200), json={"action": "acknowledge"},
              prepare=lambda w: w.reset_alert())],
+    # Leaders' summaries: read by leaders (and admins) over their subtree; outside it the area does not exist.
+    ("GET", "/leader"): [Case("/leader", leads(302, anonymous=302))],
+    ("GET", "/maps/leader"): [Case("/maps/leader?area=T-W", leads(anonymous=302)),
+                              Case("/maps/leader?area=T", leads(anonymous=302, leader_w=404))],
+    ("GET", "/summaries/<code>"): [Case("/summaries/T-W", leads(anonymous=302)),
+                                   Case("/summaries/T", leads(anonymous=302, leader_w=404))],
+    ("GET", "/summaries/<code>/records"): [
+        Case("/summaries/T-W/records?measure=open", leads(anonymous=302),
+             secrets={"West ward disturbance": W_READERS}, must_show=False),
+        Case("/summaries/T-E/records", leads(anonymous=302, leader_w=404))],
+    ("GET", "/api/summaries/<code>"): [Case("/api/summaries/T-W", leads()),
+                                       Case("/api/summaries/T", leads(leader_w=404))],
+    ("GET", "/api/summaries/<code>/export.<fmt>"): [Case("/api/summaries/T-W/export.csv", leads()),
+                                                    Case("/api/summaries/T/export.pdf", leads(leader_w=404))],
+    ("GET", "/api/summaries/<code>/records"): [
+        Case("/api/summaries/T-W/records?per_page=500", leads(), secrets={"West ward disturbance": W_READERS}),
+        Case("/api/summaries/T-E/records", leads(leader_w=404))],
+    ("GET", "/api/summaries/<code>/records.<fmt>"): [Case("/api/summaries/T-W/records.csv", leads())],
+    ("GET", "/api/summaries/<code>/map"): [Case("/api/summaries/T/map", leads(leader_w=404))],
+    # Dossier exports come from the one-stop shops' system: admins, or a machine token for that job.
+    ("POST", "/api/dossiers/import"): [Case("/api/dossiers/import", admins(201), form=dossier_file)],
 }
 
 

@@ -33,6 +33,7 @@ class DemoOptions:
     hotspot_days: int = 120
     ai_event_days: int = 30
     layers: bool = True
+    dossiers_per_ward_day: float = 3.0
 
 
 @dataclass
@@ -68,6 +69,7 @@ def load_demo(db: Database, options: DemoOptions | None = None, echo: Callable[[
         ("hotspots", lambda s: _hotspots(s, options)),
         ("reports", lambda s: _reports(s, options)),
         ("ai_events", lambda s: _ai_events(s, options)),  # after the reports, so alerts link to them
+        ("dossiers", lambda s: _dossiers(s, options)),
     ]
     for name, step in steps:
         with db.transaction() as session:
@@ -160,3 +162,15 @@ def _reports(session, options) -> str:
     result = load_demo_reports(session, seed=options.seed, end=end, days=options.days,
                                per_day=options.reports_per_day, urban_centre=CENTER)
     return f"{result.created} reports ({result.open} open, {result.overdue_open} of them overdue)"
+
+
+def _dossiers(session, options) -> str:
+    from reports.demo_dossiers import load_demo_dossiers
+    from reports.summary_models import Dossier
+
+    if session.scalar(select(func.count()).select_from(Dossier)):
+        return "already there"
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    result = load_demo_dossiers(session, seed=options.seed, end=end, days=options.days,
+                                per_ward_day=options.dossiers_per_ward_day)
+    return f"{result.created} dossiers imported"

@@ -1,0 +1,128 @@
+"""HTTP API of the summaries: figures, the records behind them, exports, the leader map, dossier uploads."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, request
+
+from gisserver.auth import current_principal, require_roles, require_scope
+from gisserver.exceptions import Invalid
+from gisserver.http import db_session
+from reports import summary_exports as exports
+from reports import summary_labels as labels
+from reports.dossiers import import_dossiers
+from reports.summaries import INDICATORS, RecordFilter, SummaryQuery, records, summarize
+from reports.summary_map import indicator_map
+
+bp = Blueprint("summaries_api", __name__, url_prefix="/api")
+MIME = {"csv": "text/csv", "pdf": "application/pdf",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _date(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", {"field": name}) from None
+
+
+def _int(name: str, default: int) -> int:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(f"{name} must be a whole number", {"field": name}) from None
+
+
+def summary_query(code: str) -> SummaryQuery:
+    """The area, period, as-of date and areas (now/then) of a request, shared by every summary URL."""
+    return SummaryQuery(area_code=code, date_from=_date("from"), date_to=_date("to"), as_of=_date("as_of"),
+                        mode=request.args.get("areas") or "now", trend=request.args.get("trend") or None)
+
+
+def record_filter() -> RecordFilter:
+    return RecordFilter(source=request.args.get("source") or "reports", measure=request.args.get("measure") or
+                        "received", child=request.args.get("child") or None, dim=request.args.get("dim") or None,
+                        key=request.args.get("key"), page=_int("page", 1), per_page=_int("per_page", 50))
+
+
+def rank_by() -> str:
+    indicator = request.args.get("rank_by") or request.args.get("indicator") or "reports_on_time_rate"
+    if indicator not in INDICATORS:
+        raise Invalid(f"indicator must be one of {', '.join(INDICATORS)}", {"field": "indicator"})
+    return indicator
+
+
+def label_tables() -> dict:
+    return {"words": labels.WORDS, "reports": labels.REPORT_MEASURES, "dossiers": labels.DOSSIER_MEASURES,
+            "alerts": labels.ALERT_MEASURES, "sections": labels.SECTIONS, "ages": labels.AGES,
+            "channels": labels.CHANNELS, "alert_types": labels.ALERT_TYPES}
+
+
+def download(body: bytes, fmt: str, name: str) -> Response:
+    return Response(body, mimetype=MIME[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"', "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/summaries/<code>")
+@require_roles("leader")
+def get_summary(code: str):
+    return summarize(db_session(), current_principal(), summary_query(code), rank_by=rank_by())
+
+
+@bp.get("/summaries/<code>/export.<fmt>")
+@require_roles("leader")
+def export_summary(code: str, fmt: str):
+    if fmt not in MIME:
+        raise Invalid("export as csv, xlsx or pdf", {"field": "format"})
+    summary = summarize(db_session(), current_principal(), summary_query(code), rank_by=rank_by())
+    name = f"summary-{summary['area']['code']}-{summary['period']['from']}-{summary['period']['to']}"
+    if fmt == "pdf":
+        return download(exports.summary_pdf(summary, label_tables(), str(labels.WORDS["summary_title"])), fmt, name)
+    sheets = exports.summary_sheets(summary, label_tables(), labels.english())
+    if fmt == "xlsx":
+        return download(exports.to_xlsx(sheets), fmt, name)
+    table = request.args.get("table") or "children"
+    chosen = [s for s in sheets if s.key == table]
+    if not chosen:
+        raise Invalid(f"table must be one of {', '.join(s.key for s in sheets)}", {"field": "table"})
+    return download(exports.to_csv(chosen[0]), fmt, f"{name}-{table}")
+
+
+@bp.get("/summaries/<code>/records")
+@bp.get("/summaries/<code>/records.<fmt>")
+@require_roles("leader")
+def get_records(code: str, fmt: str = "json"):
+    if fmt not in ("json", "csv", "xlsx"):
+        raise Invalid("records come as json, csv or xlsx", {"field": "format"})
+    page = records(db_session(), current_principal(), summary_query(code), record_filter())
+    if fmt == "json":
+        return {"area": page.area, "period": page.period, "filter": page.filter, "total": page.total,
+                "page": page.page, "per_page": page.per_page, "items": page.items}
+    sheet = exports.records_sheet(page, label_tables(), labels.english())
+    name = f"records-{page.area['code']}-{page.filter['source']}-{page.filter['measure']}"
+    return download(exports.to_csv(sheet) if fmt == "csv" else exports.to_xlsx([sheet]), fmt, name)
+
+
+@bp.get("/summaries/<code>/map")
+@require_roles("leader")
+def get_map(code: str):
+    return indicator_map(db_session(), current_principal(), summary_query(code), rank_by())
+
+
+@bp.post("/dossiers/import")
+@require_scope("dossiers:import", "admin")
+def upload_dossiers():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("send the export as a multipart file field named 'file'", {"field": "file"})
+    session = db_session()
+    result = import_dossiers(session, upload.read(), upload.filename)
+    session.commit()
+    return result.as_dict(), 201
