@@ -165,6 +165,14 @@ POINT = [_param("lon", LON, required=True), _param("lat", LAT, required=True)]
 BBOX = _param("bbox", STRING, description="minx,miny,maxx,maxy in degrees")
 DATABASE_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 REPORT_ID = _path("report_id", DATABASE_ID)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DATE = {"type": "string", "format": "date"}
+SUMMARY = [_param("from", DATE), _param("to", DATE), _param("as_of", DATE),
+           _param("areas", {"type": "string", "enum": ["now", "then"]}), _param("trend", STRING)]
+RECORDS = [_param("source", {"type": "string", "enum": ["reports", "dossiers"]}), _param("measure", STRING),
+           _param("child", STRING), _param("dim", STRING), _param("key", STRING),
+           _param("page", {"type": "integer", "minimum": 1}),
+           _param("per_page", {"type": "integer", "minimum": 1, "maximum": 500})]
 
 
 def paths() -> dict:
@@ -322,6 +330,29 @@ def paths() -> dict:
             "acknowledge, dispatch, resolve or dismiss an alert", "alerts",
             params=[_path("alert_id", DATABASE_ID)], body=_json_body(_ref("Action")),
             ok=(200, JSON, _ref("Alert")), roles=("officer",))},
+        "/api/summaries/{code}": {"get": op(
+            "an area's figures over a period, with its child areas", "summaries",
+            params=[_path("code"), *SUMMARY], ok=(200, JSON, {"type": "object"}), roles=("leader",))},
+        "/api/summaries/{code}/export.{fmt}": {"get": op(
+            "the summary as a file", "summaries",
+            params=[_path("code"), _path("fmt", {"type": "string", "enum": ["csv", "pdf", "xlsx"]}), *SUMMARY,
+                    _param("table", STRING)],
+            ok=(200, ("text/csv", "application/pdf", XLSX), None), roles=("leader",))},
+        "/api/summaries/{code}/records": {"get": op(
+            "the reports or dossiers behind one figure", "summaries", params=[_path("code"), *SUMMARY, *RECORDS],
+            ok=(200, JSON, {"type": "object"}), roles=("leader",))},
+        "/api/summaries/{code}/records.{fmt}": {"get": op(
+            "those records as a file", "summaries",
+            params=[_path("code"), _path("fmt", {"type": "string", "enum": ["json", "csv", "xlsx"]}), *SUMMARY,
+                    *RECORDS], ok=(200, (JSON, "text/csv", XLSX), None), roles=("leader",))},
+        "/api/summaries/{code}/map": {"get": op(
+            "child areas coloured by one indicator", "summaries",
+            params=[_path("code"), *SUMMARY, _param("indicator", STRING), _param("rank_by", STRING)],
+            ok=(200, (JSON, GEOJSON), None), roles=("leader",))},
+        "/api/dossiers/import": {"post": op(
+            "import administrative dossiers (an export of the one-stop-shop system)", "summaries",
+            body={"multipart/form-data": {"schema": _obj(("file",), file={"type": "string", "format": "binary"})}},
+            ok=(201, JSON, {"type": "object"}), roles=("device dossiers:import", "admin"))},
         "/api/audit": {"get": op("the audit log", "admin", params=[
             _param("table", STRING), _param("actor", STRING),
             _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
