@@ -2,7 +2,8 @@
 
     GISSERVER_PG_DATABASE=gisserver_bench .venv/bin/python bench/load.py --port 5120 --duration 60
 
-Needs the demo city in the configured database (`gisserver demo load`) and the bench extra
+Needs the demo city in the configured database (`gisserver demo load`, whose user 'leader' opens
+the summaries) and the bench extra
 (`pip install -e '.[bench]'`, which brings locust). Starts the production server (gunicorn with
 `gisserver serve`'s defaults unless --workers/--threads say otherwise) on 127.0.0.1, runs locust
 headless for --duration seconds, stops everything, then prints throughput and p50/p95/p99 per
@@ -60,15 +61,28 @@ def _database_url() -> str:
     return resolve_database_url(Settings.from_env())
 
 
-def _leader_token(url: str) -> str:
+def _leader_token(url: str) -> tuple[int, str]:
+    """A token of the demo user 'leader' for the summaries (revoked after the run)."""
     from gisserver.db import Database
     from gisserver.users import get_user, issue_token
 
     database = Database(url)
     try:
         with database.transaction() as session:
-            _, secret = issue_token(session, "load-test", user=get_user(session, "leader"))
-        return secret
+            token, secret = issue_token(session, "load-test", user=get_user(session, "leader"))
+        return token.id, secret
+    finally:
+        database.dispose()
+
+
+def _revoke(url: str, token_id: int) -> None:
+    from gisserver.db import Database
+    from gisserver.users import revoke_token
+
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            revoke_token(session, token_id)
     finally:
         database.dispose()
 
@@ -147,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="threads per worker [serve's default]")
     parser.add_argument("--only", nargs="+", choices=["Resident", "MapViewer", "Leader"], default=None,
                         help="run only these kinds of users (to see one route's cost)")
-    parser.add_argument("--summary-route", default=None,
-                        help="GET route template of area summaries, e.g. /api/summaries/areas/{area}")
+    parser.add_argument("--summary-route", default="/api/summaries/{area}",
+                        help="GET route template of area summaries, {area} a ward code [%(default)s]")
+    parser.add_argument("--no-summaries", action="store_true", help="leaders list the wards instead")
     args = parser.parse_args(argv)
     duration = max(5, min(args.duration, 600))
 
@@ -166,9 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         prefix = Path(tmp) / "locust"
         outcome_file = Path(tmp) / "outcome.json"
         locust_env = dict(env, BENCH_OUTCOME=str(outcome_file))
-        if args.summary_route:
+        token_id = None
+        if not args.no_summaries:
+            token_id, secret = _leader_token(url)
             locust_env["BENCH_SUMMARY_ROUTE"] = args.summary_route
-            locust_env["BENCH_LEADER_TOKEN"] = _leader_token(url)
+            locust_env["BENCH_LEADER_TOKEN"] = secret
         log_path = Path(tmp) / "serve.log"
         with log_path.open("w") as log:
             server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -204,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else {"created": [], "retried": 0}
         keys = outcome["created"]
 
+    if token_id is not None:
+        _revoke(url, token_id)
     missing = _missing_reports(url, keys)
     workers = args.workers or 2 * (os.cpu_count() or 1) + 1
     print(f"\n{args.users} users for {duration}s against gisserver serve ({workers} workers, "
@@ -216,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({load_cpu / total_cpu:.0%}); load average at the end {os.getloadavg()[0]:.1f}")
     answered = int(rows[-1]["Request Count"]) or 1
     print(f"per request: {1000 * app_cpu / answered:.1f} ms of app CPU, {1000 * db_cpu / answered:.1f} ms of "
-          f"PostgreSQL CPU (figures that hold when other programs share the cores; wall-clock ones do not)")
+          f"PostgreSQL CPU (less sensitive than wall-clock figures to other programs on the cores)")
     print(f"\nreports answered 201: {len(keys)}; missing from the database: {missing}; requests retried once "
           f"after the server closed a kept-alive connection under them: {outcome['retried']}")
     if errors:

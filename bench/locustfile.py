@@ -23,9 +23,8 @@ ITEM_LAYERS = ("dia-chi", "quy-hoach-su-dung-dat", "thoat-nuoc-mua")
 TILE_LAYERS = ("quy-hoach-su-dung-dat", "dia-chi", "vung-nguy-co-ngap")
 TILE_ZOOMS = (13, 14, 15, 16)
 
-# HOOK(summaries): when issue 7's area summaries are on main, put their GET route template here,
-# e.g. "/api/summaries/areas/{area}", and the leader task below starts driving it (the area is a
-# ward code). Left None while the route does not exist, so that no 404s pollute the figures.
+# Leaders open area summaries (issue 7); bench/load.py passes the route and a leader's token.
+# Without a route (--no-summaries) the leader task lists the wards instead.
 SUMMARY_ROUTE: str | None = os.environ.get("BENCH_SUMMARY_ROUTE") or None
 
 CREATED_KEYS: list[str] = []
