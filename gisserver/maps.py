@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import folium
@@ -56,6 +57,13 @@ def localize_assets(root: Element, static_url: str) -> None:
                 local.append((name, base + LOCAL_ASSETS[name]))
             setattr(element, attribute, local)
         stack.extend(element._children.values())
+
+
+def tooltip_text(text: object) -> str:
+    """Text for a Folium Tooltip or Popup: Folium writes it raw into a JavaScript template literal that
+    Leaflet shows as HTML, so it is escaped for HTML first and then for the literal (`, ${, backslash)."""
+    escaped = html.escape(str(text), quote=True)
+    return escaped.replace("\\", "\\\\").replace("`", "\\`").replace("$", "\\$")
 
 
 def offline_map(location, zoom_start: int, basemap_url: str = "", attribution: str = "", **kwargs) -> folium.Map:
