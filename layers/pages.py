@@ -9,13 +9,13 @@ from __future__ import annotations
 import folium
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from folium.plugins import Fullscreen, VectorGridProtobuf
+from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 from jinja2.utils import htmlsafe_json_dumps
 
 from gisserver.auth import current_principal
 from gisserver.http import db_session
-from gisserver.maps import embed_map, offline_map
+from gisserver.maps import embed_map, fullscreen_control, offline_map
 from layers import catalog
 
 bp = Blueprint("layer_pages", __name__, template_folder="templates")
@@ -86,7 +86,7 @@ def planner_map():
     layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=_staff()))
     settings = current_app.config["SETTINGS"]
     m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height="100%")
-    Fullscreen().add_to(m)
+    fullscreen_control().add_to(m)
     config = {
         "map": m.get_name(),
         "layers": {layer.name: _layer_on_map(layer, m) for layer in layers},

@@ -6,12 +6,12 @@ import folium
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from folium.plugins import Draw, Fullscreen, MarkerCluster
+from folium.plugins import Draw, MarkerCluster
 from sqlalchemy.orm import Session
 
 from gisserver.auth import current_principal, page_roles
 from gisserver.http import db_session
-from gisserver.maps import embed_map, offline_map, tooltip_text
+from gisserver.maps import embed_map, fullscreen_control, offline_map, tooltip_text
 from gisserver.users import Principal
 from reports import cameras as camera_service
 from reports import photos as photo_service
@@ -41,7 +41,7 @@ CLUSTER_ICON = "function (cluster) { return GIS.reportClusterIcon(cluster); }"
 def _base_map(height: str = "100%", **kwargs):
     settings = current_app.config["SETTINGS"]
     m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height=height, **kwargs)
-    Fullscreen().add_to(m)
+    fullscreen_control().add_to(m)
     return m
 
 
@@ -69,7 +69,7 @@ def officer_map():
     can_edit = principal.has_role("officer")
     m = _base_map()
     cluster = MarkerCluster(name="reports", control=False, icon_create_function=CLUSTER_ICON,
-                            max_cluster_radius=40).add_to(m)
+                            max_cluster_radius=60).add_to(m)
     drawn = folium.FeatureGroup(name="new reports", control=False).add_to(m)
     if can_edit:
         Draw(draw_options={"polyline": False, "polygon": False, "rectangle": False, "circle": False,

@@ -7,6 +7,7 @@
   var ORDER = { danger: 0, warning: 1, watch: 2, normal: 3, unknown: 4 };
   var REFRESH_MS = 60000;
   var markers = {};
+  var fitted = false;
   var page = document.getElementById("map-page");
   GIS.addAreas(map, config.areas);
   GIS.sidePanel(page, map);
@@ -38,7 +39,7 @@
         marker.setStyle({ color: "#333", fillColor: COLORS[h.status] || COLORS.unknown, fillOpacity: 0.9 });
         marker.options.status = h.status;
         marker.bindTooltip(GIS.esc(h.name + " — " + level(h)));
-        marker.bindPopup(function () { return details(h); });
+        marker.bindPopup(function () { return details(h); }, GIS.popupOptions());
         var li = GIS.el("li", "level-" + h.status);
         var button = GIS.el("button", "link-button", h.name + " — " + level(h));
         button.type = "button";
@@ -50,6 +51,11 @@
         li.appendChild(button);
         list.appendChild(li);
       });
+      var all = Object.keys(markers).map(function (code) { return markers[code].getLatLng(); });
+      if (!fitted && all.length) {
+        map.fitBounds(L.latLngBounds(all), { padding: [30, 30], maxZoom: 15, animate: false });
+        fitted = true;
+      }
       document.getElementById("updated").textContent = GIS.formatDate(new Date().toISOString());
     });
   }

@@ -59,11 +59,16 @@ var GIS = (function () {
     return new Intl.NumberFormat(lang, options).format(value);
   }
 
+  // The same shape as the server's dates (date then time, the city's time zone): 25/11/2026 16:05.
   function formatDate(iso, withTime) {
     if (!iso) { return ""; }
-    var options = { day: "2-digit", month: "2-digit", year: "numeric", timeZone: "Asia/Ho_Chi_Minh" };
-    if (withTime !== false) { options.hour = "2-digit"; options.minute = "2-digit"; options.hour12 = false; }
-    return new Intl.DateTimeFormat(lang, options).format(new Date(iso));
+    var when = new Date(iso);
+    var zone = "Asia/Ho_Chi_Minh";
+    var text = new Intl.DateTimeFormat(lang, { day: "2-digit", month: "2-digit", year: "numeric", timeZone: zone })
+      .format(when);
+    if (withTime === false) { return text; }
+    return text + " " + new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+                                                        timeZone: zone }).format(when);
   }
 
   function csrfToken() {
@@ -88,6 +93,14 @@ var GIS = (function () {
 
   function mapNamed(name) { return window[name]; }
 
+  // Popups pan clear of the zoom buttons (top left) and, on a phone, of the panel's toggle (top centre).
+  function popupOptions(extra) {
+    var options = { maxWidth: Math.min(320, window.innerWidth - 60), autoPanPaddingTopLeft: L.point(56, 64),
+                    autoPanPaddingBottomRight: L.point(12, 24) };
+    Object.keys(extra || {}).forEach(function (k) { options[k] = extra[k]; });
+    return options;
+  }
+
   // On a phone the side panel is a drawer over the map, opened and closed by the page's toggle button.
   function sidePanel(page, map) {
     var button = page && page.querySelector(".side-toggle");
@@ -107,7 +120,7 @@ var GIS = (function () {
   }
 
   return { lang: lang, esc: esc, el: el, style: style, propertiesTable: propertiesTable, table: table, send: send, getJSON: getJSON,
-           mapNamed: mapNamed, formatNumber: formatNumber, formatDate: formatDate, sidePanel: sidePanel,
+           mapNamed: mapNamed, popupOptions: popupOptions, formatNumber: formatNumber, formatDate: formatDate, sidePanel: sidePanel,
            closeSidePanel: closeSidePanel };
 })();
 

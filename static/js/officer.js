@@ -16,6 +16,8 @@
   var fitted = false;
   GIS.addAreas(map, config.areas);
   GIS.sidePanel(page, null);
+  // Alerts above the camera cones (both are vectors): a click on an alert must reach the alert.
+  map.createPane("alerts").style.zIndex = 450;
 
   // The API's refusal in the page's language when the page has words for it.
   function errorText(res) {
@@ -48,7 +50,7 @@
   // A form from a <template> in a popup; cancel (or closing the popup) runs onCancel once.
   function popupForm(templateId, at, onSubmit, onCancel) {
     var node = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
-    var popup = L.popup({ minWidth: 240, closeOnClick: false }).setLatLng(at).setContent(node).openOn(map);
+    var popup = L.popup(GIS.popupOptions({ minWidth: 240, closeOnClick: false })).setLatLng(at).setContent(node).openOn(map);
     var settled = false;
     function cancel() { if (!settled) { settled = true; onCancel(); } }
     popup.on("remove", cancel);
@@ -75,7 +77,7 @@
     var marker = L.marker([c[1], c[0]], { icon: reportIcon(p), draggable: config.canEdit, status: p.status,
                                           title: p.tracking_code });
     marker.feature = feature;
-    marker.bindPopup(function () { return reportPopup(p); }, { maxWidth: 300 });
+    marker.bindPopup(function () { return reportPopup(p); }, GIS.popupOptions());
     marker.on("dragend", function () {
       var to = marker.getLatLng();
       var from = L.latLng(c[1], c[0]);
@@ -156,9 +158,9 @@
     if (!document.getElementById("show-alerts").checked) { return; }
     GIS.getJSON(config.alerts + "?status=new,acknowledged,in_progress").then(function (data) {
       (data.alerts || []).forEach(function (a) {
-        L.circleMarker([a.lat, a.lon], { radius: 10, color: "#6a0dad", weight: 3, fillOpacity: 0.2 })
+        L.circleMarker([a.lat, a.lon], { radius: 10, color: "#6a0dad", weight: 3, fillOpacity: 0.2, pane: "alerts" })
           .bindTooltip(GIS.esc((config.alertTypes[a.type] || a.type) + " × " + a.event_count))
-          .bindPopup(function () { return alertPopup(a); })
+          .bindPopup(function () { return alertPopup(a); }, GIS.popupOptions())
           .addTo(alerts);
       });
     });
@@ -190,10 +192,14 @@
   load();
   loadAlerts();
   loadCameras();
-  // For the page's tests: reload the reports, count the camera cones drawn.
-  window.officerMap = { reload: load, cameraCount: function () {
-    var n = 0;
-    cameras.eachLayer(function (group) { n += group.getLayers().length; });
-    return n;
-  } };
+  // For the page's tests: reload the reports, count the camera cones and alerts drawn.
+  window.officerMap = {
+    reload: load,
+    alertCount: function () { return alerts.getLayers().length; },
+    cameraCount: function () {
+      var n = 0;
+      cameras.eachLayer(function (group) { n += group.getLayers().length; });
+      return n;
+    }
+  };
 })();

@@ -70,7 +70,7 @@
         hit.features.forEach(function (f) { box.appendChild(GIS.propertiesTable(f.properties)); });
       });
       if (!box.childNodes.length) { box.appendChild(GIS.el("p", "", script.dataset.nothing)); }
-      L.popup({ maxWidth: 360, maxHeight: 320 }).setLatLng(e.latlng).setContent(box).openOn(map);
+      L.popup(GIS.popupOptions({ maxWidth: 360, maxHeight: 320 })).setLatLng(e.latlng).setContent(box).openOn(map);
     });
   });
 

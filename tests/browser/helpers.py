@@ -15,7 +15,8 @@ def set_view(page, map_var: str, lat: float, lon: float, zoom: int) -> None:
     page.evaluate("([m, lat, lon, z]) => { window[m].setView([lat, lon], z, {animate: false}); }",
                   [map_var, lat, lon, zoom])
     page.wait_for_load_state("networkidle")
-    assert page.evaluate("m => window[m].getZoom()", map_var) == zoom
+    state = page.evaluate("m => [window[m].getZoom(), window[m].getSize(), document.readyState]", map_var)
+    assert state[0] == zoom, state
 
 
 def screen_point(page, map_var: str, lat: float, lon: float) -> tuple[float, float]:

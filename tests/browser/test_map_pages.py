@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from layers.importing import ImportOptions, import_layer
 from reports import workflow
-from reports.camera_models import Camera
+from reports.alerts import EventInput, record_event
+from reports.cameras import CameraInput, add_camera
 from reports.hotspots import record_readings
 from reports.intake import ReportInput, submit_report
 from reports.models import Report, ReportEvent
@@ -178,11 +179,16 @@ def test_planner_search_flies_to_an_address_and_a_ward(browser_page):
 
 # -- officer map ---------------------------------------------------------------------------------------------
 
-def test_officer_map_shows_reports_filters_and_cameras(browser_page, demo_db):
+def test_officer_map_shows_reports_filters_cameras_and_alerts(browser_page, demo_db):
     lon, lat = point_in_area(demo_db, OFFICER_WARD)
     _report(demo_db, lon, lat, "Cây đổ chắn đường")
     done = _report(demo_db, lon + 0.002, lat, "Đèn đường đã sửa xong")
     workflow.transition(demo_db, done, "resolve", actor="test")
+    # A camera of the ward looking north-east, and a flood it has just seen.
+    camera = add_camera(demo_db, CameraInput(code="TEST-CAM-1", name="Ngã tư thử", lon=lon - 0.002, lat=lat,
+                                             direction=45, ai_capabilities=("flood",)))
+    demo_db.flush()
+    record_event(demo_db, camera, EventInput("flood", 0.93, datetime.now(UTC)))
     demo_db.commit()
     page = browser_page.page
     browser_page.login("officer")
@@ -192,9 +198,11 @@ def test_officer_map_shows_reports_filters_and_cameras(browser_page, demo_db):
     shown = page.evaluate("c => window[c].getLayers().length", config["cluster"])
     assert shown >= 1
     assert page.locator(".report-pin, .report-cluster-icon").count() >= 1
-    # Every report shown is the officer's ward's, and open (the default filter).
+    # Every report shown is open (the default filter), coloured by its status.
     statuses = page.evaluate("c => window[c].getLayers().map(m => m.options.status)", config["cluster"])
     assert set(statuses) <= {"new", "acknowledged", "in_progress"}
+    # The alert is on the map; its popup names it in the page's language.
+    page.wait_for_function("() => window.officerMap.alertCount() === 1")
     # Filters: everything ever, then one category, then nothing before the city existed.
     page.select_option("select[name=status]", "")
     page.wait_for_function("([c, n]) => window[c].getLayers().length > n", arg=[config["cluster"], shown])
@@ -206,13 +214,16 @@ def test_officer_map_shows_reports_filters_and_cameras(browser_page, demo_db):
     page.dispatch_event("input[name=to]", "change")
     page.wait_for_function("c => window[c].getLayers().length === 0", arg=config["cluster"])
     # Cameras: their view cones appear once zoomed in on them, and go when zoomed out.
-    camera = demo_db.execute(select(Camera.geom.ST_X(), Camera.geom.ST_Y()).order_by(Camera.code).limit(1)).one()
-    set_view(page, config["map"], camera[1], camera[0], 13)
+    set_view(page, config["map"], lat, lon - 0.002, 13)
     assert page.evaluate("window.officerMap.cameraCount()") == 0 and page.locator("#camera-hint").is_visible()
-    set_view(page, config["map"], camera[1], camera[0], 17)
+    set_view(page, config["map"], lat, lon - 0.002, 17)
     page.wait_for_function("() => window.officerMap.cameraCount() > 0")
     assert page.locator("#camera-hint").is_hidden()
-    set_view(page, config["map"], camera[1], camera[0], 14)
+    x, y = screen_point(page, config["map"], lat, lon - 0.002)
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_selector(".leaflet-popup-content:has-text('Ngập lụt')")
+    set_view(page, config["map"], lat, lon - 0.002, 14)
     page.wait_for_function("() => window.officerMap.cameraCount() === 0")
 
 
@@ -421,6 +432,7 @@ def test_language_choice_sticks_and_formats_follow(browser_page, demo_db):
     # Other pages, and a new visit, stay in English.
     browser_page.goto("/maps/layers")
     assert page.inner_text(".map-side h2") == "Layers"
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "Zoom in"
     assert page.evaluate("GIS.formatNumber(1234.5, 1)") == "1,234.5"
     browser_page.goto("/")
     assert "Planning map" in page.inner_text(".nav")
@@ -430,3 +442,4 @@ def test_language_choice_sticks_and_formats_follow(browser_page, demo_db):
     assert "Bản đồ quy hoạch" in page.inner_text(".nav")
     browser_page.goto("/flood")
     assert page.evaluate("GIS.formatNumber(1234.5, 1)") == "1.234,5"
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "Phóng to"
