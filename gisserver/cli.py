@@ -142,6 +142,8 @@ FEATURE_COMMANDS: tuple[str, ...] = (
     "layers.cli:layers",
     "reports.cameras_cli:cameras",
     "reports.cameras_cli:hotspots",
+    "reports.cli:routing",
+    "reports.cli:alert_types",
     # "package.module:attribute",
 )
 

@@ -44,6 +44,14 @@ class Settings:
     # Photos attached to a citizen report: how many, and the size cap of each in megabytes.
     photo_max_count: int = 5
     photo_max_mb: int = 8
+    # A new report of the same category this close (metres) and this recent (hours) to an open one is a
+    # possible duplicate.
+    duplicate_metres: int = 100
+    duplicate_hours: int = 48
+    # A camera silent for longer than this many minutes is shown offline.
+    camera_offline_minutes: int = 10
+    # AI events of one camera and type this many minutes apart fold into one alert.
+    alert_dedup_minutes: int = 10
     # The public address residents reach the app at, printed into QR codes (default: the request's host).
     public_url: str = ""
     # Number of trusted reverse proxies in front of the app (for client addresses).

@@ -12,30 +12,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Conflict, Invalid
+from reports.alert_types import alert_type_by_code
 from reports.areas import area_chain_for_point
-from reports.camera_models import AiEvent, Alert, Camera
+from reports.camera_models import AiEvent, Alert, AlertEvent, Camera
 from reports.models import OPEN_STATUSES
-from reports.routing import unit_for_type
-from reports.units import FALLBACK_UNIT_TYPE
+from reports.routing import route_alert
 from reports.workflow import TRANSITIONS
 
-
-@dataclass(frozen=True)
-class AlertType:
-    unit_types: tuple[str, ...]  # who is told, first one leads
-    deadline_hours: float
-    report_categories: tuple[str, ...]  # citizen reports about the same thing
-
-
-# The routing table of alerts: fire goes to the ward People's Committee and the fire police, and so on.
-ALERT_TYPES = {
-    "fire": AlertType(("ward_committee", "fire_police"), 1, ("dot_rom_ra", "an_ninh_trat_tu")),
-    "straw_burning": AlertType(("ward_committee",), 4, ("dot_rom_ra",)),
-    "flood": AlertType(("ward_committee",), 2, ("cap_thoat_nuoc_ngap_ung",)),
-    "traffic": AlertType(("ward_police",), 4, ("vi_pham_giao_thong",)),
-    "crowd": AlertType(("ward_police",), 2, ("tu_tap_dong_nguoi", "gay_roi")),
-    "encroachment": AlertType(("ward_police",), 24, ("vi_pham_giao_thong",)),
-}
 DEDUP_WINDOW = timedelta(minutes=10)
 LINK_METRES = 300.0
 LINK_HOURS = 48.0
@@ -72,9 +55,8 @@ def _parse_at(value) -> datetime:
     return at
 
 
-def _validate(camera: Camera, data: EventInput, now: datetime) -> tuple[datetime, float, float | None, float | None]:
-    if data.type not in ALERT_TYPES:
-        raise Invalid(f"unknown event type {data.type!r}", {"field": "type", "types": sorted(ALERT_TYPES)})
+def _validate(session: Session, camera: Camera, data: EventInput, now: datetime):
+    alert_type = alert_type_by_code(session, data.type)
     if data.type not in camera.ai_capabilities:
         raise Invalid(f"camera {camera.code} does not detect {data.type}", {"field": "type"})
     confidence = data.confidence
@@ -92,7 +74,7 @@ def _validate(camera: Camera, data: EventInput, now: datetime) -> tuple[datetime
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
                     or abs(value) > limit:
                 raise Invalid(f"{name} must be a finite number within ±{limit}", {"field": name})
-    return at, float(confidence), lon, lat
+    return alert_type, at, float(confidence), lon, lat
 
 
 _NEAR_REPORT = text("""
@@ -105,44 +87,59 @@ LIMIT 1
 """)
 
 
+def _link_report(session: Session, categories, lon: float, lat: float, at: datetime) -> int | None:
+    if not categories:
+        return None
+    return session.execute(_NEAR_REPORT, {
+        "codes": list(categories), "lon": lon, "lat": lat, "metres": LINK_METRES,
+        "since": at - timedelta(hours=LINK_HOURS), "until": at + timedelta(hours=1),
+    }).scalar()
+
+
+def _history(session: Session, alert: Alert, at: datetime, actor: str, action: str, old: str | None,
+             note: str = "") -> None:
+    session.add(AlertEvent(alert_id=alert.id, at=at, actor=actor, action=action, from_status=old,
+                           to_status=alert.status, note=note))
+
+
 def record_event(session: Session, camera: Camera, data: EventInput, *, snapshot_path: str | None = None,
-                 now: datetime | None = None) -> EventResult:
-    """Store an event and fold it into its camera's open alert of that type, or raise a new alert."""
+                 now: datetime | None = None, dedup_window: timedelta = DEDUP_WINDOW,
+                 actor: str | None = None) -> EventResult:
+    """Store an event and fold it into its camera's open alert of that type, or raise a new routed alert.
+
+    Events of one camera and type less than *dedup_window* apart make one alert with a count.
+    """
     now = now or datetime.now(UTC)
-    at, confidence, lon, lat = _validate(camera, data, now)
+    alert_type, at, confidence, lon, lat = _validate(session, camera, data, now)
     if lon is None:
         lon, lat = session.execute(select(func.ST_X(Camera.geom), func.ST_Y(Camera.geom))
                                    .where(Camera.id == camera.id)).one()
     point = from_shape(Point(lon, lat), srid=4326)
     open_alert = session.scalar(
         select(Alert).where(Alert.camera_id == camera.id, Alert.type == data.type,
-                            Alert.status.in_(OPEN_STATUSES), Alert.last_at >= at - DEDUP_WINDOW,
-                            Alert.first_at <= at + DEDUP_WINDOW)
+                            Alert.status.in_(OPEN_STATUSES), Alert.last_at >= at - dedup_window,
+                            Alert.first_at <= at + dedup_window)
         .order_by(Alert.last_at.desc()).with_for_update()
     )
     new = open_alert is None
     if new:
-        kind = ALERT_TYPES[data.type]
         chain = area_chain_for_point(session, lon, lat, on=at.date())
-        units = [u for t in kind.unit_types if (u := unit_for_type(session, t, chain)) is not None]
-        if not units:
-            fallback = unit_for_type(session, FALLBACK_UNIT_TYPE, chain)
-            units = [fallback] if fallback else []
-        linked = session.execute(_NEAR_REPORT, {
-            "codes": list(kind.report_categories), "lon": lon, "lat": lat, "metres": LINK_METRES,
-            "since": at - timedelta(hours=LINK_HOURS), "until": at + timedelta(hours=1),
-        }).scalar()
+        units = route_alert(session, alert_type, chain)
         open_alert = Alert(camera_id=camera.id, type=data.type, geom=point, area_id=chain[0].id if chain else None,
                            unit_ids=[u.id for u in units], status="new", first_at=at, last_at=at, event_count=1,
-                           max_confidence=confidence, due_at=at + timedelta(hours=kind.deadline_hours),
-                           linked_report_id=linked)
+                           max_confidence=confidence, due_at=at + timedelta(hours=alert_type.deadline_hours),
+                           linked_report_id=_link_report(session, alert_type.report_categories, lon, lat, at))
         session.add(open_alert)
         session.flush()
+        _history(session, open_alert, at, actor or f"camera:{camera.code}", "created", None,
+                 f"{data.type}, confidence {confidence:.2f}; to {', '.join(u.code for u in units) or '-'}")
     else:
         open_alert.event_count += 1
         open_alert.last_at = max(open_alert.last_at, at)
         open_alert.first_at = min(open_alert.first_at, at)
         open_alert.max_confidence = max(open_alert.max_confidence, confidence)
+        if open_alert.linked_report_id is None:  # a resident may have reported it since the alert began
+            open_alert.linked_report_id = _link_report(session, alert_type.report_categories, lon, lat, at)
     session.add(AiEvent(camera_id=camera.id, alert_id=open_alert.id, type=data.type, confidence=confidence, at=at,
                         geom=point, snapshot_path=snapshot_path))
     camera.last_seen_at = max(camera.last_seen_at or at, at)  # an event is a sign of life too
@@ -150,7 +147,7 @@ def record_event(session: Session, camera: Camera, data: EventInput, *, snapshot
     return EventResult(open_alert, new)
 
 
-def transition_alert(session: Session, alert: Alert, action: str, *, note: str = "",
+def transition_alert(session: Session, alert: Alert, action: str, *, actor: str = "system", note: str = "",
                      at: datetime | None = None) -> Alert:
     """Alerts follow the reports' workflow (acknowledge, start, resolve, reject with a reason, reopen)."""
     step = TRANSITIONS.get(action)
@@ -158,11 +155,25 @@ def transition_alert(session: Session, alert: Alert, action: str, *, note: str =
         raise Invalid(f"action must be one of {', '.join(TRANSITIONS)}", {"field": "action"})
     if alert.status not in step.sources:
         raise Conflict(f"cannot {action} an alert that is {alert.status}")
-    if step.needs_note and not (note or "").strip():
+    note = (note or "").strip()
+    if step.needs_note and not note:
         raise Invalid(f"a reason is required to {action}", {"field": "note"})
+    at = at or datetime.now(UTC)
+    if at < alert.first_at:
+        raise Invalid("a change cannot precede the alert")
+    old = alert.status
     alert.status = step.to
-    alert.closed_at = (at or datetime.now(UTC)) if step.to in ("resolved", "rejected") else None
+    alert.closed_at = at if step.to in ("resolved", "rejected") else None
     if note:
-        alert.note = note.strip()
+        alert.note = note
+    _history(session, alert, at, actor, action, old, note)
     session.flush()
     return alert
+
+
+def is_overdue(alert: Alert, now: datetime | None = None) -> bool:
+    return alert.status in OPEN_STATUSES and (now or datetime.now(UTC)) > alert.due_at
+
+
+def alert_history(session: Session, alert: Alert) -> list[AlertEvent]:
+    return list(session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id)))

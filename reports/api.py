@@ -16,7 +16,7 @@ from reports import keychains as keychain_service
 from reports import photos as photo_service
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
-from reports.intake import ReportInput
+from reports.intake import DuplicatePolicy, ReportInput
 from reports.keychains import keychain_info
 from reports.models import Report
 
@@ -46,6 +46,12 @@ def _form_body() -> dict:
 
 def photo_dir():
     return current_app.config["SETTINGS"].data_dir / "photos"
+
+
+def duplicate_policy() -> DuplicatePolicy:
+    """How near and how recent an open report must be for a new one to be flagged (configurable)."""
+    settings = current_app.config["SETTINGS"]
+    return DuplicatePolicy(metres=float(settings.duplicate_metres), hours=float(settings.duplicate_hours))
 
 
 def request_photos() -> list[photo_service.ProcessedPhoto]:
@@ -95,7 +101,8 @@ def create_report():
     principal = current_principal()
     staff = bool(principal and principal.has_role("officer"))
     session = db_session()
-    filed = file_report(session, data, photos, photo_dir(), actor=_actor(), staff=staff)
+    filed = file_report(session, data, photos, photo_dir(), actor=_actor(), staff=staff,
+                        duplicates=duplicate_policy())
     commit_filed(session, filed)  # 201 only once the report is safely stored
     report, created = filed.report, filed.created
     body = queries.public_view(session, report)

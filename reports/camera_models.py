@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gisserver.db import Base
 
 CAMERA_STATES = ("active", "maintenance")
-AI_CAPABILITIES = ("flood", "fire", "straw_burning", "traffic", "crowd", "encroachment")
 
 
 class Camera(Base):
@@ -50,9 +61,17 @@ class Hotspot(Base):
     watch_cm: Mapped[float] = mapped_column(Float)
     warning_cm: Mapped[float] = mapped_column(Float)
     danger_cm: Mapped[float] = mapped_column(Float)
-    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
     last_level_cm: Mapped[float | None] = mapped_column(Float)
     last_reading_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The cameras that watch a hotspot (operators look at them when the water rises).
+hotspot_cameras = Table(
+    "hotspot_cameras",
+    Base.metadata,
+    Column("hotspot_id", ForeignKey("flood_hotspots.id", ondelete="CASCADE"), primary_key=True),
+    Column("camera_id", ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class HotspotReading(Base):
@@ -65,6 +84,21 @@ class HotspotReading(Base):
     level_cm: Mapped[float] = mapped_column(Float)
     reading_id: Mapped[str | None] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AlertType(Base):
+    """A kind of AI detection and how its alerts are routed: the units told (first one leads), the deadline,
+    and the citizen-report categories about the same thing."""
+
+    __tablename__ = "alert_types"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    unit_types: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    deadline_hours: Mapped[float] = mapped_column(Float)
+    report_categories: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Alert(Base):
@@ -101,3 +135,18 @@ class AiEvent(Base):
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
     snapshot_path: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AlertEvent(Base):
+    """One change of an alert; the table is append-only in the database."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")

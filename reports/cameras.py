@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Conflict, Invalid, NotFound
 from reports import geo
+from reports.alert_types import active_alert_type_codes
 from reports.areas import area_by_code, area_chain_for_point
-from reports.camera_models import AI_CAPABILITIES, CAMERA_STATES, Camera
+from reports.camera_models import CAMERA_STATES, Alert, Camera
 from reports.models import Unit
 from reports.units import unit_by_code
 
@@ -64,14 +65,21 @@ def _validate(data: CameraInput) -> None:
         data.direction = _number(data.direction, "direction", 0, 360, high_open=True)
     if data.state not in CAMERA_STATES:
         raise Invalid(f"state must be one of {', '.join(CAMERA_STATES)}", {"field": "state"})
-    unknown = set(data.ai_capabilities) - set(AI_CAPABILITIES)
-    if unknown:
-        raise Invalid(f"unknown AI capability: {', '.join(sorted(unknown))}", {"field": "ai_capabilities"})
+    if not all(isinstance(c, str) for c in data.ai_capabilities):
+        raise Invalid("ai_capabilities must be a list of alert types", {"field": "ai_capabilities"})
     if data.stream_url and not re.match(r"^(rtsp|rtsps|https?)://", data.stream_url):
         raise Invalid("stream_url must be an rtsp:// or http(s):// address", {"field": "stream_url"})
 
 
+def _check_capabilities(session: Session, data: CameraInput) -> None:
+    """What a camera detects must be a configured alert type, or its events could not be routed."""
+    unknown = set(data.ai_capabilities) - active_alert_type_codes(session)
+    if unknown:
+        raise Invalid(f"unknown AI capability: {', '.join(sorted(unknown))}", {"field": "ai_capabilities"})
+
+
 def _apply(session: Session, camera: Camera, data: CameraInput) -> None:
+    _check_capabilities(session, data)
     camera.name = data.name.strip()
     camera.geom = from_shape(Point(data.lon, data.lat), srid=4326)
     chain = area_chain_for_point(session, data.lon, data.lat)
@@ -126,6 +134,9 @@ def update_camera(session: Session, camera: Camera, changes: dict) -> Camera:
 
 
 def delete_camera(session: Session, camera: Camera) -> None:
+    """Remove a camera from the registry; one that has raised alerts is kept as evidence (409)."""
+    if session.scalar(select(Alert.id).where(Alert.camera_id == camera.id).limit(1)):
+        raise Conflict(f"camera {camera.code} has raised alerts; set it to maintenance instead of deleting it")
     session.delete(camera)
     session.flush()
 
@@ -135,8 +146,8 @@ def heartbeat(session: Session, camera: Camera, at: datetime | None = None) -> N
     session.flush()
 
 
-def health(camera: Camera, now: datetime | None = None, window: timedelta = HEARTBEAT_WINDOW) -> str:
-    """online / offline from the last heartbeat, or maintenance when taken out of service."""
+def health(camera, now: datetime | None = None, window: timedelta = HEARTBEAT_WINDOW) -> str:
+    """online / offline from the last heartbeat (within *window*), or maintenance when taken out of service."""
     if camera.state == "maintenance":
         return "maintenance"
     now = now or datetime.now(UTC)
@@ -177,6 +188,19 @@ def cameras_seeing_point(session: Session, lon: float, lat: float) -> list:
     return list(session.execute(_SEEING, {"lon": lon, "lat": lat}))
 
 
+def cameras_seeing_report(session: Session, report_id: int) -> list:
+    """The cameras that see a report's place, nearest first; [] for a report known only by its address."""
+    point = geo.point_lonlat(session, report_id)
+    return cameras_seeing_point(session, *point) if point else []
+
+
+def offline_window(minutes: int) -> timedelta:
+    """The configured silence after which a camera is offline (GISSERVER_CAMERA_OFFLINE_MINUTES)."""
+    if minutes <= 0:
+        raise Invalid("the camera offline time must be positive")
+    return timedelta(minutes=minutes)
+
+
 _COUNTS = text("""
 SELECT count(*) AS total,
        count(*) FILTER (WHERE state = 'maintenance') AS maintenance,
@@ -186,9 +210,14 @@ FROM cameras WHERE area_id = ANY(:ids)
 """)
 
 
-def camera_counts_by_area(session: Session, area_id: int, now: datetime | None = None) -> dict:
-    """Cameras in an area and below it: total, online, offline, maintenance, AI-capable."""
-    since = (now or datetime.now(UTC)) - HEARTBEAT_WINDOW
+def camera_counts_by_area(session: Session, area_id: int, now: datetime | None = None,
+                          window: timedelta = HEARTBEAT_WINDOW) -> dict:
+    """Cameras in an area and below it: total, online, offline, maintenance, AI-capable.
+
+    *window* is how long a camera may stay silent and still count as online (the app passes
+    GISSERVER_CAMERA_OFFLINE_MINUTES, see offline_window()).
+    """
+    since = (now or datetime.now(UTC)) - window
     row = session.execute(_COUNTS, {"ids": sorted(geo.area_subtree_ids(session, [area_id])), "since": since}).one()
     return {"total": row.total, "online": row.online, "offline": row.total - row.online - row.maintenance,
             "maintenance": row.maintenance, "ai": row.ai}
@@ -200,8 +229,12 @@ class CameraImportResult:
     updated: int
 
 
-def _row_input(row, geometry) -> CameraInput:
+def _row_input(row, geometry, base: CameraInput | None) -> CameraInput:
+    """A camera from a file's row; a column the file does not have keeps the camera's current value."""
+
     def text_of(name, default=None):
+        if name not in row.index:
+            return getattr(base, name) if base is not None else default
         value = row.get(name)
         return default if value is None or (isinstance(value, float) and math.isnan(value)) or value == "" else value
 
@@ -210,15 +243,20 @@ def _row_input(row, geometry) -> CameraInput:
         return None if value is None else float(value)
 
     ai = text_of("ai_capabilities", "")
-    capabilities = tuple(c.strip() for c in str(ai).replace(";", ",").split(",") if c.strip())
-    return CameraInput(code=str(text_of("code", "")), name=str(text_of("name", "")), lon=geometry.x, lat=geometry.y,
-                       direction=number_of("direction"), fov=number_of("fov", 90.0), range_m=number_of("range_m", 60.0),
-                       owner_unit=text_of("owner_unit"), state=str(text_of("state", "active")),
-                       ai_capabilities=capabilities, stream_url=text_of("stream_url"))
+    capabilities = tuple(ai) if isinstance(ai, tuple) else tuple(
+        c.strip() for c in str(ai).replace(";", ",").split(",") if c.strip())
+    return CameraInput(code=str(row.get("code") or ""), name=str(text_of("name", "")), lon=geometry.x,
+                       lat=geometry.y, direction=number_of("direction"), fov=number_of("fov", 90.0),
+                       range_m=number_of("range_m", 60.0), owner_unit=text_of("owner_unit"),
+                       state=str(text_of("state", "active")), ai_capabilities=capabilities,
+                       stream_url=text_of("stream_url"))
 
 
 def import_cameras(session: Session, frame) -> CameraImportResult:
-    """Create or update cameras from a point layer (code, name, direction, fov, range_m, ...); all or nothing."""
+    """Create or update cameras from a point layer (code, name, direction, fov, range_m, ...); all or nothing.
+
+    Columns a file leaves out keep their values, so an export (which has no stream URLs) imports back safely.
+    """
     missing = {"code", "name"} - set(frame.columns)
     if missing:
         raise Invalid(f"missing column(s): {', '.join(sorted(missing))}")
@@ -228,8 +266,9 @@ def import_cameras(session: Session, frame) -> CameraImportResult:
             errors.append({"row": number, "error": "not a point"})
             continue
         try:
-            data = _row_input(row, row.geometry)
-            existing = session.scalar(select(Camera).where(Camera.code == data.code))
+            code = str(row.get("code") or "").strip()
+            existing = session.scalar(select(Camera).where(Camera.code == code))
+            data = _row_input(row, row.geometry, camera_input(session, existing) if existing else None)
             if existing is None:
                 add_camera(session, data)
                 result.created += 1
@@ -250,6 +289,27 @@ SELECT c.code, c.name, c.direction, c.fov, c.range_m, u.code AS owner_unit, c.st
        array_to_string(c.ai_capabilities, ',') AS ai_capabilities, ST_AsBinary(c.geom) AS geom
 FROM cameras c LEFT JOIN units u ON u.id = c.owner_unit_id ORDER BY c.code
 """)
+
+
+EXPORT_FORMATS = {"csv": ("text/csv", ".csv"), "geojson": ("application/geo+json", ".geojson")}
+
+
+def write_cameras(session: Session, fmt: str, path) -> int:
+    """Write the registry (without stream URLs) to *path* as CSV (lon/lat columns) or GeoJSON; returns the count.
+
+    Both files import again with import_cameras, so the registry can be edited in a spreadsheet or a GIS.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise Invalid(f"format must be one of {', '.join(EXPORT_FORMATS)}", {"field": "format"})
+    frame = cameras_frame(session)
+    if fmt == "csv":
+        table = frame.drop(columns="geometry")
+        table.insert(2, "lon", frame.geometry.x.round(7))
+        table.insert(3, "lat", frame.geometry.y.round(7))
+        table.to_csv(path, index=False, encoding="utf-8-sig")  # the BOM lets spreadsheet programs read Vietnamese
+    else:
+        frame.to_file(path, driver="GeoJSON")
+    return len(frame)
 
 
 def cameras_frame(session: Session):
@@ -280,8 +340,9 @@ WHERE (CAST(:bbox AS float8[]) IS NULL
 """)
 
 
-def cameras_geojson(session: Session, *, coverage: bool = False, bbox=None, now: datetime | None = None) -> str:
+def cameras_geojson(session: Session, *, coverage: bool = False, bbox=None, now: datetime | None = None,
+                    window: timedelta = HEARTBEAT_WINDOW) -> str:
     """Cameras (points or view cones) with their health as GeoJSON written by PostGIS; no stream addresses."""
-    since = (now or datetime.now(UTC)) - HEARTBEAT_WINDOW
+    since = (now or datetime.now(UTC)) - window
     return session.execute(_GEOJSON, {"coverage": coverage, "since": since,
                                       "bbox": list(bbox) if bbox else None}).scalar()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import tempfile
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy import or_, select
 
@@ -16,12 +18,17 @@ from gisserver.exceptions import Forbidden, Invalid, NotFound, PayloadTooLarge, 
 from gisserver.http import db_session, finite_float, json_body
 from reports import alerts as alert_service
 from reports import cameras as camera_service
-from reports import geo
+from reports import geo, queries
 from reports import hotspots as hotspot_service
 from reports import photos as photo_service
-from reports.camera_models import Alert
+from reports.camera_models import Alert, AlertType, Camera
+from reports.models import Area, Unit
 
 bp = Blueprint("cameras_api", __name__, url_prefix="/api")
+
+
+def _offline_window() -> timedelta:
+    return camera_service.offline_window(current_app.config["SETTINGS"].camera_offline_minutes)
 
 
 def _staff() -> bool:
@@ -29,12 +36,12 @@ def _staff() -> bool:
     return bool(principal and principal.has_role("officer", "leader", "planner"))
 
 
-def _camera_json(row, staff: bool) -> dict:
+def _camera_json(row, staff: bool, window: timedelta) -> dict:
     body = {
         "code": row.code, "name": row.name, "lon": round(row.lon, 7), "lat": round(row.lat, 7),
         "direction": row.direction, "fov": row.fov, "range_m": row.range_m,
         "area": {"code": row.area_code, "name": row.area_name} if row.area_code else None,
-        "health": camera_service.health(row), "ai_capabilities": list(row.ai_capabilities),
+        "health": camera_service.health(row, window=window), "ai_capabilities": list(row.ai_capabilities),
         "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None,
     }
     if staff:
@@ -54,8 +61,8 @@ def _bool_arg(name: str) -> bool | None:
 @bp.get("/cameras")
 def list_cameras():
     rows = camera_service.list_cameras(db_session(), area_code=request.args.get("area") or None, ai=_bool_arg("ai"))
-    staff = _staff()
-    items = [_camera_json(r, staff) for r in rows]
+    staff, window = _staff(), _offline_window()
+    items = [_camera_json(r, staff, window) for r in rows]
     health = request.args.get("health")
     if health:
         items = [c for c in items if c["health"] == health]
@@ -67,7 +74,7 @@ def cameras_geojson():
     from layers.export import parse_bbox
 
     text = camera_service.cameras_geojson(db_session(), coverage=request.args.get("geometry") == "coverage",
-                                          bbox=parse_bbox(request.args.get("bbox")))
+                                          bbox=parse_bbox(request.args.get("bbox")), window=_offline_window())
     return current_app.response_class(text, mimetype="application/geo+json")
 
 
@@ -78,12 +85,60 @@ def cameras_seeing():
     return {"cameras": [{"code": r.code, "name": r.name, "distance_m": round(r.distance_m, 1)} for r in rows]}
 
 
+@bp.get("/reports/<int:report_id>/cameras")
+@require_roles("officer", "leader")
+def cameras_seeing_report(report_id: int):
+    """The cameras that see a report's place, nearest first (for the report's page)."""
+    session = db_session()
+    report = queries.visible_report(session, current_principal(), report_id)
+    rows = camera_service.cameras_seeing_report(session, report.id)
+    return {"cameras": [{"code": r.code, "name": r.name, "distance_m": round(r.distance_m, 1)} for r in rows]}
+
+
+@bp.get("/cameras/export")
+@require_roles("officer", "leader", "planner")
+def export_cameras():
+    """The registry as a CSV or GeoJSON file (no stream addresses) that imports again."""
+    fmt = request.args.get("format", "geojson")
+    if fmt not in camera_service.EXPORT_FORMATS:
+        raise Invalid(f"format must be one of {', '.join(camera_service.EXPORT_FORMATS)}", {"field": "format"})
+    mimetype, suffix = camera_service.EXPORT_FORMATS[fmt]
+    with tempfile.TemporaryDirectory(prefix="gisserver-cameras-") as tmp:
+        path = Path(tmp) / f"cameras{suffix}"
+        camera_service.write_cameras(db_session(), fmt, path)
+        data = path.read_bytes()
+    return current_app.response_class(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="cameras{suffix}"'})
+
+
+@bp.post("/cameras/import")
+@require_roles("officer")
+def import_cameras():
+    """Create or update cameras from an uploaded CSV (lon/lat) or GeoJSON point file; all rows or none."""
+    from layers.importing import read_vector_file
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("send the file as multipart field 'file'", {"field": "file"})
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise Invalid("send a .csv or .geojson file", {"field": "file"})
+    session = db_session()
+    with tempfile.TemporaryDirectory(prefix="gisserver-cameras-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        upload.save(path)
+        frame = read_vector_file(path, crs=request.form.get("crs") or None).frame
+    result = camera_service.import_cameras(session, frame)
+    session.commit()
+    return {"created": result.created, "updated": result.updated}
+
+
 @bp.get("/cameras/<code>")
 def get_camera(code: str):
     session = db_session()
     camera_service.get_camera(session, code)
     row = next(r for r in camera_service.list_cameras(session) if r.code == code)
-    return _camera_json(row, _staff())
+    return _camera_json(row, _staff(), _offline_window())
 
 
 def _camera_input(body: dict) -> camera_service.CameraInput:
@@ -149,9 +204,10 @@ def camera_heartbeat(code: str):
     return {"ok": True}
 
 
-def _hotspot_json(hotspot, lon, lat) -> dict:
+def _hotspot_json(hotspot, lon, lat, cameras: list[str]) -> dict:
     return {
         "code": hotspot.code, "name": hotspot.name, "lon": round(lon, 7), "lat": round(lat, 7),
+        "cameras": cameras, "page": url_for("report_pages.hotspot_page", code=hotspot.code),
         "thresholds_cm": {"watch": hotspot.watch_cm, "warning": hotspot.warning_cm, "danger": hotspot.danger_cm},
         "level_cm": hotspot.last_level_cm,
         "reading_at": hotspot.last_reading_at.isoformat() if hotspot.last_reading_at else None,
@@ -161,7 +217,10 @@ def _hotspot_json(hotspot, lon, lat) -> dict:
 
 @bp.get("/hotspots")
 def list_hotspots():
-    return {"hotspots": [_hotspot_json(*row) for row in hotspot_service.list_hotspots(db_session())]}
+    session = db_session()
+    cameras = hotspot_service.camera_codes_by_hotspot(session)
+    return {"hotspots": [_hotspot_json(h, lon, lat, cameras.get(h.id, []))
+                         for h, lon, lat in hotspot_service.list_hotspots(session)]}
 
 
 @bp.post("/hotspots/readings")
@@ -190,11 +249,15 @@ def _time_arg(name: str) -> datetime | None:
 
 @bp.get("/hotspots/<code>/readings")
 def hotspot_readings(code: str):
+    """A hotspot's level history (default: the last 30 days), with its thresholds, for charts."""
     session = db_session()
     hotspot = hotspot_service.get_hotspot(session, code)
     rows = hotspot_service.readings(session, hotspot, _time_arg("from"), _time_arg("to"))
-    return {"hotspot": code, "readings": [{"at": r.at.isoformat(), "level_cm": r.level_cm,
-                                           "status": hotspot_service.status_for(hotspot, r.level_cm)} for r in rows]}
+    ((_, lon, lat),) = hotspot_service.list_hotspots(session, code)
+    cameras = hotspot_service.camera_codes_by_hotspot(session, [hotspot.id]).get(hotspot.id, [])
+    return {"hotspot": code, **_hotspot_json(hotspot, lon, lat, cameras),
+            "readings": [{"at": r.at.isoformat(), "level_cm": r.level_cm,
+                          "status": hotspot_service.status_for(hotspot, r.level_cm)} for r in rows]}
 
 
 def _snapshot() -> photo_service.ProcessedPhoto | None:
@@ -233,17 +296,38 @@ def _event_input() -> alert_service.EventInput:
                                     at=body.get("at"), lon=body.get("lon"), lat=body.get("lat"))
 
 
-def _alert_json(alert) -> dict:
+def _alert_json(alert, *, with_history: bool = False) -> dict:
+    session = db_session()
     point = to_shape(alert.geom)
-    return {
+    camera = session.get(Camera, alert.camera_id)
+    kind = session.get(AlertType, alert.type)
+    area = session.get(Area, alert.area_id) if alert.area_id else None
+    units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(alert.unit_ids))))}
+    body = {
         "lon": round(point.x, 7), "lat": round(point.y, 7),
-        "id": alert.id, "type": alert.type, "status": alert.status, "camera_id": alert.camera_id,
+        "id": alert.id, "type": alert.type, "type_name": {"vi": kind.name_vi, "en": kind.name_en} if kind else None,
+        "status": alert.status, "camera_id": alert.camera_id, "camera": camera.code,
         "first_at": alert.first_at.isoformat(), "last_at": alert.last_at.isoformat(),
         "event_count": alert.event_count, "max_confidence": alert.max_confidence,
-        "due_at": alert.due_at.isoformat(), "unit_ids": list(alert.unit_ids), "area_id": alert.area_id,
+        "due_at": alert.due_at.isoformat(), "overdue": alert_service.is_overdue(alert),
+        "unit_ids": list(alert.unit_ids),
+        "units": [{"code": units[i].code, "name": units[i].name} for i in alert.unit_ids if i in units],
+        "area_id": alert.area_id, "area": {"code": area.code, "name": area.name} if area else None,
         "linked_report_id": alert.linked_report_id,
-        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
+        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None, "note": alert.note,
     }
+    if with_history:
+        body["history"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
+             "note": e.note}
+            for e in alert_service.alert_history(session, alert)
+        ]
+    return body
+
+
+def _actor() -> str:
+    principal = current_principal()
+    return f"{principal.kind}:{principal.name}" if principal else "anonymous"
 
 
 @bp.post("/cameras/<code>/events")
@@ -263,7 +347,9 @@ def camera_event(code: str):
             written.parent.mkdir(parents=True, exist_ok=True)
             written.write_bytes(snapshot.data)
             path = relative
-        result = alert_service.record_event(session, camera, data, snapshot_path=path)
+        window = timedelta(minutes=current_app.config["SETTINGS"].alert_dedup_minutes)
+        result = alert_service.record_event(session, camera, data, snapshot_path=path, dedup_window=window,
+                                            actor=_actor())
         session.commit()
     except BaseException:
         session.rollback()
@@ -294,6 +380,19 @@ def list_alerts():
     return {"alerts": [_alert_json(a) for a in db_session().scalars(query)]}
 
 
+def _visible_alert(alert_id: int) -> Alert:
+    alert = db_session().scalar(_alert_scope(select(Alert).where(Alert.id == alert_id)))
+    if alert is None:
+        raise NotFound("no such alert")
+    return alert
+
+
+@bp.get("/alerts/<int:alert_id>")
+@require_roles("officer", "leader")
+def get_alert(alert_id: int):
+    return _alert_json(_visible_alert(alert_id), with_history=True)
+
+
 @bp.post("/alerts/<int:alert_id>/transition")
 @require_roles("officer")
 def transition_alert(alert_id: int):
@@ -301,9 +400,8 @@ def transition_alert(alert_id: int):
     if not isinstance(body, dict):
         raise Invalid("send a JSON object")
     session = db_session()
-    alert = session.scalar(_alert_scope(select(Alert).where(Alert.id == alert_id)))
-    if alert is None:
-        raise NotFound("no such alert")
-    alert_service.transition_alert(session, alert, str(body.get("action") or ""), note=str(body.get("note") or ""))
+    alert = _visible_alert(alert_id)
+    alert_service.transition_alert(session, alert, str(body.get("action") or ""), actor=_actor(),
+                                   note=str(body.get("note") or ""))
     session.commit()
-    return _alert_json(alert)
+    return _alert_json(alert, with_history=True)

@@ -49,29 +49,87 @@ def import_command(path, crs) -> None:
 @with_appcontext
 def export_command(fmt, output) -> None:
     """Write the registry (without stream addresses) as CSV or GeoJSON."""
-    from reports.cameras import cameras_frame
+    from reports.cameras import write_cameras
 
-    frame = _run(cameras_frame)
-    if fmt == "csv":
-        table = frame.drop(columns="geometry")
-        table.insert(2, "lon", frame.geometry.x.round(7))
-        table.insert(3, "lat", frame.geometry.y.round(7))
-        table.to_csv(output, index=False, encoding="utf-8-sig")
-    else:
-        frame.to_file(output, driver="GeoJSON")
-    click.echo(f"wrote {len(frame)} cameras to {output}")
+    count = _run(lambda s: write_cameras(s, fmt, output))
+    click.echo(f"wrote {count} cameras to {output}")
 
 
 @cameras.command("list")
 @with_appcontext
 def list_command() -> None:
-    from reports.cameras import health, list_cameras
+    from reports.cameras import health, list_cameras, offline_window
+
+    window = offline_window(current_app.config["SETTINGS"].camera_offline_minutes)
 
     def work(session):
         for row in list_cameras(session):
-            click.echo(f"{row.code}\t{health(row)}\t{row.area_code or '-'}\t{row.name}")
+            click.echo(f"{row.code}\t{health(row, window=window)}\t{row.area_code or '-'}\t{row.name}")
 
     _run(work)
+
+
+def _capabilities(value: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in (value or "").split(",") if c.strip())
+
+
+@cameras.command("add")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--lon", type=float, required=True)
+@click.option("--lat", type=float, required=True)
+@click.option("--direction", type=float, default=None, help="degrees clockwise from north (none for a dome)")
+@click.option("--fov", type=float, default=90.0, show_default=True, help="field of view in degrees; 360 = dome")
+@click.option("--range-m", type=float, default=60.0, show_default=True)
+@click.option("--owner-unit", default=None)
+@click.option("--ai", "ai_capabilities", default=None, help="comma-separated alert types, e.g. flood,traffic")
+@click.option("--stream-url", default=None)
+@with_appcontext
+def add_command(code, name, lon, lat, direction, fov, range_m, owner_unit, ai_capabilities, stream_url) -> None:
+    """Register a camera; its area and view cone are computed."""
+    from reports.cameras import CameraInput, add_camera
+
+    data = CameraInput(code, name, lon, lat, direction, fov, range_m, owner_unit, "active",
+                       _capabilities(ai_capabilities), stream_url)
+    _run(lambda s: add_camera(s, data))
+    click.echo(f"added camera {code}")
+
+
+@cameras.command("set")
+@click.argument("code")
+@click.option("--name", default=None)
+@click.option("--lon", type=float, default=None)
+@click.option("--lat", type=float, default=None)
+@click.option("--direction", type=float, default=None)
+@click.option("--fov", type=float, default=None)
+@click.option("--range-m", type=float, default=None)
+@click.option("--owner-unit", default=None)
+@click.option("--state", type=click.Choice(["active", "maintenance"]), default=None)
+@click.option("--ai", "ai_capabilities", default=None, help="comma-separated alert types ('' for none)")
+@click.option("--stream-url", default=None)
+@with_appcontext
+def set_command(code, **options) -> None:
+    """Change a camera's fields (only those given)."""
+    from reports.cameras import get_camera, update_camera
+
+    changes = {k: v for k, v in options.items() if v is not None}
+    if "ai_capabilities" in changes:
+        changes["ai_capabilities"] = list(_capabilities(changes["ai_capabilities"]))
+    if not changes:
+        raise click.UsageError("give at least one field to change")
+    _run(lambda s: update_camera(s, get_camera(s, code), changes))
+    click.echo(f"changed camera {code}: {', '.join(sorted(changes))}")
+
+
+@cameras.command("delete")
+@click.argument("code")
+@with_appcontext
+def delete_command(code) -> None:
+    """Remove a camera (refused for one that has raised alerts: set it to maintenance instead)."""
+    from reports.cameras import delete_camera, get_camera
+
+    _run(lambda s: delete_camera(s, get_camera(s, code)))
+    click.echo(f"deleted camera {code}")
 
 
 @click.group("hotspots")
@@ -90,3 +148,45 @@ def hotspots_list() -> None:
                        f"{hotspot.last_level_cm if hotspot.last_level_cm is not None else '-'} cm\t{hotspot.name}")
 
     _run(work)
+
+
+@hotspots.command("add")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--lon", type=float, required=True)
+@click.option("--lat", type=float, required=True)
+@click.option("--watch", "watch_cm", type=float, required=True, help="water level (cm) from which to watch")
+@click.option("--warning", "warning_cm", type=float, required=True)
+@click.option("--danger", "danger_cm", type=float, required=True)
+@click.option("--camera", "cameras", multiple=True, help="a camera watching the place (repeat)")
+@with_appcontext
+def hotspots_add(code, name, lon, lat, watch_cm, warning_cm, danger_cm, cameras) -> None:
+    """Add a flood hotspot with its thresholds and cameras."""
+    from reports.hotspots import HotspotInput, add_hotspot
+
+    data = HotspotInput(code, name, lon, lat, watch_cm, warning_cm, danger_cm, tuple(cameras))
+    _run(lambda s: add_hotspot(s, data))
+    click.echo(f"added hotspot {code}")
+
+
+@hotspots.command("set")
+@click.argument("code")
+@click.option("--name", default=None)
+@click.option("--watch", "watch_cm", type=float, default=None)
+@click.option("--warning", "warning_cm", type=float, default=None)
+@click.option("--danger", "danger_cm", type=float, default=None)
+@click.option("--camera", "cameras", multiple=True, help="the cameras watching it (replaces the list)")
+@click.option("--no-cameras", is_flag=True, help="unlink every camera")
+@with_appcontext
+def hotspots_set(code, name, watch_cm, warning_cm, danger_cm, cameras, no_cameras) -> None:
+    """Change a hotspot's name, thresholds or cameras."""
+    from reports.hotspots import get_hotspot, update_hotspot
+
+    changes = {k: v for k, v in (("name", name), ("watch_cm", watch_cm), ("warning_cm", warning_cm),
+                                 ("danger_cm", danger_cm)) if v is not None}
+    if cameras or no_cameras:
+        changes["cameras"] = list(cameras)
+    if not changes:
+        raise click.UsageError("give at least one field to change")
+    _run(lambda s: update_hotspot(s, get_hotspot(s, code), changes))
+    click.echo(f"changed hotspot {code}: {', '.join(sorted(changes))}")

@@ -155,8 +155,6 @@ def units_list(unit_type) -> None:
     _run(work)
 
 
-
-
 @click.group("gazetteer")
 def gazetteer() -> None:
     """Address search data."""
@@ -171,3 +169,107 @@ def gazetteer_build(layer_name, fields) -> None:
     from reports.gazetteer import build_gazetteer
 
     click.echo(f"{_run(lambda s: build_gazetteer(s, layer_name, list(fields)))} addresses in the gazetteer")
+
+
+@click.group("routing")
+def routing() -> None:
+    """Routing rules: which unit gets a category's reports, or a type's AI alerts, in an area."""
+
+
+@routing.command("list")
+@with_appcontext
+def routing_list() -> None:
+    """List the rules (they override the default: the unit of the category's type serving the area)."""
+    from reports.models import Area, Category, Unit
+    from reports.routing import list_rules
+
+    def work(session):
+        for rule in list_rules(session):
+            category = session.get(Category, rule.category_id).code if rule.category_id else None
+            subject = f"alert:{rule.alert_type}" if rule.alert_type else (category or "*")
+            area = session.get(Area, rule.area_id).code if rule.area_id else "*"
+            click.echo(f"{rule.id}\t{subject}\t{area}\t-> {session.get(Unit, rule.unit_id).code}\t{rule.note}")
+
+    _run(work)
+
+
+@routing.command("add")
+@click.option("--unit", "unit_code", required=True, help="the unit that receives them")
+@click.option("--category", default=None, help="a report category (default: every category)")
+@click.option("--alert-type", default=None, help="an AI alert type instead of a report category")
+@click.option("--area", "area_code", default=None, help="an area code (default: anywhere)")
+@click.option("--note", default="")
+@with_appcontext
+def routing_add(unit_code, category, alert_type, area_code, note) -> None:
+    """Add a rule, e.g. --category dat_dai_xay_dung --area HUE-01 --unit HUE-XD."""
+    from reports.alert_types import alert_type_by_code
+    from reports.areas import area_by_code
+    from reports.categories import category_by_code
+    from reports.routing import add_rule
+    from reports.units import unit_by_code
+
+    def work(session):
+        return add_rule(
+            session, unit=unit_by_code(session, unit_code),
+            category=category_by_code(session, category) if category else None,
+            alert_type=alert_type_by_code(session, alert_type) if alert_type else None,
+            area=area_by_code(session, area_code) if area_code else None, note=note,
+        ).id
+
+    click.echo(f"added routing rule {_run(work)}")
+
+
+@routing.command("remove")
+@click.argument("rule_id", type=int)
+@with_appcontext
+def routing_remove(rule_id) -> None:
+    from reports.routing import remove_rule
+
+    _run(lambda s: remove_rule(s, rule_id))
+    click.echo(f"removed routing rule {rule_id}")
+
+
+@click.group("alert-types")
+def alert_types() -> None:
+    """AI alert types: who is told of each detection and by when."""
+
+
+@alert_types.command("list")
+@with_appcontext
+def alert_types_list() -> None:
+    from reports.alert_types import list_alert_types
+
+    def work(session):
+        for t in list_alert_types(session, include_inactive=True):
+            flag = "" if t.active else " (inactive)"
+            click.echo(f"{t.code}\t{','.join(t.unit_types)}\t{t.deadline_hours:g} h\t"
+                       f"{','.join(t.report_categories) or '-'}\t{t.name_vi}{flag}")
+
+    _run(work)
+
+
+@alert_types.command("set")
+@click.argument("code")
+@click.option("--name-vi", required=True)
+@click.option("--name-en", required=True)
+@click.option("--unit-type", "unit_types", multiple=True, required=True, help="repeat; the first one leads")
+@click.option("--deadline-hours", type=float, required=True)
+@click.option("--report-category", "report_categories", multiple=True, help="citizen reports about the same thing")
+@click.option("--inactive", is_flag=True)
+@with_appcontext
+def alert_types_set(code, name_vi, name_en, unit_types, deadline_hours, report_categories, inactive) -> None:
+    """Create or change an alert type."""
+    from reports.alert_types import AlertTypeSpec, save_alert_type
+
+    spec = AlertTypeSpec(code, name_vi, name_en, tuple(unit_types), deadline_hours, tuple(report_categories))
+    _run(lambda s: save_alert_type(s, spec, active=not inactive))
+    click.echo(f"saved alert type {code}")
+
+
+@alert_types.command("defaults")
+@with_appcontext
+def alert_types_defaults() -> None:
+    """Add the default alert types that are missing."""
+    from reports.alert_types import ensure_default_alert_types
+
+    click.echo(f"{_run(ensure_default_alert_types)} alert types added")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.meta import get_meta, set_meta
 from reports.camera_models import AiEvent, Camera, Hotspot
-from reports.cameras import CameraInput, add_camera, heartbeat
+from reports.cameras import CameraInput, add_camera, cameras_seeing_point, heartbeat
 from reports.hotspots import HotspotInput, add_hotspot, record_readings
 from reports.models import Area
 
@@ -106,11 +106,14 @@ def load_demo_hotspots(session: Session, *, seed: int, river, count: int = 50, d
     for i in range(count):
         lon, lat = _point(rng, zone)
         watch = float(rng.integers(10, 21))
+        # A flood AI camera where there is one, and the ordinary cameras that happen to look at the place.
+        own = [cameras[i]] if i < len(cameras) else []
+        watching = [r.code for r in cameras_seeing_point(session, lon, lat)[:2]]
         hotspot = add_hotspot(session, HotspotInput(
             code=f"NGAP-{i + 1:03d}", name=f"Điểm ngập {rng.choice(STREETS)} {i + 1}", lon=lon, lat=lat,
             watch_cm=watch, warning_cm=watch + float(rng.integers(15, 25)),
             danger_cm=watch + float(rng.integers(35, 55)),
-            camera_code=cameras[i % len(cameras)] if cameras and i < len(cameras) else None,
+            camera_codes=tuple(dict.fromkeys(own + watching)),
         ))
         depth = 1.0 / (0.003 + river.distance(shapely.Point(lon, lat)))  # nearer the river floods deeper
         hotspots.append((hotspot.code, depth))
@@ -164,11 +167,13 @@ def load_demo_ai_events(session: Session, *, seed: int, days: int = 30, now: dat
     for alert in alerts.values():
         age = now - alert.last_at
         if age > timedelta(hours=6) or rng.random() < 0.5:
-            transition_alert(session, alert, "acknowledge", at=alert.last_at + timedelta(minutes=10))
+            transition_alert(session, alert, "acknowledge", actor="user:officer",
+                             at=alert.last_at + timedelta(minutes=10))
             if rng.random() < 0.12:
-                transition_alert(session, alert, "reject", note="Báo động nhầm", at=alert.last_at + timedelta(hours=1))
+                transition_alert(session, alert, "reject", actor="user:officer", note="Báo động nhầm",
+                                 at=alert.last_at + timedelta(hours=1))
             else:
                 done = alert.last_at + timedelta(hours=float(rng.uniform(0.3, 6)))
-                transition_alert(session, alert, "resolve", at=done)
+                transition_alert(session, alert, "resolve", actor="user:officer", at=done)
             handled += 1
     return f"{len(events)} AI events -> {len(alerts)} alerts ({handled} handled)"

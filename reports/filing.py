@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from reports.intake import ReportInput, submit_report
+from reports.intake import DuplicatePolicy, ReportInput, submit_report
 from reports.models import Report
 from reports.photos import ProcessedPhoto, save_photos
 
@@ -20,13 +20,14 @@ class Filed:
 
 
 def file_report(session: Session, data: ReportInput, photos: list[ProcessedPhoto], photo_dir: Path, *,
-                actor: str, staff: bool) -> Filed:
+                actor: str, staff: bool, duplicates: DuplicatePolicy | None = None) -> Filed:
     """Submit the report and store its photos; the caller commits with commit_filed()."""
     if data.lon is None and data.lat is None:
         located = next((p.gps for p in photos if p.gps), None)
         if located:
             data.lon, data.lat = located  # the phone knew where the picture was taken
-    report, created = submit_report(session, data, actor=actor, staff=staff)
+    report, created = submit_report(session, data, actor=actor, staff=staff,
+                                    duplicates=duplicates or DuplicatePolicy())
     filed = Filed(report, created)
     if created and photos:
         filed.written = save_photos(session, report.id, photos, photo_dir, report.created_at)

@@ -9,17 +9,19 @@ from datetime import UTC, datetime, timedelta
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Conflict, Invalid, NotFound
 from reports.areas import area_chain_for_point
-from reports.camera_models import Hotspot, HotspotReading
+from reports.camera_models import Camera, Hotspot, HotspotReading, hotspot_cameras
 from reports.cameras import get_camera
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_BATCH = 1000
+HISTORY_DAYS = 30  # what a chart shows when no period is asked for
+MAX_HISTORY = 10_000
 LEVELS = ("normal", "watch", "warning", "danger")
 
 
@@ -32,7 +34,7 @@ class HotspotInput:
     watch_cm: float
     warning_cm: float
     danger_cm: float
-    camera_code: str | None = None
+    camera_codes: tuple[str, ...] = ()  # the cameras that watch the place
 
 
 def status_for(hotspot: Hotspot, level_cm: float | None) -> str:
@@ -57,18 +59,62 @@ def add_hotspot(session: Session, data: HotspotInput) -> Hotspot:
         raise Invalid("thresholds must satisfy 0 <= watch < warning < danger", {"field": "thresholds"})
     if session.scalar(select(Hotspot.id).where(Hotspot.code == data.code)):
         raise Conflict(f"hotspot {data.code} exists")
+    if not (data.name or "").strip():
+        raise Invalid("name is required", {"field": "name"})
     chain = area_chain_for_point(session, data.lon, data.lat)
     if not chain:
         raise Invalid("the hotspot is outside the city", {"field": "location"})
-    camera_id = None
-    if data.camera_code:
-        camera_id = get_camera(session, data.camera_code).id
+    cameras = [get_camera(session, code) for code in dict.fromkeys(data.camera_codes)]
     hotspot = Hotspot(code=data.code, name=data.name.strip(), geom=from_shape(Point(data.lon, data.lat), srid=4326),
                       area_id=chain[0].id, watch_cm=data.watch_cm, warning_cm=data.warning_cm,
-                      danger_cm=data.danger_cm, camera_id=camera_id)
+                      danger_cm=data.danger_cm)
     session.add(hotspot)
     session.flush()
+    link_cameras(session, hotspot, [c.code for c in cameras])
     return hotspot
+
+
+def update_hotspot(session: Session, hotspot: Hotspot, changes: dict) -> Hotspot:
+    """Change name, thresholds (kept in order) or the list of cameras; the status follows new thresholds."""
+    unknown = set(changes) - {"name", "watch_cm", "warning_cm", "danger_cm", "cameras"}
+    if unknown:
+        raise Invalid(f"cannot change: {', '.join(sorted(unknown))}")
+    if "name" in changes:
+        if not isinstance(changes["name"], str) or not changes["name"].strip():
+            raise Invalid("name is required", {"field": "name"})
+        hotspot.name = changes["name"].strip()
+    levels = {k: changes.get(k, getattr(hotspot, k)) for k in ("watch_cm", "warning_cm", "danger_cm")}
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in levels.values()):
+        raise Invalid("thresholds must be finite numbers", {"field": "thresholds"})
+    if not 0 <= levels["watch_cm"] < levels["warning_cm"] < levels["danger_cm"]:
+        raise Invalid("thresholds must satisfy 0 <= watch < warning < danger", {"field": "thresholds"})
+    for key, value in levels.items():
+        setattr(hotspot, key, float(value))
+    if "cameras" in changes:
+        link_cameras(session, hotspot, list(changes["cameras"]))
+    session.flush()
+    return hotspot
+
+
+def link_cameras(session: Session, hotspot: Hotspot, camera_codes: list[str]) -> None:
+    """Make *camera_codes* the cameras that watch *hotspot* (replacing the previous ones)."""
+    cameras = [get_camera(session, code) for code in dict.fromkeys(camera_codes)]
+    session.execute(delete(hotspot_cameras).where(hotspot_cameras.c.hotspot_id == hotspot.id))
+    if cameras:
+        session.execute(hotspot_cameras.insert(), [{"hotspot_id": hotspot.id, "camera_id": c.id} for c in cameras])
+    session.flush()
+
+
+def camera_codes_by_hotspot(session: Session, hotspot_ids=None) -> dict[int, list[str]]:
+    """The codes of the cameras watching each hotspot."""
+    query = (select(hotspot_cameras.c.hotspot_id, Camera.code)
+             .join(Camera, Camera.id == hotspot_cameras.c.camera_id).order_by(Camera.code))
+    if hotspot_ids is not None:
+        query = query.where(hotspot_cameras.c.hotspot_id.in_(list(hotspot_ids)))
+    out: dict[int, list[str]] = {}
+    for hotspot_id, code in session.execute(query):
+        out.setdefault(hotspot_id, []).append(code)
+    return out
 
 
 def get_hotspot(session: Session, code: str) -> Hotspot:
@@ -147,16 +193,26 @@ def _refresh_latest(session: Session, ids: set[int]) -> None:
     session.expire_all()
 
 
-def list_hotspots(session: Session) -> list[tuple[Hotspot, float, float]]:
-    return list(session.execute(select(Hotspot, func.ST_X(Hotspot.geom), func.ST_Y(Hotspot.geom)).order_by(
-        Hotspot.code)).tuples())
+def list_hotspots(session: Session, code: str | None = None) -> list[tuple[Hotspot, float, float]]:
+    """(hotspot, lon, lat) of every hotspot, or of the one with *code*."""
+    query = select(Hotspot, func.ST_X(Hotspot.geom), func.ST_Y(Hotspot.geom)).order_by(Hotspot.code)
+    if code is not None:
+        query = query.where(Hotspot.code == code)
+    return list(session.execute(query).tuples())
 
 
-def readings(session: Session, hotspot: Hotspot, start: datetime | None, end: datetime | None,
-             limit: int = 5000) -> list[HotspotReading]:
-    query = select(HotspotReading).where(HotspotReading.hotspot_id == hotspot.id)
-    if start:
-        query = query.where(HotspotReading.at >= start)
+def readings(session: Session, hotspot: Hotspot, start: datetime | None = None, end: datetime | None = None,
+             limit: int = MAX_HISTORY, now: datetime | None = None) -> list[HotspotReading]:
+    """A hotspot's readings in a period, oldest first: by default the last HISTORY_DAYS days up to now.
+
+    When the period holds more than *limit* readings, the newest ones are kept.
+    """
+    if start and end and start > end:
+        raise Invalid("from is after to", {"field": "from"})
+    if start is None:
+        start = (end or now or datetime.now(UTC)) - timedelta(days=HISTORY_DAYS)
+    query = select(HotspotReading).where(HotspotReading.hotspot_id == hotspot.id, HotspotReading.at >= start)
     if end:
         query = query.where(HotspotReading.at <= end)
-    return list(session.scalars(query.order_by(HotspotReading.at).limit(limit)))
+    newest = list(session.scalars(query.order_by(HotspotReading.at.desc()).limit(limit)))
+    return newest[::-1]

@@ -89,7 +89,8 @@ class Category(Base):
 
 
 class RoutingRule(Base):
-    """An override of the default routing: this category (or any) in this area (or any) goes to this unit."""
+    """An override of the default routing: this category (or any), or this alert type, in this area (or
+    anywhere) goes to this unit."""
 
     __tablename__ = "routing_rules"
 
@@ -97,6 +98,9 @@ class RoutingRule(Base):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    # A rule for AI alerts of a type instead of a report category (never both).
+    alert_type: Mapped[str | None] = mapped_column(
+        ForeignKey("alert_types.code", ondelete="CASCADE", onupdate="CASCADE"))
     note: Mapped[str] = mapped_column(Text, default="")
 
 

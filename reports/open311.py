@@ -18,14 +18,17 @@ from gisserver.auth import current_principal
 from gisserver.exceptions import Invalid, NotFound, ServiceError
 from gisserver.http import db_session, finite_float
 from gisserver.ratelimit import per_client_intake
+from reports.api import duplicate_policy
 from reports.categories import category_by_code, list_categories
 from reports.intake import ReportInput, submit_report
 from reports.models import OPEN_STATUSES, Area, Category, Report
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-FORMATS = {"json": "application/json", "xml": "text/xml; charset=utf-8"}
+FORMATS = {"json": "application/json", "xml": "text/xml"}
+# The spec's content types: UTF-8 everywhere, said in the header.
+CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 MAX_REQUESTS = 1000
-DEFAULT_WINDOW_DAYS = 90
+DEFAULT_WINDOW_DAYS = 90  # the spec: a query spans at most 90 days, the most recent by default
 DOMAIN_GROUPS = {"security_order": "An ninh trật tự", "socio_economic": "Kinh tế - xã hội"}
 
 
@@ -37,7 +40,7 @@ def _format(fmt: str) -> str:
 
 def _render(fmt: str, root: str, item: str, rows: list[dict], status: int = 200) -> Response:
     if fmt == "json":
-        return Response(json.dumps(rows, ensure_ascii=False), status, mimetype="application/json")
+        return Response(json.dumps(rows, ensure_ascii=False), status, content_type=CONTENT_TYPES["json"])
     top = ET.Element(root)
     for row in rows:
         node = ET.SubElement(top, item)
@@ -49,8 +52,13 @@ def _render(fmt: str, root: str, item: str, rows: list[dict], status: int = 200)
                 child.text = ",".join(map(str, value))
             elif value is not None:
                 child.text = str(value)
-    body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
-    return Response(body, status, mimetype="text/xml")
+    return _xml(top, status)
+
+
+def _xml(top: ET.Element, status: int = 200) -> Response:
+    # The spec asks for the XML declaration with its encoding before the root element.
+    body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="unicode").encode("utf-8")
+    return Response(body, status, content_type=CONTENT_TYPES["xml"])
 
 
 def _fmt_from_path() -> str:
@@ -83,7 +91,7 @@ def _service(c: Category) -> dict:
         "description": f"{c.name_en}. Thời hạn xử lý {c.deadline_hours} giờ.",
         "metadata": False,
         "type": "realtime",
-        "keywords": [c.name_en],
+        "keywords": ", ".join(k for k in (c.code.replace("_", " "), c.name_en) if k),  # a comma-separated list
         "group": DOMAIN_GROUPS.get(c.domain, c.domain),
     }
 
@@ -107,11 +115,16 @@ def service_definition(code: str, fmt: str):
         raise NotFound(f"no service {code!r}") from None
     body = {"service_code": category.code, "attributes": []}
     if fmt == "json":
-        return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+        return Response(json.dumps(body, ensure_ascii=False), content_type=CONTENT_TYPES["json"])
     top = ET.Element("service_definition")
     ET.SubElement(top, "service_code").text = category.code
     ET.SubElement(top, "attributes")
-    return Response(b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8"), mimetype="text/xml")
+    return _xml(top)
+
+
+def _w3(at: datetime) -> str:
+    """A W3C date-time with its offset, e.g. 2026-01-31T08:00:00Z."""
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _request_row(session, report: Report) -> dict:
@@ -125,9 +138,11 @@ def _request_row(session, report: Report) -> dict:
         "description": report.description,
         "agency_responsible": report.unit.name if report.unit else None,
         "service_notice": None,
-        "requested_datetime": report.created_at.isoformat(timespec="seconds"),
-        "updated_datetime": report.updated_at.isoformat(timespec="seconds"),
-        "expected_datetime": report.due_at.isoformat(timespec="seconds"),
+        "requested_datetime": _w3(report.created_at),
+        # The spec: for a closed request, the time it was closed.
+        "updated_datetime": _w3(report.closed_at if report.status not in OPEN_STATUSES and report.closed_at
+                                else report.updated_at),
+        "expected_datetime": _w3(report.due_at),
         "address": report.address,
         "address_id": None,
         "zipcode": None,
@@ -146,6 +161,10 @@ def create_request(fmt: str):
     form = request.form
     if not form.get("service_code"):
         raise Invalid("service_code is required")
+    try:
+        category_by_code(session, form["service_code"])
+    except Invalid:
+        raise NotFound(f"service_code {form['service_code']!r} was not found") from None
     lat, lon = form.get("lat"), form.get("long")
     name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
     data = ReportInput(
@@ -161,7 +180,7 @@ def create_request(fmt: str):
     )
     principal = current_principal()
     actor = f"{principal.kind}:{principal.name}" if principal else "anonymous"
-    report, created = submit_report(session, data, actor=actor, staff=False)
+    report, created = submit_report(session, data, actor=actor, staff=False, duplicates=duplicate_policy())
     session.commit()
     notice = f"Tra cứu tiến độ bằng mã {report.tracking_code}"
     rows = [{"service_request_id": report.tracking_code, "service_notice": notice, "account_id": None}]
@@ -195,11 +214,13 @@ def list_requests(fmt: str):
         start, end = _parse_date("start_date"), _parse_date("end_date")
         if start and end and start > end:
             raise Invalid("start_date is after end_date")
-        if start:
-            conditions.append(Report.created_at >= start)
-        elif not end:
-            # The spec's default window: recent requests only.
-            conditions.append(Report.created_at >= datetime.now(UTC).replace(microsecond=0) - _window())
+        # Without a start, the 90 days up to the end (or now); a range may not span more than 90 days.
+        if start is None:
+            start = (end or datetime.now(UTC).replace(microsecond=0)) - _window()
+        elif end is not None and end - start > _window():
+            raise Invalid(f"start_date and end_date may not span more than {_window().days} days")
+        # Merged duplicates are listed through their main request; asked for by id, they still answer.
+        conditions += [Report.created_at >= start, Report.merged_into_id.is_(None)]
         if end:
             conditions.append(Report.created_at <= end)
         codes = [c for c in request.args.get("service_code", "").split(",") if c]
@@ -215,7 +236,7 @@ def list_requests(fmt: str):
             elif wanted == {"closed"}:
                 conditions.append(Report.status.not_in(OPEN_STATUSES))
     reports = session.scalars(
-        select(Report).where(and_(*conditions), Report.merged_into_id.is_(None))
+        select(Report).where(and_(*conditions))
         .order_by(Report.created_at.desc()).limit(MAX_REQUESTS)
     ).all()
     return _render(fmt, "service_requests", "request", [_request_row(session, r) for r in reports])
@@ -248,7 +269,7 @@ def discovery(fmt: str):
                        "changeset": "2026-11-24T00:00:00Z", "type": "production", "formats": list(FORMATS.values())}],
     }
     if fmt == "json":
-        return Response(json.dumps(body), mimetype="application/json")
+        return Response(json.dumps(body), content_type=CONTENT_TYPES["json"])
     top = ET.Element("discovery")
     for key in ("changeset", "contact", "key_service"):
         ET.SubElement(top, key).text = body[key]
@@ -258,4 +279,4 @@ def discovery(fmt: str):
     formats = ET.SubElement(endpoints, "formats")
     for f in FORMATS.values():
         ET.SubElement(formats, "format").text = f
-    return Response(b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8"), mimetype="text/xml")
+    return _xml(top)

@@ -1,4 +1,5 @@
-"""Citizen pages: the QR-code report form of a ward, the thank-you page, and the public status page."""
+"""Citizen pages: the QR-code report form of a ward, the thank-you page, the public status page, and a flood
+hotspot's page with its water-level chart."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from gisserver.http import db_session, finite_float
 from gisserver.maps import embed_map, offline_map
 from gisserver.ratelimit import per_client_intake
 from reports import geo, queries
-from reports.api import photo_dir, request_photos
-from reports.areas import area_by_code, list_areas
+from reports import hotspots as hotspot_service
+from reports.api import duplicate_policy, photo_dir, request_photos
+from reports.areas import ancestors, area_by_code, list_areas
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
 from reports.intake import ReportInput
 from reports.keychains import KINDS, keychain_info
+from reports.models import Area
 
 bp = Blueprint("report_pages", __name__, template_folder="templates")
 STATUS_LABELS = {
@@ -47,6 +50,15 @@ def form_error(exc: ServiceError) -> str:
     details = exc.details if isinstance(exc.details, dict) else {}
     key = "outside_city" if details.get("reason") == "outside_city" else details.get("field")
     return str(FORM_ERRORS.get(key, exc.message))
+
+
+LEVEL_LABELS = {
+    "normal": _l("Normal"),
+    "watch": _l("Watch"),
+    "warning": _l("Warning"),
+    "danger": _l("Danger"),
+    "unknown": _l("No reading yet"),
+}
 
 
 @bp.app_context_processor
@@ -118,7 +130,8 @@ def submit_form(ward_code: str, kind: str):
             reporter_phone=values.get("reporter_phone") or None,
             channel="qr_web",
         )
-        filed = file_report(session, data, request_photos(), photo_dir(), actor="anonymous", staff=False)
+        filed = file_report(session, data, request_photos(), photo_dir(), actor="anonymous", staff=False,
+                            duplicates=duplicate_policy())
         commit_filed(session, filed)
     except ServiceError as exc:
         session.rollback()
@@ -141,3 +154,22 @@ def status_page(code: str | None = None):
     except NotFound:
         return render_template("reports/status.html", report=None, sent=False, missing=code), 404
     return render_template("reports/status.html", report=view, sent=bool(request.args.get("sent")))
+
+
+@bp.get("/flood/<code>")
+def hotspot_page(code: str):
+    """One flood hotspot: its current status and a chart of its levels against the thresholds (public)."""
+    session = db_session()
+    hotspot = hotspot_service.get_hotspot(session, code)
+    area = session.get(Area, hotspot.area_id) if hotspot.area_id else None
+    # "Residential group 11, Phu Xuan ward": the place as residents name it, without the city.
+    place = ", ".join(a.name for a in ancestors(session, area) if a.level != "city") if area else None
+    config = {
+        "readings": url_for("cameras_api.hotspot_readings", code=hotspot.code),
+        "labels": {"level": str(_l("Water level (cm)")), "watch": str(_l("Watch")), "warning": str(_l("Warning")),
+                   "danger": str(_l("Danger")), "none": str(_l("No readings in this period."))},
+        "statuses": {k: str(v) for k, v in LEVEL_LABELS.items()},
+    }
+    return render_template("reports/hotspot.html", hotspot=hotspot, place=place, config=config,
+                           status=hotspot_service.status_for(hotspot, hotspot.last_level_cm),
+                           flood_map=url_for("map_pages.flood_map"))

@@ -66,8 +66,8 @@ def load_demo(db: Database, options: DemoOptions | None = None, echo: Callable[[
     steps += [
         ("cameras", lambda s: _cameras(s, options)),
         ("hotspots", lambda s: _hotspots(s, options)),
-        ("ai_events", lambda s: _ai_events(s, options)),
         ("reports", lambda s: _reports(s, options)),
+        ("ai_events", lambda s: _ai_events(s, options)),  # after the reports, so alerts link to them
     ]
     for name, step in steps:
         with db.transaction() as session:
@@ -95,10 +95,12 @@ def _areas(session, geography) -> str:
 
 
 def _units(session) -> str:
+    from reports.alert_types import ensure_default_alert_types
     from reports.categories import ensure_default_categories
     from reports.units import provision_ward_units
 
     categories = ensure_default_categories(session)
+    ensure_default_alert_types(session)
     wards = iter(range(1, 1000))
     # Each ward police station has its own duty line, printed on the residents' keychains.
     units = provision_ward_units(session, phone_for=lambda ward: f"0234 3{500 + next(wards):03d} 113")

@@ -23,6 +23,11 @@
     box.appendChild(GIS.el("div", "meta", text.thresholds + ": " + [t.watch, t.warning, t.danger].map(function (v) {
       return GIS.formatNumber(v);
     }).join(" / ") + " cm"));
+    if (h.page) {
+      var chart = GIS.el("a", "", text.chart);
+      chart.href = h.page;
+      box.appendChild(chart);
+    }
     return box;
   }
 
@@ -49,6 +54,13 @@
           GIS.closeSidePanel(page);
         });
         li.appendChild(button);
+        if (h.page) {  // the hotspot's own page: its levels over time against the thresholds
+          var chart = GIS.el("a", "chart-link", "↗");
+          chart.href = h.page;
+          chart.title = text.chart;
+          chart.setAttribute("aria-label", text.chart + ": " + h.name);
+          li.appendChild(chart);
+        }
         list.appendChild(li);
       });
       var all = Object.keys(markers).map(function (code) { return markers[code].getLatLng(); });

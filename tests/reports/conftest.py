@@ -6,6 +6,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
+from reports.alert_types import ensure_default_alert_types
 from reports.areas import import_areas
 from reports.categories import ensure_default_categories
 from reports.units import provision_ward_units
@@ -42,6 +43,7 @@ def build_small_city(session):
         level="group", parent_code_col="parent",
     )
     ensure_default_categories(session)
+    ensure_default_alert_types(session)
     provision_ward_units(session, phone_for=lambda ward: "0234 3822 000")
 
 

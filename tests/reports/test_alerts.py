@@ -2,6 +2,7 @@ import base64
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -100,3 +101,137 @@ def test_alert_workflow_scoped_to_units(client, city, auth_headers):
     assert resp.status_code == 200 and resp.get_json()["status"] == "resolved"
     assert client.post(f"/api/alerts/{alert_id}/transition", json={"action": "resolve"},
                        headers=mine).status_code == 409
+
+
+def test_alerts_are_routed_by_the_routing_table(client, city, auth_headers, cli):
+    setup_camera(city)
+    device = auth_headers("device", scopes=["camera:AI-1"])
+    flood = post(client, device, type="flood").get_json()["alert"]
+    assert [u["code"] for u in flood["units"]] == ["T-W-UB"]
+    # Deadlines come from the alert type: fire 1 h, flood 2 h, traffic 4 h.
+    assert datetime.fromisoformat(flood["due_at"]) - datetime.fromisoformat(flood["first_at"]) == timedelta(hours=2)
+    fire = post(client, device, type="fire").get_json()["alert"]
+    assert [u["code"] for u in fire["units"]] == ["T-W-UB", "T-PCCC"]  # the People's Committee leads
+    assert datetime.fromisoformat(fire["due_at"]) - datetime.fromisoformat(fire["first_at"]) == timedelta(hours=1)
+    # The table is configuration: fires in the west ward now also reach the ward police, and floods go to
+    # the city operations centre instead of the ward.
+    assert cli("routing", "add", "--alert-type", "fire", "--area", "T-W", "--unit", "T-W-CA").exit_code == 0
+    result = cli("alert-types", "set", "flood", "--name-vi", "Ngập", "--name-en", "Flood", "--unit-type",
+                 "city_operations", "--deadline-hours", "0.5", "--report-category", "cap_thoat_nuoc_ngap_ung")
+    assert result.exit_code == 0, result.output
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    client.post(f"/api/alerts/{fire['id']}/transition", json={"action": "resolve"}, headers=auth_headers("admin"))
+    client.post(f"/api/alerts/{flood['id']}/transition", json={"action": "resolve"}, headers=auth_headers("admin"))
+    fire2 = post(client, device, type="fire", at=later).get_json()["alert"]
+    assert [u["code"] for u in fire2["units"]] == ["T-W-UB", "T-PCCC", "T-W-CA"]
+    flood2 = post(client, device, type="flood", at=later).get_json()["alert"]
+    assert [u["code"] for u in flood2["units"]] == ["T-IOC"]
+    assert datetime.fromisoformat(flood2["due_at"]) - datetime.fromisoformat(flood2["first_at"]) == timedelta(
+        minutes=30)
+    assert "flood\tcity_operations\t0.5 h\tcap_thoat_nuoc_ngap_ung\tNgập" in cli("alert-types", "list").output
+    assert cli("alert-types", "set", "hail", "--name-vi", "Mưa đá", "--name-en", "Hail", "--unit-type", "nobody",
+               "--deadline-hours", "1").exit_code != 0
+    # A retired type is an unknown type: its events are refused and not stored.
+    assert cli("alert-types", "set", "traffic", "--name-vi", "Giao thông", "--name-en", "Traffic", "--unit-type",
+               "ward_police", "--deadline-hours", "4", "--inactive").exit_code == 0
+    before = counts(city)
+    resp = post(client, device, type="traffic")
+    assert resp.status_code == 400 and resp.get_json()["error"]["details"]["field"] == "type"
+    assert counts(city) == before
+
+
+def test_an_event_at_its_own_point_is_routed_where_it_happened(client, city, auth_headers):
+    add_camera(city, CameraInput("AI-ZOOM", "Camera AI đồi", 107.599, 16.43, direction=90, range_m=2000,
+                                 ai_capabilities=("straw_burning",)))
+    city.commit()
+    device = auth_headers("device", scopes=["camera:AI-ZOOM"])
+    resp = client.post("/api/cameras/AI-ZOOM/events", headers=device, json={
+        "type": "straw_burning", "confidence": 0.8, "at": datetime.now(UTC).isoformat(), "lon": 107.62, "lat": 16.43})
+    alert = resp.get_json()["alert"]
+    assert (alert["lon"], alert["lat"]) == (107.62, 16.43)
+    assert alert["area"]["code"] == "T-E" and [u["code"] for u in alert["units"]] == ["T-E-UB"]
+    # Without a point, the camera's own position (in the west ward's group 1).
+    plain = client.post("/api/cameras/AI-ZOOM/events", headers=device, json={
+        "type": "straw_burning", "confidence": 0.8, "at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()})
+    assert plain.get_json()["new_alert"] is True and plain.get_json()["alert"]["area"]["code"] == "T-W-01"
+    assert [u["code"] for u in plain.get_json()["alert"]["units"]] == ["T-W-UB"]
+
+
+def test_dedup_window_is_configurable(database_url, tmp_path, city, auth_headers):
+    from gisserver.app import create_app
+
+    setup_camera(city)
+    start = datetime.now(UTC) - timedelta(hours=3)
+    for minutes, expected_alerts in ((10, 2), (30, 1)):
+        app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "d", "TESTING": True,
+                          "ALERT_DEDUP_MINUTES": minutes})
+        client = app.test_client()
+        device = {"Authorization": auth_headers("device", scopes=["camera:AI-1"])["Authorization"]}
+        t = start + timedelta(hours=1 if minutes == 30 else 0)
+        first = post(client, device, type="traffic", at=t.isoformat()).get_json()
+        second = post(client, device, type="traffic", at=(t + timedelta(minutes=20)).isoformat()).get_json()
+        assert first["new_alert"] is True
+        assert second["new_alert"] is (expected_alerts == 2), minutes
+        app.extensions["gisserver.db"].dispose()
+
+
+def test_alert_history_is_kept_and_cannot_be_edited(client, city, auth_headers):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    setup_camera(city)
+    alert_id = post(client, auth_headers("device", scopes=["camera:AI-1"]), type="traffic").get_json()["alert"]["id"]
+    police = city.scalar(select(Unit).where(Unit.code == "T-W-CA"))
+    officer = auth_headers("officer", unit_ids=[police.id])
+    assert client.post(f"/api/alerts/{alert_id}/transition", json={"action": "reject"},
+                       headers=officer).status_code == 400  # a reason is required
+    resp = client.post(f"/api/alerts/{alert_id}/transition", json={"action": "reject", "note": "Báo nhầm"},
+                       headers=officer)
+    assert resp.status_code == 200 and resp.get_json()["closed_at"]
+    resp = client.post(f"/api/alerts/{alert_id}/transition", json={"action": "reopen"}, headers=officer)
+    assert resp.status_code == 409  # only a resolved alert reopens
+    detail = client.get(f"/api/alerts/{alert_id}", headers=officer).get_json()
+    assert [(h["action"], h["from"], h["to"]) for h in detail["history"]] == [
+        ("created", None, "new"), ("reject", "new", "rejected")]
+    assert detail["history"][0]["actor"].startswith("token:") and detail["history"][1]["note"] == "Báo nhầm"
+    assert client.get(f"/api/alerts/{alert_id}").status_code == 401
+    city.rollback()
+    with pytest.raises(DBAPIError, match="append-only"):
+        city.execute(text("UPDATE alert_events SET note = 'forged'"))
+    city.rollback()
+    with pytest.raises(DBAPIError, match="append-only"):
+        city.execute(text("DELETE FROM alert_events"))
+    city.rollback()
+
+
+def test_a_report_made_after_the_alert_began_is_linked_by_a_later_event(client, city, auth_headers):
+    setup_camera(city)
+    device = auth_headers("device", scopes=["camera:AI-1"])
+    start = datetime.now(UTC) - timedelta(minutes=20)
+    first = post(client, device, type="flood", at=start.isoformat()).get_json()["alert"]
+    assert first["linked_report_id"] is None
+    report, _ = submit_report(city, ReportInput("cap_thoat_nuoc_ngap_ung", "Nước ngập tới gối", 107.5508, 16.4201))
+    # A report of an unrelated category nearby is not linked.
+    submit_report(city, ReportInput("trom_cap", "Mất xe", 107.5501, 16.4201))
+    city.commit()
+    again = post(client, device, type="flood", at=(start + timedelta(minutes=5)).isoformat()).get_json()["alert"]
+    assert again["id"] == first["id"] and again["linked_report_id"] == report.id
+
+
+def test_snapshot_as_multipart_is_stored_re_encoded(client, city, auth_headers, app):
+    setup_camera(city)
+    raw = base64.b64decode(png())
+    resp = client.post("/api/cameras/AI-1/events", headers=auth_headers("device", scopes=["camera:AI-1"]),
+                       data={"type": "fire", "confidence": "0.9", "at": datetime.now(UTC).isoformat(),
+                             "snapshot": (io.BytesIO(raw), "frame.png")}, content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    city.rollback()
+    path = city.scalar(select(AiEvent.snapshot_path))
+    stored = app.config["SETTINGS"].data_dir / "snapshots" / path
+    assert stored.read_bytes().startswith(b"\xff\xd8")  # a clean JPEG, whatever was sent
+    fake = client.post("/api/cameras/AI-1/events", headers=auth_headers("device", scopes=["camera:AI-1"]),
+                       data={"type": "fire", "confidence": "0.9", "at": datetime.now(UTC).isoformat(),
+                             "snapshot": (io.BytesIO(b"MZ\x90\x00 not an image"), "frame.jpg")},
+                       content_type="multipart/form-data")
+    assert fake.status_code == 400
+    assert counts(city) == (1, 1)

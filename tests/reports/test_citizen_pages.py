@@ -1,6 +1,9 @@
 import io
 import re
 
+import pytest
+import zxingcpp
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -54,3 +57,71 @@ def test_qr_codes_and_keychain_sheet(client, city):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Phường Tây" in text and "0234 3822 000" in text
     assert client.get("/api/areas/T-W/keychains.pdf?copies=0").status_code == 400
+
+
+def test_keychain_codes_decode_to_the_ward_intake_links(client, city):
+    def decoded(image) -> list[str]:
+        return sorted(r.text for r in zxingcpp.read_barcodes(image.convert("L")))
+
+    for kind in ("police", "committee"):
+        png = client.get(f"/api/areas/T-W/qr/{kind}.png")
+        assert decoded(Image.open(io.BytesIO(png.data))) == [f"http://localhost/r/T-W/{kind}"]
+        svg = client.get(f"/api/areas/T-W/qr/{kind}.svg").data
+        assert svg.count(b"<svg") == 1 and b"<script" not in svg
+    # Each printed card carries both codes, the ward's name and the police duty phone.
+    pdf = PdfReader(io.BytesIO(client.get("/api/areas/T-W/keychains.pdf?copies=2").data))
+    (page,) = pdf.pages
+    text = page.extract_text()
+    assert text.count("Phường Tây") == 2 and text.count("Trực ban Công an: 0234 3822 000") == 2
+    assert text.count("An ninh, trật tự") == 2 and text.count("Kinh tế - xã hội") == 2
+    links = sorted({link for image in page.images for link in decoded(image.image)})
+    assert links == ["http://localhost/r/T-W/committee", "http://localhost/r/T-W/police"]
+    # The form a code opens is that ward's, for that unit.
+    assert "Phường Tây" in client.get("/r/T-W/committee").get_data(as_text=True)
+
+
+def test_keychains_print_the_configured_public_address(database_url, tmp_path, city):
+    from gisserver.app import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "d", "TESTING": True,
+                      "PUBLIC_URL": "https://phananh.hue.gov.vn"})
+    png = app.test_client().get("/api/areas/T-E/qr/police.png").data
+    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
+    assert result.text == "https://phananh.hue.gov.vn/r/T-E/police"
+    app.extensions["gisserver.db"].dispose()
+
+
+def test_qr_form_with_only_an_address_is_placed_in_the_ward(client, city):
+    html = client.get("/r/T-E/committee").get_data(as_text=True)
+    resp = client.post("/r/T-E/committee", data={"csrf_token": csrf(html), "category": "dien_chieu_sang",
+                                                  "description": "Đèn đường tắt cả kiệt", "address": "kiệt 7 Lê Lợi"})
+    assert resp.status_code == 302
+    report = city.scalar(select(Report))
+    # No gazetteer match: the report stays at the ward of the QR code, with the unit the code names.
+    assert report.geom is None and report.address == "kiệt 7 Lê Lợi"
+    assert report.area_current.code == "T-E" and report.unit.code == "T-E-UB"
+
+
+def test_a_failed_commit_leaves_no_photo_behind(app, city, tmp_path, monkeypatch):
+    from reports.filing import commit_filed, file_report
+    from reports.intake import ReportInput
+    from reports.photos import ReportPhoto, process_photo
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(out, "JPEG")
+    photo = process_photo(out.getvalue(), max_bytes=1_000_000)
+    session = app.extensions["gisserver.db"].session()
+    filed = file_report(session, ReportInput("cay_xanh", "Cây gãy chắn đường", 107.55, 16.42), [photo],
+                        tmp_path / "photos", actor="anonymous", staff=False)
+    assert filed.created and all(p.exists() for p in filed.written)
+
+    def broken_commit():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(session, "commit", broken_commit)
+    with pytest.raises(RuntimeError):
+        commit_filed(session, filed)
+    assert not any(p.exists() for p in filed.written)
+    session.close()
+    city.rollback()
+    assert city.scalar(select(Report)) is None and city.scalar(select(ReportPhoto)) is None
