@@ -73,7 +73,10 @@ def _form_map(ward_id: int):
                     height="320px")
     folium.GeoJson(json.loads(outline), name="ward",
                    style_function=lambda _f: {"color": "#0b4f6c", "weight": 2, "fillOpacity": 0.05}).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # Without animation: a zoom still running when the resident taps would undo the tap's view.
+    fit = folium.FitBounds([[miny, minx], [maxy, maxx]])
+    fit.options["animate"] = False
+    m.add_child(fit)
     return embed_map(m, url_for("static", filename=""))
 
 

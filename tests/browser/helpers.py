@@ -12,6 +12,7 @@ def map_config(page, config_id: str) -> dict:
 
 def set_view(page, map_var: str, lat: float, lon: float, zoom: int) -> None:
     page.wait_for_load_state("load")  # the page's own scripts have set their first view
+    page.wait_for_function("m => !window[m]._animatingZoom", arg=map_var)  # and no zoom is still running
     page.evaluate("([m, lat, lon, z]) => { window[m].setView([lat, lon], z, {animate: false}); }",
                   [map_var, lat, lon, zoom])
     page.wait_for_load_state("networkidle")

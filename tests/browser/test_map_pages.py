@@ -383,6 +383,7 @@ def test_resident_sends_a_report_from_the_phone(phone_page, demo_db):
     page.wait_for_function("() => document.getElementById('lat').value !== ''")
     tapped = float(page.input_value("#lon")), float(page.input_value("#lat"))
     assert metres_between(tapped, (lon, lat)) < 5
+    page.select_option("select[name=category]", "moi_truong_rac_thai")
     page.fill("textarea[name=description]", "Rác thải ùn ứ ở đầu kiệt")
     with page.expect_navigation():
         page.click("#report-form button[type=submit]")
@@ -391,6 +392,7 @@ def test_resident_sends_a_report_from_the_phone(phone_page, demo_db):
     demo_db.rollback()
     report = demo_db.scalar(select(Report).where(Report.tracking_code == code))
     assert report.channel == "qr_web" and report.description == "Rác thải ùn ứ ở đầu kiệt"
+    assert report.category.code == "moi_truong_rac_thai"
     assert page.locator(".timeline li").count() == 1
 
 
@@ -410,6 +412,12 @@ def test_flood_map_refreshes_without_reloading(browser_page, demo_db):
     assert page.evaluate("window.__stillHere") is True  # the same page, not a reload
     assert page.evaluate("c => window.floodMap.markers[c].options.fillColor", code) == "#bd0026"
     assert "1.999" in page.inner_text("#hotspot-list li.level-danger")  # 1.999,0 cm in Vietnamese
+    # Each hotspot links its own page, with the chart of its levels.
+    page.clock.resume()
+    with page.expect_navigation():
+        page.click("#hotspot-list li.level-danger a.chart-link")
+    assert page.url.endswith(f"/flood/{code}")
+    page.wait_for_selector("#hotspot-chart")
 
 
 # -- languages -----------------------------------------------------------------------------------------------
