@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from gisserver.auth import current_principal, login_user, logout_user
+from gisserver.auth import current_principal, login_user, logout_user, session_secret
 from gisserver.http import db_session
 from gisserver.i18n import safe_next
+from gisserver.ratelimit import failed_logins_limit
 from gisserver.users import User, authenticate, set_password
 
 bp = Blueprint("account", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@failed_logins_limit
 def login():
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -24,12 +26,14 @@ def login():
     if user is None:
         return render_template("login.html", next=next_url, error=_("Wrong username or password.")), 401
     login_user(user)
+    db_session().commit()
     return redirect(next_url)
 
 
 @bp.post("/logout")
 def logout():
     logout_user()
+    db_session().commit()
     return redirect(url_for("pages.index"))
 
 
@@ -49,7 +53,8 @@ def change_password():
     elif new != again:
         error = _("The two new passwords differ.")
     if error is None:
-        set_password(session, user, new)  # raises Invalid (400 page) when too short
+        # Raises Invalid (400 page) when too short; other browsers signed in as this user are signed out.
+        set_password(session, user, new, keep_session=session_secret())
         session.commit()
         return render_template("password.html", error=None, done=True)
     return render_template("password.html", error=error, done=False), 400

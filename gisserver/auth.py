@@ -1,21 +1,40 @@
-"""Who is calling: bearer tokens for API clients, the session cookie for pages."""
+"""Who is calling: bearer tokens for API clients, a server-side session for pages.
+
+The caller is settled before any view, rate limit or CSRF check runs: a request carrying a bad, expired or
+revoked token is a 401 everywhere, never an anonymous request that slips past the checks made for staff.
+What each caller may then see and change is decided by the role decorators here, the visibility of layers
+(Principal.is_staff) and the scope rules of reports/access.py.
+"""
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, g, has_request_context, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
 from gisserver.errors import API_PREFIXES, error_response
 from gisserver.exceptions import Forbidden, ServiceError, Unauthorized
 from gisserver.http import db_session
-from gisserver.users import Principal, User, principal_for_token, principal_for_user
+from gisserver.users import (
+    Principal,
+    User,
+    end_session,
+    principal_for_token,
+    principal_for_user,
+    start_session,
+    user_for_session,
+)
 
-__all__ = ["Principal", "current_principal", "require_roles", "require_scope", "login_user", "logout_user", "init_auth"]
+__all__ = [
+    "Principal", "current_principal", "is_staff", "require_roles", "require_scope", "page_roles", "login_user",
+    "logout_user", "session_secret", "init_auth",
+]
 
 _UNSET = object()
+SESSION_KEY = "sid"
 
 
 def current_principal() -> Principal | None:
@@ -34,12 +53,18 @@ def current_principal() -> Principal | None:
         if principal is None:
             raise Unauthorized("the token is unknown, expired or revoked")
         db.commit()  # records last_used_at
-    elif session.get("user_id"):
-        user = db_session().get(User, session["user_id"])
-        if user is not None and user.active:
+    elif session.get(SESSION_KEY):
+        user = user_for_session(db_session(), session[SESSION_KEY])
+        if user is not None:
             principal = principal_for_user(db_session(), user)
     g.principal = principal
     return principal
+
+
+def is_staff() -> bool:
+    """A signed-in person (not a machine token): may see internal layers and camera streams."""
+    principal = current_principal()
+    return principal is not None and principal.is_staff
 
 
 def require_roles(*roles: str):
@@ -78,52 +103,6 @@ def require_scope(scope: str, *or_roles: str):
     return decorator
 
 
-def login_user(user: User) -> None:
-    session.clear()
-    session["user_id"] = user.id
-    session.permanent = True
-
-
-def logout_user() -> None:
-    session.clear()
-
-
-csrf = CSRFProtect()
-UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def init_auth(app: Flask) -> None:
-    """Session cookies carry staff into pages, so every state-changing request riding on one
-    (or any HTML form post) must carry a CSRF token; bearer-token and anonymous JSON calls cannot
-    be forged cross-site this way and are left alone."""
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    csrf.init_app(app)
-
-    @app.before_request
-    def check_csrf():
-        if request.method not in UNSAFE_METHODS or request.headers.get("Authorization"):
-            return
-        riding_on_session = bool(session.get("user_id"))
-        page_form = request.mimetype in FORM_TYPES and not request.path.startswith(API_PREFIXES)
-        if riding_on_session or page_form:
-            csrf.protect()
-
-    @app.context_processor
-    def inject_principal():
-        # Pages show who is signed in; an error page (even one saying the database is down)
-        # must still render, so a failure here just means "nobody".
-        try:
-            return {"principal": current_principal()}
-        except (ServiceError, SQLAlchemyError):
-            return {"principal": None}
-
-    @app.errorhandler(CSRFError)
-    def csrf_failed(exc: CSRFError):
-        return error_response(400, "csrf_failed", exc.description)
-
-
 def page_roles(*roles: str):
     """For HTML pages: send the anonymous to the login page, refuse (403 page) those without the role."""
 
@@ -140,3 +119,88 @@ def page_roles(*roles: str):
         return wrapped
 
     return decorator
+
+
+def login_user(user: User) -> None:
+    """Start a server-side session; a fresh cookie also means a fresh CSRF token (no session fixation)."""
+    secret = start_session(db_session(), user, remote_addr=request.remote_addr)
+    session.clear()
+    session[SESSION_KEY] = secret
+    session.permanent = True
+    g.pop("principal", None)
+
+
+def logout_user() -> None:
+    """End the session on the server too, so that a copy of the cookie is worthless."""
+    secret = session.get(SESSION_KEY)
+    if secret:
+        end_session(db_session(), secret)
+    session.clear()
+    g.principal = None
+
+
+def session_secret() -> str | None:
+    return session.get(SESSION_KEY)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The cookie is marked Secure whenever the request came over HTTPS (directly or through a trusted proxy),
+    and always when GISSERVER_SECURE_COOKIES is on."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+
+
+csrf = CSRFProtect()
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def init_auth(app: Flask) -> None:
+    """Session cookies carry staff into pages, so every state-changing request riding on one
+    (or any HTML form post) must carry a CSRF token; bearer-token and anonymous JSON calls cannot
+    be forged cross-site this way and are left alone."""
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
+
+    @app.before_request
+    def identify_caller():
+        # Registered before the rate limiter and the CSRF check, which both ask who is calling.
+        if request.endpoint != "static":
+            current_principal()
+
+    @app.before_request
+    def check_csrf():
+        if request.method not in UNSAFE_METHODS or request.headers.get("Authorization"):
+            return
+        riding_on_session = bool(session.get(SESSION_KEY))
+        page_form = request.mimetype in FORM_TYPES and not request.path.startswith(API_PREFIXES)
+        if riding_on_session or page_form:
+            csrf.protect()
+
+    @app.after_request
+    def keep_answers_to_callers_private(response):
+        # What a signed-in caller gets may be theirs alone (report photos, internal layers, reporter data):
+        # a shared cache must never store it for the next visitor.
+        if g.get("principal") is not None:
+            if response.headers.get("Cache-Control"):
+                response.cache_control.public = False
+                response.cache_control.private = True
+            else:
+                response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    @app.context_processor
+    def inject_principal():
+        # Pages show who is signed in; an error page (even one saying the database is down)
+        # must still render, so a failure here just means "nobody".
+        try:
+            return {"principal": current_principal()}
+        except (ServiceError, SQLAlchemyError):
+            return {"principal": None}
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc: CSRFError):
+        return error_response(400, "csrf_failed", exc.description)

@@ -38,6 +38,8 @@ class Settings:
     # Anonymous intake limits (Flask-Limiter syntax), per client address and per area.
     intake_rate_limit: str = "10 per minute;60 per day"
     intake_area_rate_limit: str = "300 per hour"
+    # Failed sign-ins per client address (successful ones are not counted).
+    login_rate_limit: str = "10 per minute;100 per day"
     # Zip archives (Shapefiles, KMZ) are refused above this many files or this unpacked size.
     archive_max_files: int = 200
     archive_max_mb: int = 2048

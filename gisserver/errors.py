@@ -48,8 +48,8 @@ def _snake(name: str) -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
-        headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status == 503 else None
-        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+        headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status == 503 else {}
+        return error_response(exc.status, exc.code, exc.message, exc.details, {**headers, **exc.headers})
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

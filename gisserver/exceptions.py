@@ -19,6 +19,11 @@ class ServiceError(Exception):
         if code:
             self.code = code
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer must carry (Retry-After for 429 and 503)."""
+        return {}
+
 
 class Invalid(ServiceError):
     status = 400
@@ -53,6 +58,19 @@ class PayloadTooLarge(ServiceError):
 class UnsupportedMedia(ServiceError):
     status = 415
     code = "unsupported_media_type"
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, details: dict | None = None, *, retry_after: int):
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Unavailable(ServiceError):

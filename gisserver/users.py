@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,6 +18,11 @@ from gisserver.exceptions import Conflict, Invalid, NotFound
 ROLES = ("admin", "planner", "officer", "leader")
 DEVICE_ROLE = "device"
 TOKEN_PREFIX = "gs_"
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_KEPT = timedelta(days=90)  # sessions long over stay this long (when and from where people signed in)
+# A token's last use is recorded at most this often, so that reading with a token is not a write each time.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+PASSWORD_METHOD = "scrypt"  # werkzeug's default; older hashes are upgraded at the next sign-in
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 10
 
@@ -61,6 +66,24 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class UserSession(Base):
+    """A signed-in browser: the cookie holds a random secret, the server its SHA-256 and whether it still counts.
+
+    Keeping sessions here (not only in the signed cookie) lets sign-out and a password change end them for
+    good: a copied cookie stops working the moment its session is ended.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remote_addr: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is making a request, and what they were granted."""
@@ -75,6 +98,15 @@ class Principal:
 
     def has_role(self, *roles: str) -> bool:
         return "admin" in self.roles or bool(self.roles.intersection(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        """A person with a role (not a machine): may see internal layers and camera streams."""
+        return bool(self.roles - {DEVICE_ROLE})
 
 
 def _validate_roles(roles) -> list[str]:
@@ -111,10 +143,12 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str, *, keep_session: str | None = None) -> None:
+    """Change the password and end the user's other sessions (a stolen cookie dies with the old password)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise Invalid(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = generate_password_hash(password)
+    end_sessions(session, user, keep=keep_session)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -124,7 +158,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         # Hash anyway so that response time does not reveal which usernames exist.
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    if not user.password_hash.startswith(PASSWORD_METHOD + ":"):
+        user.password_hash = generate_password_hash(password)  # rehash with the current algorithm
+    return user
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -138,6 +176,7 @@ def grant(session: Session, user: User, *, area_id: int | None = None, unit_id: 
 
 
 def _hash_token(token: str) -> str:
+    # Secrets are 256 random bits, so a fast hash is enough: there is nothing to guess from the digest.
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -194,7 +233,9 @@ def principal_for_token(session: Session, secret: str, now: datetime | None = No
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        # A Core UPDATE: bookkeeping, not a change anybody made, so it stays out of the audit log.
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     if token.user_id is None:
         return Principal(
             kind="token", id=token.id, name=token.name, roles=frozenset({DEVICE_ROLE}), scopes=frozenset(token.scopes)
@@ -212,3 +253,48 @@ def principal_for_token(session: Session, secret: str, now: datetime | None = No
         unit_ids=base.unit_ids,
         scopes=frozenset(token.scopes),
     )
+
+
+def start_session(
+    session: Session, user: User, *, remote_addr: str | None = None, lifetime: timedelta = SESSION_LIFETIME,
+    now: datetime | None = None,
+) -> str:
+    """Open a session for *user*; returns the secret for the cookie (only its hash is stored)."""
+    secret = secrets.token_urlsafe(32)
+    now = now or datetime.now(UTC)
+    session.execute(delete(UserSession).where(UserSession.expires_at < now - SESSION_KEPT))
+    session.add(UserSession(user_id=user.id, secret_hash=_hash_token(secret), remote_addr=remote_addr,
+                            expires_at=now + lifetime))
+    session.flush()
+    return secret
+
+
+def user_for_session(session: Session, secret: str, now: datetime | None = None) -> User | None:
+    """The active user of a live session, or None when it is unknown, ended or expired."""
+    now = now or datetime.now(UTC)
+    user = session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id).where(
+            UserSession.secret_hash == _hash_token(secret), UserSession.ended_at.is_(None),
+            UserSession.expires_at > now, User.active.is_(True))
+    )
+    return user
+
+
+def end_session(session: Session, secret: str) -> None:
+    """Sign one browser out for good."""
+    for row in session.scalars(select(UserSession).where(UserSession.secret_hash == _hash_token(secret),
+                                                         UserSession.ended_at.is_(None))):
+        row.ended_at = datetime.now(UTC)
+    session.flush()
+
+
+def end_sessions(session: Session, user: User, *, keep: str | None = None) -> int:
+    """End every session of *user* but *keep*'s: after a password change other browsers must sign in again."""
+    query = select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if keep:
+        query = query.where(UserSession.secret_hash != _hash_token(keep))
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.ended_at = datetime.now(UTC)
+    session.flush()
+    return len(rows)

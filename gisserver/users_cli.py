@@ -7,10 +7,21 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from gisserver.exceptions import ServiceError
-from gisserver.users import ApiToken, User, create_user, get_user, grant, issue_token, revoke_token
+from gisserver.exceptions import NotFound, ServiceError
+from gisserver.users import (
+    ApiToken,
+    User,
+    UserGrant,
+    create_user,
+    end_sessions,
+    get_user,
+    grant,
+    issue_token,
+    revoke_token,
+    set_password,
+)
 
 
 def _transaction():
@@ -42,29 +53,110 @@ def users_create(username, roles, password, display_name) -> None:
         _fail(exc)
 
 
+# Areas and units belong to reports/; only their codes are looked up here, so users stay a base feature.
+_AREA_ID = text("SELECT id FROM areas WHERE code = :code")
+_UNIT_ID = text("SELECT id FROM units WHERE code = :code")
+_GRANT_CODES = text("""
+SELECT coalesce('area:' || a.code, 'unit:' || u.code)
+FROM user_grants g LEFT JOIN areas a ON a.id = g.area_id LEFT JOIN units u ON u.id = g.unit_id
+WHERE g.user_id = :user ORDER BY 1
+""")
+
+
+def _id_of(session, query, kind: str, code: str | None) -> int | None:
+    if code is None:
+        return None
+    found = session.execute(query, {"code": code}).scalar()
+    if found is None:
+        raise NotFound(f"no {kind} with code {code!r}")
+    return found
+
+
 @users.command("grant")
 @click.argument("username")
-@click.option("--area-id", type=int, help="an area (its whole subtree is granted)")
-@click.option("--unit-id", type=int, help="a unit whose queue the user works on")
+@click.option("--area", "area_code", help="an area code (its whole subtree is granted)")
+@click.option("--unit", "unit_code", help="a unit code whose queue the user works on")
+@click.option("--area-id", type=int, help="an area by id")
+@click.option("--unit-id", type=int, help="a unit by id")
 @with_appcontext
-def users_grant(username, area_id, unit_id) -> None:
+def users_grant(username, area_code, unit_code, area_id, unit_id) -> None:
     """Grant a user an area or a unit."""
     try:
         with _transaction() as session:
+            area_id = area_id or _id_of(session, _AREA_ID, "area", area_code)
+            unit_id = unit_id or _id_of(session, _UNIT_ID, "unit", unit_code)
             grant(session, get_user(session, username), area_id=area_id, unit_id=unit_id)
     except ServiceError as exc:
         _fail(exc)
     click.echo("granted")
 
 
+@users.command("revoke-grants")
+@click.argument("username")
+@with_appcontext
+def users_revoke_grants(username) -> None:
+    """Take every area and unit away from a user."""
+    try:
+        with _transaction() as session:
+            user = get_user(session, username)
+            for row in session.scalars(select(UserGrant).where(UserGrant.user_id == user.id)):
+                session.delete(row)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo("grants revoked")
+
+
 @users.command("list")
 @with_appcontext
 def users_list() -> None:
-    """List users and their roles."""
+    """List users, their roles and what they are granted."""
     with _transaction() as session:
         for user in session.scalars(select(User).order_by(User.username)):
             state = "" if user.active else " (inactive)"
-            click.echo(f"{user.username}\t{','.join(user.roles)}{state}")
+            grants = ",".join(session.execute(_GRANT_CODES, {"user": user.id}).scalars())
+            click.echo(f"{user.username}\t{','.join(user.roles)}{state}\t{grants}".rstrip("\t"))
+
+
+@users.command("password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_password(username, password) -> None:
+    """Set a user's password; their browsers are signed out."""
+    try:
+        with _transaction() as session:
+            set_password(session, get_user(session, username), password)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo("password changed")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username) -> None:
+    """Stop a user: no sign-in, their sessions and tokens stop working at once."""
+    try:
+        with _transaction() as session:
+            user = get_user(session, username)
+            user.active = False
+            ended = end_sessions(session, user)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"deactivated ({ended} session(s) ended)")
+
+
+@users.command("activate")
+@click.argument("username")
+@with_appcontext
+def users_activate(username) -> None:
+    """Let a deactivated user sign in again."""
+    try:
+        with _transaction() as session:
+            get_user(session, username).active = True
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo("activated")
 
 
 @click.group("tokens")
@@ -75,7 +167,8 @@ def tokens() -> None:
 @tokens.command("issue")
 @click.argument("name")
 @click.option("--user", "username", help="the token acts as this user")
-@click.option("--scope", "scopes", multiple=True, help="e.g. camera:CAM-0001 or readings:write")
+@click.option("--scope", "scopes", multiple=True,
+              help="what a machine may write: camera:<code>, hotspot:<code>, or readings:write (every gauge)")
 @click.option("--expires-days", type=int, default=None)
 @with_appcontext
 def tokens_issue(name, username, scopes, expires_days) -> None:

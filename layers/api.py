@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, request, send_file
 from werkzeug.utils import secure_filename
 
-from gisserver.auth import current_principal, require_roles
+from gisserver.auth import current_principal, is_staff, require_roles
 from gisserver.exceptions import Invalid
 from gisserver.http import db_session, json_body, parse_json_text
 from layers import catalog
@@ -22,12 +22,6 @@ bp = Blueprint("layers_api", __name__, url_prefix="/api/layers")
 def _actor() -> str:
     principal = current_principal()
     return f"{principal.kind}:{principal.name}" if principal else "anonymous"
-
-
-def _staff() -> bool:
-    """Anyone signed in may see internal layers; the public may not."""
-    principal = current_principal()
-    return principal is not None and bool(principal.roles - {"device"})
 
 
 def layer_json(layer: Layer) -> dict:
@@ -52,13 +46,13 @@ def layer_json(layer: Layer) -> dict:
 @bp.get("")
 def list_layers():
     f = catalog.LayerFilter(category=request.args.get("category") or None, group=request.args.get("group") or None,
-                            text=request.args.get("q") or None, include_internal=_staff())
+                            text=request.args.get("q") or None, include_internal=is_staff())
     return {"layers": [layer_json(layer) for layer in catalog.list_layers(db_session(), f)]}
 
 
 @bp.get("/<name>")
 def get_layer(name: str):
-    return layer_json(catalog.get_layer(db_session(), name, include_internal=_staff()))
+    return layer_json(catalog.get_layer(db_session(), name, include_internal=is_staff()))
 
 
 def _limits() -> ArchiveLimits:
@@ -136,7 +130,7 @@ def export_layer(name: str):
         raise Invalid(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
     bbox = request.args.get("bbox")
     session = db_session()
-    layer = catalog.get_layer(session, name, include_internal=_staff())
+    layer = catalog.get_layer(session, name, include_internal=is_staff())
     tmp = tempfile.TemporaryDirectory(prefix="gisserver-export-")
     path = export_file(session, layer, fmt, Path(tmp.name), bbox=bbox)
     response = send_file(path, mimetype=FORMATS[fmt][1], as_attachment=True, download_name=path.name)

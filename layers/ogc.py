@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from gisserver.auth import current_principal
+from gisserver.auth import is_staff
 from gisserver.exceptions import Invalid
 from gisserver.http import db_session, finite_float
 from layers import catalog, cql, features, identify, tiles
@@ -39,11 +39,6 @@ CONFORMANCE = [
 ]
 
 
-def _staff() -> bool:
-    principal = current_principal()
-    return principal is not None and bool(principal.roles - {"device"})
-
-
 def _wants_html() -> bool:
     f = request.args.get("f")
     if f:
@@ -63,7 +58,7 @@ def _url(endpoint: str, **values) -> str:
 
 
 def _layer(collection_id: str) -> Layer:
-    return catalog.get_layer(db_session(), collection_id, include_internal=_staff())
+    return catalog.get_layer(db_session(), collection_id, include_internal=is_staff())
 
 
 @bp.get("")
@@ -126,7 +121,7 @@ def _collection(layer: Layer) -> dict:
 
 @bp.get("/collections")
 def collections():
-    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=_staff()))
+    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
     body = {
         "links": [{"href": _url("ogc.collections"), "rel": "self", "type": "application/json"},
                   {"href": _url("ogc.collections", f="html"), "rel": "alternate", "type": "text/html"}],
@@ -250,7 +245,9 @@ def tile(collection_id: str, z: str, x: str, y: str):
     zi, xi, yi = tiles.parse_zxy(z, x, y)
     tiles.check_tile(zi, xi, yi)
     tag = tiles.etag(layer, zi, xi, yi)
-    headers = {"ETag": f'"{tag}"', "Cache-Control": "public, max-age=0, must-revalidate"}
+    # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it.
+    sharing = "public" if layer.visibility == "public" else "private"
+    headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}
     if tag in request.if_none_match:
         return Response(status=304, headers=headers)  # answered from the catalog row alone
     data = tiles.tile(db_session(), layer, zi, xi, yi)
@@ -264,5 +261,5 @@ def identify_point():
     tolerance = finite_float(request.args.get("tolerance_m", "5"), "tolerance_m")
     names = [n for n in request.args.get("layers", "").split(",") if n] or None
     results = identify.identify(db_session(), lon, lat, tolerance_m=tolerance, names=names,
-                                include_internal=_staff())
+                                include_internal=is_staff())
     return {"lon": lon, "lat": lat, "tolerance_m": tolerance, "layers": results}

@@ -13,7 +13,7 @@ from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 from jinja2.utils import htmlsafe_json_dumps
 
-from gisserver.auth import current_principal
+from gisserver.auth import is_staff
 from gisserver.http import db_session
 from gisserver.maps import embed_map, fullscreen_control, offline_map
 from layers import catalog
@@ -27,11 +27,6 @@ CATEGORY_LABELS = {
 CITY_VIEW = ([16.463, 107.585], 13)
 # Up to this many features a layer is sent whole as GeoJSON (crisp, no tile seams); beyond, as vector tiles.
 SMALL_LAYER_FEATURES = 1000
-
-
-def _staff() -> bool:
-    principal = current_principal()
-    return principal is not None and bool(principal.roles - {"device"})
 
 
 def _tree(layers) -> list[dict]:
@@ -83,7 +78,7 @@ def _layer_on_map(layer, m: folium.Map) -> dict:
 
 @bp.get("/maps/layers")
 def planner_map():
-    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=_staff()))
+    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
     settings = current_app.config["SETTINGS"]
     m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height="100%")
     fullscreen_control().add_to(m)

@@ -6,10 +6,10 @@ from datetime import date
 
 from flask import Blueprint, current_app, request, send_file, url_for
 
-from gisserver.auth import current_principal, require_roles
+from gisserver.auth import current_principal, is_staff, require_roles
 from gisserver.exceptions import Invalid, NotFound
 from gisserver.http import db_session, finite_float, json_body
-from gisserver.ratelimit import per_area_intake, per_client_intake
+from gisserver.ratelimit import admit_to_area, per_client_intake
 from reports import areas as area_service
 from reports import gazetteer, geo, queries, workflow
 from reports import keychains as keychain_service
@@ -86,14 +86,8 @@ def _report_input(body) -> ReportInput:
     )
 
 
-def _area_from_body() -> str | None:
-    body = request.form if request.mimetype == "multipart/form-data" else request.get_json(silent=True)
-    return str(body.get("area")) if isinstance(body, dict | type(request.form)) and body.get("area") else None
-
-
 @bp.post("/reports")
 @per_client_intake
-@per_area_intake(_area_from_body)
 def create_report():
     multipart = request.mimetype == "multipart/form-data"
     data = _report_input(_form_body() if multipart else json_body())
@@ -102,7 +96,7 @@ def create_report():
     staff = bool(principal and principal.has_role("officer"))
     session = db_session()
     filed = file_report(session, data, photos, photo_dir(), actor=_actor(), staff=staff,
-                        duplicates=duplicate_policy())
+                        duplicates=duplicate_policy(), admit=admit_to_area)
     commit_filed(session, filed)  # 201 only once the report is safely stored
     report, created = filed.report, filed.created
     body = queries.public_view(session, report)
@@ -174,7 +168,7 @@ def list_reports():
     session = db_session()
     page = queries.queue(session, current_principal(), _queue_filter())
     return {
-        "items": [queries.staff_view(session, r) for r in page.items],
+        "items": [queries.staff_view(session, r, viewer=current_principal()) for r in page.items],
         "total": page.total,
         "page": page.page,
         "per_page": page.per_page,
@@ -190,7 +184,7 @@ def _visible(report_id: int) -> Report:
 def get_report(report_id: int):
     session = db_session()
     report = _visible(report_id)
-    body = queries.staff_view(session, report, with_history=True)
+    body = queries.staff_view(session, report, with_history=True, viewer=current_principal())
     body["photos"] = [
         {"url": url_for("reports.get_photo", report_id=report.id, photo_id=p.id), "width": p.width,
          "height": p.height}
@@ -218,7 +212,7 @@ def transition_report(report_id: int):
     report = workflow.transition(session, _visible(report_id), str(body.get("action") or ""), actor=_actor(),
                                  note=str(body.get("note") or ""))
     session.commit()
-    return queries.staff_view(session, report, with_history=True)
+    return queries.staff_view(session, report, with_history=True, viewer=current_principal())
 
 
 @bp.post("/reports/<int:report_id>/reassign")
@@ -231,7 +225,7 @@ def reassign_report(report_id: int):
     report = workflow.reassign(session, _visible(report_id), actor=_actor(), reason=str(body.get("reason") or ""),
                                unit_code=body.get("unit"), area_code=body.get("area"))
     session.commit()
-    return queries.staff_view(session, report, with_history=True)
+    return queries.staff_view(session, report, with_history=True, viewer=current_principal())
 
 
 @bp.post("/reports/<int:report_id>/merge")
@@ -245,7 +239,7 @@ def merge_reports(report_id: int):
     main = _visible(report_id)
     workflow.merge(session, main, [_visible(i) for i in ids], actor=_actor())
     session.commit()
-    return queries.staff_view(session, main, with_history=True)
+    return queries.staff_view(session, main, with_history=True, viewer=current_principal())
 
 
 @bp.patch("/reports/<int:report_id>/location")
@@ -258,7 +252,7 @@ def move_report(report_id: int):
     report = workflow.move(session, _visible(report_id), finite_float(body.get("lon"), "lon"),
                            finite_float(body.get("lat"), "lat"), actor=_actor(), reason=str(body.get("reason") or ""))
     session.commit()
-    return queries.staff_view(session, report, with_history=True)
+    return queries.staff_view(session, report, with_history=True, viewer=current_principal())
 
 
 @bp.get("/report-categories")
@@ -334,7 +328,7 @@ def ward_keychains(code: str):
 def geocode():
     limit = _int_arg("limit", 10)
     session, q = db_session(), request.args.get("q", "")
-    addresses = gazetteer.search(session, q, limit=limit)
+    addresses = gazetteer.search(session, q, limit=limit, include_internal=is_staff())
     areas = gazetteer.search_areas(session, q, limit=min(3, limit)) if request.args.get("areas") == "true" else []
     places = sorted(areas + addresses, key=lambda p: -p.score)[:limit]
     return {"places": [{"label": p.label, "lon": round(p.lon, 7), "lat": round(p.lat, 7), "score": p.score,
@@ -348,7 +342,7 @@ def reverse_geocode():
     lat = finite_float(request.args.get("lat"), "lat")
     if abs(lon) > 180 or abs(lat) > 90:
         raise Invalid("lon/lat out of range")
-    place = gazetteer.reverse(db_session(), lon, lat)
+    place = gazetteer.reverse(db_session(), lon, lat, include_internal=is_staff())
     if place is None:
         raise NotFound("no address near this point")
     return {"label": place.label, "lon": round(place.lon, 7), "lat": round(place.lat, 7), "distance_m": place.score}

@@ -12,8 +12,9 @@ from shapely.geometry import Point
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Invalid, NotFound
-from reports import geo
+from gisserver.exceptions import Conflict, Forbidden, Invalid, NotFound
+from gisserver.users import Principal
+from reports import access, geo
 from reports.alert_types import active_alert_type_codes
 from reports.areas import area_by_code, area_chain_for_point
 from reports.camera_models import CAMERA_STATES, Alert, Camera
@@ -252,15 +253,18 @@ def _row_input(row, geometry, base: CameraInput | None) -> CameraInput:
                        stream_url=text_of("stream_url"))
 
 
-def import_cameras(session: Session, frame) -> CameraImportResult:
+def import_cameras(session: Session, frame, *, writer: Principal | None = None) -> CameraImportResult:
     """Create or update cameras from a point layer (code, name, direction, fov, range_m, ...); all or nothing.
 
     Columns a file leaves out keep their values, so an export (which has no stream URLs) imports back safely.
+    With a *writer* (an HTTP caller), every camera the file touches must be one it may manage, before and
+    after the change (reports.access); None is trusted (the CLI).
     """
     missing = {"code", "name"} - set(frame.columns)
     if missing:
         raise Invalid(f"missing column(s): {', '.join(sorted(missing))}")
-    errors, result = [], CameraImportResult(0, 0)
+    manages = access.camera_manager(session, writer) if writer is not None else (lambda camera: True)
+    errors, forbidden, result = [], [], CameraImportResult(0, 0)
     for number, (_, row) in enumerate(frame.iterrows(), start=1):
         if row.geometry is None or row.geometry.geom_type != "Point":
             errors.append({"row": number, "error": "not a point"})
@@ -270,14 +274,23 @@ def import_cameras(session: Session, frame) -> CameraImportResult:
             existing = session.scalar(select(Camera).where(Camera.code == code))
             data = _row_input(row, row.geometry, camera_input(session, existing) if existing else None)
             if existing is None:
-                add_camera(session, data)
+                camera = add_camera(session, data)
                 result.created += 1
+            elif not manages(existing):
+                forbidden.append({"row": number, "code": code})
+                continue
             else:
                 _validate(data)
                 _apply(session, existing, data)
+                camera = existing
                 result.updated += 1
+            if not manages(camera):
+                forbidden.append({"row": number, "code": code})
         except (Invalid, NotFound, ValueError) as exc:
             errors.append({"row": number, "error": getattr(exc, "message", str(exc))})
+    if forbidden:
+        raise Forbidden(f"{len(forbidden)} row(s) are cameras outside your areas and units; nothing was stored",
+                        {"rows": forbidden[:200]})
     if errors:
         raise Invalid(f"{len(errors)} row(s) cannot be imported; nothing was stored", {"rows": errors[:200]})
     session.flush()

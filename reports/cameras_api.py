@@ -11,14 +11,14 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, request, url_for
 from geoalchemy2.shape import to_shape
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from gisserver.auth import current_principal, require_roles, require_scope
+from gisserver.auth import current_principal, is_staff, require_roles
 from gisserver.exceptions import Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from gisserver.http import db_session, finite_float, json_body
+from reports import access, queries
 from reports import alerts as alert_service
 from reports import cameras as camera_service
-from reports import geo, queries
 from reports import hotspots as hotspot_service
 from reports import photos as photo_service
 from reports.camera_models import Alert, AlertType, Camera
@@ -29,11 +29,6 @@ bp = Blueprint("cameras_api", __name__, url_prefix="/api")
 
 def _offline_window() -> timedelta:
     return camera_service.offline_window(current_app.config["SETTINGS"].camera_offline_minutes)
-
-
-def _staff() -> bool:
-    principal = current_principal()
-    return bool(principal and principal.has_role("officer", "leader", "planner"))
 
 
 def _camera_json(row, staff: bool, window: timedelta) -> dict:
@@ -61,7 +56,7 @@ def _bool_arg(name: str) -> bool | None:
 @bp.get("/cameras")
 def list_cameras():
     rows = camera_service.list_cameras(db_session(), area_code=request.args.get("area") or None, ai=_bool_arg("ai"))
-    staff, window = _staff(), _offline_window()
+    staff, window = is_staff(), _offline_window()
     items = [_camera_json(r, staff, window) for r in rows]
     health = request.args.get("health")
     if health:
@@ -128,7 +123,7 @@ def import_cameras():
         path = Path(tmp) / f"upload{suffix}"
         upload.save(path)
         frame = read_vector_file(path, crs=request.form.get("crs") or None).frame
-    result = camera_service.import_cameras(session, frame)
+    result = camera_service.import_cameras(session, frame, writer=current_principal())
     session.commit()
     return {"created": result.created, "updated": result.updated}
 
@@ -138,7 +133,7 @@ def get_camera(code: str):
     session = db_session()
     camera_service.get_camera(session, code)
     row = next(r for r in camera_service.list_cameras(session) if r.code == code)
-    return _camera_json(row, _staff(), _offline_window())
+    return _camera_json(row, is_staff(), _offline_window())
 
 
 def _camera_input(body: dict) -> camera_service.CameraInput:
@@ -153,6 +148,11 @@ def _camera_input(body: dict) -> camera_service.CameraInput:
         raise Invalid("ai_capabilities must be a list") from None
 
 
+def _check_manages(camera) -> None:
+    if not access.may_manage_camera(db_session(), current_principal(), camera):
+        raise Forbidden("this camera is outside your areas and units")
+
+
 @bp.post("/cameras")
 @require_roles("officer")
 def add_camera():
@@ -161,6 +161,7 @@ def add_camera():
         raise Invalid("send a JSON object")
     session = db_session()
     camera = camera_service.add_camera(session, _camera_input(body))
+    _check_manages(camera)  # where it stands (or who owns it) is known only once it is placed
     session.commit()
     return get_camera(camera.code), 201
 
@@ -172,7 +173,10 @@ def update_camera(code: str):
     if not isinstance(body, dict):
         raise Invalid("send a JSON object")
     session = db_session()
-    camera_service.update_camera(session, camera_service.get_camera(session, code), body)
+    camera = camera_service.get_camera(session, code)
+    _check_manages(camera)
+    camera_service.update_camera(session, camera, body)
+    _check_manages(camera)  # nor may it be moved or handed out of the caller's scope
     session.commit()
     return get_camera(code)
 
@@ -186,20 +190,21 @@ def delete_camera(code: str):
     return "", 204
 
 
-def _device_or_staff(code: str) -> None:
-    """A camera's own token (scope camera:<code>) or an officer may speak for it."""
+def _camera_speaking(code: str):
+    """The camera, when the caller is its own token (scope camera:<code>) or staff managing it."""
     principal = current_principal()
     if principal is None:
         raise Unauthorized("send the camera's token")
-    if f"camera:{code}" not in principal.scopes and not principal.has_role("officer"):
+    camera = camera_service.get_camera(db_session(), code)
+    if not access.may_act_for_camera(db_session(), principal, camera):
         raise Forbidden("this token may not act for that camera")
+    return camera
 
 
 @bp.post("/cameras/<code>/heartbeat")
 def camera_heartbeat(code: str):
-    _device_or_staff(code)
     session = db_session()
-    camera_service.heartbeat(session, camera_service.get_camera(session, code))
+    camera_service.heartbeat(session, _camera_speaking(code))
     session.commit()
     return {"ok": True}
 
@@ -224,12 +229,14 @@ def list_hotspots():
 
 
 @bp.post("/hotspots/readings")
-@require_scope("readings:write", "officer")
 def post_readings():
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("send the gauge's token")
     body = json_body()
     items = body.get("readings") if isinstance(body, dict) else body
     session = db_session()
-    result = hotspot_service.record_readings(session, items)
+    result = hotspot_service.record_readings(session, items, writer=principal)
     session.commit()
     return {"stored": result.stored, "duplicates": result.duplicates}, 201 if result.stored else 200
 
@@ -332,9 +339,8 @@ def _actor() -> str:
 
 @bp.post("/cameras/<code>/events")
 def camera_event(code: str):
-    _device_or_staff(code)
     session = db_session()
-    camera = camera_service.get_camera(session, code)
+    camera = _camera_speaking(code)
     data = _event_input()
     snapshot = _snapshot()  # checked before anything is stored
     written = None
@@ -360,12 +366,8 @@ def camera_event(code: str):
 
 
 def _alert_scope(query):
-    principal = current_principal()
-    if "admin" in principal.roles:
-        return query
-    areas = geo.area_subtree_ids(db_session(), principal.area_ids)
-    return query.where(or_(Alert.unit_ids.overlap(list(principal.unit_ids) or [-1]),
-                           Alert.area_id.in_(areas or {-1})))
+    condition = access.alert_condition(access.scope_of(db_session(), current_principal()))
+    return query if condition is None else query.where(condition)
 
 
 @bp.get("/alerts")

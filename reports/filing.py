@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,14 +21,15 @@ class Filed:
 
 
 def file_report(session: Session, data: ReportInput, photos: list[ProcessedPhoto], photo_dir: Path, *,
-                actor: str, staff: bool, duplicates: DuplicatePolicy | None = None) -> Filed:
+                actor: str, staff: bool, duplicates: DuplicatePolicy | None = None,
+                admit: Callable[[str | None], None] | None = None) -> Filed:
     """Submit the report and store its photos; the caller commits with commit_filed()."""
     if data.lon is None and data.lat is None:
         located = next((p.gps for p in photos if p.gps), None)
         if located:
             data.lon, data.lat = located  # the phone knew where the picture was taken
     report, created = submit_report(session, data, actor=actor, staff=staff,
-                                    duplicates=duplicates or DuplicatePolicy())
+                                    duplicates=duplicates or DuplicatePolicy(), admit=admit)
     filed = Filed(report, created)
     if created and photos:
         filed.written = save_photos(session, report.id, photos, photo_dir, report.created_at)

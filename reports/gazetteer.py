@@ -59,16 +59,18 @@ def build_gazetteer(session: Session, layer_name: str, fields: list[str]) -> int
     return session.scalar(select(func.count()).select_from(GazetteerEntry))
 
 
+# The gazetteer repeats a layer's text, so it is as visible as that layer: an internal source layer is
+# searched only for staff (and never fills in the public address of a report).
 _SEARCH = text("""
-SELECT label, ST_X(geom) AS lon, ST_Y(geom) AS lat, word_similarity(q.t, search_text) AS score
-FROM gazetteer, (SELECT lower(unaccent(:q)) AS t) q
-WHERE q.t <% search_text
-ORDER BY score DESC, length(label), id
+SELECT g.label, ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat, word_similarity(q.t, g.search_text) AS score
+FROM gazetteer g JOIN layers l ON l.id = g.layer_id, (SELECT lower(unaccent(:q)) AS t) q
+WHERE q.t <% g.search_text AND (:internal OR l.visibility = 'public')
+ORDER BY score DESC, length(g.label), g.id
 LIMIT :limit
 """)
 
 
-def search(session: Session, query: str, limit: int = 10) -> list[Place]:
+def search(session: Session, query: str, limit: int = 10, *, include_internal: bool = False) -> list[Place]:
     """Places whose label matches *query*, accents optional ('tran hung dao' finds 'Trần Hưng Đạo')."""
     query = (query or "").strip()
     if len(query) < 2 or len(query) > 200:
@@ -77,8 +79,8 @@ def search(session: Session, query: str, limit: int = 10) -> list[Place]:
         raise Invalid("limit must be 1 to 50", {"field": "limit"})
     session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
                     {"t": str(MIN_SIMILARITY)})
-    return [Place(r.label, r.lon, r.lat, round(r.score, 3)) for r in session.execute(_SEARCH, {"q": query,
-                                                                                               "limit": limit})]
+    rows = session.execute(_SEARCH, {"q": query, "limit": limit, "internal": include_internal})
+    return [Place(r.label, r.lon, r.lat, round(r.score, 3)) for r in rows]
 
 
 _AREA_SEARCH = text("""
@@ -104,17 +106,19 @@ def search_areas(session: Session, query: str, limit: int = 3) -> list[Place]:
 
 
 _REVERSE = text("""
-SELECT label, ST_X(geom) AS lon, ST_Y(geom) AS lat,
-       ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS metres
-FROM gazetteer
-ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+SELECT g.label, ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat,
+       ST_Distance(g.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS metres
+FROM gazetteer g JOIN layers l ON l.id = g.layer_id
+WHERE :internal OR l.visibility = 'public'
+ORDER BY g.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
 LIMIT 1
 """)
 
 
-def reverse(session: Session, lon: float, lat: float, max_metres: float = REVERSE_METRES) -> Place | None:
+def reverse(session: Session, lon: float, lat: float, max_metres: float = REVERSE_METRES, *,
+            include_internal: bool = False) -> Place | None:
     """The nearest address to a point, if one is within *max_metres*."""
-    row = session.execute(_REVERSE, {"lon": lon, "lat": lat}).first()
+    row = session.execute(_REVERSE, {"lon": lon, "lat": lat, "internal": include_internal}).first()
     if row is None or row.metres > max_metres:
         return None
     return Place(row.label, row.lon, row.lat, round(row.metres, 1))

@@ -13,7 +13,9 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Invalid, NotFound
+from gisserver.exceptions import Conflict, Forbidden, Invalid, NotFound
+from gisserver.users import Principal
+from reports import access
 from reports.areas import area_chain_for_point
 from reports.camera_models import Camera, Hotspot, HotspotReading, hotspot_cameras
 from reports.cameras import get_camera
@@ -142,25 +144,33 @@ class ReadingsResult:
     duplicates: int
 
 
-def record_readings(session: Session, items, *, now: datetime | None = None) -> ReadingsResult:
+def record_readings(session: Session, items, *, now: datetime | None = None,
+                    writer: Principal | None = None) -> ReadingsResult:
     """Store a batch [{hotspot, at, level_cm, reading_id?}]; every item is checked before any is stored.
 
     A repeated (hotspot, at) or (hotspot, reading_id) is a duplicate, not an error: devices resend.
+    With a *writer* (an HTTP caller), each hotspot must be one it may write (reports.access); None is trusted
+    (the CLI and the demo loader).
     """
     if not isinstance(items, list) or not items:
         raise Invalid("send a non-empty list of readings")
     if len(items) > MAX_BATCH:
         raise Invalid(f"at most {MAX_BATCH} readings per request")
     now = now or datetime.now(UTC)
-    codes = {item.get("hotspot") for item in items if isinstance(item, dict)}
+    codes = {item["hotspot"] for item in items if isinstance(item, dict) and isinstance(item.get("hotspot"), str)}
     hotspots = {h.code: h for h in session.scalars(select(Hotspot).where(Hotspot.code.in_(codes)))}
+    allowed: dict[int, bool] = {}
     rows = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise Invalid(f"readings[{i}] must be an object", {"index": i})
-        hotspot = hotspots.get(item.get("hotspot"))
+        hotspot = hotspots.get(item.get("hotspot")) if isinstance(item.get("hotspot"), str) else None
         if hotspot is None:
             raise Invalid(f"readings[{i}]: unknown hotspot {item.get('hotspot')!r}", {"index": i})
+        if writer is not None and hotspot.id not in allowed:
+            allowed[hotspot.id] = access.may_write_readings(session, writer, hotspot)
+        if writer is not None and not allowed[hotspot.id]:
+            raise Forbidden(f"readings[{i}]: this caller may not write readings of {hotspot.code}", {"index": i})
         at = _parse_time(item.get("at"), i)
         if at > now + FUTURE_TOLERANCE:
             raise Invalid(f"readings[{i}].at is in the future", {"index": i})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -119,11 +120,13 @@ def submit_report(
     staff: bool = False,
     now: datetime | None = None,
     duplicates: DuplicatePolicy = DuplicatePolicy(),  # noqa: B008 - frozen dataclass
+    admit: Callable[[str | None], None] | None = None,
 ) -> tuple[Report, bool]:
     """File a report; returns (report, created). A retry with the same idempotency key returns the first one.
 
     Citizens' points outside the city are refused; staff may file them, flagged *outside_city*.
-    *now* lets the demo loader replay history; live callers leave it None.
+    *now* lets the demo loader replay history; live callers leave it None. *admit* is told the ward (or
+    the deepest area) the report lands in before it is stored, and raises to refuse it (the per-area limit).
     """
     _validate(data, staff)
     category = category_by_code(session, data.category)
@@ -158,6 +161,9 @@ def submit_report(
         if area.valid_to is not None:
             raise Invalid(f"area {data.area_code} no longer exists", {"field": "area"})
         chain = ancestors(session, area)
+    if admit is not None:
+        ward = next((a for a in chain if a.level == "ward"), chain[0] if chain else None)
+        admit(ward.code if ward else None)
 
     report = Report(
         tracking_code=new_tracking_code(),

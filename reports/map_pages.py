@@ -105,7 +105,7 @@ def report_page(report_id: int):
     session = db_session()
     principal = current_principal()
     report = queries.visible_report(session, principal, report_id)
-    view = queries.staff_view(session, report, with_history=True)
+    view = queries.staff_view(session, report, with_history=True, viewer=principal)
     cameras = []
     m = None
     if view["location"]:

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, Response, current_app, json, request
+from flask_limiter.errors import RateLimitExceeded
 from geoalchemy2.shape import to_shape
 from sqlalchemy import and_, select
 from werkzeug.exceptions import HTTPException
@@ -17,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from gisserver.auth import current_principal
 from gisserver.exceptions import Invalid, NotFound, ServiceError
 from gisserver.http import db_session, finite_float
-from gisserver.ratelimit import per_client_intake
+from gisserver.ratelimit import admit_to_area, per_client_intake, retry_after
 from reports.api import duplicate_policy
 from reports.categories import category_by_code, list_categories
 from reports.intake import ReportInput, submit_report
@@ -69,7 +70,17 @@ def _fmt_from_path() -> str:
 @bp.errorhandler(ServiceError)
 def open311_error(exc: ServiceError):
     rows = [{"code": exc.status, "description": exc.message}]
-    return _render(_fmt_from_path(), "errors", "error", rows, exc.status)
+    response = _render(_fmt_from_path(), "errors", "error", rows, exc.status)
+    response.headers.update(exc.headers)
+    return response
+
+
+@bp.errorhandler(RateLimitExceeded)
+def open311_rate_limited(exc: RateLimitExceeded):
+    rows = [{"code": 429, "description": f"Too many requests: the limit is {exc.limit.limit}. Try again later."}]
+    response = _render(_fmt_from_path(), "errors", "error", rows, 429)
+    response.headers["Retry-After"] = str(retry_after())
+    return response
 
 
 @bp.errorhandler(HTTPException)
@@ -180,7 +191,8 @@ def create_request(fmt: str):
     )
     principal = current_principal()
     actor = f"{principal.kind}:{principal.name}" if principal else "anonymous"
-    report, created = submit_report(session, data, actor=actor, staff=False, duplicates=duplicate_policy())
+    report, created = submit_report(session, data, actor=actor, staff=False, duplicates=duplicate_policy(),
+                                    admit=admit_to_area)
     session.commit()
     notice = f"Tra cứu tiến độ bằng mã {report.tracking_code}"
     rows = [{"service_request_id": report.tracking_code, "service_notice": notice, "account_id": None}]

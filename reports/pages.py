@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from gisserver.exceptions import NotFound, ServiceError
 from gisserver.http import db_session, finite_float
 from gisserver.maps import embed_map, offline_map
-from gisserver.ratelimit import per_client_intake
+from gisserver.ratelimit import admit_to_area, per_client_intake
 from reports import geo, queries
 from reports import hotspots as hotspot_service
 from reports.api import duplicate_policy, photo_dir, request_photos
@@ -134,12 +134,12 @@ def submit_form(ward_code: str, kind: str):
             channel="qr_web",
         )
         filed = file_report(session, data, request_photos(), photo_dir(), actor="anonymous", staff=False,
-                            duplicates=duplicate_policy())
+                            duplicates=duplicate_policy(), admit=admit_to_area)
         commit_filed(session, filed)
     except ServiceError as exc:
         session.rollback()
         return render_template("reports/report_form.html", values=values, error=form_error(exc),
-                               **_context(ward_code, kind)), exc.status
+                               **_context(ward_code, kind)), exc.status, exc.headers
     return redirect(url_for("report_pages.status_page", code=filed.report.tracking_code, sent=1))
 
 

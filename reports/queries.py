@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import JSON, Text, and_, cast, func, or_, select, true
+from sqlalchemy import JSON, Text, and_, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Invalid, NotFound
 from gisserver.users import Principal
-from reports import geo
+from reports import access, geo
 from reports.areas import area_by_code
 from reports.categories import category_by_code
 from reports.models import OPEN_STATUSES, REPORT_STATUSES, Area, Category, Report, ReportEvent
@@ -60,16 +60,8 @@ def handled_on_time(report: Report) -> bool | None:
 
 
 def scope_condition(session: Session, principal: Principal):
-    """SQL condition limiting reports to the caller's units and areas (admins see all)."""
-    if "admin" in principal.roles:
-        return None
-    areas = geo.area_subtree_ids(session, principal.area_ids)
-    conditions = []
-    if principal.unit_ids:
-        conditions.append(Report.unit_id.in_(principal.unit_ids))
-    if areas:
-        conditions.append(Report.area_current_id.in_(areas))
-    return or_(*conditions) if conditions else Report.id.is_(None)
+    """SQL condition limiting reports to the caller's units and areas (None for admins: everything)."""
+    return access.report_condition(access.scope_of(session, principal))
 
 
 def visible_report(session: Session, principal: Principal, report_id: int) -> Report:
@@ -202,8 +194,10 @@ def public_view(session: Session, report: Report, now: datetime | None = None) -
     }
 
 
-def staff_view(session: Session, report: Report, now: datetime | None = None, *, with_history: bool = False) -> dict:
-    """The officer's view, including the reporter's contact details."""
+def staff_view(session: Session, report: Report, now: datetime | None = None, *, with_history: bool = False,
+               viewer: Principal | None = None) -> dict:
+    """The staff view of a report the caller may see; the reporter's contact only when *viewer* may have it
+    (the assigned unit, admins), otherwise ``reporter`` is None."""
     data = {
         "id": report.id,
         "tracking_code": report.tracking_code,
@@ -216,7 +210,8 @@ def staff_view(session: Session, report: Report, now: datetime | None = None, *,
         "unit": {"code": report.unit.code, "name": report.unit.name} if report.unit else None,
         "status": report.status,
         "channel": report.channel,
-        "reporter": {"name": report.reporter_name, "phone": report.reporter_phone},
+        "reporter": ({"name": report.reporter_name, "phone": report.reporter_phone}
+                     if access.sees_reporter(viewer, report) else None),
         "outside_city": report.outside_city,
         "possible_duplicate_of": report.possible_duplicate_of_id,
         "merged_into": report.merged_into_id,

@@ -75,7 +75,8 @@ def clean_database(request, _engine):
 def app(database_url, tmp_path):
     # Intake limits have their own tests; elsewhere they would only get in the way.
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "data", "TESTING": True,
-                      "INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute"})
+                      "INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute",
+                      "LOGIN_RATE_LIMIT": "10000 per minute"})
     yield app
     app.extensions["gisserver.db"].dispose()
 

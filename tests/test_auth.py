@@ -116,3 +116,32 @@ def test_cli_users_and_tokens(cli):
     assert f"{token_id}\tlaptop\t\trevoked" in cli("tokens", "list").output
     assert cli("tokens", "revoke", "999").exit_code == 1
     assert cli("tokens", "issue", "gauge").exit_code == 1  # a device token needs a scope
+
+
+def test_cli_grants_by_code_password_and_deactivation(app, cli, db, client):
+    from tests.reports.conftest import build_small_city
+
+    build_small_city(db)
+    db.commit()
+    assert cli("users", "create", "officer7", "--role", "officer", "--password", "correct horse battery").exit_code == 0
+    assert cli("users", "grant", "officer7", "--area", "T-W").exit_code == 0
+    assert cli("users", "grant", "officer7", "--unit", "T-W-CA").exit_code == 0
+    missing = cli("users", "grant", "officer7", "--area", "NOPE")
+    assert missing.exit_code == 1 and "no area with code 'NOPE'" in missing.output
+    assert "officer7\tofficer\tarea:T-W,unit:T-W-CA" in cli("users", "list").output
+
+    issued = cli("tokens", "issue", "phone", "--user", "officer7").output.split()[-1]
+    bearer = {"Authorization": f"Bearer {issued}"}
+    assert client.get("/api/reports", headers=bearer).status_code == 200
+    assert cli("users", "deactivate", "officer7").exit_code == 0
+    assert "officer7\tofficer (inactive)" in cli("users", "list").output
+    assert client.get("/api/reports", headers=bearer).status_code == 401  # its tokens die with it
+    assert cli("users", "activate", "officer7").exit_code == 0
+    assert client.get("/api/reports", headers=bearer).status_code == 200
+
+    assert cli("users", "password", "officer7", "--password", "short").exit_code == 1
+    assert cli("users", "password", "officer7", "--password", "another good one").exit_code == 0
+    db.expire_all()
+    assert authenticate(db, "officer7", "another good one") is not None
+    assert cli("users", "revoke-grants", "officer7").exit_code == 0
+    assert "officer7\tofficer\n" in cli("users", "list").output

@@ -1,12 +1,16 @@
-"""Anonymous intake is rate-limited per client across all worker processes, with 429 + Retry-After."""
+"""Anonymous intake is rate-limited per client and per area across all worker processes, with 429 + Retry-After;
+failed sign-ins are limited per client."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from flask import Blueprint, request
+from flask import Blueprint
 
 from gisserver.app import create_app
-from gisserver.ratelimit import per_area_intake, per_client_intake
+from gisserver.ratelimit import per_client_intake
+from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE, build_small_city
 
 # Defined once, like a feature blueprint: limits attach to the view when it is decorated.
 probe = Blueprint("limit_probe", __name__, url_prefix="/api/limit-probe")
@@ -16,17 +20,6 @@ probe = Blueprint("limit_probe", __name__, url_prefix="/api/limit-probe")
 @per_client_intake
 def intake():
     return {"ok": True}, 201
-
-
-@probe.post("/ward")
-@per_area_intake(lambda: request.args.get("area"))
-def ward_intake():
-    return {"ok": True}, 201
-
-
-def _probe(app):
-    app.register_blueprint(probe)
-    return app
 
 
 @pytest.fixture
@@ -39,14 +32,25 @@ def limited_app(database_url, tmp_path):
                 "TESTING": True,
                 "INTAKE_RATE_LIMIT": "3 per minute",
                 "INTAKE_AREA_RATE_LIMIT": "4 per hour",
+                "LOGIN_RATE_LIMIT": "3 per minute",
             }
         )
-        return _probe(app)
+        app.register_blueprint(probe)
+        return app
 
     apps = [make(), make()]
     yield apps
     for app in apps:
         app.extensions["gisserver.db"].dispose()
+
+
+@pytest.fixture
+def limited_city(limited_app):
+    session = limited_app[0].extensions["gisserver.db"].session()
+    build_small_city(session)
+    session.commit()
+    session.close()
+    return limited_app[0]
 
 
 def test_limit_is_shared_by_two_worker_apps(limited_app):
@@ -61,7 +65,7 @@ def test_limit_is_shared_by_two_worker_apps(limited_app):
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
-def test_other_clients_and_token_holders_are_not_limited(limited_app, auth_headers):
+def test_other_clients_and_signed_in_callers_are_not_limited(limited_app, auth_headers):
     client = limited_app[0].test_client()
     for _ in range(3):
         client.post("/api/limit-probe/intake")
@@ -69,12 +73,85 @@ def test_other_clients_and_token_holders_are_not_limited(limited_app, auth_heade
     other = client.post("/api/limit-probe/intake", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 201
     assert client.post("/api/limit-probe/intake", headers=auth_headers("officer")).status_code == 201
+    # Any Authorization header used to exempt the caller; a made-up one is now a 401, never a way round.
+    bogus = client.post("/api/limit-probe/intake", headers={"Authorization": "Bearer gs_made-up"})
+    assert bogus.status_code == 401
 
 
-def test_per_area_limit(limited_app):
+def _csrf(html: bytes) -> str:
+    return re.search(rb'name="csrf_token" value="([^"]+)"', html).group(1).decode()
+
+
+def test_per_area_limit_counts_every_channel_by_where_the_report_lands(limited_city):
+    client = limited_city.test_client()
+    east = {"category": "dien_chieu_sang", "description": "Đèn đường tắt cả tuần"}
+    addresses = iter(f"10.0.1.{n}" for n in range(1, 100))
+
+    def api(where, **extra):
+        body = dict(east, lon=where[0], lat=where[1], **extra)
+        return client.post("/api/reports", json=body, environ_base={"REMOTE_ADDR": next(addresses)})
+
+    def open311(where):
+        form = {"service_code": "dien_chieu_sang", "description": "Đèn đường tắt", "long": str(where[0]),
+                "lat": str(where[1])}
+        return client.post("/open311/v2/requests.json", data=form, environ_base={"REMOTE_ADDR": next(addresses)})
+
+    def qr_form(ward, where):
+        addr = {"REMOTE_ADDR": next(addresses)}
+        token = _csrf(client.get(f"/r/{ward}/committee", environ_base=addr).data)
+        form = {"csrf_token": token, "category": "dien_chieu_sang", "description": "Đèn đường tắt",
+                "lon": str(where[0]), "lat": str(where[1])}
+        return client.post(f"/r/{ward}/committee", data=form, environ_base=addr)
+
+    # The ward comes from the location: giving no "area" (or a wrong one) no longer escapes the limit.
+    assert api(EAST_INSIDE).status_code == 201
+    assert api(EAST_INSIDE, area="T-W").status_code == 201
+    assert open311(EAST_INSIDE).status_code == 201
+    assert qr_form("T-E", EAST_INSIDE).status_code == 302
+    for refused in (api(EAST_INSIDE), open311(EAST_INSIDE), qr_form("T-E", EAST_INSIDE)):
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert "T-E" not in api(EAST_INSIDE).get_data(as_text=True)  # the answer names no area or report
+    assert api(WEST_INSIDE).status_code == 201  # another ward has its own allowance
+
+
+def test_per_area_limit_spares_staff(limited_city, auth_headers):
+    client = limited_city.test_client()
+    officer = auth_headers("officer")
+    for n in range(6):
+        body = {"category": "dien_chieu_sang", "description": "Đèn đường tắt cả tuần", "lon": EAST_INSIDE[0],
+                "lat": EAST_INSIDE[1], "channel": "phone"}
+        assert client.post("/api/reports", json=body, headers=officer).status_code == 201, n
+
+
+def test_failed_sign_ins_are_limited_per_client(limited_app, db):
+    from gisserver.users import create_user
+
+    create_user(db, "planner1", "correct horse battery", ["planner"])
+    db.commit()
     client = limited_app[0].test_client()
-    for n in range(4):
-        addr = {"REMOTE_ADDR": f"10.0.1.{n}"}
-        assert client.post("/api/limit-probe/ward?area=HUE-01", environ_base=addr).status_code == 201
-    assert client.post("/api/limit-probe/ward?area=HUE-01", environ_base={"REMOTE_ADDR": "10.0.2.1"}).status_code == 429
-    assert client.post("/api/limit-probe/ward?area=HUE-02", environ_base={"REMOTE_ADDR": "10.0.2.1"}).status_code == 201
+    token = _csrf(client.get("/login").data)
+    for _ in range(3):
+        assert client.post("/login", data={"username": "planner1", "password": "wrong!", "csrf_token": token}
+                           ).status_code == 401
+    blocked = client.post("/login", data={"username": "planner1", "password": "correct horse battery",
+                                          "csrf_token": token})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    other = limited_app[1].test_client()  # another worker, another address: not locked out
+    token = _csrf(other.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.7"}).data)
+    ok = other.post("/login", data={"username": "planner1", "password": "correct horse battery", "csrf_token": token},
+                    environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert ok.status_code == 302
+
+
+def test_one_allowance_per_client_across_channels(limited_city):
+    client = limited_city.test_client()
+    body = {"category": "dien_chieu_sang", "description": "Đèn đường tắt cả tuần", "lon": EAST_INSIDE[0],
+            "lat": EAST_INSIDE[1]}
+    for _ in range(3):
+        assert client.post("/api/reports", json=body).status_code == 201
+    # Another channel from the same address draws on the same allowance; Open311 answers in its own format.
+    refused = client.post("/open311/v2/requests.xml", data={"service_code": "dien_chieu_sang", "description": "x" * 9,
+                                                            "lat": str(EAST_INSIDE[1]), "long": str(EAST_INSIDE[0])})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert b"<errors><error><code>429</code>" in refused.data

@@ -50,7 +50,8 @@ def demo_app(database_url, _engine, tmp_path_factory):
     """The app over a freshly loaded small demo city."""
     empty_database(_engine)
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path_factory.mktemp("browser-data"),
-                      "INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute"})
+                      "INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute",
+                      "LOGIN_RATE_LIMIT": "10000 per minute"})
     load_demo(app.extensions["gisserver.db"], DEMO, echo=lambda _line: None)
     yield app
     app.extensions["gisserver.db"].dispose()

@@ -83,7 +83,8 @@ def test_camera_api_auth_and_privacy(client, city, auth_headers):
             "stream_url": "rtsp://10.0.0.9/live"}
     assert client.post("/api/cameras", json=body).status_code == 401
     assert client.post("/api/cameras", json=body, headers=auth_headers("planner")).status_code == 403
-    officer = auth_headers("officer")
+    officer = auth_headers("officer", area_ids=[area_by_code(city, "T-W").id])  # cameras of their own ward
+    assert client.post("/api/cameras", json=body, headers=auth_headers("officer")).status_code == 403
     resp = client.post("/api/cameras", json=body, headers=officer)
     assert resp.status_code == 201 and resp.get_json()["stream_url"] == "rtsp://10.0.0.9/live"
     public = client.get("/api/cameras/CAM-9")
@@ -245,7 +246,7 @@ def test_import_and_export_over_http(client, city, auth_headers):
     csv = ("code,name,lon,lat,direction,fov,range_m,ai_capabilities,stream_url\n"
            "H-1,Cầu Phú Xuân,107.55,16.42,45,90,80,flood,rtsp://10.0.0.1/a\n"
            "H-2,Chợ Đông Ba,107.65,16.45,,360,50,,\n").encode()
-    officer = auth_headers("officer")
+    officer = auth_headers("officer", area_ids=[area_by_code(city, "T").id])  # the whole city's cameras
     assert client.post("/api/cameras/import", data={"file": (io.BytesIO(csv), "cams.csv")},
                        content_type="multipart/form-data").status_code == 401
     resp = client.post("/api/cameras/import", data={"file": (io.BytesIO(csv), "cams.csv")},

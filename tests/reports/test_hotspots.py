@@ -122,7 +122,12 @@ def test_readings_are_timestamped_and_idempotent_by_reading_id(client, hotspot, 
     too_many = [{"hotspot": "NGAP-1", "at": iso(at - timedelta(minutes=i)), "level_cm": 1} for i in range(1001)]
     assert client.post("/api/hotspots/readings", json=too_many, headers=device).status_code == 400
     assert client.post("/api/hotspots/readings", json=[], headers=device).status_code == 400
-    officer = auth_headers("officer")  # an operator may type a reading in
+    from reports.areas import area_by_code
+
+    # An operator of the hotspot's area may type a reading in; one of another area may not.
+    assert client.post("/api/hotspots/readings", json=[{**one, "reading_id": "manual-0"}],
+                       headers=auth_headers("officer")).status_code == 403
+    officer = auth_headers("officer", area_ids=[area_by_code(hotspot, "T").id])
     assert client.post("/api/hotspots/readings", json=[{**one, "reading_id": "manual-1", "at": iso(at - timedelta(
         minutes=1))}], headers=officer).status_code == 201
     assert client.post("/api/hotspots/readings", json=[one], headers=auth_headers("planner")).status_code == 403

@@ -1,0 +1,182 @@
+"""A small city with something of everything, and one caller of each kind, for the access-matrix tests.
+
+Two wards (T-W, T-E): a report, a photo, a camera, a hotspot and an alert in the west ward, a report in the
+east; a public and an internal layer; people with each role and grant, and machine tokens.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import geopandas as gpd
+from PIL import Image
+from shapely.geometry import Point, box
+from sqlalchemy import select, text
+
+from gisserver.users import create_user, grant, issue_token, revoke_token
+from layers.importing import ImportOptions, import_layer
+from reports.alerts import EventInput, record_event
+from reports.areas import area_by_code
+from reports.cameras import CameraInput, add_camera
+from reports.hotspots import HotspotInput, add_hotspot
+from reports.intake import ReportInput, submit_report
+from reports.photos import process_photo, save_photos
+from reports.units import unit_by_code
+from reports.workflow import transition
+from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE, build_small_city
+
+PASSWORD = "correct horse battery"
+# Callers: people by role and grant, machines by scope, and tokens that no longer count.
+CALLERS = ("anonymous", "admin", "planner", "officer_w", "officer_e", "leader_city", "leader_w", "camera_w",
+           "gauge_w", "expired", "revoked")
+PEOPLE = ("admin", "planner", "officer_w", "officer_e", "leader_city", "leader_w")
+STAFF = frozenset(PEOPLE)
+# Grants: an area stands for its whole subtree; officers also hold their ward's two units.
+GRANTS = {
+    "admin": (("admin",), (), ()),
+    "planner": (("planner",), (), ()),
+    "officer_w": (("officer",), ("T-W",), ("T-W-CA", "T-W-UB")),
+    "officer_e": (("officer",), ("T-E",), ("T-E-CA", "T-E-UB")),
+    "leader_city": (("leader",), ("T",), ()),
+    "leader_w": (("leader",), ("T-W",), ()),
+}
+
+# Text that must reach only those entitled to it (ASCII, so that JSON escaping cannot hide a leak).
+REPORTER_NAME = "Reporter Wname"
+REPORTER_PHONE = "0905111222"
+STAFF_NOTE = "NOTE-W internal follow-up"
+INTERNAL_TITLE = "INTERNAL-TITLE pumping stations"
+INTERNAL_ATTRIBUTE = "INTERNAL-ATTR valve"
+STREAM_URL = "rtsp://10.20.30.40/stream-w"
+SECRETS = (REPORTER_NAME, REPORTER_PHONE, STAFF_NOTE, INTERNAL_TITLE, INTERNAL_ATTRIBUTE, STREAM_URL)
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def geojson_bytes(label: str = "x") -> bytes:
+    frame = gpd.GeoDataFrame({"ten": [label]}, geometry=[Point(107.58, 16.46)], crs=4326)
+    return frame.to_json().encode()
+
+
+@dataclass
+class World:
+    app: object
+    session: object
+    tmp: Path
+    names: dict = field(default_factory=dict)  # what paths are formatted with
+    headers: dict = field(default_factory=dict)  # caller -> request headers
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def client(self):
+        return self.app.test_client()
+
+    def commit(self):
+        self.session.commit()
+
+    # Fresh targets, for actions that change or remove what they act on.
+    def new_report(self, where=WEST_INSIDE, category: str = "gay_roi") -> int:
+        n = next(self.counter)
+        report, _ = submit_report(self.session, ReportInput(category=category, description=f"fresh report {n}",
+                                                            lon=where[0], lat=where[1], reporter_phone=REPORTER_PHONE))
+        self.commit()
+        return report.id
+
+    def new_camera(self, where=WEST_INSIDE) -> str:
+        code = f"CAM-X{next(self.counter)}"
+        add_camera(self.session, CameraInput(code, "fresh camera", where[0] + 0.001, where[1], fov=360))
+        self.commit()
+        return code
+
+    def new_layer(self) -> str:
+        name = f"fresh-{next(self.counter)}"
+        path = self.tmp / f"{name}.geojson"
+        path.write_bytes(geojson_bytes())
+        import_layer(self.session, path, ImportOptions(name=name, visibility="internal"))
+        self.commit()
+        return name
+
+    def reset_alert(self) -> dict:
+        self.session.execute(text("UPDATE alerts SET status = 'new', closed_at = NULL"))
+        self.commit()
+        return {}
+
+    def moment(self) -> str:
+        """A distinct past time for a reading, so that each one is stored (not a duplicate)."""
+        return (datetime.now(UTC) - timedelta(minutes=next(self.counter))).isoformat()
+
+
+def build_world(app, session, tmp: Path) -> World:
+    world = World(app, session, tmp)
+    build_small_city(session)
+    session.commit()
+
+    # Layers: one public, one internal with text only staff may read.
+    parcels = gpd.GeoDataFrame({"ma_lo": ["L01"]}, geometry=[box(107.58, 16.46, 107.59, 16.47)], crs=4326)
+    parcels.to_file(tmp / "public.geojson")
+    import_layer(session, tmp / "public.geojson", ImportOptions(name="lo-dat", title="Public parcels"))
+    pumps = gpd.GeoDataFrame({"ten": [INTERNAL_ATTRIBUTE]}, geometry=[Point(107.585, 16.465)], crs=4326)
+    pumps.to_file(tmp / "internal.geojson")
+    import_layer(session, tmp / "internal.geojson",
+                 ImportOptions(name="tram-bom", title=INTERNAL_TITLE, visibility="internal"))
+
+    # Cameras with stream addresses, a hotspot, an AI alert in the west ward.
+    add_camera(session, CameraInput("CAM-W", "West camera", WEST_INSIDE[0], WEST_INSIDE[1], fov=360,
+                                    ai_capabilities=("fire",), stream_url=STREAM_URL))
+    camera_e = add_camera(session, CameraInput("CAM-E", "East camera", EAST_INSIDE[0], EAST_INSIDE[1], fov=360,
+                                               stream_url="rtsp://10.20.30.41/stream-e"))
+    add_hotspot(session, HotspotInput("HS-W", "West hotspot", WEST_INSIDE[0], WEST_INSIDE[1], 10, 20, 30))
+    add_hotspot(session, HotspotInput("HS-E", "East hotspot", EAST_INSIDE[0], EAST_INSIDE[1], 10, 20, 30))
+    camera_w = session.scalar(select(type(camera_e)).where(type(camera_e).code == "CAM-W"))
+    alert = record_event(session, camera_w, EventInput("fire", 0.9, datetime.now(UTC) - timedelta(minutes=1))).alert
+
+    # Reports: the west one with the reporter's contact, a staff note and a photo.
+    report_w, _ = submit_report(session, ReportInput(
+        category="gay_roi", description="West ward disturbance", lon=WEST_INSIDE[0], lat=WEST_INSIDE[1],
+        reporter_name=REPORTER_NAME, reporter_phone=REPORTER_PHONE))
+    transition(session, report_w, "acknowledge", actor="user:someone", note=STAFF_NOTE)
+    report_e, _ = submit_report(session, ReportInput(
+        category="dien_chieu_sang", description="East ward street light", lon=EAST_INSIDE[0], lat=EAST_INSIDE[1]))
+
+    # People and their tokens; the officer of the west ward also has an expired and a revoked token.
+    for caller, (roles, areas, units) in GRANTS.items():
+        user = create_user(session, caller.replace("_", "-"), PASSWORD, roles)
+        for code in areas:
+            grant(session, user, area_id=area_by_code(session, code).id)
+        for code in units:
+            grant(session, user, unit_id=unit_by_code(session, code).id)
+        _, secret = issue_token(session, caller, user=user)
+        world.headers[caller] = {"Authorization": f"Bearer {secret}"}
+        if caller == "officer_w":
+            _, expired = issue_token(session, "old", user=user, expires_in=timedelta(hours=1),
+                                     now=datetime.now(UTC) - timedelta(hours=2))
+            revoked_row, revoked = issue_token(session, "lost", user=user)
+            revoke_token(session, revoked_row.id)
+            world.headers["expired"] = {"Authorization": f"Bearer {expired}"}
+            world.headers["revoked"] = {"Authorization": f"Bearer {revoked}"}
+    _, camera_secret = issue_token(session, "cam-w", scopes=["camera:CAM-W"])
+    _, gauge_secret = issue_token(session, "gauge-w", scopes=["hotspot:HS-W"])
+    world.headers["camera_w"] = {"Authorization": f"Bearer {camera_secret}"}
+    world.headers["gauge_w"] = {"Authorization": f"Bearer {gauge_secret}"}
+    world.headers["anonymous"] = {}
+    session.commit()
+
+    # A photo, stored as intake stores it.
+    save_photos(session, report_w.id, [process_photo(jpeg(), max_bytes=10**7, name="photo")],
+                app.config["SETTINGS"].data_dir / "photos", report_w.created_at)
+    session.commit()
+    photo_id = session.execute(text("SELECT id FROM report_photos WHERE report_id = :r"), {"r": report_w.id}).scalar()
+
+    world.names.update(
+        report_w=report_w.id, report_e=report_e.id, code_w=report_w.tracking_code, photo_w=photo_id,
+        alert_w=alert.id, missing=report_e.id + 1000,
+    )
+    return world
+
