@@ -29,6 +29,10 @@ NAV_LINKS: tuple[NavLink, ...] = (
     NavLink("map_pages.officer_map", _l("Reports map"),
             _l("Reports of your units on a map: filter, place new ones, move misplaced ones; cameras and alerts."),
             ("officer", "leader")),
+    NavLink("leader_pages.leader_home", _l("Area figures"),
+            _l("Your city, wards and groups shaded by an indicator; "
+               "drill down to the reports and dossiers behind a figure."),
+            ("leader",)),
     NavLink("layer_pages.planner_map", _l("Planning map"),
             _l("Planning and infrastructure layers: switch them on, click to see what is planned, find an address.")),
     NavLink("map_pages.flood_map", _l("Flood hotspots"),
