@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
+from babel.dates import format_skeleton
 from flask import Blueprint, Flask, redirect, request
-from flask_babel import Babel
+from flask_babel import Babel, format_decimal, get_locale, get_timezone
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
@@ -37,6 +39,30 @@ def choose_language(code: str):
     return response
 
 
+def format_when(value: datetime | date | str | None, *, time: bool = True) -> str:
+    """A moment (or an ISO string of one) in the visitor's language and the city's time zone:
+    25/11/2026 16:05 in Vietnamese, 11/25/2026 16:05 in English."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    locale = get_locale()
+    if not isinstance(value, datetime):
+        return format_skeleton("yMd", value, locale=locale)
+    parts = [format_skeleton("yMd", value, tzinfo=get_timezone(), locale=locale)]
+    if time:
+        parts.append(format_skeleton("Hm", value, tzinfo=get_timezone(), locale=locale))
+    return " ".join(parts)
+
+
+def format_number(value: float | int | None, digits: int = 0) -> str:
+    """A number with the language's separators (1.234,5 in Vietnamese, 1,234.5 in English)."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(round(value, digits), format=pattern)
+
+
 def init_i18n(app: Flask) -> None:
     Babel(
         app,
@@ -46,4 +72,6 @@ def init_i18n(app: Flask) -> None:
     )
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = select_locale
+    app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["number"] = format_number
     app.register_blueprint(bp)

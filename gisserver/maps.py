@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
+from flask_babel import gettext as _
+from folium.plugins import Fullscreen
+from folium.template import Template
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 VENDOR = "vendor"
@@ -58,11 +63,56 @@ def localize_assets(root: Element, static_url: str) -> None:
         stack.extend(element._children.values())
 
 
+def tooltip_text(text: object) -> str:
+    """Text for a Folium Tooltip or Popup: Folium writes it raw into a JavaScript template literal that
+    Leaflet shows as HTML, so it is escaped for HTML first and then for the literal (`, ${, backslash)."""
+    escaped = html.escape(str(text), quote=True)
+    return escaped.replace("\\", "\\\\").replace("`", "\\`").replace("$", "\\$")
+
+
+def control_texts() -> dict[str, str]:
+    """The words on Leaflet's and its plugins' buttons, in the visitor's language (English outside a request)."""
+    return {"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"), "drawMarker": _("Place a new report"),
+            "placeMarker": _("Click the map where the report is."), "cancel": _("Cancel"),
+            "cancelTitle": _("Cancel placing")}
+
+
+class LocalizedControls(MacroElement):
+    """Translates the zoom buttons and Leaflet.draw's texts; added before any Draw control so it is built
+    with them. The texts go in as JSON that is safe inside a <script>."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, t) {
+            var zoomIn = map.getContainer().querySelector(".leaflet-control-zoom-in");
+            var zoomOut = map.getContainer().querySelector(".leaflet-control-zoom-out");
+            if (zoomIn) { zoomIn.title = t.zoomIn; zoomIn.setAttribute("aria-label", t.zoomIn); }
+            if (zoomOut) { zoomOut.title = t.zoomOut; zoomOut.setAttribute("aria-label", t.zoomOut); }
+            if (L.drawLocal) {
+                L.drawLocal.draw.toolbar.buttons.marker = t.drawMarker;
+                L.drawLocal.draw.toolbar.actions = { title: t.cancelTitle, text: t.cancel };
+                L.drawLocal.draw.handlers.marker.tooltip.start = t.placeMarker;
+            }
+        })({{ this._parent.get_name() }}, {{ this.texts_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, texts: dict[str, str]):
+        super().__init__()
+        self._name = "LocalizedControls"
+        self.texts_json = str(htmlsafe_json_dumps(texts))
+
+
+def fullscreen_control() -> Fullscreen:
+    return Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen"))
+
+
 def offline_map(location, zoom_start: int, basemap_url: str = "", attribution: str = "", **kwargs) -> folium.Map:
     """A Folium map with the configured base map, or none (area boundaries then serve as background)."""
     m = folium.Map(
         location=location, zoom_start=zoom_start, tiles=None, control_scale=True, prefer_canvas=True, **kwargs
     )
+    LocalizedControls(control_texts()).add_to(m)
     # Without a tile layer Leaflet's maxZoom is Infinity, and plugins that walk the zoom levels
     # (marker clusters) would never finish.
     m.options["max_zoom"] = MAX_ZOOM

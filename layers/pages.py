@@ -1,16 +1,21 @@
-"""The planner's map: the layer catalog as a tree, vector tiles styled from the catalog, identify on click."""
+"""The planner's map: the layer catalog as a tree, each layer drawn in its catalog style, identify on click.
+
+Large layers come as vector tiles (Folium's VectorGridProtobuf over our MVT endpoint); small ones as
+GeoJSON fetched from the OGC API when first shown. The page itself never carries a layer's features.
+"""
 
 from __future__ import annotations
 
-import json
-
+import folium
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from folium.plugins import Fullscreen, VectorGridProtobuf
+from folium.plugins import VectorGridProtobuf
+from folium.utilities import JsCode
+from jinja2.utils import htmlsafe_json_dumps
 
 from gisserver.auth import is_staff
 from gisserver.http import db_session
-from gisserver.maps import embed_map, offline_map
+from gisserver.maps import embed_map, fullscreen_control, offline_map
 from layers import catalog
 
 bp = Blueprint("layer_pages", __name__, template_folder="templates")
@@ -20,10 +25,12 @@ CATEGORY_LABELS = {
     "other": _l("Other"),
 }
 CITY_VIEW = ([16.463, 107.585], 13)
+# Up to this many features a layer is sent whole as GeoJSON (crisp, no tile seams); beyond, as vector tiles.
+SMALL_LAYER_FEATURES = 1000
 
 
 def _tree(layers) -> list[dict]:
-    """Category -> group -> layers, in catalog order."""
+    """Category -> group (the planning project) -> layers, in catalog order."""
     tree: dict[str, dict[str, list]] = {}
     for layer in layers:
         tree.setdefault(layer.category, {}).setdefault(layer.group_name or "", []).append(layer)
@@ -31,15 +38,42 @@ def _tree(layers) -> list[dict]:
             for c, groups in tree.items()]
 
 
+def _js(value) -> str:
+    # JSON that is also safe inside a <script> element: style category values come from users' files.
+    return str(htmlsafe_json_dumps(value))
+
+
 def _tile_options(layer) -> str:
     # The style is data (JSON); the function around it is ours, so no catalog text becomes code.
-    style = json.dumps(layer.style or {})
-    name = json.dumps(layer.name)
+    name, style, geometry = _js(layer.name), _js(layer.style or {}), _js(layer.geometry_type)
     return (
-        "{" f'"vectorTileLayerStyles": {{{name}: function (p) {{ return GIS.style({style}, p); }}}}, '
-        '"interactive": true, "maxNativeZoom": 22, "maxZoom": 22, '
-        f'"getFeatureId": function (f) {{ return {name} + ":" + f.id; }}' "}"
+        "{" f"vectorTileLayerStyles: {{{name}: function (p) {{ return GIS.style({style}, p, {geometry}); }}}}, "
+        "interactive: true, maxNativeZoom: 22, maxZoom: 22, "
+        f"getFeatureId: function (f) {{ return {name} + ':' + f.id; }}" "}"
     )
+
+
+def _layer_on_map(layer, m: folium.Map) -> dict:
+    """Add one catalog layer to the map; what planner.js needs to switch and load it."""
+    entry = {"title": layer.title, "style": layer.style, "geometry": layer.geometry_type}
+    if layer.feature_count <= SMALL_LAYER_FEATURES:
+        # An empty GeoJSON layer; planner.js fills it from the OGC API the first time it is shown.
+        style = _js(layer.style or {})
+        grid = folium.GeoJson(
+            {"type": "FeatureCollection", "features": []}, control=False,
+            style=JsCode(f"function (f) {{ return GIS.style({style}, f.properties, f.geometry.type); }}"),
+            point_to_layer=JsCode(f"function (f, at) {{ return L.circleMarker(at, GIS.style({style}, f.properties)); }}"
+                                  ),
+        )
+        entry["kind"] = "geojson"
+        entry["data"] = url_for("ogc.items", collection_id=layer.name, limit=max(layer.feature_count, 1), f="json")
+    else:
+        tiles = url_for("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")
+        grid = VectorGridProtobuf(tiles, layer.name, _tile_options(layer), control=False)
+        entry["kind"] = "tiles"
+    grid.add_to(m)
+    entry["var"] = grid.get_name()
+    return entry
 
 
 @bp.get("/maps/layers")
@@ -47,17 +81,10 @@ def planner_map():
     layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
     settings = current_app.config["SETTINGS"]
     m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height="100%")
-    Fullscreen().add_to(m)
-    names = {}
-    for layer in layers:
-        tiles = url_for("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")
-        grid = VectorGridProtobuf(tiles, layer.name, _tile_options(layer), control=False)
-        grid.add_to(m)
-        names[layer.name] = grid.get_name()
+    fullscreen_control().add_to(m)
     config = {
         "map": m.get_name(),
-        "layers": {layer.name: {"var": names[layer.name], "title": layer.title, "style": layer.style,
-                                "geometry": layer.geometry_type} for layer in layers},
+        "layers": {layer.name: _layer_on_map(layer, m) for layer in layers},
         "identify": url_for("identify.identify_point"),
         "geocode": url_for("reports.geocode"),
         "areas": url_for("reports.areas_geojson", level="ward"),

@@ -329,8 +329,12 @@ def ward_keychains(code: str):
 @bp.get("/geocode")
 def geocode():
     limit = _int_arg("limit", 10)
-    places = gazetteer.search(db_session(), request.args.get("q", ""), limit=limit, include_internal=is_staff())
-    return {"places": [{"label": p.label, "lon": round(p.lon, 7), "lat": round(p.lat, 7), "score": p.score}
+    session, q = db_session(), request.args.get("q", "")
+    addresses = gazetteer.search(session, q, limit=limit, include_internal=is_staff())
+    areas = gazetteer.search_areas(session, q, limit=min(3, limit)) if request.args.get("areas") == "true" else []
+    places = sorted(areas + addresses, key=lambda p: -p.score)[:limit]
+    return {"places": [{"label": p.label, "lon": round(p.lon, 7), "lat": round(p.lat, 7), "score": p.score,
+                        "kind": p.kind, **({"bbox": [round(v, 7) for v in p.bbox]} if p.bbox else {})}
                        for p in places]}
 
 

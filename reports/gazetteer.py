@@ -36,6 +36,8 @@ class Place:
     lon: float
     lat: float
     score: float  # similarity for a search, metres for a reverse lookup
+    kind: str = "address"  # or "area": a ward, commune or residential group
+    bbox: tuple[float, float, float, float] | None = None  # an area's extent, to fit the map to
 
 
 def build_gazetteer(session: Session, layer_name: str, fields: list[str]) -> int:
@@ -79,6 +81,28 @@ def search(session: Session, query: str, limit: int = 10, *, include_internal: b
                     {"t": str(MIN_SIMILARITY)})
     rows = session.execute(_SEARCH, {"q": query, "limit": limit, "internal": include_internal})
     return [Place(r.label, r.lon, r.lat, round(r.score, 3)) for r in rows]
+
+
+_AREA_SEARCH = text("""
+SELECT name AS label, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat,
+       ST_XMin(geom) AS minx, ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, ST_YMax(geom) AS maxy,
+       word_similarity(q.t, lower(unaccent(name))) AS score
+FROM areas, (SELECT lower(unaccent(:q)) AS t) q
+WHERE valid_to IS NULL AND level <> 'city' AND q.t <% lower(unaccent(name))
+ORDER BY score DESC, level DESC, name
+LIMIT :limit
+""")
+
+
+def search_areas(session: Session, query: str, limit: int = 3) -> list[Place]:
+    """Current wards, communes and residential groups whose name matches *query*, accents optional."""
+    query = (query or "").strip()
+    if len(query) < 2 or len(query) > 200:
+        raise Invalid("search for 2 to 200 characters", {"field": "q"})
+    session.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+                    {"t": str(MIN_SIMILARITY)})
+    return [Place(r.label, r.lon, r.lat, round(r.score, 3), "area", (r.minx, r.miny, r.maxx, r.maxy))
+            for r in session.execute(_AREA_SEARCH, {"q": query, "limit": limit})]
 
 
 _REVERSE = text("""

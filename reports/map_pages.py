@@ -4,57 +4,108 @@ from __future__ import annotations
 
 import folium
 from flask import Blueprint, current_app, render_template, url_for
-from folium.plugins import Draw, Fullscreen, MarkerCluster
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from folium.plugins import Draw, MarkerCluster
+from sqlalchemy.orm import Session
 
 from gisserver.auth import current_principal, page_roles
 from gisserver.http import db_session
-from gisserver.maps import embed_map, offline_map
+from gisserver.maps import embed_map, fullscreen_control, offline_map, tooltip_text
+from gisserver.users import Principal
 from reports import cameras as camera_service
 from reports import photos as photo_service
 from reports import queries
+from reports.areas import list_areas
 from reports.categories import list_categories
+from reports.models import OPEN_STATUSES, Area
+from reports.pages import STATUS_LABELS
+from reports.workflow import TRANSITIONS
 
 bp = Blueprint("map_pages", __name__, template_folder="templates")
 CITY_VIEW = ([16.463, 107.585], 13)
+CAMERA_HEALTH = {"online": _l("online"), "offline": _l("offline"), "maintenance": _l("under maintenance")}
+ALERT_TYPES = {"fire": _l("Fire"), "straw_burning": _l("Straw burning"), "flood": _l("Flooding"),
+               "traffic": _l("Traffic"), "crowd": _l("Crowd"), "encroachment": _l("Encroachment")}
+ACTIONS = {"acknowledge": _l("Acknowledge"), "start": _l("Start handling"), "resolve": _l("Resolve"),
+           "reject": _l("Reject"), "reopen": _l("Reopen")}
+# History entries name what happened; these are the words an officer reads for them.
+HISTORY_ACTIONS = {"created": _l("Received"), "acknowledge": _l("Acknowledged"), "start": _l("Handling started"),
+                   "resolve": _l("Resolved"), "reject": _l("Rejected"), "reopen": _l("Reopened"),
+                   "move": _l("Moved"), "reassign": _l("Reassigned"), "merge": _l("Merged into another report"),
+                   "absorb": _l("Duplicates merged in")}
+# A cluster of report pins drawn as a ring of its statuses' shares (see GIS.reportClusterIcon).
+CLUSTER_ICON = "function (cluster) { return GIS.reportClusterIcon(cluster); }"
 
 
-def _base_map(height: str = "100%"):
+def _base_map(height: str = "100%", **kwargs):
     settings = current_app.config["SETTINGS"]
-    m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height=height)
-    Fullscreen().add_to(m)
+    m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height=height, **kwargs)
+    fullscreen_control().add_to(m)
     return m
+
+
+def _english() -> bool:
+    return str(get_locale()) == "en"
+
+
+def _filter_areas(session: Session, principal: Principal) -> list[dict]:
+    """The areas an officer can filter by: their granted areas and the areas just below, or every ward."""
+    if "admin" in principal.roles or not principal.area_ids:
+        areas = list_areas(session, level="ward")
+    else:
+        areas = []
+        for area in sorted((session.get(Area, i) for i in principal.area_ids), key=lambda a: a.code):
+            areas.append(area)
+            areas.extend(list_areas(session, parent_code=area.code))
+    return [{"code": a.code, "name": a.name, "level": a.level} for a in areas]
 
 
 @bp.get("/maps/reports")
 @page_roles("officer", "leader")
 def officer_map():
-    m = _base_map()
-    cluster = MarkerCluster(name="reports", control=False).add_to(m)
+    session = db_session()
     principal = current_principal()
     can_edit = principal.has_role("officer")
+    m = _base_map()
+    cluster = MarkerCluster(name="reports", control=False, icon_create_function=CLUSTER_ICON,
+                            max_cluster_radius=60).add_to(m)
+    drawn = folium.FeatureGroup(name="new reports", control=False).add_to(m)
     if can_edit:
         Draw(draw_options={"polyline": False, "polygon": False, "rectangle": False, "circle": False,
                            "circlemarker": False, "marker": True}, edit_options={"edit": False, "remove": False},
-             export=False).add_to(m)
-    session = db_session()
+             feature_group=drawn, export=False, show_geometry_on_click=False).add_to(m)
+    english = _english()
+    categories = [{"code": c.code, "name": c.name_en if english else c.name_vi} for c in list_categories(session)]
     config = {
-        "map": m.get_name(), "cluster": cluster.get_name(), "canEdit": can_edit,
+        "map": m.get_name(), "cluster": cluster.get_name(), "drawn": drawn.get_name(), "canEdit": can_edit,
         "reports": url_for("reports.reports_geojson"), "reportPage": url_for("map_pages.report_page", report_id=0),
         "create": url_for("reports.create_report"), "move": url_for("reports.move_report", report_id=0),
         "cameras": url_for("cameras_api.cameras_geojson"), "alerts": url_for("cameras_api.list_alerts"),
         "areas": url_for("reports.areas_geojson", level="ward"),
-        "categories": [{"code": c.code, "name": c.name_vi} for c in list_categories(session)],
+        "categories": {c["code"]: c["name"] for c in categories},
+        "statuses": {code: str(label) for code, label in STATUS_LABELS.items()},
+        "health": {code: str(label) for code, label in CAMERA_HEALTH.items()},
+        "alertTypes": {code: str(label) for code, label in ALERT_TYPES.items()},
     }
     return render_template("reports/officer_map.html", map=embed_map(m, url_for("static", filename="")),
-                           config=config, categories=config["categories"])
+                           config=config, categories=categories, areas=_filter_areas(session, principal),
+                           open_statuses=",".join(OPEN_STATUSES))
+
+
+def _history(view: dict) -> list[dict]:
+    # A merged duplicate follows its main report ("follow_resolve"): it reads like its own step.
+    return [dict(e, label=HISTORY_ACTIONS.get(e["action"].removeprefix("follow_"), e["action"]))
+            for e in view.get("history", [])]
 
 
 @bp.get("/reports/<int:report_id>")
 @page_roles("officer", "leader")
 def report_page(report_id: int):
     session = db_session()
-    report = queries.visible_report(session, current_principal(), report_id)
-    view = queries.staff_view(session, report, with_history=True, viewer=current_principal())
+    principal = current_principal()
+    report = queries.visible_report(session, principal, report_id)
+    view = queries.staff_view(session, report, with_history=True, viewer=principal)
     cameras = []
     m = None
     if view["location"]:
@@ -63,19 +114,23 @@ def report_page(report_id: int):
         fmap = _base_map(height="280px")
         fmap.location = [lat, lon]
         fmap.options["zoom"] = 17
-        folium.Marker([lat, lon], tooltip=report.tracking_code).add_to(fmap)
+        folium.Marker([lat, lon], tooltip=tooltip_text(report.tracking_code)).add_to(fmap)
         m = embed_map(fmap, url_for("static", filename=""))
     photos = [url_for("reports.get_photo", report_id=report.id, photo_id=p.id)
               for p in photo_service.photos_of(session, report.id)]
+    category = report.category.name_en if _english() else report.category.name_vi
+    actions = {code: label for code, label in ACTIONS.items() if report.status in TRANSITIONS[code].sources}
     return render_template("reports/report_page.html", report=view, map=m, cameras=cameras, photos=photos,
-                           can_edit=current_principal().has_role("officer"),
-                           transition_url=url_for("reports.transition_report", report_id=report.id))
+                           category=category, history=_history(view), actions=actions,
+                           needs_note=[code for code in actions if TRANSITIONS[code].needs_note],
+                           can_edit=principal.has_role("officer") and report.merged_into_id is None,
+                           transition_url=url_for("reports.transition_report", report_id=report.id),
+                           officer_map=url_for("map_pages.officer_map"))
 
 
 @bp.get("/flood")
 def flood_map():
     m = _base_map()
     config = {"map": m.get_name(), "hotspots": url_for("cameras_api.list_hotspots"),
-              "readings": url_for("cameras_api.hotspot_readings", code="CODE"),
               "areas": url_for("reports.areas_geojson", level="ward")}
     return render_template("reports/flood_map.html", map=embed_map(m, url_for("static", filename="")), config=config)

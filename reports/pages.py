@@ -10,14 +10,14 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from gisserver.exceptions import ServiceError
+from gisserver.exceptions import NotFound, ServiceError
 from gisserver.http import db_session, finite_float
 from gisserver.maps import embed_map, offline_map
 from gisserver.ratelimit import admit_to_area, per_client_intake
 from reports import geo, queries
 from reports import hotspots as hotspot_service
 from reports.api import duplicate_policy, photo_dir, request_photos
-from reports.areas import ancestors, area_by_code
+from reports.areas import ancestors, area_by_code, list_areas
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
 from reports.intake import ReportInput
@@ -32,6 +32,24 @@ STATUS_LABELS = {
     "resolved": _l("Resolved"),
     "rejected": _l("Rejected"),
 }
+
+
+# What a resident reads when the form is refused, by the field the service names.
+FORM_ERRORS = {
+    "description": _l("Describe the problem in at least 5 characters."),
+    "location": _l("Tap the map, use your location or type an address."),
+    "outside_city": _l("This place is outside the city: please contact the local authority there."),
+    "reporter_phone": _l("The phone number does not look right."),
+    "photos": _l("Photos must be JPEG, PNG or WebP images, at most 5 of them."),
+    "category": _l("Choose what the report is about."),
+}
+
+
+def form_error(exc: ServiceError) -> str:
+    """The resident's words for a refusal; the service's own message when there are none."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    key = "outside_city" if details.get("reason") == "outside_city" else details.get("field")
+    return str(FORM_ERRORS.get(key, exc.message))
 
 
 LEVEL_LABELS = {
@@ -55,7 +73,10 @@ def _form_map(ward_id: int):
                     height="320px")
     folium.GeoJson(json.loads(outline), name="ward",
                    style_function=lambda _f: {"color": "#0b4f6c", "weight": 2, "fillOpacity": 0.05}).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # Without animation: a zoom still running when the resident taps would undo the tap's view.
+    fit = folium.FitBounds([[miny, minx], [maxy, maxx]])
+    fit.options["animate"] = False
+    m.add_child(fit)
     return embed_map(m, url_for("static", filename=""))
 
 
@@ -68,6 +89,19 @@ def _context(ward_code: str, kind: str):
     english = str(get_locale()) == "en"
     return {"info": info, "kind": kind, "label": label_en if english else label_vi, "categories": categories,
             "english": english, "map": _form_map(ward.id), "unit_type": unit_type}
+
+
+@bp.get("/r")
+def choose_ward():
+    """Residents without a QR code pick their ward (or let the phone find it) and what it is about."""
+    ward, kind = request.args.get("ward", ""), request.args.get("kind", "committee")
+    if ward and kind in KINDS:
+        return redirect(url_for("report_pages.report_form", ward_code=ward, kind=kind))
+    wards = list_areas(db_session(), level="ward")
+    english = str(get_locale()) == "en"
+    kinds = {code: (label_en if english else label_vi) for code, (_u, _d, label_vi, label_en) in KINDS.items()}
+    return render_template("reports/choose_ward.html", wards=wards, kinds=kinds,
+                           lookup=url_for("reports.lookup_area"))
 
 
 @bp.get("/r/<ward_code>/<kind>")
@@ -104,7 +138,7 @@ def submit_form(ward_code: str, kind: str):
         commit_filed(session, filed)
     except ServiceError as exc:
         session.rollback()
-        return render_template("reports/report_form.html", values=values, error=exc.message,
+        return render_template("reports/report_form.html", values=values, error=form_error(exc),
                                **_context(ward_code, kind)), exc.status, exc.headers
     return redirect(url_for("report_pages.status_page", code=filed.report.tracking_code, sent=1))
 
@@ -118,7 +152,10 @@ def status_page(code: str | None = None):
     if code != code.upper() or request.args.get("code"):
         return redirect(url_for("report_pages.status_page", code=code.upper()))
     session = db_session()
-    view = queries.public_view(session, queries.report_by_tracking_code(session, code))
+    try:
+        view = queries.public_view(session, queries.report_by_tracking_code(session, code))
+    except NotFound:
+        return render_template("reports/status.html", report=None, sent=False, missing=code), 404
     return render_template("reports/status.html", report=view, sent=bool(request.args.get("sent")))
 
 

@@ -42,14 +42,10 @@ def _application_tables() -> list[str]:
     return [t.fullname for t in Base.metadata.sorted_tables]
 
 
-@pytest.fixture(autouse=True)
-def clean_database(request, _engine):
-    """Empty every application table before each test that touches the database."""
-    if "database_url" not in request.fixturenames and "app" not in request.fixturenames:
-        yield
-        return
+def empty_database(engine) -> None:
+    """Truncate every application table and drop the per-layer data tables."""
     tables = _application_tables()
-    with _engine.begin() as conn:
+    with engine.begin() as conn:
         extra = conn.execute(text("SELECT to_regnamespace('layer_data') IS NOT NULL")).scalar()
         if extra:
             # Per-layer data tables are created at import time, outside the ORM metadata.
@@ -63,6 +59,15 @@ def clean_database(request, _engine):
                 for t in tables
             )
             conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+def clean_database(request, _engine):
+    """Empty every application table before each test that touches the database."""
+    if "database_url" not in request.fixturenames and "app" not in request.fixturenames:
+        yield
+        return
+    empty_database(_engine)
     yield
 
 

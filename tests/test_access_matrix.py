@@ -169,6 +169,7 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     # Citizen intake: anyone, on every channel (limited per client and area, see test_rate_limits.py).
     ("POST", "/api/reports"): [Case("/api/reports", answers(201), json=INTAKE)],
     ("POST", "/open311/v2/requests.<fmt>"): [Case("/open311/v2/requests.json", answers(201), form=OPEN311)],
+    ("GET", "/r"): [Case("/r", PUBLIC)],
     ("GET", "/r/<ward_code>/<kind>"): [Case("/r/T-W/police", PUBLIC)],
     # The QR form needs its CSRF token (the anonymous here has none); bearer callers cannot be forged.
     ("POST", "/r/<ward_code>/<kind>"): [Case("/r/T-W/police", answers(302, anonymous=400), form=QR_FORM)],

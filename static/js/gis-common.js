@@ -1,5 +1,8 @@
-// Helpers shared by the map pages. Everything a user or a file wrote is shown through esc().
+// Helpers shared by the map pages. Text a user or a file wrote goes into the page as DOM text (el, textContent)
+// or through esc() for Leaflet tooltips, never as raw HTML.
 var GIS = (function () {
+  var lang = document.documentElement.lang || "vi";
+
   function esc(value) {
     if (value === null || value === undefined) { return ""; }
     return String(value).replace(/[&<>"']/g, function (c) {
@@ -7,25 +10,65 @@ var GIS = (function () {
     });
   }
 
-  // A catalog style ({stroke, fill, weight, opacity, fill_opacity, radius, by, categories}) as Leaflet options.
-  function style(s, properties) {
+  // An element with a class and text content (the safe way to show what users wrote).
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  // A catalog style ({stroke, fill, weight, opacity, fill_opacity, radius, by, categories}) as Leaflet options;
+  // lines are never filled (Leaflet would fill the shape a closed ring road draws).
+  function style(s, properties, geometryType) {
     s = s || {};
     var fill = s.fill || s.stroke || "#0b4f6c";
-    if (s.by && s.categories && properties && s.categories[properties[s.by]]) {
+    if (s.by && s.categories && properties && Object.prototype.hasOwnProperty.call(s.categories, properties[s.by])) {
       fill = s.categories[properties[s.by]];
     }
     return {
       color: s.stroke || fill, weight: s.weight === undefined ? 2 : s.weight,
-      opacity: s.opacity === undefined ? 0.9 : s.opacity, fill: true, fillColor: fill,
+      opacity: s.opacity === undefined ? 0.9 : s.opacity, fill: !/Line/.test(geometryType || ""), fillColor: fill,
       fillOpacity: s.fill_opacity === undefined ? 0.35 : s.fill_opacity, radius: s.radius || 5
     };
   }
 
+  function propertiesTable(properties) {
+    var table = el("table", "props");
+    Object.keys(properties || {}).forEach(function (k) {
+      var row = document.createElement("tr");
+      var value = properties[k];
+      if (typeof value === "number") { value = formatNumber(value); }
+      row.appendChild(el("th", "", k));
+      row.appendChild(el("td", "", value));
+      table.appendChild(row);
+    });
+    return table;
+  }
+
+  // The same as an HTML string, every key and value escaped (for code that builds popups as strings).
   function table(properties) {
     var rows = Object.keys(properties || {}).map(function (k) {
       return "<tr><th>" + esc(k) + "</th><td>" + esc(properties[k]) + "</td></tr>";
     });
     return "<table class='props'>" + rows.join("") + "</table>";
+  }
+
+  function formatNumber(value, digits) {
+    var options = digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits };
+    return new Intl.NumberFormat(lang, options).format(value);
+  }
+
+  // The same shape as the server's dates (date then time, the city's time zone): 25/11/2026 16:05.
+  function formatDate(iso, withTime) {
+    if (!iso) { return ""; }
+    var when = new Date(iso);
+    var zone = "Asia/Ho_Chi_Minh";
+    var text = new Intl.DateTimeFormat(lang, { day: "2-digit", month: "2-digit", year: "numeric", timeZone: zone })
+      .format(when);
+    if (withTime === false) { return text; }
+    return text + " " + new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+                                                        timeZone: zone }).format(when);
   }
 
   function csrfToken() {
@@ -43,9 +86,42 @@ var GIS = (function () {
     });
   }
 
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); });
+  }
+
   function mapNamed(name) { return window[name]; }
 
-  return { esc: esc, style: style, table: table, send: send, mapNamed: mapNamed };
+  // Popups pan clear of the zoom buttons (top left) and, on a phone, of the panel's toggle (top centre).
+  function popupOptions(extra) {
+    var options = { maxWidth: Math.min(320, window.innerWidth - 60), autoPanPaddingTopLeft: L.point(56, 64),
+                    autoPanPaddingBottomRight: L.point(12, 24) };
+    Object.keys(extra || {}).forEach(function (k) { options[k] = extra[k]; });
+    return options;
+  }
+
+  // On a phone the side panel is a drawer over the map, opened and closed by the page's toggle button.
+  function sidePanel(page, map) {
+    var button = page && page.querySelector(".side-toggle");
+    if (!button) { return; }
+    button.addEventListener("click", function () {
+      var open = page.classList.toggle("side-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    if (map) { map.on("click", function () { closeSidePanel(page); }); }
+  }
+
+  function closeSidePanel(page) {
+    if (!page || !page.classList.contains("side-open")) { return; }
+    page.classList.remove("side-open");
+    var button = page.querySelector(".side-toggle");
+    if (button) { button.setAttribute("aria-expanded", "false"); }
+  }
+
+  return { lang: lang, esc: esc, el: el, style: style, propertiesTable: propertiesTable, table: table, send: send, getJSON: getJSON,
+           mapNamed: mapNamed, popupOptions: popupOptions, formatNumber: formatNumber, formatDate: formatDate, sidePanel: sidePanel,
+           closeSidePanel: closeSidePanel };
 })();
 
 // Ward boundaries as a light background, so a map without base tiles still has a place to stand on.
@@ -55,7 +131,7 @@ GIS.addAreas = function (map, url) {
     pane.style.zIndex = 150;  // under the tile pane (200), where the layers' vector tiles are drawn
     pane.style.pointerEvents = "none";
   }
-  return fetch(url).then(function (r) { return r.json(); }).then(function (data) {
+  return GIS.getJSON(url).then(function (data) {
     var layer = L.geoJSON(data, {
       interactive: false, pane: "areas",
       style: { color: "#7b8794", weight: 1, fill: true, fillColor: "#f5f7fa", fillOpacity: 0.6, dashArray: "4 3" }
@@ -63,5 +139,28 @@ GIS.addAreas = function (map, url) {
     layer.addTo(map);
     layer.bringToBack();
     return layer;
+  });
+};
+
+// A cluster of report pins as a ring split by status (the same colours as the pins), the count inside.
+GIS.STATUS_COLOURS = { new: "#d7301f", acknowledged: "#fc8d59", in_progress: "#fdcc8a", resolved: "#31a354",
+                       rejected: "#969696" };
+GIS.reportClusterIcon = function (cluster) {
+  var markers = cluster.getAllChildMarkers();
+  var counts = {};
+  markers.forEach(function (m) { counts[m.options.status] = (counts[m.options.status] || 0) + 1; });
+  var stops = [];
+  var at = 0;
+  Object.keys(GIS.STATUS_COLOURS).forEach(function (status) {
+    if (!counts[status]) { return; }
+    var to = at + 100 * counts[status] / markers.length;
+    stops.push(GIS.STATUS_COLOURS[status] + " " + at.toFixed(1) + "% " + to.toFixed(1) + "%");
+    at = to;
+  });
+  var size = markers.length < 10 ? 34 : markers.length < 100 ? 40 : 48;
+  return L.divIcon({
+    html: "<div class='report-cluster' style='width:" + size + "px;height:" + size + "px;background:conic-gradient(" +
+      stops.join(",") + ")'><span>" + markers.length + "</span></div>",
+    className: "report-cluster-icon", iconSize: [size, size]
   });
 };

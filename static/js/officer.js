@@ -1,94 +1,169 @@
-// Officer map: reports clustered and coloured by status, filters, new reports by click, moves by drag.
+// Officer map: reports clustered and coloured by status, filters, new reports by click, moves by drag,
+// cameras' view cones and AI alerts. Everything users wrote is put in the page as DOM text.
 (function () {
   var script = document.currentScript;
+  var text = script.dataset;
   var config = JSON.parse(document.getElementById("officer-config").textContent);
   var map = GIS.mapNamed(config.map);
   var cluster = GIS.mapNamed(config.cluster);
+  var drawn = GIS.mapNamed(config.drawn);
   var form = document.getElementById("report-filter");
   var cameras = L.layerGroup().addTo(map);
   var alerts = L.layerGroup().addTo(map);
+  var page = document.getElementById("map-page");
+  var MAP_LIMIT = 5000;
+  var CAMERA_ZOOM = 15;
   var fitted = false;
-  var COLORS = { new: "#d7301f", acknowledged: "#fc8d59", in_progress: "#fdcc8a", resolved: "#31a354", rejected: "#969696" };
   GIS.addAreas(map, config.areas);
+  GIS.sidePanel(page, null);
+  // Alerts above the camera cones (both are vectors): a click on an alert must reach the alert.
+  map.createPane("alerts").style.zIndex = 450;
+
+  // The API's refusal in the page's language when the page has words for it.
+  function errorText(res) {
+    var error = (res.data && res.data.error) || {};
+    var details = error.details || {};
+    var key = details.reason === "outside_city" ? "errorOutsideCity" :
+      "error" + String(details.field || "").replace(/(^|_)(\w)/g, function (m, s, c) { return c.toUpperCase(); });
+    return text[key] || error.message || String(res.status);
+  }
 
   function reportIcon(p) {
     return L.divIcon({ className: "report-pin status-" + p.status + (p.overdue ? " overdue" : ""),
                        html: "", iconSize: [16, 16] });
   }
 
-  function popup(p) {
-    var link = config.reportPage.replace(/0$/, String(p.id));
-    return "<strong>" + GIS.esc(p.tracking_code) + "</strong> · " + GIS.esc(p.category_name) +
-      "<p>" + GIS.esc(p.description) + "</p><a href='" + link + "'>" + GIS.esc(script.dataset.open) + "</a>";
+  function reportPopup(p) {
+    var box = GIS.el("div", "popup-report");
+    var title = GIS.el("strong", "code", p.tracking_code);
+    box.appendChild(title);
+    box.appendChild(GIS.el("div", "meta", [config.statuses[p.status] || p.status, config.categories[p.category] ||
+      p.category_name].join(" · ") + (p.overdue ? " · " + text.overdue : "")));
+    box.appendChild(GIS.el("div", "meta", text.created + ": " + GIS.formatDate(p.created_at)));
+    box.appendChild(GIS.el("p", "", p.description));
+    var link = GIS.el("a", "", text.open);
+    link.href = config.reportPage.replace(/0$/, String(p.id));
+    box.appendChild(link);
+    return box;
+  }
+
+  // A form from a <template> in a popup; cancel (or closing the popup) runs onCancel once.
+  function popupForm(templateId, at, onSubmit, onCancel) {
+    var node = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+    var popup = L.popup(GIS.popupOptions({ minWidth: 240, closeOnClick: false })).setLatLng(at).setContent(node).openOn(map);
+    var settled = false;
+    function cancel() { if (!settled) { settled = true; onCancel(); } }
+    popup.on("remove", cancel);
+    node.querySelector("[name=cancel]").addEventListener("click", function () { map.closePopup(popup); });
+    node.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var button = node.querySelector("button[type=submit]");
+      button.disabled = true;
+      onSubmit(node).then(function (error) {
+        button.disabled = false;
+        if (error) { node.querySelector(".error-message").textContent = error; return; }
+        settled = true;
+        map.closePopup(popup);
+      });
+    });
+    var first = node.querySelector("textarea, input");
+    if (first) { first.focus(); }
+    return popup;
   }
 
   function addReport(feature) {
     var c = feature.geometry.coordinates;
-    var marker = L.marker([c[1], c[0]], { icon: reportIcon(feature.properties), draggable: config.canEdit });
+    var p = feature.properties;
+    var marker = L.marker([c[1], c[0]], { icon: reportIcon(p), draggable: config.canEdit, status: p.status,
+                                          title: p.tracking_code });
     marker.feature = feature;
-    marker.bindPopup(popup(feature.properties));
+    marker.bindPopup(function () { return reportPopup(p); }, GIS.popupOptions());
     marker.on("dragend", function () {
       var to = marker.getLatLng();
-      if (!window.confirm(script.dataset.confirmMove)) { marker.setLatLng([c[1], c[0]]); return; }
-      GIS.send("PATCH", config.move.replace(/0\/location$/, feature.properties.id + "/location"),
-               { lon: to.lng, lat: to.lat, reason: "moved on the officer map" })
-        .then(function (res) {
-          if (!res.ok) { marker.setLatLng([c[1], c[0]]); window.alert(res.data.error.message); return; }
-          c = [to.lng, to.lat];
-          marker.bindTooltip(script.dataset.moved).openTooltip();
-        });
+      var from = L.latLng(c[1], c[0]);
+      popupForm("move-report-form", to, function (node) {
+        return GIS.send("PATCH", config.move.replace(/\/0\/location$/, "/" + p.id + "/location"),
+                        { lon: to.lng, lat: to.lat, reason: node.reason.value })
+          .then(function (res) {
+            if (!res.ok) { return errorText(res); }
+            c = [to.lng, to.lat];
+            marker.bindTooltip(text.moved).openTooltip();
+            return null;
+          });
+      }, function () { marker.setLatLng(from); });
     });
     cluster.addLayer(marker);
+    return marker;
+  }
+
+  function filterParams() {
+    var params = new URLSearchParams(new FormData(form));
+    Array.from(params.keys()).forEach(function (k) { if (!params.get(k)) { params.delete(k); } });
+    return params;
   }
 
   function load() {
-    var params = new URLSearchParams(new FormData(form));
-    Array.from(params.keys()).forEach(function (k) { if (!params.get(k)) { params.delete(k); } });
-    fetch(config.reports + "?" + params.toString(), { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        cluster.clearLayers();
-        (data.features || []).forEach(addReport);
-        if (!fitted && cluster.getLayers().length) {
-          map.fitBounds(cluster.getBounds(), { maxZoom: 16, padding: [20, 20] });
-          fitted = true;
-        }
-        document.getElementById("report-count").textContent = (data.features || []).length + " " + script.dataset.count;
-      });
+    return GIS.getJSON(config.reports + "?" + filterParams().toString()).then(function (data) {
+      var features = data.features || [];
+      cluster.clearLayers();
+      features.forEach(addReport);
+      if (!fitted && cluster.getLayers().length) {
+        map.fitBounds(cluster.getBounds(), { maxZoom: 15, padding: [20, 20], animate: false });
+        fitted = true;
+      }
+      document.getElementById("report-count").textContent =
+        text.count.replace("{n}", GIS.formatNumber(features.length)) + (features.length >= MAP_LIMIT ? " " + text.limit : "");
+    });
+  }
+
+  function cameraLabel(p) {
+    return text.camera + " " + p.code + " · " + p.name + " · " + (config.health[p.health] || p.health);
   }
 
   function loadCameras() {
-    cameras.clearLayers();
-    if (!document.getElementById("show-cameras").checked) { return; }
+    var wanted = document.getElementById("show-cameras").checked;
+    document.getElementById("camera-hint").hidden = !wanted || map.getZoom() >= CAMERA_ZOOM;
+    if (!wanted || map.getZoom() < CAMERA_ZOOM) { cameras.clearLayers(); return; }
     var b = map.getBounds();
     var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); });
-    fetch(config.cameras + "?geometry=coverage&bbox=" + bbox.join(","))
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        L.geoJSON(data, {
-          style: function (f) {
-            var h = f.properties.health;
-            return { color: h === "online" ? "#2b8cbe" : "#7f7f7f", weight: 1, fillOpacity: h === "online" ? 0.15 : 0.05,
-                     dashArray: h === "online" ? null : "3 3" };
-          },
-          onEachFeature: function (f, layer) {
-            layer.bindTooltip(GIS.esc(f.properties.code + " · " + f.properties.name + " · " + f.properties.health));
-          }
-        }).addTo(cameras);
-      });
+    GIS.getJSON(config.cameras + "?geometry=coverage&bbox=" + bbox.join(",")).then(function (data) {
+      cameras.clearLayers();
+      L.geoJSON(data, {
+        style: function (f) {
+          var online = f.properties.health === "online";
+          return { color: online ? "#2b8cbe" : "#7f7f7f", weight: 1, fillOpacity: online ? 0.15 : 0.05,
+                   dashArray: online ? null : "3 3" };
+        },
+        onEachFeature: function (f, layer) { layer.bindTooltip(GIS.esc(cameraLabel(f.properties)), { sticky: true }); }
+      }).addTo(cameras);
+    });
+  }
+
+  function alertPopup(a) {
+    var box = GIS.el("div", "popup-report");
+    box.appendChild(GIS.el("strong", "", config.alertTypes[a.type] || a.type));
+    box.appendChild(GIS.el("div", "meta", (config.statuses[a.status] || a.status) + " · " +
+      GIS.formatNumber(a.event_count) + " " + text.events));
+    box.appendChild(GIS.el("div", "meta", GIS.formatDate(a.first_at) + " – " + GIS.formatDate(a.last_at)));
+    if (a.linked_report_id) {
+      var link = GIS.el("a", "", text.linked);
+      link.href = config.reportPage.replace(/0$/, String(a.linked_report_id));
+      box.appendChild(link);
+    }
+    return box;
   }
 
   function loadAlerts() {
     alerts.clearLayers();
     if (!document.getElementById("show-alerts").checked) { return; }
-    fetch(config.alerts + "?status=new,acknowledged,in_progress", { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        (data.alerts || []).forEach(function (a) {
-          L.circleMarker([a.lat, a.lon], { radius: 9, color: "#6a0dad", weight: 3, fillOpacity: 0.2 })
-            .bindTooltip(GIS.esc(a.type + " × " + a.event_count)).addTo(alerts);
-        });
+    GIS.getJSON(config.alerts + "?status=new,acknowledged,in_progress").then(function (data) {
+      (data.alerts || []).forEach(function (a) {
+        L.circleMarker([a.lat, a.lon], { radius: 10, color: "#6a0dad", weight: 3, fillOpacity: 0.2, pane: "alerts" })
+          .bindTooltip(GIS.esc((config.alertTypes[a.type] || a.type) + " × " + a.event_count))
+          .bindPopup(function () { return alertPopup(a); }, GIS.popupOptions())
+          .addTo(alerts);
       });
+    });
   }
 
   form.addEventListener("change", function (e) {
@@ -96,25 +171,35 @@
     if (e.target.id === "show-alerts") { loadAlerts(); return; }
     load();
   });
-  map.on("moveend", function () { if (map.getZoom() >= 15) { loadCameras(); } else { cameras.clearLayers(); } });
+  map.on("moveend", loadCameras);
 
-  map.on(L.Draw.Event.CREATED, function (e) {
-    var at = e.layer.getLatLng();
-    var node = document.getElementById("new-report-form").content.firstElementChild.cloneNode(true);
-    var popupLayer = L.popup({ minWidth: 260 }).setLatLng(at).setContent(node).openOn(map);
-    node.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      var body = { category: node.category.value, description: node.description.value, channel: "phone",
-                   location: { lon: at.lng, lat: at.lat } };
-      if (node.reporter_phone.value) { body.reporter = { phone: node.reporter_phone.value }; }
-      GIS.send("POST", config.create, body).then(function (res) {
-        if (!res.ok) { node.querySelector(".error-message").textContent = res.data.error.message; return; }
-        map.closePopup(popupLayer);
-        load();
-      });
+  if (config.canEdit) {
+    map.on(L.Draw.Event.CREATED, function (e) {
+      var at = e.layer.getLatLng();
+      popupForm("new-report-form", at, function (node) {
+        var body = { category: node.category.value, description: node.description.value, channel: "phone",
+                     location: { lon: at.lng, lat: at.lat } };
+        if (node.reporter_phone.value) { body.reporter = { phone: node.reporter_phone.value }; }
+        return GIS.send("POST", config.create, body).then(function (res) {
+          if (!res.ok) { return errorText(res); }
+          drawn.clearLayers();
+          return load().then(function () { return null; });
+        });
+      }, function () { drawn.clearLayers(); });
     });
-  });
+  }
 
   load();
   loadAlerts();
+  loadCameras();
+  // For the page's tests: reload the reports, count the camera cones and alerts drawn.
+  window.officerMap = {
+    reload: load,
+    alertCount: function () { return alerts.getLayers().length; },
+    cameraCount: function () {
+      var n = 0;
+      cameras.eachLayer(function (group) { n += group.getLayers().length; });
+      return n;
+    }
+  };
 })();

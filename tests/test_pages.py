@@ -1,0 +1,167 @@
+"""The HTML pages through the test client: navigation per role, base map, languages, escaping, residents' pages.
+
+What runs in the browser (maps drawing, clicks, drags) is in tests/browser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from gisserver.i18n import format_number, format_when
+from gisserver.maps import tooltip_text
+from gisserver.users import create_user, grant
+from layers.importing import ImportOptions, import_layer
+from reports.areas import area_by_code
+from reports.gazetteer import build_gazetteer
+from tests.reports.conftest import build_small_city
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _login(client, username: str) -> None:
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": username, "password": "correct horse battery",
+                                           "csrf_token": token, "next": "/"})
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def city(db):
+    build_small_city(db)
+    officer = create_user(db, "officer1", "correct horse battery", ["officer"])
+    grant(db, officer, area_id=area_by_code(db, "T-E").id)
+    create_user(db, "planner1", "correct horse battery", ["planner"])
+    db.commit()
+    return db
+
+
+@pytest.fixture
+def layers(city, tmp_path):
+    """A small layer (GeoJSON on the page) with hostile text, and one over the GeoJSON limit (tiles)."""
+    small = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [107.55, 16.42]},
+        "properties": {"loai": "</script><script>alert(1)</script>", "so_nha": "12", "ten_duong": "Lê Lợi"}}]}
+    (tmp_path / "small.geojson").write_text(json.dumps(small), encoding="utf-8")
+    import_layer(city, tmp_path / "small.geojson", ImportOptions(
+        name="nho", title="Lớp nhỏ", category="planning", group="Đồ án </script>",
+        style={"stroke": "#ff0000", "by": "loai", "categories": {"</script><script>alert(2)</script>": "#00ff00"}}))
+    big = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [107.5 + i * 1e-4, 16.45]},
+         "properties": {"so": f"SO-{i:05d}"}} for i in range(1001)]}
+    (tmp_path / "big.geojson").write_text(json.dumps(big), encoding="utf-8")
+    import_layer(city, tmp_path / "big.geojson", ImportOptions(name="lon", title="Lớp lớn", category="flood"))
+    build_gazetteer(city, "nho", ["so_nha", "ten_duong"])
+    city.commit()
+    return city
+
+
+def test_start_page_and_navigation_follow_the_role(client, city):
+    anonymous = client.get("/").get_data(as_text=True)
+    for path in ("/maps/layers", "/flood", "/r", "/status"):
+        assert f'href="{path}"' in anonymous
+    assert 'href="/maps/reports"' not in anonymous and 'href="/login"' in anonymous
+    _login(client, "officer1")
+    officer = client.get("/").get_data(as_text=True)
+    assert 'href="/maps/reports"' in officer
+    assert 'href="/ogc"' not in officer  # the data catalogue is for planners
+    nav = re.search(r'<nav class="nav".*?</nav>', client.get("/maps/reports").get_data(as_text=True), re.S).group(0)
+    assert 'href="/maps/reports" aria-current="page"' in nav
+
+
+def test_planner_map_sends_small_layers_by_url_big_ones_as_tiles_and_no_features(client, layers):
+    html = client.get("/maps/layers").get_data(as_text=True)
+    config = json.loads(re.search(r'<script id="planner-config" type="application/json">(.*?)</script>', html,
+                                  re.S).group(1))
+    assert config["layers"]["nho"]["kind"] == "geojson"
+    assert config["layers"]["nho"]["data"].startswith("/ogc/collections/nho/items?")
+    assert config["layers"]["lon"]["kind"] == "tiles"
+    assert "/ogc/collections/lon/tiles/WebMercatorQuad/{z}/{x}/{y}" in html
+    assert "SO-00001" not in html  # no feature of either layer is in the page
+    # The style's class names came from a file: shown as text in the legend, never a way out of a <script>.
+    assert "<script>alert(2)</script>" not in html and "&lt;/script&gt;&lt;script&gt;alert(2)" in html
+    assert html.count("</script>") == html.count("<script")
+    data = client.get(config["layers"]["nho"]["data"]).get_json()
+    assert data["features"][0]["properties"]["so_nha"] == "12"
+
+
+def test_base_map_is_configurable_or_absent(database_url, tmp_path, layers):
+    from gisserver.app import create_app
+
+    plain = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "a", "TESTING": True})
+    assert "L.tileLayer" not in plain.test_client().get("/maps/layers").get_data(as_text=True)
+    tiled = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "b", "TESTING": True,
+                        "BASEMAP_URL": "http://tiles.intranet/{z}/{x}/{y}.png", "BASEMAP_ATTRIBUTION": "Sở TN&MT"})
+    html = tiled.test_client().get("/flood").get_data(as_text=True)
+    assert "http://tiles.intranet/{z}/{x}/{y}.png" in html and "L.tileLayer" in html
+    for app in (plain, tiled):
+        app.extensions["gisserver.db"].dispose()
+
+
+def test_search_finds_addresses_and_areas(client, layers):
+    places = client.get("/api/geocode?q=phuong tay&areas=true").get_json()["places"]
+    area = next(p for p in places if p["kind"] == "area")
+    assert area["label"] == "Phường Tây" and area["bbox"] == [107.5, 16.4, 107.6, 16.5]
+    plain = client.get("/api/geocode?q=le loi").get_json()["places"]
+    assert plain and all(p["kind"] == "address" for p in plain)
+
+
+def test_dates_and_numbers_follow_the_language(app):
+    moment = datetime(2026, 11, 24, 3, 5, tzinfo=UTC)
+    with app.test_request_context("/?lang=vi"):
+        assert format_when(moment) == "24/11/2026 10:05"
+        assert format_when(moment.isoformat(), time=False) == "24/11/2026"
+        assert format_number(1234.5, 1) == "1.234,5"
+    with app.test_request_context("/?lang=en"):
+        assert format_when(moment) == "11/24/2026 10:05"
+        assert format_number(1234.5, 1) == "1,234.5"
+        assert format_when(None) == ""
+
+
+def test_tooltip_text_cannot_leave_folium_template_literal():
+    text = tooltip_text("<img src=x onerror=alert(1)> `${alert(2)}` \\")
+    assert "<" not in text and "${" not in text.replace("\\${", "")
+    assert re.sub(r"\\.", "", text).count("`") == 0  # every backtick escaped
+
+
+def test_status_page_for_an_unknown_code_keeps_the_form(client, city):
+    response = client.get("/status/ABCDEFGHJ")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Không có phản ánh nào có mã tra cứu" in html and 'value="ABCDEFGHJ"' in html
+
+
+def test_residents_choose_their_ward_and_read_refusals_in_their_language(client, city):
+    html = client.get("/r").get_data(as_text=True)
+    assert "Phường Tây" in html and "Phường Đông" in html
+    response = client.get("/r?ward=T-E&kind=police")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/r/T-E/police")
+    form = client.get("/r/T-E/committee").get_data(as_text=True)
+    refused = client.post("/r/T-E/committee", data={"csrf_token": _csrf(form), "category": "dien_chieu_sang",
+                                                     "description": "Đèn", "lon": "107.65", "lat": "16.45"})
+    assert refused.status_code == 400 and "ít nhất 5 ký tự" in refused.get_data(as_text=True)
+    outside = client.post("/r/T-E/committee", data={"csrf_token": _csrf(form), "category": "dien_chieu_sang",
+                                                    "description": "Đèn đường hỏng", "lon": "108.5", "lat": "16.45"})
+    assert "nằm ngoài thành phố" in outside.get_data(as_text=True)
+    client.get("/lang/en")
+    english = client.post("/r/T-E/committee", data={"csrf_token": _csrf(form), "category": "dien_chieu_sang",
+                                                    "description": "x", "lon": "107.65", "lat": "16.45"})
+    assert "at least 5 characters" in english.get_data(as_text=True)
+
+
+def test_report_page_offers_only_the_actions_that_apply(client, city):
+    from reports.intake import ReportInput, submit_report
+
+    report, _ = submit_report(city, ReportInput(category="dien_chieu_sang", description="Đèn đường hỏng",
+                                                lon=107.65, lat=16.45, channel="phone"), staff=True)
+    city.commit()
+    _login(client, "officer1")
+    html = client.get(f"/reports/{report.id}").get_data(as_text=True)
+    actions = re.findall(r'<option value="(\w+)">', html)
+    assert actions == ["acknowledge", "start", "resolve", "reject"]  # not "reopen": it is not resolved
+    assert 'data-needs-note="reject"' in html
