@@ -105,6 +105,7 @@ ROUTES: dict[str, str] = {
     "/open311/v2/requests/<request_id>.<fmt>": "/open311/v2/requests/{tracking}.json",
     "/open311/v2/services.<fmt>": "/open311/v2/services.json",
     "/open311/v2/services/<code>.<fmt>": "/open311/v2/services/gay_roi.json",
+    "/r": "/r",
     "/r/<ward_code>/<kind>": "/r/T-W/police",
     "/reports/<int:report_id>": "/reports/{report}",
     "/status": "/status",
