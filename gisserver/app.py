@@ -14,12 +14,12 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gisserver import account, audit_api, health, pages
+from gisserver import account, audit_api, health, openapi, pages
 from gisserver.auth import init_auth
 from gisserver.config import Settings, load_or_create_secret
 from gisserver.db import Database
 from gisserver.errors import register_error_handlers
-from gisserver.http import close_db_session
+from gisserver.http import DatabaseIdConverter, close_db_session, refuse_nul_characters
 from gisserver.i18n import init_i18n
 from gisserver.logs import configure_logging
 from gisserver.ratelimit import init_rate_limits
@@ -83,6 +83,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
     app.config.update(overrides)
+    # Before any blueprint: an id beyond PostgreSQL's integer would fail in SQL instead of being a 404.
+    app.url_map.converters["int"] = DatabaseIdConverter
     configure_logging(settings.log_level)
 
     app.extensions["gisserver.db"] = Database(
@@ -93,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_db_session)
     register_error_handlers(app)
     _register_request_logging(app)
+    app.before_request(refuse_nul_characters)  # after the request id is assigned, so its 400 carries one
     init_i18n(app)
     init_auth(app)
     init_rate_limits(app)
@@ -103,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(audit_api.bp)
+    app.register_blueprint(openapi.bp)
     for spec in FEATURE_BLUEPRINTS:
         app.register_blueprint(_load(spec))
     return app

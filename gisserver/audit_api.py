@@ -11,6 +11,7 @@ from gisserver.http import db_session
 
 bp = Blueprint("audit", __name__, url_prefix="/api/audit")
 MAX_LIMIT = 1000
+MAX_ID = 2**63 - 1  # bigint
 
 
 @bp.get("")
@@ -23,6 +24,8 @@ def list_entries():
         raise Invalid("limit and before must be integers") from None
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
+    if before is not None and not 1 <= before <= MAX_ID:
+        raise Invalid("before must be an entry id (a positive integer)")
     entries = recent_entries(
         db_session(), table=request.args.get("table"), actor=request.args.get("actor"), limit=limit, before_id=before
     )

@@ -6,6 +6,7 @@ target database gets its extensions first (`gisserver db up` does this on the pr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -57,57 +58,131 @@ def _pg_tool(name: str, bindir: str) -> str:
     return str(candidate) if candidate.exists() else (shutil.which(name) or name)
 
 
+_TABLES = text(
+    "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+    "WHERE schemaname IN ('public', 'layer_data') AND tablename <> 'spatial_ref_sys' ORDER BY 1"
+)
+
+
+def _table_names(conn) -> list[str]:
+    return conn.execute(_TABLES).scalars().all()
+
+
+def _contents(conn) -> dict[str, dict]:
+    """Row count and an order-independent checksum of every row's text, per table."""
+    result = {}
+    for name in _table_names(conn):
+        # Names come from the catalog (quote_ident), never from user input. The checksum sums the
+        # first 60 bits of each row's md5: constant memory however large the table.
+        count, checksum = conn.execute(text(
+            f"SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text "  # noqa: S608
+            f"FROM {name} AS t"
+        )).one()
+        result[name] = {"rows": count, "checksum": checksum}
+    return result
+
+
 def table_counts(url: str) -> dict[str, int]:
     """Row count of every table in the public and layer_data schemas."""
+    return {name: c["rows"] for name, c in table_contents(url).items()}
+
+
+def table_contents(url: str) -> dict[str, dict]:
+    """Row count and content checksum of every table in the public and layer_data schemas."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            names = (
-                conn.execute(
-                    text(
-                        "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-                        "WHERE schemaname IN ('public', 'layer_data') AND tablename <> 'spatial_ref_sys' ORDER BY 1"
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            # Names come from the catalog (quote_ident above), never from user input.
-            return {n: conn.execute(text(f"SELECT count(*) FROM {n}")).scalar_one() for n in names}  # noqa: S608
+            return _contents(conn)
     finally:
         engine.dispose()
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stored_files(data_dir: Path) -> dict[str, Path]:
+    """Archive name -> path of every stored user file under *data_dir*."""
+    files = {}
+    for folder in STORED_FILE_DIRS:
+        source = Path(data_dir) / folder
+        if source.is_dir():
+            for path in sorted(source.rglob("*")):
+                if path.is_file():
+                    files[f"{FILES_DIR}/{folder}/{path.relative_to(source)}"] = path
+    return files
+
+
 def create_backup(url: str, data_dir: Path, out: Path, bindir: str = "") -> BackupResult:
-    """Write a backup archive of the database at *url* and the files under *data_dir*."""
+    """Write a backup archive of the database at *url* and the files under *data_dir*.
+
+    pg_dump and the manifest's row counts and checksums read one exported snapshot, so the
+    manifest describes exactly what the dump holds even while the service keeps writing.
+    """
     dsn, env = _libpq(url)
     out = Path(out)
-    with tempfile.TemporaryDirectory() as tmp:
-        dump = Path(tmp) / DUMP_NAME
-        proc = subprocess.run(
-            [_pg_tool("pg_dump", bindir), "--format=custom", "--no-owner", "--no-privileges", f"--file={dump}", dsn],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise Invalid(f"pg_dump failed: {proc.stderr.strip()}")
-        counts = table_counts(url)
-        manifest = {"created_at": datetime.now(UTC).isoformat(), "tables": counts, "format": 1}
-        (Path(tmp) / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
-        files = 0
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(out, "w") as tar:
-            tar.add(Path(tmp) / MANIFEST_NAME, MANIFEST_NAME)
-            tar.add(dump, DUMP_NAME)
-            for folder in STORED_FILE_DIRS:
-                source = Path(data_dir) / folder
-                if source.is_dir():
-                    for path in sorted(source.rglob("*")):
-                        if path.is_file():
-                            tar.add(path, f"{FILES_DIR}/{folder}/{path.relative_to(source)}")
-                            files += 1
-    return BackupResult(out, counts, files)
+    engine = create_engine(url, isolation_level="REPEATABLE READ")
+    try:
+        with tempfile.TemporaryDirectory() as tmp, engine.connect() as conn, conn.begin():
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            dump = Path(tmp) / DUMP_NAME
+            proc = subprocess.run(
+                [_pg_tool("pg_dump", bindir), "--format=custom", "--no-owner", "--no-privileges",
+                 f"--snapshot={snapshot}", f"--file={dump}", dsn],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 0:
+                raise Invalid(f"pg_dump failed: {proc.stderr.strip()}")
+            contents = _contents(conn)
+            files = _stored_files(data_dir)
+            manifest = {
+                "format": 2,
+                "created_at": datetime.now(UTC).isoformat(),
+                "tables": {name: c["rows"] for name, c in contents.items()},
+                "checksums": {name: c["checksum"] for name, c in contents.items()},
+                "files": {name: _sha256(path) for name, path in files.items()},
+            }
+            (Path(tmp) / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(out, "w") as tar:
+                tar.add(Path(tmp) / MANIFEST_NAME, MANIFEST_NAME)
+                tar.add(dump, DUMP_NAME)
+                for name, path in files.items():
+                    tar.add(path, name)
+    finally:
+        engine.dispose()
+    return BackupResult(out, manifest["tables"], len(files))
+
+
+def _check_archived_files(root: Path, manifest: dict) -> None:
+    for name, digest in manifest.get("files", {}).items():
+        path = root / name
+        if not path.is_file() or _sha256(path) != digest:
+            raise Invalid(f"the backup archive is damaged: {name} is missing or changed; nothing was restored",
+                          {"file": name})
+
+
+def verify_restore(url: str, data_dir: Path, manifest: dict) -> None:
+    """Compare the restored database and files with the backup's manifest; raise on any difference."""
+    if manifest.get("format", 1) < 2:
+        return  # older backups carry row counts only
+    contents = table_contents(url)
+    differing = sorted(
+        name for name in manifest["checksums"]
+        if contents.get(name, {}).get("checksum") != manifest["checksums"][name]
+        or contents.get(name, {}).get("rows") != manifest["tables"][name]
+    )
+    files = _stored_files(data_dir)
+    damaged = sorted(name for name, digest in manifest["files"].items()
+                     if name not in files or _sha256(files[name]) != digest)
+    if differing or damaged:
+        raise Invalid("the restored data differs from the backup", {"tables": differing, "files": damaged})
 
 
 def restore_backup(url: str, data_dir: Path, archive: Path, *, replace: bool = False, bindir: str = "") -> dict:
@@ -127,6 +202,7 @@ def restore_backup(url: str, data_dir: Path, archive: Path, *, replace: bool = F
                 raise Invalid(f"unexpected entry in backup: {member.name}")
         tar.extractall(tmp, filter="data")
         manifest = json.loads((Path(tmp) / MANIFEST_NAME).read_text())
+        _check_archived_files(Path(tmp), manifest)  # before anything is overwritten
         listing = subprocess.run(
             [_pg_tool("pg_restore", bindir), "--list", str(Path(tmp) / DUMP_NAME)],
             capture_output=True,
@@ -161,4 +237,5 @@ def restore_backup(url: str, data_dir: Path, archive: Path, *, replace: bool = F
                 if target.exists():
                     shutil.rmtree(target)
                 shutil.copytree(folder, target)
+    verify_restore(url, data_dir, manifest)
     return manifest

@@ -89,6 +89,10 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
     if exc.connection_invalidated:
         return True
     sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is None:
+        # The driver failed before the server answered: a lost connection is an OperationalError;
+        # anything else (a value the driver cannot send, say) is a fault of ours, not an outage.
+        return isinstance(exc, OperationalError)
     # 08: connection exceptions; 57P: operator intervention (admin shutdown, crash shutdown,
-    # cannot connect now); None: the driver failed before the server answered.
-    return sqlstate is None or sqlstate.startswith("08") or sqlstate.startswith("57P")
+    # cannot connect now).
+    return sqlstate.startswith("08") or sqlstate.startswith("57P")

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+from contextlib import suppress
 from typing import Any
 
 from flask import current_app, g, request
+from sqlalchemy.exc import DBAPIError
+from werkzeug.routing import IntegerConverter
 
 from gisserver.audit import set_context as set_audit_context
 from gisserver.exceptions import Invalid, UnsupportedMedia
 
+log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
+DATABASE_ID_MAX = 2**31 - 1  # ids are PostgreSQL integers
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number PostgreSQL's integer can hold, else the route does not match (404)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = 0, max: int | None = DATABASE_ID_MAX,  # noqa: A002
+                 signed: bool = False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -22,11 +36,30 @@ def _check_depth(value: Any, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
         raise Invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json")
     if isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            _check_text(key, "a JSON key")
             _check_depth(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
             _check_depth(item, depth + 1)
+    elif isinstance(value, str):
+        _check_text(value, "a JSON string")
+
+
+def _check_text(value: str, where: str) -> None:
+    # PostgreSQL text cannot hold NUL; refused here, it would fail deep in a query instead.
+    if "\x00" in value:
+        raise Invalid(f"{where} contains a NUL character", {"reason": "nul_character"})
+
+
+def refuse_nul_characters() -> None:
+    """Before every request: NUL in the path, the query or form fields is refused with a 400."""
+    _check_text(request.path, "the path")
+    if b"%00" in request.query_string or b"\x00" in request.query_string:
+        raise Invalid("the query string contains a NUL character", {"reason": "nul_character"})
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):
+            _check_text(f"{name}{value}", f"form field {str(name)[:40]!r}")
 
 
 def parse_json_text(text: str | bytes) -> Any:
@@ -85,7 +118,15 @@ def _request_audit_context() -> dict:
 
 def close_db_session(exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         if exc is not None:
             session.rollback()
         session.close()
+    except DBAPIError as error:
+        # The response is decided by now (perhaps a 201 for a report already committed); a
+        # connection that died under it (PostgreSQL restarting) is dropped, not turned into a 500.
+        log.warning("dropping a broken database connection at teardown: %s", str(error).splitlines()[0])
+        with suppress(DBAPIError):
+            session.invalidate()

@@ -108,6 +108,10 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", f"{STORAGE_SCHEME}://")
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"database": app.extensions["gisserver.db"]})
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "gisserver")
+    # The counters live in the app's database. When it fails, the view's own queries answer 503;
+    # a failure afterwards, while the limiter writes its X-RateLimit headers, must not turn a
+    # report already committed (201) into a 500. Swallowed errors are logged.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
 
     @app.errorhandler(RateLimitExceeded)

@@ -99,6 +99,15 @@ def _defuse(value):
     return value
 
 
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of *table* whose text cells cannot run as formulas when a CSV is opened in a spreadsheet."""
+    table = pd.DataFrame(table).copy()
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = table[column].map(_defuse)
+    return table
+
+
 def export_file(session: Session, layer: Layer, fmt: str, directory: Path, bbox: str | None = None,
                 area: str | None = None) -> Path:
     """Write the layer (features meeting the bbox and/or the area, if given) as *fmt* into *directory*."""
@@ -119,10 +128,7 @@ def export_file(session: Session, layer: Layer, fmt: str, directory: Path, bbox:
             for part in sorted(shp_dir.iterdir()):
                 zf.write(part, part.name)
     else:
-        table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        for column in table.columns:
-            if not pd.api.types.is_numeric_dtype(table[column]):
-                table[column] = table[column].map(_defuse)
+        table = spreadsheet_safe(frame.drop(columns=frame.geometry.name))
         table["wkt"] = frame.geometry.to_wkt()
         table.to_csv(target, index=False, encoding="utf-8-sig")  # the BOM lets Excel read Vietnamese
     return target

@@ -121,7 +121,9 @@ def _read_layer(path: Path, name: str | None) -> gpd.GeoDataFrame:
     if path.suffix.lower() == ".shp" and not has_cpg:
         kwargs["encoding"] = "UTF-8"  # without a .cpg GDAL would assume Latin-1 and garble Vietnamese
     try:
-        return pyogrio.read_dataframe(path, layer=name, **kwargs)
+        # A geometry GEOS cannot even build (a ring of two points, an unclosed ring) comes back as
+        # None and is dropped as "no geometry" with the others, instead of failing the whole file.
+        return pyogrio.read_dataframe(path, layer=name, on_invalid="ignore", **kwargs)
     except (DataSourceError, DataLayerError, ValueError) as exc:
         raise Invalid(f"cannot read the file: {exc}") from None
 

@@ -97,9 +97,11 @@ def create_report():
     session = db_session()
     filed = file_report(session, data, photos, photo_dir(), actor=_actor(), staff=staff,
                         duplicates=duplicate_policy(), admit=admit_to_area)
-    commit_filed(session, filed)  # 201 only once the report is safely stored
     report, created = filed.report, filed.created
+    # The answer is read before the commit: once the report is stored, nothing may fail and
+    # tell the resident it was not (a retry with the same Idempotency-Key would still find it).
     body = queries.public_view(session, report)
+    commit_filed(session, filed)  # 201 only once the report is safely stored
     body["status_url"] = url_for("reports.report_status", code=report.tracking_code, _external=True)
     if staff:
         body["id"] = report.id

@@ -316,7 +316,10 @@ def write_cameras(session: Session, fmt: str, path) -> int:
         raise Invalid(f"format must be one of {', '.join(EXPORT_FORMATS)}", {"field": "format"})
     frame = cameras_frame(session)
     if fmt == "csv":
-        table = frame.drop(columns="geometry")
+        from layers.export import spreadsheet_safe
+
+        # Names typed by officers must not run as formulas when the file is opened in a spreadsheet.
+        table = spreadsheet_safe(frame.drop(columns="geometry"))
         table.insert(2, "lon", frame.geometry.x.round(7))
         table.insert(3, "lat", frame.geometry.y.round(7))
         table.to_csv(path, index=False, encoding="utf-8-sig")  # the BOM lets spreadsheet programs read Vietnamese

@@ -153,6 +153,7 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/"): [Case("/", PUBLIC)],
     ("GET", "/favicon.ico"): [Case("/favicon.ico", answers(301))],
     ("GET", "/health"): [Case("/health", PUBLIC)],
+    ("GET", "/api/openapi.json"): [Case("/api/openapi.json", PUBLIC)],
     ("GET", "/lang/<code>"): [Case("/lang/en?next=/", answers(302))],
     # Static files are served without looking at credentials at all: they hold nothing private.
     ("GET", "/static/<path:filename>"): [Case("/static/css/app.css", answers(200, expired=200, revoked=200))],

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import tarfile
 
 import pytest
+from sqlalchemy import text
 
 from gisserver.app import create_app, private_cluster
-from gisserver.backup import table_counts
+from gisserver.backup import table_contents, verify_restore
 from gisserver.config import Settings
+from gisserver.exceptions import Invalid
 from gisserver.users import create_user
+from tests.sample_city import build_sample_city
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("GISSERVER_TEST_DATABASE_URL")), reason="needs the private cluster to create a second database"
@@ -24,16 +30,22 @@ def fresh_database_url():
 
 
 def test_backup_restores_into_a_fresh_database(app, cli, db, database_url, fresh_database_url, tmp_path):
+    # Every kind of stored thing: areas, a layer's own data table, cameras, hotspots, a report, a user.
+    build_sample_city(db, tmp_path)
     create_user(db, "nguyen-van-a", "correct horse battery", ["officer"], display_name="Nguyễn Văn A")
     db.commit()
-    photo = app.config["SETTINGS"].data_dir / "photos" / "2026" / "r1.jpg"
+    data_dir = app.config["SETTINGS"].data_dir
+    photo = data_dir / "photos" / "2026" / "r1.jpg"
     photo.parent.mkdir(parents=True)
     photo.write_bytes(b"\xff\xd8 fake jpeg bytes \xff\xd9")
+    snapshot = data_dir / "snapshots" / "2026" / "11" / "cam.jpg"
+    snapshot.parent.mkdir(parents=True)
+    snapshot.write_bytes(b"\xff\xd8 camera snapshot \xff\xd9")
 
     archive = tmp_path / "backup.tar"
     made = cli("backup", str(archive))
     assert made.exit_code == 0, made.output
-    assert "1 files" in made.output
+    assert "2 files" in made.output
 
     restored_dir = tmp_path / "restored-data"
     target = create_app({"DATABASE_URL": fresh_database_url, "DATA_DIR": restored_dir})
@@ -42,8 +54,12 @@ def test_backup_restores_into_a_fresh_database(app, cli, db, database_url, fresh
 
     result = runner.invoke(main, ["restore", str(archive)])
     assert result.exit_code == 0, result.output
-    assert table_counts(fresh_database_url) == table_counts(database_url)
+    source = table_contents(database_url)
+    assert any(name.startswith("layer_data.") for name in source) and source["public.reports"]["rows"] == 1
+    # Same tables, same rows, same content (an order-independent checksum of every row's text).
+    assert table_contents(fresh_database_url) == source
     assert (restored_dir / "photos" / "2026" / "r1.jpg").read_bytes() == photo.read_bytes()
+    assert (restored_dir / "snapshots" / "2026" / "11" / "cam.jpg").read_bytes() == snapshot.read_bytes()
 
     with target.extensions["gisserver.db"].transaction() as session:
         from sqlalchemy import select
@@ -52,12 +68,39 @@ def test_backup_restores_into_a_fresh_database(app, cli, db, database_url, fresh
 
         assert session.scalar(select(User.display_name).where(User.username == "nguyen-van-a")) == "Nguyễn Văn A"
         assert authenticate(session, "nguyen-van-a", "correct horse battery") is not None
+    # The restored city answers through the app as the original does.
+    restored_items = target.test_client().get("/ogc/collections/parcels/items").get_json()
+    assert restored_items["numberMatched"] == 6
 
     # A second restore onto data is refused unless asked for.
     again = runner.invoke(main, ["restore", str(archive)])
     assert again.exit_code == 1 and "--replace" in again.output
     assert runner.invoke(main, ["restore", "--replace", str(archive)]).exit_code == 0
-    assert table_counts(fresh_database_url) == table_counts(database_url)
+    assert table_contents(fresh_database_url) == table_contents(database_url)
+
+    # A damaged archive (a stored photo changed after the backup) is refused before anything is touched.
+    damaged = tmp_path / "damaged.tar"
+    with tarfile.open(archive) as original, tarfile.open(damaged, "w") as copy:
+        for member in original.getmembers():
+            content = original.extractfile(member).read()
+            if member.name.endswith("r1.jpg"):
+                content = b"\xff\xd8 someone else's photo \xff\xd9"
+                member.size = len(content)
+            copy.addfile(member, io.BytesIO(content))
+    refused = runner.invoke(main, ["restore", "--replace", str(damaged)])
+    assert refused.exit_code == 1 and "damaged" in refused.output and "r1.jpg" in refused.output
+    assert (restored_dir / "photos" / "2026" / "r1.jpg").read_bytes() == photo.read_bytes()
+    assert table_contents(fresh_database_url) == table_contents(database_url)
+
+    # verify_restore notices a single changed row.
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+    verify_restore(fresh_database_url, restored_dir, manifest)
+    with target.extensions["gisserver.db"].transaction() as session:
+        session.execute(text("UPDATE cameras SET name = 'Cầu Tràng Tiền' WHERE code = 'CAM-1'"))
+    with pytest.raises(Invalid) as found:
+        verify_restore(fresh_database_url, restored_dir, manifest)
+    assert found.value.details["tables"] == ["public.cameras"]
     target.extensions["gisserver.db"].dispose()
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -23,7 +26,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def cluster_env(tmp_path, monkeypatch):
+def cluster_root():
+    # Not under pytest's basetemp: another pytest run on the machine resets it to mode 0700,
+    # which locks the postgres user out of the cluster's folder mid-test.
+    root = Path(tempfile.mkdtemp(prefix="gisserver-cluster-test-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster_env(cluster_root, monkeypatch):
+    tmp_path = cluster_root
     port = _free_port()
     monkeypatch.setenv("GISSERVER_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("GISSERVER_PG_PORT", str(port))
@@ -83,10 +96,10 @@ def test_db_up_recovers_from_a_crash_with_stale_pid_file(cluster_env):
     assert _postmaster_pid(pg_dir) != pid
 
 
-def test_health_is_503_while_database_is_down_and_recovers_without_restart(cluster_env, tmp_path, monkeypatch):
+def test_health_is_503_while_database_is_down_and_recovers_without_restart(cluster_env, cluster_root, monkeypatch):
     gis, pg_dir, _ = cluster_env
     assert gis("db", "up").exit_code == 0
-    app = create_app({"DATA_DIR": tmp_path / "var"})
+    app = create_app({"DATA_DIR": cluster_root / "var"})
     client = app.test_client()
     assert client.get("/health").status_code == 200
 

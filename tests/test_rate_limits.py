@@ -155,3 +155,17 @@ def test_one_allowance_per_client_across_channels(limited_city):
                                                             "lat": str(EAST_INSIDE[1]), "long": str(EAST_INSIDE[0])})
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert b"<errors><error><code>429</code>" in refused.data
+
+
+def test_counter_storage_failing_after_the_view_keeps_its_answer(limited_app, monkeypatch):
+    """The database failing while the limiter writes its headers must not turn a stored 201 into a 500."""
+    from sqlalchemy.exc import OperationalError
+
+    from gisserver.ratelimit import PostgresStorage
+
+    def down(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("the database system is shutting down"))
+
+    client = limited_app[0].test_client()
+    monkeypatch.setattr(PostgresStorage, "get_expiry", down)
+    assert client.post("/api/limit-probe/intake").status_code == 201

@@ -1,0 +1,34 @@
+"""A small city with one of everything, for tests that walk every route (bad input, Schemathesis)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+from shapely.geometry import box
+
+from layers.importing import ImportOptions, import_layer
+from reports.cameras import CameraInput, add_camera
+from reports.hotspots import HotspotInput, add_hotspot
+from reports.intake import ReportInput, submit_report
+from tests.reports.conftest import WEST_INSIDE, build_small_city
+
+# Land-use parcels; some names would run as formulas in a spreadsheet.
+PARCEL_NAMES = ["Đất ở", '=HYPERLINK("http://evil.example","bấm")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)",
+                "bình thường"]
+
+
+def build_sample_city(session, workdir: Path) -> dict:
+    """Areas, categories and units, a layer 'parcels', camera CAM-1, hotspot NGAP-1 and one report."""
+    build_small_city(session)
+    parcels = gpd.GeoDataFrame({"ten_lo": PARCEL_NAMES, "so_tang": [1, 2, 3, 4, 5, 6]},
+                               geometry=[box(107.55 + i * 0.002, 16.42, 107.551 + i * 0.002, 16.421)
+                                         for i in range(6)], crs=4326)
+    source = workdir / "parcels.geojson"
+    parcels.to_file(source, driver="GeoJSON")
+    import_layer(session, source, ImportOptions(name="parcels", title="Thửa đất"))
+    add_camera(session, CameraInput("CAM-1", "Ngã tư Lê Lợi", *WEST_INSIDE, direction=90))
+    add_hotspot(session, HotspotInput("NGAP-1", "Kiệt 12", 107.56, 16.43, 10, 30, 50))
+    report, _ = submit_report(session, ReportInput("gay_roi", "Đánh nhau trước chợ", *WEST_INSIDE))
+    session.commit()
+    return {"tracking": report.tracking_code, "report": report.id}
