@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -156,7 +157,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         # Hash anyway so that response time does not reveal which usernames exist.
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or ""):
         return None
@@ -165,7 +166,10 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+@cache
+def _dummy_hash() -> str:
+    # Made on first use: hashing is deliberately slow, and most processes (CLI, workers) never need it.
+    return generate_password_hash("not-a-real-password")
 
 
 def grant(session: Session, user: User, *, area_id: int | None = None, unit_id: int | None = None) -> None:

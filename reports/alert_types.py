@@ -65,6 +65,12 @@ def list_alert_types(session: Session, *, include_inactive: bool = False) -> lis
     return list(session.scalars(query))
 
 
+def alert_type_labels(session: Session, english: bool) -> dict[str, str]:
+    """Every alert type's name in the reader's language, retired ones too (old alerts still name them)."""
+    rows = session.execute(select(AlertType.code, AlertType.name_en if english else AlertType.name_vi))
+    return {code: name for code, name in rows}
+
+
 def active_alert_type_codes(session: Session) -> set[str]:
     return set(session.scalars(select(AlertType.code).where(AlertType.active.is_(True))))
 

@@ -11,6 +11,7 @@ from gisserver.exceptions import NotFound
 from gisserver.http import db_session
 from gisserver.maps import embed_map, offline_map
 from reports import summary_labels as labels
+from reports.alert_types import alert_type_labels
 from reports.summaries import INDICATORS, rank, records, summarize
 from reports.summaries_api import rank_by, record_filter, summary_query
 from reports.summary_areas import area_in_scope, default_area, load_hierarchy, visible_area_ids
@@ -93,7 +94,8 @@ def summary_page(code: str):
                    "dossiers": str(labels.SECTIONS["dossiers"]),
                    "dossierOnTime": str(labels.DOSSIER_MEASURES["on_time_rate"])},
     }
-    return render_template("reports/summary.html", s=summary, pinned=pinned, charts=charts, args=pinned)
+    return render_template("reports/summary.html", s=summary, pinned=pinned, charts=charts, args=pinned,
+                           alert_types=alert_type_labels(db_session(), labels.english()))
 
 
 @bp.get("/summaries/<code>/records")
@@ -103,4 +105,5 @@ def records_page(code: str):
     args = {k: request.args[k] for k in (*PERIOD_ARGS, "source", "measure", "child", "dim", "key")
             if request.args.get(k)}
     period_args = {k: v for k, v in args.items() if k in PERIOD_ARGS}
-    return render_template("reports/summary_records.html", page=page, args=args, period_args=period_args)
+    return render_template("reports/summary_records.html", page=page, args=args, period_args=period_args,
+                           alert_types=alert_type_labels(db_session(), labels.english()))

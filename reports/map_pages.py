@@ -16,6 +16,7 @@ from gisserver.users import Principal
 from reports import cameras as camera_service
 from reports import photos as photo_service
 from reports import queries
+from reports.alert_types import alert_type_labels
 from reports.areas import list_areas
 from reports.categories import list_categories
 from reports.models import OPEN_STATUSES, Area
@@ -25,8 +26,6 @@ from reports.workflow import TRANSITIONS
 bp = Blueprint("map_pages", __name__, template_folder="templates")
 CITY_VIEW = ([16.463, 107.585], 13)
 CAMERA_HEALTH = {"online": _l("online"), "offline": _l("offline"), "maintenance": _l("under maintenance")}
-ALERT_TYPES = {"fire": _l("Fire"), "straw_burning": _l("Straw burning"), "flood": _l("Flooding"),
-               "traffic": _l("Traffic"), "crowd": _l("Crowd"), "encroachment": _l("Encroachment")}
 ACTIONS = {"acknowledge": _l("Acknowledge"), "start": _l("Start handling"), "resolve": _l("Resolve"),
            "reject": _l("Reject"), "reopen": _l("Reopen")}
 # History entries name what happened; these are the words an officer reads for them.
@@ -86,7 +85,7 @@ def officer_map():
         "categories": {c["code"]: c["name"] for c in categories},
         "statuses": {code: str(label) for code, label in STATUS_LABELS.items()},
         "health": {code: str(label) for code, label in CAMERA_HEALTH.items()},
-        "alertTypes": {code: str(label) for code, label in ALERT_TYPES.items()},
+        "alertTypes": alert_type_labels(session, english),
     }
     return render_template("reports/officer_map.html", map=embed_map(m, url_for("static", filename="")),
                            config=config, categories=categories, areas=_filter_areas(session, principal),

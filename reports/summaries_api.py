@@ -11,6 +11,7 @@ from gisserver.exceptions import Invalid
 from gisserver.http import db_session
 from reports import summary_exports as exports
 from reports import summary_labels as labels
+from reports.alert_types import alert_type_labels
 from reports.dossiers import import_dossiers
 from reports.summaries import INDICATORS, RecordFilter, SummaryQuery, records, summarize
 from reports.summary_map import indicator_map
@@ -62,7 +63,7 @@ def rank_by() -> str:
 def label_tables() -> dict:
     return {"words": labels.WORDS, "reports": labels.REPORT_MEASURES, "dossiers": labels.DOSSIER_MEASURES,
             "alerts": labels.ALERT_MEASURES, "sections": labels.SECTIONS, "ages": labels.AGES,
-            "channels": labels.CHANNELS, "alert_types": labels.ALERT_TYPES}
+            "channels": labels.CHANNELS, "alert_types": alert_type_labels(db_session(), labels.english())}
 
 
 def download(body: bytes, fmt: str, name: str) -> Response:

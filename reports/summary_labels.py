@@ -31,8 +31,6 @@ AGES = {"0-1": _l("under 1 day"), "1-3": _l("1-3 days"), "3-7": _l("3-7 days"), 
         "30+": _l("over 30 days")}
 CHANNELS = {"qr_web": _l("QR / web form"), "api": _l("App / API"), "open311": _l("Open311"), "phone": _l("Phone"),
             "officer": _l("Officer")}
-ALERT_TYPES = {"fire": _l("Fire"), "straw_burning": _l("Straw burning"), "flood": _l("Flooding"),
-               "traffic": _l("Traffic"), "crowd": _l("Crowd"), "encroachment": _l("Encroachment")}
 LEVELS = {"city": _l("City"), "ward": _l("Ward/commune"), "group": _l("Residential group")}
 SECTIONS = {
     "overview": _l("Overview"), "children": _l("Areas side by side"), "category": _l("By category"),

@@ -222,7 +222,7 @@ def test_officer_map_shows_reports_filters_cameras_and_alerts(browser_page, demo
     x, y = screen_point(page, config["map"], lat, lon - 0.002)
     page.mouse.move(x, y)
     page.mouse.click(x, y)
-    page.wait_for_selector(".leaflet-popup-content:has-text('Ngập lụt')")
+    page.wait_for_selector(".leaflet-popup-content:has-text('Ngập úng')")
     set_view(page, config["map"], lat, lon - 0.002, 14)
     page.wait_for_function("() => window.officerMap.cameraCount() === 0")
 
