@@ -11,6 +11,14 @@ from gisserver.exceptions import Invalid, NotFound
 from reports.models import Category
 
 DOMAINS = ("security_order", "socio_economic")
+# What residents tell the police (a drug house, a threat, a neighbour's fight) could expose them or
+# others if published: public outputs keep only the status of these reports, never what or where.
+UNPUBLISHED_DOMAINS = ("security_order",)
+
+
+def is_published(category: Category) -> bool:
+    """Whether a report of this category may show its description and place in public outputs."""
+    return category.domain not in UNPUBLISHED_DOMAINS
 
 
 @dataclass(frozen=True)

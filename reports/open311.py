@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2): services and service requests, JSON and XML.
 
 Requests are our reports: service_request_id is the public tracking code, service_code the category.
-Reporter data is accepted on POST and never returned.
+Reporter data is accepted on POST and never returned; reports to the police are not listed, and asked for
+by id they show their status only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from gisserver.exceptions import Invalid, NotFound, ServiceError
 from gisserver.http import db_session, finite_float
 from gisserver.ratelimit import admit_to_area, per_client_intake, retry_after
 from reports.api import duplicate_policy
-from reports.categories import category_by_code, list_categories
+from reports.categories import UNPUBLISHED_DOMAINS, category_by_code, is_published, list_categories
 from reports.intake import ReportInput, submit_report
 from reports.models import OPEN_STATUSES, Area, Category, Report
 
@@ -139,14 +140,15 @@ def _w3(at: datetime) -> str:
 
 
 def _request_row(session, report: Report) -> dict:
-    point = to_shape(report.geom) if report.geom is not None else None
+    published = is_published(report.category)
+    point = to_shape(report.geom) if report.geom is not None and published else None
     return {
         "service_request_id": report.tracking_code,
         "status": "open" if report.status in OPEN_STATUSES else "closed",
         "status_notes": report.resolution if report.status not in OPEN_STATUSES else None,
         "service_name": report.category.name_vi,
         "service_code": report.category.code,
-        "description": report.description,
+        "description": report.description if published else None,
         "agency_responsible": report.unit.name if report.unit else None,
         "service_notice": None,
         "requested_datetime": _w3(report.created_at),
@@ -154,7 +156,7 @@ def _request_row(session, report: Report) -> dict:
         "updated_datetime": _w3(report.closed_at if report.status not in OPEN_STATUSES and report.closed_at
                                 else report.updated_at),
         "expected_datetime": _w3(report.due_at),
-        "address": report.address,
+        "address": report.address if published else None,
         "address_id": None,
         "zipcode": None,
         "lat": round(point.y, 7) if point else None,
@@ -232,7 +234,9 @@ def list_requests(fmt: str):
         elif end is not None and end - start > _window():
             raise Invalid(f"start_date and end_date may not span more than {_window().days} days")
         # Merged duplicates are listed through their main request; asked for by id, they still answer.
-        conditions += [Report.created_at >= start, Report.merged_into_id.is_(None)]
+        # Reports to the police are not listed at all: their filer follows them by id.
+        conditions += [Report.created_at >= start, Report.merged_into_id.is_(None),
+                       Report.category.has(Category.domain.not_in(UNPUBLISHED_DOMAINS))]
         if end:
             conditions.append(Report.created_at <= end)
         codes = [c for c in request.args.get("service_code", "").split(",") if c]

@@ -129,8 +129,10 @@ def test_status_is_mapped_to_open_and_closed(client, city):
 
 def test_date_window_follows_the_spec(client, city):
     now = datetime.now(UTC).replace(microsecond=0)
-    old, _ = submit_report(city, ReportInput("trom_cap", "Mất xe đạp cũ", *WEST_INSIDE), now=now - timedelta(days=120))
-    recent, _ = submit_report(city, ReportInput("trom_cap", "Mất xe máy", *EAST_INSIDE), now=now - timedelta(days=1))
+    old, _ = submit_report(city, ReportInput("dien_chieu_sang", "Đèn đường hỏng từ lâu", *WEST_INSIDE),
+                           now=now - timedelta(days=120))
+    recent, _ = submit_report(city, ReportInput("dien_chieu_sang", "Đèn đường tắt", *EAST_INSIDE),
+                              now=now - timedelta(days=1))
     city.commit()
 
     def listed(query=""):
@@ -183,3 +185,25 @@ def test_open311_errors_use_the_spec_format(client, city):
     assert client.get("/open311/v2/requests.json?start_date=yesterday").status_code == 400
     assert client.get("/open311/v2/services.csv").status_code == 404
     assert city.query(Report).count() == 0
+
+
+def test_reports_to_the_police_are_not_published(client, city):
+    police = post_request(client, service_code="trom_cap", description="Nhà số 5 có người lạ cạy khoá xe")
+    committee = post_request(client, description="Đèn đường tắt ở hẻm 12")
+    assert police.status_code == committee.status_code == 201
+    police_id = police.get_json()[0]["service_request_id"]
+    committee_id = committee.get_json()[0]["service_request_id"]
+
+    listed = {r["service_request_id"] for r in client.get("/open311/v2/requests.json").get_json()}
+    assert committee_id in listed and police_id not in listed
+    xml = client.get("/open311/v2/requests.xml").data.decode()
+    assert committee_id in xml and police_id not in xml and "cạy khoá" not in xml
+
+    # The filer follows it by id: status, category and deadline, never what or where.
+    (row,) = client.get(f"/open311/v2/requests/{police_id}.json").get_json()
+    assert row["status"] == "open" and row["service_code"] == "trom_cap" and W3C.match(row["expected_datetime"])
+    assert row["description"] is None and row["address"] is None and row["lat"] is None and row["long"] is None
+    (row,) = client.get(f"/open311/v2/requests.json?service_request_id={police_id}").get_json()
+    assert row["description"] is None and row["lat"] is None
+    (row,) = client.get(f"/open311/v2/requests/{committee_id}.json").get_json()
+    assert row["description"] == "Đèn đường tắt ở hẻm 12" and row["lat"] is not None
