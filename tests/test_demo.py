@@ -34,8 +34,11 @@ def test_demo_load_small_then_again(cli, db, client):
     assert again.exit_code == 0 and "already loaded" in again.output
     db.rollback()
     assert count(db, Report) == reports
-    # The demo shows on the API: every layer listed, hotspots with a status, cameras with health.
-    assert len(client.get("/api/layers").get_json()["layers"]) == 6
+    # The demo shows on the API: the public layers listed (the drainage network is internal), hotspots with
+    # a status, cameras with health.
+    public_layers = {layer["name"] for layer in client.get("/api/layers").get_json()["layers"]}
+    assert len(public_layers) == 5 and "thoat-nuoc-mua" not in public_layers
+    assert client.get("/ogc/collections/thoat-nuoc-mua/items").status_code == 404
     assert client.get("/api/geocode?q=le loi").get_json()["places"]
     hotspots = client.get("/api/hotspots").get_json()["hotspots"]
     assert len(hotspots) == 50 and all(h["status"] != "unknown" for h in hotspots)

@@ -75,7 +75,9 @@ def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -
                 group="Hạ tầng kỹ thuật", style={"stroke": "#636363", "weight": 3})),
             (_zip(shp_dir, tmp / "thoat_nuoc.zip"), ImportOptions(
                 name="thoat-nuoc-mua", title="Tuyến cống thoát nước mưa", category="infrastructure",
-                group="Hạ tầng kỹ thuật", province="hue", style={"stroke": "#2171b5", "weight": 2})),
+                group="Hạ tầng kỹ thuật", province="hue", style={"stroke": "#2171b5", "weight": 2},
+                # Utility networks are kept from the public; staff see them on the planner map.
+                visibility="internal")),
             (tmp / "ngap_lut.kml", ImportOptions(
                 name="vung-nguy-co-ngap", title="Vùng nguy cơ ngập lụt", category="flood",
                 group="Phòng chống thiên tai", style={"stroke": "#08519c", "fill": "#6baed6", "fill_opacity": 0.35,
