@@ -104,6 +104,19 @@ def db_session():
     if "db_session" not in g:
         g.db_session = current_app.extensions["gisserver.db"].session()
         set_audit_context(g.db_session, _request_audit_context)
+    elif g.get("db_session_reads_only"):
+        raise RuntimeError("this request opened a read-only session; a view that writes must ask for db_session()")
+    return g.db_session
+
+
+def db_read_session():
+    """The request's session for views that only read: each statement on its own, with no transaction.
+
+    A request that already holds a transactional session (the caller's token was checked in it) keeps it.
+    """
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["gisserver.db"].read_session()
+        g.db_session_reads_only = True
     return g.db_session
 
 
@@ -118,6 +131,7 @@ def _request_audit_context() -> dict:
 
 def close_db_session(exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
+    g.pop("db_session_reads_only", None)
     if session is None:
         return
     try:

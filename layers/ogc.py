@@ -10,7 +10,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from gisserver.auth import is_staff
 from gisserver.exceptions import Invalid
-from gisserver.http import db_session, finite_float
+from gisserver.http import db_read_session, finite_float
 from layers import catalog, cql, features, identify, tiles
 from layers.catalog import data_table
 from layers.models import Layer
@@ -58,7 +58,7 @@ def _url(endpoint: str, **values) -> str:
 
 
 def _layer(collection_id: str) -> Layer:
-    return catalog.get_layer(db_session(), collection_id, include_internal=is_staff())
+    return catalog.get_layer(db_read_session(), collection_id, include_internal=is_staff())
 
 
 @bp.get("")
@@ -121,7 +121,7 @@ def _collection(layer: Layer) -> dict:
 
 @bp.get("/collections")
 def collections():
-    layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
+    layers = catalog.list_layers(db_read_session(), catalog.LayerFilter(include_internal=is_staff()))
     body = {
         "links": [{"href": _url("ogc.collections"), "rel": "self", "type": "application/json"},
                   {"href": _url("ogc.collections", f="html"), "rel": "alternate", "type": "text/html"}],
@@ -199,7 +199,7 @@ def items(collection_id: str):
     layer = _layer(collection_id)
     html = _wants_html()
     q = _item_query(layer)
-    page = features.items(db_session(), layer, q)
+    page = features.items(db_read_session(), layer, q)
     links = [
         {"href": request.url, "rel": "self", "type": "text/html" if html else GEOJSON},
         {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
@@ -222,7 +222,7 @@ def items(collection_id: str):
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     layer = _layer(collection_id)
-    text = features.item(db_session(), layer, feature_id)
+    text = features.item(db_read_session(), layer, feature_id)
     if _wants_html():
         return render_template("ogc/item.html", layer=layer, feature=json.loads(text))
     links = json.dumps([
@@ -250,7 +250,7 @@ def tile(collection_id: str, z: str, x: str, y: str):
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}
     if tag in request.if_none_match:
         return Response(status=304, headers=headers)  # answered from the catalog row alone
-    data = tiles.tile(db_session(), layer, zi, xi, yi)
+    data = tiles.tile(db_read_session(), layer, zi, xi, yi)
     return Response(data, mimetype="application/vnd.mapbox-vector-tile", headers=headers)
 
 
@@ -260,6 +260,6 @@ def identify_point():
     lat = finite_float(request.args.get("lat"), "lat")
     tolerance = finite_float(request.args.get("tolerance_m", "5"), "tolerance_m")
     names = [n for n in request.args.get("layers", "").split(",") if n] or None
-    results = identify.identify(db_session(), lon, lat, tolerance_m=tolerance, names=names,
+    results = identify.identify(db_read_session(), lon, lat, tolerance_m=tolerance, names=names,
                                 include_internal=is_staff())
     return {"lon": lon, "lat": lat, "tolerance_m": tolerance, "layers": results}
