@@ -84,6 +84,10 @@ def _open_archive(path: Path, workdir: Path, limits: ArchiveLimits) -> Path:
     raise Invalid("the archive holds no Shapefile (.shp with .dbf/.shx), GeoPackage, GeoJSON, KML or CSV")
 
 
+# The binary formats large layers come in; GeoJSON and KML, which can spell NaN, go the plain way.
+ARROW_KINDS = ("gpkg", "shapefile")
+
+
 def _read_ogr(path: Path, layer: str | None, kind: str) -> tuple[gpd.GeoDataFrame, str | None]:
     try:
         layers = [name for name, _ in pyogrio.list_layers(path)]
@@ -101,7 +105,7 @@ def _read_ogr(path: Path, layer: str | None, kind: str) -> tuple[gpd.GeoDataFram
     if layer is None and len(layers) > 1:
         raise Invalid("the file holds several layers; pick one by name", {"layers": layers})
     name = layer or (layers[0] if layers else None)
-    return _read_layer(path, name), name
+    return _read_layer(path, name, arrow=kind in ARROW_KINDS), name
 
 
 # Fields GDAL's KML reader adds to every placemark; dropped when they carry nothing.
@@ -115,7 +119,9 @@ def _drop_kml_boilerplate(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.drop(columns=empty)
 
 
-def _read_layer(path: Path, name: str | None) -> gpd.GeoDataFrame:
+def _read_layer(path: Path, name: str | None, arrow: bool = False) -> gpd.GeoDataFrame:
+    """One layer of an OGR source; *arrow* reads whole columns at once (half the time of a large file), but
+    turns a point with a NaN coordinate into an empty one, so it is kept for formats that cannot hold NaN text."""
     kwargs = {}
     has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
     if path.suffix.lower() == ".shp" and not has_cpg:
@@ -123,7 +129,7 @@ def _read_layer(path: Path, name: str | None) -> gpd.GeoDataFrame:
     try:
         # A geometry GEOS cannot even build (a ring of two points, an unclosed ring) comes back as
         # None and is dropped as "no geometry" with the others, instead of failing the whole file.
-        return pyogrio.read_dataframe(path, layer=name, on_invalid="ignore", **kwargs)
+        return pyogrio.read_dataframe(path, layer=name, on_invalid="ignore", use_arrow=arrow, **kwargs)
     except (DataSourceError, DataLayerError, ValueError) as exc:
         raise Invalid(f"cannot read the file: {exc}") from None
 

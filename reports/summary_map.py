@@ -6,7 +6,6 @@ import json
 import warnings
 from datetime import datetime
 
-import mapclassify
 import numpy as np
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,10 @@ def class_breaks(values: list[float | None], k: int = MAX_CLASSES) -> dict:
     k = min(k, distinct.size)
     if k == 1:
         return {"scheme": "single", "k": 1, "lower": float(distinct[0]), "bins": [float(distinct[0])]}
+    # Imported here: mapclassify pulls in scipy and scikit-learn, a second of start-up for every worker and
+    # every CLI command, where only the leader map needs it.
+    import mapclassify
+
     with warnings.catch_warnings():
         # mapclassify suggests numba for speed; a few dozen areas need none.
         warnings.filterwarnings("ignore", message="Numba not installed")
