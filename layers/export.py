@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.exceptions import Invalid
 from layers.models import Layer
-from layers.storage import data_table
+from layers.storage import attribute_columns, data_table
 
 FORMATS = {
     "geojson": (".geojson", "application/geo+json"),
@@ -79,14 +79,14 @@ def read_features(session: Session, layer: Layer, bbox=None, area: bytes | None 
     """The layer's features with their original attribute names (bbox/area filtered in PostGIS)."""
     table = data_table(layer)
     columns = [table.c.fid, func.ST_AsBinary(table.c.geom).label("geom")]
-    columns += [c.label(c.info["name"]) for c in table.columns[2:]]
+    columns += [c.label(c.info["name"]) for c in attribute_columns(table)]
     query = select(*columns).order_by(table.c.fid)
     if bbox:
         query = query.where(func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*bbox, 4326)))
     if area:
         query = query.where(func.ST_Intersects(table.c.geom, func.ST_GeomFromWKB(area, 4326)))
     rows = session.execute(query).all()
-    names = ["fid", "geom"] + [c.info["name"] for c in table.columns[2:]]
+    names = ["fid", "geom"] + [c.info["name"] for c in attribute_columns(table)]
     frame = pd.DataFrame(rows, columns=names)
     geometry = gpd.GeoSeries.from_wkb(frame.pop("geom").map(bytes), crs=4326)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gisserver.exceptions import Invalid, NotFound
 from layers.catalog import data_table
 from layers.models import Layer
+from layers.storage import attribute_columns
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 10
@@ -41,7 +42,7 @@ class ItemPage:
 
 def properties_json(table: Table):
     """json(b) of the attribute columns under their original names (keys are bound parameters)."""
-    columns = list(table.columns)[2:]
+    columns = attribute_columns(table)
     if not columns:
         return func.json_build_object()
     chunks = [columns[i:i + JSON_PAIRS] for i in range(0, len(columns), JSON_PAIRS)]

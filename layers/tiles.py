@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from gisserver.exceptions import Invalid, NotFound
 from layers.catalog import data_table
 from layers.models import Layer
+from layers.storage import MERCATOR_COLUMN, attribute_columns
 
 MAX_ZOOM = 22
 EXTENT = 4096
@@ -43,7 +44,7 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
     # ST_Simplify (keeping collapsed parts) costs next to nothing, where the topology-preserving variant doubled
     # the tile's time; ST_AsMVTGeom snaps to the tile grid and repairs polygons afterwards anyway.
     pixel = WORLD / (2 ** zoom) / EXTENT
-    projected = func.ST_Transform(table.c.geom, 3857)
+    projected = table.c[MERCATOR_COLUMN]
     if layer.geometry_type not in ("Point", "MultiPoint"):
         projected = func.ST_Simplify(projected, literal(pixel / 2, literal_execute=True), True)
     margin = func.ST_TileEnvelope(z, x, y, literal_column("margin => 0.015625"))
@@ -51,7 +52,7 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
         select(
             func.ST_AsMVTGeom(projected, envelope, EXTENT, BUFFER, True).label("geom"),
             table.c.fid.label("fid"),
-            *[c.label(c.info["name"]) for c in list(table.columns)[2:]],
+            *[c.label(c.info["name"]) for c in attribute_columns(table)],
         )
         .where(table.c.geom.op("&&")(func.ST_Transform(margin, 4326)))
         .subquery("features")

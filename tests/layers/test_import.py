@@ -12,13 +12,14 @@ from layers.archives import ArchiveLimits
 from layers.catalog import data_table, get_layer
 from layers.importing import ImportOptions, import_layer
 from layers.models import Layer
+from layers.storage import attribute_columns
 from tests.layers.conftest import VI_NAMES
 
 
 def rows(db, name):
     layer = get_layer(db, name, include_internal=True)
     table = data_table(layer)
-    labels = [c.label(c.info["name"]) for c in table.columns[2:]]
+    labels = [c.label(c.info["name"]) for c in attribute_columns(table)]
     return [r._asdict() for r in db.execute(select(*labels).order_by(table.c.fid))]
 
 
