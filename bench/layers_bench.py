@@ -201,7 +201,10 @@ def pygeoapi_config(db: Db, layers: dict[str, Layer], path: Path) -> None:
     resources = {}
     for layer in layers.values():
         table = layer.table.split(".", 1)[1]
-        base = {"data": connection, "id_field": "fid", "table": table, "geom_field": "geom"}
+        # Only the file's attributes: the layer table also keeps its geometry in Web Mercator (for tiles),
+        # which pygeoapi would otherwise try to put in the properties.
+        base = {"data": connection, "id_field": "fid", "table": table, "geom_field": "geom",
+                "properties": [column for _, column in layer.columns]}
         resources[layer.name] = {
             "type": "collection", "title": layer.name, "description": layer.name, "keywords": ["bench"],
             "extents": {"spatial": {"bbox": list(DATA_EXTENT), "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
