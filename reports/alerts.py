@@ -11,13 +11,13 @@ from shapely.geometry import Point
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Invalid
+from gisserver.exceptions import Invalid
 from reports.alert_types import alert_type_by_code
 from reports.areas import area_chain_for_point
 from reports.camera_models import AiEvent, Alert, AlertEvent, Camera
 from reports.models import OPEN_STATUSES
 from reports.routing import route_alert
-from reports.workflow import TRANSITIONS
+from reports.workflow import check_step
 
 DEDUP_WINDOW = timedelta(minutes=10)
 LINK_METRES = 300.0
@@ -150,20 +150,11 @@ def record_event(session: Session, camera: Camera, data: EventInput, *, snapshot
 def transition_alert(session: Session, alert: Alert, action: str, *, actor: str = "system", note: str = "",
                      at: datetime | None = None) -> Alert:
     """Alerts follow the reports' workflow (acknowledge, start, resolve, reject with a reason, reopen)."""
-    step = TRANSITIONS.get(action)
-    if step is None:
-        raise Invalid(f"action must be one of {', '.join(TRANSITIONS)}", {"field": "action"})
-    if alert.status not in step.sources:
-        raise Conflict(f"cannot {action} an alert that is {alert.status}")
-    note = (note or "").strip()
-    if step.needs_note and not note:
-        raise Invalid(f"a reason is required to {action}", {"field": "note"})
-    at = at or datetime.now(UTC)
-    if at < alert.first_at:
-        raise Invalid("a change cannot precede the alert")
+    checked = check_step("an alert", alert.status, action, note, at, since=alert.first_at)
+    note, at = checked.note, checked.at
     old = alert.status
-    alert.status = step.to
-    alert.closed_at = at if step.to in ("resolved", "rejected") else None
+    alert.status = checked.transition.to
+    alert.closed_at = at if alert.status in ("resolved", "rejected") else None
     if note:
         alert.note = note
     _history(session, alert, at, actor, action, old, note)

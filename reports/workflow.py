@@ -36,6 +36,33 @@ TRANSITIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Step:
+    """A checked workflow action: where it leads, its trimmed note and when it happens."""
+
+    transition: Transition
+    note: str
+    at: datetime
+
+
+def check_step(what: str, status: str, action: str, note: str | None, at: datetime | None,
+               since: datetime) -> Step:
+    """The rules every workflow (reports, alerts) shares: a known action, allowed from `status` (else 409),
+    a reason where one is needed, and a time not before the record began."""
+    step = TRANSITIONS.get(action)
+    if step is None:
+        raise Invalid(f"action must be one of {', '.join(TRANSITIONS)}", {"field": "action"})
+    if status not in step.sources:
+        raise Conflict(f"cannot {action} {what} that is {status}")
+    note = (note or "").strip()
+    if step.needs_note and not note:
+        raise Invalid(f"a reason is required to {action}", {"field": "note"})
+    at = at or datetime.now(UTC)
+    if at < since:
+        raise Invalid(f"a change cannot precede the {what.split()[-1]}")
+    return Step(step, note, at)
+
+
 def get_report(session: Session, report_id: int) -> Report:
     report = session.get(Report, report_id)
     if report is None:
@@ -64,26 +91,17 @@ def _set_status(report: Report, status: str, at: datetime, note: str) -> None:
 def transition(session: Session, report: Report, action: str, *, actor: str, note: str = "",
                at: datetime | None = None) -> Report:
     """Apply a workflow action; an illegal one is a 409, a missing reason a 400."""
-    step = TRANSITIONS.get(action)
-    if step is None:
-        raise Invalid(f"action must be one of {', '.join(TRANSITIONS)}", {"field": "action"})
-    if report.merged_into_id is not None:
+    if report.merged_into_id is not None and action in TRANSITIONS:
         raise Conflict("this report was merged; act on the main report")
-    if report.status not in step.sources:
-        raise Conflict(f"cannot {action} a report that is {report.status}")
-    note = (note or "").strip()
-    if step.needs_note and not note:
-        raise Invalid(f"a reason is required to {action}", {"field": "note"})
-    at = at or datetime.now(UTC)
-    if at < report.created_at:
-        raise Invalid("a change cannot precede the report")
+    checked = check_step("a report", report.status, action, note, at, since=report.created_at)
+    note, at = checked.note, checked.at
     old = report.status
-    _set_status(report, step.to, at, note)
+    _set_status(report, checked.transition.to, at, note)
     _event(session, report, at, actor, action, old, note)
     # Merged duplicates follow their main report.
     for merged in session.scalars(select(Report).where(Report.merged_into_id == report.id)):
         previous = merged.status
-        _set_status(merged, step.to, at, note)
+        _set_status(merged, report.status, at, note)
         _event(session, merged, at, actor, f"follow_{action}", previous, f"follows {report.tracking_code}")
     session.flush()
     return report
