@@ -23,6 +23,11 @@ SESSION_LIFETIME = timedelta(hours=12)
 SESSION_KEPT = timedelta(days=90)  # sessions long over stay this long (when and from where people signed in)
 # A token's last use is recorded at most this often, so that reading with a token is not a write each time.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+# A token nobody remembers issuing should not work for ever: people's tokens end after a quarter, devices' after a
+# year (a camera is re-provisioned about that often); a token without an end must be asked for by name.
+USER_TOKEN_LIFETIME = timedelta(days=90)
+DEVICE_TOKEN_LIFETIME = timedelta(days=365)
+NEVER = "never"
 PASSWORD_METHOD = "scrypt"  # werkzeug's default; older hashes are upgraded at the next sign-in
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 10
@@ -190,12 +195,18 @@ def issue_token(
     *,
     user: User | None = None,
     scopes=(),
-    expires_in: timedelta | None = None,
+    expires_in: timedelta | str | None = None,
     now: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the secret, which is shown once and never stored."""
+    """Create a token; returns the row and the secret, which is shown once and never stored.
+
+    Without *expires_in* the token gets the lifetime of its kind; `expires_in=NEVER` makes one without an end."""
     if user is None and not scopes:
         raise Invalid("a device token needs at least one scope")
+    if expires_in is None:
+        expires_in = USER_TOKEN_LIFETIME if user is not None else DEVICE_TOKEN_LIFETIME
+    if expires_in != NEVER and (not isinstance(expires_in, timedelta) or expires_in <= timedelta(0)):
+        raise Invalid("a token's lifetime must be positive", {"field": "expires_in"})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = now or datetime.now(UTC)
     token = ApiToken(
@@ -203,7 +214,7 @@ def issue_token(
         token_hash=_hash_token(secret),
         user_id=user.id if user else None,
         scopes=sorted(set(scopes)),
-        expires_at=now + expires_in if expires_in else None,
+        expires_at=None if expires_in == NEVER else now + expires_in,
     )
     session.add(token)
     session.flush()

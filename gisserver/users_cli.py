@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from gisserver.exceptions import NotFound, ServiceError
 from gisserver.users import (
+    NEVER,
     ApiToken,
     User,
     UserGrant,
@@ -169,16 +170,21 @@ def tokens() -> None:
 @click.option("--user", "username", help="the token acts as this user")
 @click.option("--scope", "scopes", multiple=True,
               help="what a machine may write: camera:<code>, hotspot:<code>, or readings:write (every gauge)")
-@click.option("--expires-days", type=int, default=None)
+@click.option("--expires-days", type=click.IntRange(min=1), default=None,
+              help="days until the token stops working (default: 90 for a user's token, 365 for a device's)")
+@click.option("--never-expires", is_flag=True, help="a token without an end (revoke it by hand)")
 @with_appcontext
-def tokens_issue(name, username, scopes, expires_days) -> None:
+def tokens_issue(name, username, scopes, expires_days, never_expires) -> None:
     """Issue a token and print its secret (shown only this once)."""
+    if expires_days and never_expires:
+        raise click.UsageError("choose --expires-days or --never-expires, not both")
     try:
         with _transaction() as session:
             user = get_user(session, username) if username else None
-            expires = timedelta(days=expires_days) if expires_days else None
+            expires = NEVER if never_expires else (timedelta(days=expires_days) if expires_days else None)
             token, secret = issue_token(session, name, user=user, scopes=scopes, expires_in=expires)
-            click.echo(f"token {token.id} ({name}): {secret}")
+            ends = f"expires {token.expires_at:%Y-%m-%d}" if token.expires_at else "never expires"
+            click.echo(f"token {token.id} ({name}, {ends}): {secret}")
     except ServiceError as exc:
         _fail(exc)
 
