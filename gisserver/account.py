@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from gisserver.auth import current_principal, login_user, logout_user, session_secret
+from gisserver.auth import current_principal, login_user, logout_user, open_to, session_secret
 from gisserver.http import db_session
 from gisserver.i18n import safe_next
 from gisserver.ratelimit import failed_logins_limit
@@ -16,6 +16,7 @@ bp = Blueprint("account", __name__)
 
 @bp.route("/login", methods=["GET", "POST"])
 @failed_logins_limit
+@open_to("everyone; failed sign-ins are rate-limited")
 def login():
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -31,6 +32,7 @@ def login():
 
 
 @bp.post("/logout")
+@open_to("everyone; ends the caller's own session (CSRF-checked)")
 def logout():
     logout_user()
     db_session().commit()
@@ -38,6 +40,7 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@open_to("everyone; the view sends anyone not signed in to the login page")
 def change_password():
     principal = current_principal()
     if principal is None or principal.kind != "user":

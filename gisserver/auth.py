@@ -4,6 +4,10 @@ The caller is settled before any view, rate limit or CSRF check runs: a request 
 revoked token is a 401 everywhere, never an anonymous request that slips past the checks made for staff.
 What each caller may then see and change is decided by the role decorators here, the visibility of layers
 (Principal.is_staff) and the scope rules of reports/access.py.
+
+Every view states its access rule: a role or scope decorator, or `open_to(...)` naming who may call it and why
+the view (or its service) is enough of a check. A view without a rule is refused to everyone, so a route added
+without thinking about access fails closed instead of open.
 """
 
 from __future__ import annotations
@@ -29,12 +33,35 @@ from gisserver.users import (
 )
 
 __all__ = [
-    "Principal", "current_principal", "is_staff", "require_roles", "require_scope", "page_roles", "login_user",
-    "logout_user", "session_secret", "init_auth",
+    "Principal", "current_principal", "is_staff", "require_roles", "require_scope", "page_roles", "open_to",
+    "access_rule", "login_user", "logout_user", "session_secret", "init_auth",
 ]
 
 _UNSET = object()
 SESSION_KEY = "sid"
+RULE_ATTRIBUTE = "access_rule"
+# Views that Flask itself adds.
+BUILT_IN_ENDPOINTS = {"static"}
+
+
+def _with_rule(view, rule: str):
+    setattr(view, RULE_ATTRIBUTE, rule)
+    return view
+
+
+def open_to(who: str):
+    """Mark a view that any caller may reach, *who* saying who it serves and what protects it there
+    (e.g. "everyone; internal layers filtered by the catalog", "devices; the token is checked against the camera")."""
+
+    def decorator(view):
+        return _with_rule(view, f"open to {who}")
+
+    return decorator
+
+
+def access_rule(view) -> str | None:
+    """The access rule a view was declared with, or None when it has none (and will be refused)."""
+    return getattr(view, RULE_ATTRIBUTE, None)
 
 
 def current_principal() -> Principal | None:
@@ -80,7 +107,7 @@ def require_roles(*roles: str):
                 raise Forbidden(f"this needs the role {' or '.join(roles)}")
             return view(*args, **kwargs)
 
-        return wrapped
+        return _with_rule(wrapped, f"roles {', '.join(roles)}")
 
     return decorator
 
@@ -98,7 +125,7 @@ def require_scope(scope: str, *or_roles: str):
                 raise Forbidden(f"this needs the scope {scope}")
             return view(*args, **kwargs)
 
-        return wrapped
+        return _with_rule(wrapped, f"scope {scope} or roles {', '.join(or_roles or ('admin',))}")
 
     return decorator
 
@@ -116,7 +143,7 @@ def page_roles(*roles: str):
                 raise Forbidden("your account does not have access to this page")
             return view(*args, **kwargs)
 
-        return wrapped
+        return _with_rule(wrapped, f"signed-in {', '.join(roles) or 'callers'}")
 
     return decorator
 
@@ -164,6 +191,15 @@ def init_auth(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.session_interface = SessionInterface()
     csrf.init_app(app)
+
+    @app.before_request
+    def refuse_views_without_a_rule():
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in BUILT_IN_ENDPOINTS:
+            return
+        if access_rule(app.view_functions[endpoint]) is None:
+            app.logger.error("refused %s: the view %s declares no access rule", request.path, endpoint)
+            raise Forbidden("this address is not open to anyone yet")
 
     @app.before_request
     def identify_caller():

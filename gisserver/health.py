@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import text
 
+from gisserver.auth import open_to
 from gisserver.http import db_session
 
 bp = Blueprint("health", __name__)
@@ -18,6 +19,7 @@ def database_versions(session) -> dict:
 
 
 @bp.get("/health")
+@open_to("everyone; database and PostGIS versions, no data")
 def health():
     # Connection failures raise OperationalError, which the error handler turns into 503.
     versions = database_versions(db_session())

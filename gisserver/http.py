@@ -6,6 +6,7 @@ import json
 import logging
 import math
 from contextlib import suppress
+from datetime import date
 from typing import Any
 
 from flask import current_app, g, request
@@ -97,6 +98,40 @@ def finite_float(value: Any, name: str) -> float:
     if not math.isfinite(number):
         raise Invalid(f"{name} must be a finite number", {"field": name})
     return number
+
+
+def int_arg(name: str, default: int) -> int:
+    """A whole number from the query string, or `default` when it is absent or empty."""
+    value = request.args.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(f"{name} must be a whole number", {"field": name}) from None
+
+
+def date_arg(name: str) -> date | None:
+    """An ISO date (YYYY-MM-DD) from the query string, or None when it is absent."""
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", {"field": name}) from None
+
+
+def bool_arg(name: str) -> bool | None:
+    """true/false (also 1/0, yes/no) from the query string, or None when it is absent."""
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise Invalid(f"{name} must be true or false", {"field": name})
 
 
 def db_session():

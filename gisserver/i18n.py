@@ -9,6 +9,8 @@ from babel.dates import format_skeleton
 from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel, format_decimal, get_locale, get_timezone
 
+from gisserver.auth import open_to
+
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
 COOKIE = "lang"
@@ -32,6 +34,7 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 
 
 @bp.get("/lang/<code>")
+@open_to("everyone; sets the language cookie only")
 def choose_language(code: str):
     response = redirect(safe_next(request.args.get("next") or request.referrer and urlsplit(request.referrer).path))
     if code in LANGUAGES:

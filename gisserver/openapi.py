@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from gisserver.auth import open_to
+
 bp = Blueprint("openapi", __name__)
 
 JSON = "application/json"
@@ -387,5 +389,6 @@ def openapi_document(base_url: str = "") -> dict:
 
 
 @bp.get("/api/openapi.json")
+@open_to("everyone; the API description")
 def document():
     return openapi_document(request.url_root)

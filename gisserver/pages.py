@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
-from gisserver.auth import current_principal
+from gisserver.auth import current_principal, open_to
 from gisserver.exceptions import ServiceError
 
 bp = Blueprint("pages", __name__)
@@ -68,11 +68,13 @@ def navigation():
 
 
 @bp.get("/favicon.ico")
+@open_to("everyone; a static icon")
 def favicon():
     return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/")
+@open_to("everyone; sends each caller to the pages of their role")
 def index():
     links = nav_links()
     return render_template("index.html", staff_links=[link for link in links if link.roles],

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, request, send_file
 from werkzeug.utils import secure_filename
 
-from gisserver.auth import current_principal, is_staff, require_roles
+from gisserver.auth import current_principal, is_staff, open_to, require_roles
 from gisserver.exceptions import Invalid
 from gisserver.http import db_session, json_body, parse_json_text
 from layers import catalog
@@ -52,6 +52,7 @@ def _iso(value) -> str | None:
 
 
 @bp.get("")
+@open_to("everyone; internal layers listed only for staff")
 def list_layers():
     f = catalog.LayerFilter(category=request.args.get("category") or None, group=request.args.get("group") or None,
                             text=request.args.get("q") or None, include_internal=is_staff())
@@ -59,6 +60,7 @@ def list_layers():
 
 
 @bp.get("/<name>")
+@open_to("everyone; an internal layer is a 404 for non-staff")
 def get_layer(name: str):
     return layer_json(catalog.get_layer(db_session(), name, include_internal=is_staff()))
 
@@ -130,6 +132,7 @@ def delete_layer(name: str):
 
 
 @bp.get("/<name>/export")
+@open_to("everyone; an internal layer is a 404 for non-staff")
 def export_layer(name: str):
     from layers.export import FORMATS, export_file
 

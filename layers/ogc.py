@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from gisserver.auth import is_staff
+from gisserver.auth import is_staff, open_to
 from gisserver.exceptions import Invalid
 from gisserver.http import db_read_session, finite_float
 from layers import catalog, cql, features, identify, tiles
@@ -63,6 +63,7 @@ def _layer(collection_id: str) -> Layer:
 
 @bp.get("")
 @bp.get("/")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def landing():
     body = {
         "title": "gisserver",
@@ -83,11 +84,13 @@ def landing():
 
 
 @bp.get("/api")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def api():
     return _json(openapi_document(_url("ogc.landing").rstrip("/")), "application/vnd.oai.openapi+json;version=3.0")
 
 
 @bp.get("/conformance")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def conformance():
     body = {"conformsTo": CONFORMANCE}
     if _wants_html():
@@ -120,6 +123,7 @@ def _collection(layer: Layer) -> dict:
 
 
 @bp.get("/collections")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def collections():
     layers = catalog.list_layers(db_read_session(), catalog.LayerFilter(include_internal=is_staff()))
     body = {
@@ -133,6 +137,7 @@ def collections():
 
 
 @bp.get("/collections/<collection_id>")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def collection(collection_id: str):
     layer = _layer(collection_id)
     body = _collection(layer)
@@ -146,6 +151,7 @@ _JSON_TYPES = {"text": "string", "integer": "integer", "bigint": "integer", "dou
 
 
 @bp.get("/collections/<collection_id>/queryables")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def queryables(collection_id: str):
     layer = _layer(collection_id)
     properties = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
@@ -195,6 +201,7 @@ def _page_link(collection_id: str, offset: int, rel: str, mimetype: str = GEOJSO
 
 
 @bp.get("/collections/<collection_id>/items")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def items(collection_id: str):
     layer = _layer(collection_id)
     html = _wants_html()
@@ -220,6 +227,7 @@ def items(collection_id: str):
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def item(collection_id: str, feature_id: str):
     layer = _layer(collection_id)
     text = features.item(db_read_session(), layer, feature_id)
@@ -233,6 +241,7 @@ def item(collection_id: str, feature_id: str):
 
 
 @bp.get("/collections/<collection_id>/tiles/WebMercatorQuad")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def tilejson(collection_id: str):
     layer = _layer(collection_id)
     url = _url("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")
@@ -240,6 +249,7 @@ def tilejson(collection_id: str):
 
 
 @bp.get("/collections/<collection_id>/tiles/WebMercatorQuad/<z>/<x>/<y>")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def tile(collection_id: str, z: str, x: str, y: str):
     layer = _layer(collection_id)
     zi, xi, yi = tiles.parse_zxy(z, x, y)
@@ -255,6 +265,7 @@ def tile(collection_id: str, z: str, x: str, y: str):
 
 
 @api_bp.get("/identify")
+@open_to("everyone; internal layers are a 404 for non-staff")
 def identify_point():
     lon = finite_float(request.args.get("lon"), "lon")
     lat = finite_float(request.args.get("lat"), "lat")

@@ -13,7 +13,7 @@ from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 from jinja2.utils import htmlsafe_json_dumps
 
-from gisserver.auth import is_staff
+from gisserver.auth import is_staff, open_to
 from gisserver.http import db_session
 from gisserver.maps import embed_map, fullscreen_control, offline_map
 from layers import catalog
@@ -77,6 +77,7 @@ def _layer_on_map(layer, m: folium.Map) -> dict:
 
 
 @bp.get("/maps/layers")
+@open_to("everyone; the catalog it shows hides internal layers from non-staff")
 def planner_map():
     layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
     settings = current_app.config["SETTINGS"]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, current_app, request, send_file, url_for
 
-from gisserver.auth import current_principal, is_staff, require_roles
+from gisserver.auth import current_principal, is_staff, open_to, require_roles
 from gisserver.exceptions import Invalid, NotFound
-from gisserver.http import db_session, finite_float, json_body
+from gisserver.http import bool_arg, date_arg, db_session, finite_float, int_arg, json_body
 from gisserver.ratelimit import admit_to_area, per_client_intake
 from reports import areas as area_service
 from reports import gazetteer, geo, queries, workflow
@@ -88,6 +86,7 @@ def _report_input(body) -> ReportInput:
 
 @bp.post("/reports")
 @per_client_intake
+@open_to("residents, anonymously; rate-limited per client and per area")
 def create_report():
     multipart = request.mimetype == "multipart/form-data"
     data = _report_input(_form_body() if multipart else json_body())
@@ -109,51 +108,30 @@ def create_report():
 
 
 @bp.get("/reports/<code>/status")
+@open_to("everyone; the public view of a report, without reporter data")
 def report_status(code: str):
     session = db_session()
     return queries.public_view(session, queries.report_by_tracking_code(session, code))
 
 
-def _int_arg(name: str, default: int) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except ValueError:
-        raise Invalid(f"{name} must be an integer", {"field": name}) from None
 
 
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", {"field": name}) from None
 
 
-def _bool_arg(name: str) -> bool | None:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return None
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise Invalid(f"{name} must be true or false", {"field": name})
 
 
 def _queue_filter() -> queries.QueueFilter:
     return queries.QueueFilter(
         statuses=[s for s in request.args.get("status", "").split(",") if s],
-        overdue=_bool_arg("overdue"),
+        overdue=bool_arg("overdue"),
         category=request.args.get("category") or None,
         area=request.args.get("area") or None,
         unit=request.args.get("unit") or None,
-        date_from=_date_arg("from"),
-        date_to=_date_arg("to"),
+        date_from=date_arg("from"),
+        date_to=date_arg("to"),
         sort=request.args.get("sort", "-created"),
-        page=_int_arg("page", 1),
-        per_page=_int_arg("per_page", 50),
+        page=int_arg("page", 1),
+        per_page=int_arg("per_page", 50),
     )
 
 
@@ -258,6 +236,7 @@ def move_report(report_id: int):
 
 
 @bp.get("/report-categories")
+@open_to("everyone; the category catalog")
 def categories():
     return {
         "categories": [
@@ -274,6 +253,7 @@ def _area_json(area) -> dict:
 
 
 @bp.get("/areas")
+@open_to("everyone; area names and codes")
 def list_areas():
     session = db_session()
     rows = area_service.list_areas(session, level=request.args.get("level") or None,
@@ -282,6 +262,7 @@ def list_areas():
 
 
 @bp.get("/areas.geojson")
+@open_to("everyone; area boundaries")
 def areas_geojson():
     level = request.args.get("level", "ward")
     if level not in ("city", "ward", "group"):
@@ -294,12 +275,13 @@ def areas_geojson():
 
 
 @bp.get("/areas/lookup")
+@open_to("everyone; point to area")
 def lookup_area():
     lon = finite_float(request.args.get("lon"), "lon")
     lat = finite_float(request.args.get("lat"), "lat")
     if abs(lon) > 180 or abs(lat) > 90:
         raise Invalid("lon/lat out of range")
-    chain = area_service.area_chain_for_point(db_session(), lon, lat, on=_date_arg("on"))
+    chain = area_service.area_chain_for_point(db_session(), lon, lat, on=date_arg("on"))
     return {"areas": [_area_json(a) for a in chain], "inside_city": bool(chain)}
 
 
@@ -308,6 +290,7 @@ def _public_base() -> str:
 
 
 @bp.get("/areas/<code>/qr/<kind>.<fmt>")
+@open_to("everyone; the ward's public intake links")
 def ward_qr(code: str, kind: str, fmt: str):
     info = keychain_info(db_session(), code, _public_base())
     if kind not in info.links:
@@ -319,16 +302,18 @@ def ward_qr(code: str, kind: str, fmt: str):
 
 
 @bp.get("/areas/<code>/keychains.pdf")
+@open_to("everyone; the ward's public intake links")
 def ward_keychains(code: str):
     info = keychain_info(db_session(), code, _public_base())
-    pdf = keychain_service.keychain_sheet(info, copies=_int_arg("copies", 10))
+    pdf = keychain_service.keychain_sheet(info, copies=int_arg("copies", 10))
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="keychains-{code}.pdf"'})
 
 
 @bp.get("/geocode")
+@open_to("everyone; the public gazetteer")
 def geocode():
-    limit = _int_arg("limit", 10)
+    limit = int_arg("limit", 10)
     session, q = db_session(), request.args.get("q", "")
     addresses = gazetteer.search(session, q, limit=limit, include_internal=is_staff())
     areas = gazetteer.search_areas(session, q, limit=min(3, limit)) if request.args.get("areas") == "true" else []
@@ -339,6 +324,7 @@ def geocode():
 
 
 @bp.get("/geocode/reverse")
+@open_to("everyone; the public gazetteer")
 def reverse_geocode():
     lon = finite_float(request.args.get("lon"), "lon")
     lat = finite_float(request.args.get("lat"), "lat")

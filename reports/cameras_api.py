@@ -13,9 +13,9 @@ from flask import Blueprint, current_app, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
-from gisserver.auth import current_principal, is_staff, require_roles
+from gisserver.auth import current_principal, is_staff, open_to, require_roles
 from gisserver.exceptions import Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized
-from gisserver.http import db_session, finite_float, json_body
+from gisserver.http import bool_arg, db_session, finite_float, json_body
 from reports import access, queries
 from reports import alerts as alert_service
 from reports import cameras as camera_service
@@ -44,18 +44,12 @@ def _camera_json(row, staff: bool, window: timedelta) -> dict:
     return body
 
 
-def _bool_arg(name: str) -> bool | None:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return None
-    if value.lower() not in ("true", "false", "1", "0"):
-        raise Invalid(f"{name} must be true or false", {"field": name})
-    return value.lower() in ("true", "1")
 
 
 @bp.get("/cameras")
+@open_to("everyone; stream URLs only for staff")
 def list_cameras():
-    rows = camera_service.list_cameras(db_session(), area_code=request.args.get("area") or None, ai=_bool_arg("ai"))
+    rows = camera_service.list_cameras(db_session(), area_code=request.args.get("area") or None, ai=bool_arg("ai"))
     staff, window = is_staff(), _offline_window()
     items = [_camera_json(r, staff, window) for r in rows]
     health = request.args.get("health")
@@ -65,6 +59,7 @@ def list_cameras():
 
 
 @bp.get("/cameras.geojson")
+@open_to("everyone; stream URLs only for staff")
 def cameras_geojson():
     from layers.export import parse_bbox
 
@@ -74,6 +69,7 @@ def cameras_geojson():
 
 
 @bp.get("/cameras/seeing")
+@open_to("everyone; stream URLs only for staff")
 def cameras_seeing():
     lon, lat = finite_float(request.args.get("lon"), "lon"), finite_float(request.args.get("lat"), "lat")
     rows = camera_service.cameras_seeing_point(db_session(), lon, lat)
@@ -129,6 +125,7 @@ def import_cameras():
 
 
 @bp.get("/cameras/<code>")
+@open_to("everyone; stream URLs only for staff")
 def get_camera(code: str):
     session = db_session()
     camera_service.get_camera(session, code)
@@ -202,6 +199,7 @@ def _camera_speaking(code: str):
 
 
 @bp.post("/cameras/<code>/heartbeat")
+@open_to("devices; the view checks the token against the camera it speaks for")
 def camera_heartbeat(code: str):
     session = db_session()
     camera_service.heartbeat(session, _camera_speaking(code))
@@ -221,6 +219,7 @@ def _hotspot_json(hotspot, lon, lat, cameras: list[str]) -> dict:
 
 
 @bp.get("/hotspots")
+@open_to("everyone; public flood levels")
 def list_hotspots():
     session = db_session()
     cameras = hotspot_service.camera_codes_by_hotspot(session)
@@ -229,6 +228,7 @@ def list_hotspots():
 
 
 @bp.post("/hotspots/readings")
+@open_to("devices; the service checks the token against each gauge's hotspot")
 def post_readings():
     principal = current_principal()
     if principal is None:
@@ -255,6 +255,7 @@ def _time_arg(name: str) -> datetime | None:
 
 
 @bp.get("/hotspots/<code>/readings")
+@open_to("everyone; public flood levels")
 def hotspot_readings(code: str):
     """A hotspot's level history (default: the last 30 days), with its thresholds, for charts."""
     session = db_session()
@@ -338,6 +339,7 @@ def _actor() -> str:
 
 
 @bp.post("/cameras/<code>/events")
+@open_to("devices; the view checks the token against the camera it speaks for")
 def camera_event(code: str):
     session = db_session()
     camera = _camera_speaking(code)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from folium.plugins import Draw, MarkerCluster
 from sqlalchemy.orm import Session
 
-from gisserver.auth import current_principal, page_roles
+from gisserver.auth import current_principal, open_to, page_roles
 from gisserver.http import db_session
 from gisserver.maps import embed_map, fullscreen_control, offline_map, tooltip_text
 from gisserver.users import Principal
@@ -128,6 +128,7 @@ def report_page(report_id: int):
 
 
 @bp.get("/flood")
+@open_to("everyone; public flood levels")
 def flood_map():
     m = _base_map()
     config = {"map": m.get_name(), "hotspots": url_for("cameras_api.list_hotspots"),

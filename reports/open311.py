@@ -16,7 +16,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import and_, select
 from werkzeug.exceptions import HTTPException
 
-from gisserver.auth import current_principal
+from gisserver.auth import current_principal, open_to
 from gisserver.exceptions import Invalid, NotFound, ServiceError
 from gisserver.http import db_session, finite_float
 from gisserver.ratelimit import admit_to_area, per_client_intake, retry_after
@@ -109,6 +109,7 @@ def _service(c: Category) -> dict:
 
 
 @bp.get("/services.<fmt>")
+@open_to("everyone; Open311 shows published reports without reporter data")
 def services(fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -117,6 +118,7 @@ def services(fmt: str):
 
 
 @bp.get("/services/<code>.<fmt>")
+@open_to("everyone; Open311 shows published reports without reporter data")
 def service_definition(code: str, fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -167,6 +169,7 @@ def _request_row(session, report: Report) -> dict:
 
 @bp.post("/requests.<fmt>")
 @per_client_intake
+@open_to("residents, anonymously; rate-limited per client and per area")
 def create_request(fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -216,6 +219,7 @@ def _parse_date(name: str) -> datetime | None:
 
 
 @bp.get("/requests.<fmt>")
+@open_to("everyone; Open311 shows published reports without reporter data")
 def list_requests(fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -263,6 +267,7 @@ def _window() -> timedelta:
 
 
 @bp.get("/requests/<request_id>.<fmt>")
+@open_to("everyone; Open311 shows published reports without reporter data")
 def get_request(request_id: str, fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -274,6 +279,7 @@ def get_request(request_id: str, fmt: str):
 
 
 @bp.get("/discovery.<fmt>")
+@open_to("everyone; Open311 shows published reports without reporter data")
 def discovery(fmt: str):
     fmt = _format(fmt)
     base = request.url_root.rstrip("/") + bp.url_prefix + "/"

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from gisserver.auth import open_to
 from gisserver.exceptions import NotFound, ServiceError
 from gisserver.http import db_session, finite_float
 from gisserver.maps import embed_map, offline_map
@@ -92,6 +93,7 @@ def _context(ward_code: str, kind: str):
 
 
 @bp.get("/r")
+@open_to("everyone; the resident's intake form")
 def choose_ward():
     """Residents without a QR code pick their ward (or let the phone find it) and what it is about."""
     ward, kind = request.args.get("ward", ""), request.args.get("kind", "committee")
@@ -105,6 +107,7 @@ def choose_ward():
 
 
 @bp.get("/r/<ward_code>/<kind>")
+@open_to("everyone; the resident's intake form")
 def report_form(ward_code: str, kind: str):
     if kind not in KINDS:
         return redirect(url_for("report_pages.report_form", ward_code=ward_code, kind="committee"))
@@ -118,6 +121,7 @@ def _optional_float(name: str) -> float | None:
 
 @bp.post("/r/<ward_code>/<kind>")
 @per_client_intake
+@open_to("residents, anonymously; rate-limited per client and per area")
 def submit_form(ward_code: str, kind: str):
     values = request.form.to_dict()
     session = db_session()
@@ -145,6 +149,7 @@ def submit_form(ward_code: str, kind: str):
 
 @bp.get("/status")
 @bp.get("/status/<code>")
+@open_to("everyone; the public view of a report, without reporter data")
 def status_page(code: str | None = None):
     code = code or request.args.get("code", "").strip()
     if not code:
@@ -160,6 +165,7 @@ def status_page(code: str | None = None):
 
 
 @bp.get("/flood/<code>")
+@open_to("everyone; public flood levels")
 def hotspot_page(code: str):
     """One flood hotspot: its current status and a chart of its levels against the thresholds (public)."""
     session = db_session()

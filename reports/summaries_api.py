@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, request
 
 from gisserver.auth import current_principal, require_roles, require_scope
 from gisserver.exceptions import Invalid
-from gisserver.http import db_session
+from gisserver.http import date_arg, db_session, int_arg
 from reports import summary_exports as exports
 from reports import summary_labels as labels
 from reports.alert_types import alert_type_labels
@@ -21,36 +19,20 @@ MIME = {"csv": "text/csv", "pdf": "application/pdf",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def _date(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", {"field": name}) from None
 
 
-def _int(name: str, default: int) -> int:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise Invalid(f"{name} must be a whole number", {"field": name}) from None
 
 
 def summary_query(code: str) -> SummaryQuery:
     """The area, period, as-of date and areas (now/then) of a request, shared by every summary URL."""
-    return SummaryQuery(area_code=code, date_from=_date("from"), date_to=_date("to"), as_of=_date("as_of"),
+    return SummaryQuery(area_code=code, date_from=date_arg("from"), date_to=date_arg("to"), as_of=date_arg("as_of"),
                         mode=request.args.get("areas") or "now", trend=request.args.get("trend") or None)
 
 
 def record_filter() -> RecordFilter:
     return RecordFilter(source=request.args.get("source") or "reports", measure=request.args.get("measure") or
                         "received", child=request.args.get("child") or None, dim=request.args.get("dim") or None,
-                        key=request.args.get("key"), page=_int("page", 1), per_page=_int("per_page", 50))
+                        key=request.args.get("key"), page=int_arg("page", 1), per_page=int_arg("per_page", 50))
 
 
 def rank_by() -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Blueprint
 
-from gisserver.auth import current_principal, require_roles, require_scope
+from gisserver.auth import BUILT_IN_ENDPOINTS, access_rule, current_principal, open_to, require_roles, require_scope
 from gisserver.users import authenticate, create_user, issue_token, revoke_token
 
 
@@ -16,6 +16,7 @@ def guarded(app):
     bp = Blueprint("guarded", __name__, url_prefix="/api/guarded")
 
     @bp.get("/whoami")
+    @open_to("everyone; it only echoes the caller")
     def whoami():
         p = current_principal()
         return {"name": p.name if p else None, "roles": sorted(p.roles) if p else []}
@@ -30,8 +31,33 @@ def guarded(app):
     def reading():
         return {"ok": True}
 
+    @bp.get("/forgotten")
+    def forgotten():  # declares no access rule
+        return {"secret": "nobody should read this"}
+
     app.register_blueprint(bp)
+    app.add_url_rule("/forgotten-page", "forgotten_page", lambda: "<p>nobody should read this</p>")
     return app.test_client()
+
+
+def test_every_view_of_the_app_declares_its_access_rule(app):
+    undeclared = sorted(endpoint for endpoint, view in app.view_functions.items()
+                        if endpoint not in BUILT_IN_ENDPOINTS and access_rule(view) is None)
+    assert undeclared == []
+    assert access_rule(app.view_functions["reports.create_report"]).startswith("open to residents")
+    assert access_rule(app.view_functions["reports.transition_report"]).startswith("roles ")
+
+
+def test_a_view_without_an_access_rule_is_refused_to_everyone(guarded, auth_headers):
+    admin = auth_headers("admin")
+    for headers in ({}, admin):
+        answer = guarded.get("/api/guarded/forgotten", headers=headers)
+        assert answer.status_code == 403
+        assert answer.get_json()["error"]["code"] == "forbidden"
+        assert "nobody should read this" not in answer.get_data(as_text=True)
+        page = guarded.get("/forgotten-page", headers={**headers, "Accept": "text/html"})
+        assert page.status_code == 403 and "nobody should read this" not in page.get_data(as_text=True)
+        assert "text/html" in page.content_type
 
 
 def test_anonymous_is_allowed_where_no_role_is_needed(guarded):
@@ -116,6 +142,18 @@ def test_cli_users_and_tokens(cli):
     assert f"{token_id}\tlaptop\t\trevoked" in cli("tokens", "list").output
     assert cli("tokens", "revoke", "999").exit_code == 1
     assert cli("tokens", "issue", "gauge").exit_code == 1  # a device token needs a scope
+
+    # Without a lifetime, a token still ends: a quarter for a person's, a year for a device's.
+    today = datetime.now(UTC).date()
+    person = cli("tokens", "issue", "tablet", "--user", "planner9")
+    assert f"expires {today + timedelta(days=90):%Y-%m-%d}" in person.output
+    device = cli("tokens", "issue", "gauge", "--scope", "readings:write")
+    assert f"expires {today + timedelta(days=365):%Y-%m-%d}" in device.output
+    forever = cli("tokens", "issue", "kiosk", "--scope", "readings:write", "--never-expires")
+    assert forever.exit_code == 0 and "never expires" in forever.output
+    assert f"{forever.output.split()[1]}\tkiosk\treadings:write\tactive" in cli("tokens", "list").output
+    for lifetime in (("--never-expires", "--expires-days", "3"), ("--expires-days", "0")):
+        assert cli("tokens", "issue", "x", "--scope", "readings:write", *lifetime).exit_code == 2
 
 
 def test_cli_grants_by_code_password_and_deactivation(app, cli, db, client):

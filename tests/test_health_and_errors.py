@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint
 
+from gisserver.auth import open_to
 from gisserver.exceptions import Conflict, NotFound
 from gisserver.http import finite_float, json_body
 
@@ -54,19 +55,23 @@ def probe_client(app):
     bp = Blueprint("probe", __name__, url_prefix="/api/probe")
 
     @bp.post("/echo")
+    @open_to("everyone; a probe of the tests")
     def echo():
         body = json_body()
         return {"lon": finite_float(body.get("lon"), "lon")}
 
     @bp.get("/missing")
+    @open_to("everyone; a probe of the tests")
     def missing():
         raise NotFound("report 12 does not exist", {"id": 12})
 
     @bp.get("/conflict")
+    @open_to("everyone; a probe of the tests")
     def conflict():
         raise Conflict("already resolved")
 
     @bp.get("/boom")
+    @open_to("everyone; a probe of the tests")
     def boom():
         raise RuntimeError("secret internal detail")
 

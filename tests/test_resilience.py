@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import create_engine, text
 
+from gisserver.auth import open_to
 from gisserver.http import db_session
 
 
@@ -22,6 +23,7 @@ def test_connection_killed_after_the_answer_keeps_the_answer(app, database_url):
     bp = Blueprint("dying", __name__, url_prefix="/api/dying")
 
     @bp.post("/after-commit")
+    @open_to("everyone; a probe of the tests")
     def after_commit():
         session = db_session()
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()  # opens a transaction
@@ -29,6 +31,7 @@ def test_connection_killed_after_the_answer_keeps_the_answer(app, database_url):
         return {"stored": True}, 201
 
     @bp.get("/during")
+    @open_to("everyone; a probe of the tests")
     def during():
         session = db_session()
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
