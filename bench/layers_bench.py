@@ -178,6 +178,32 @@ def import_benchmark(db: Db, env: dict, rounds: int) -> dict:
     return {"ours": ours, "ogr2ogr": ogr, "points": points}
 
 
+def upload_benchmark(db: Db, env: dict, port: int, rounds: int) -> dict:
+    """The same GeoPackage sent to the running server (`PUT /api/layers/parcels/data`, as a planner's upload does)
+    vs ogr2ogr again, alternating: the server has Python and its libraries loaded already, the CLI pays for that
+    start-up (about a second) on every import."""
+    gisserver = str(ROOT / ".venv" / "bin" / "gisserver")
+    run([gisserver, "users", "create", "bench-planner", "--role", "planner", "--password", "bench-password-2025"],
+        env=env)
+    token = run([gisserver, "tokens", "issue", "bench-upload", "--user", "bench-planner"], env=env).stdout.split()[-1]
+    gpkg = str(WORK / "parcels.gpkg")
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS bench_ogr CASCADE")
+        conn.execute("CREATE SCHEMA bench_ogr")
+    ours, ogr = [], []
+    for r in range(rounds):
+        ogr.append(timed(["ogr2ogr", "-f", "PostgreSQL", db.ogr, gpkg, "parcels", "-nln", f"bench_ogr.parcels_{r}",
+                          "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "--config", "PG_USE_COPY",
+                          "YES"]))
+        ours.append(timed(["curl", "--silent", "--show-error", "--fail", "--output", "/dev/null", "-X", "PUT",
+                           "-H", f"Authorization: Bearer {token}", "-F", f"file=@{gpkg}",
+                           f"http://127.0.0.1:{port}/api/layers/parcels/data"]))
+        say(f"upload round {r + 1}: ogr2ogr {ogr[-1]:.1f} s, gisserver upload {ours[-1]:.1f} s")
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA bench_ogr CASCADE")
+    return {"ours": ours, "ogr2ogr": ogr}
+
+
 # -- servers -------------------------------------------------------------------------------------------------
 
 
@@ -542,13 +568,16 @@ def main() -> None:
                 for target in targets:
                     results[(workload, layer, target)] = combine(rounds[target])
                     say(f"{workload} {layer} {target}: {results[(workload, layer, target)].rps:.1f} req/s")
+        # Last: it replaces the parcels' data table, which the peers were configured with.
+        uploads = None if args.reuse_data else upload_benchmark(db, our_env(settings), ports["gisserver"],
+                                                                 args.import_rounds)
     finally:
         for server in started:
             server.stop()
-    report(args, imports, answers, results)
+    report(args, imports, uploads, answers, results)
 
 
-def report(args, imports, answers, results) -> None:
+def report(args, imports, uploads, answers, results) -> None:
     print()
     print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; wrk/pgbench -c {args.connections} "
           f"-t/-j {args.threads}, {args.duration} s per cell in {args.rounds} alternating rounds after "
@@ -561,6 +590,13 @@ def report(args, imports, answers, results) -> None:
         print(f"| ogr2ogr -f PostgreSQL | {', '.join(f'{t:.1f}' for t in imports['ogr2ogr'])} | {best_ogr:.1f} |")
         print(f"| gisserver layers import | {', '.join(f'{t:.1f}' for t in imports['ours'])} | {best_ours:.1f} |")
         print(f"| ratio gisserver/ogr2ogr | | {best_ours / best_ogr:.2f} (target <= 1.5) |")
+        if uploads:
+            best_upload, best_ogr_again = min(uploads["ours"]), min(uploads["ogr2ogr"])
+            print(f"| ogr2ogr -f PostgreSQL, again beside the uploads | "
+                  f"{', '.join(f'{t:.1f}' for t in uploads['ogr2ogr'])} | {best_ogr_again:.1f} |")
+            print(f"| upload to the running server (PUT /api/layers/parcels/data) | "
+                  f"{', '.join(f'{t:.1f}' for t in uploads['ours'])} | {best_upload:.1f} |")
+            print(f"| ratio upload/ogr2ogr | | {best_upload / best_ogr_again:.2f} (target <= 1.5) |")
         print(f"\n1,000,000 points imported by gisserver in {imports['points']:.1f} s.")
     print()
     print("| workload | layer | target | req/s | p50 ms | p95 ms | errors | features per answer (first 3) |")
