@@ -19,7 +19,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 # Layers of the demo city: the address points and the land-use plan polygons (the heaviest tiles).
-ITEM_LAYERS = ("dia-chi", "quy-hoach-su-dung-dat", "thoat-nuoc-mua")
+# Public layers only: the drainage network is internal, a 404 for the anonymous map viewers here.
+ITEM_LAYERS = ("dia-chi", "quy-hoach-su-dung-dat", "mang-luoi-giao-thong")
 TILE_LAYERS = ("quy-hoach-su-dung-dat", "dia-chi", "vung-nguy-co-ngap")
 TILE_ZOOMS = (13, 14, 15, 16)
 
