@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,30 +50,41 @@ class Database:
         self._engine: Engine | None = None
         self._sessionmaker: sessionmaker | None = None
         self._read_sessionmaker: sessionmaker | None = None
+        # A fresh worker's first requests come on several threads at once (gthread workers, and workers that
+        # gunicorn restarts after --max-requests in the middle of a busy hour).
+        self._setup_lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_engine(
-                self.url,
-                # pre_ping lets the app recover by itself after PostgreSQL restarts.
-                pool_pre_ping=True,
-                pool_size=self._pool_size,
-                max_overflow=self._max_overflow,
-                pool_timeout=10,
-                connect_args={
-                    "connect_timeout": self._connect_timeout,
-                    "options": f"-c statement_timeout={self._statement_timeout_ms}",
-                    "application_name": "gisserver",
-                },
-            )
-            self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
-            # Same pool, no transaction: a read that is one statement needs no BEGIN and ROLLBACK around it,
-            # two round trips of the five a map tile or an items page would otherwise cost.
-            self._read_sessionmaker = sessionmaker(
-                self._engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-            )
+            with self._setup_lock:
+                if self._engine is None:
+                    self._set_up()
         return self._engine
+
+    def _set_up(self) -> None:
+        """Build the engine and both sessionmakers; the engine is published last, so that a thread that sees it
+        also sees the sessionmakers."""
+        engine = create_engine(
+            self.url,
+            # pre_ping lets the app recover by itself after PostgreSQL restarts.
+            pool_pre_ping=True,
+            pool_size=self._pool_size,
+            max_overflow=self._max_overflow,
+            pool_timeout=10,
+            connect_args={
+                "connect_timeout": self._connect_timeout,
+                "options": f"-c statement_timeout={self._statement_timeout_ms}",
+                "application_name": "gisserver",
+            },
+        )
+        self._sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        # Same pool, no transaction: a read that is one statement needs no BEGIN and ROLLBACK around it,
+        # two round trips of the five a map tile or an items page would otherwise cost.
+        self._read_sessionmaker = sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+        self._engine = engine
 
     def session(self) -> Session:
         self.engine  # noqa: B018 - creates the sessionmaker on first use
