@@ -14,13 +14,14 @@ from gisserver.http import db_session
 from gisserver.maps import embed_map, fullscreen_control, offline_map, tooltip_text
 from gisserver.users import Principal
 from reports import cameras as camera_service
+from reports import geo, queries
 from reports import photos as photo_service
-from reports import queries
 from reports.alert_types import alert_type_labels
-from reports.areas import list_areas
+from reports.areas import ancestors, list_areas
 from reports.categories import list_categories
 from reports.models import OPEN_STATUSES, Area
 from reports.pages import STATUS_LABELS
+from reports.summary_labels import CHANNELS as CHANNEL_LABELS
 from reports.workflow import TRANSITIONS
 
 bp = Blueprint("map_pages", __name__, template_folder="templates")
@@ -94,8 +95,30 @@ def officer_map():
 
 def _history(view: dict) -> list[dict]:
     # A merged duplicate follows its main report ("follow_resolve"): it reads like its own step.
-    return [dict(e, label=HISTORY_ACTIONS.get(e["action"].removeprefix("follow_"), e["action"]))
-            for e in view.get("history", [])]
+    return [dict(e, label=HISTORY_ACTIONS.get(e["action"].removeprefix("follow_"), e["action"]),
+                 note=_event_note(e)) for e in view.get("history", [])]
+
+
+def _event_note(event: dict) -> str:
+    # The intake records its channel as "channel <code>": show it in the reader's language.
+    note = event.get("note") or ""
+    if event["action"] == "created" and note.removeprefix("channel ") in CHANNEL_LABELS:
+        return f"{_l('Channel')}: {CHANNEL_LABELS[note.removeprefix('channel ')]}"
+    return note
+
+
+def _add_group_outlines(session: Session, fmap: folium.Map, area_id: int | None) -> None:
+    """The residential groups of the report's ward, drawn by PostGIS: where the point lies when no base map is
+    configured (a dozen small polygons, not a layer)."""
+    if area_id is None:
+        return
+    ward = next((a for a in ancestors(session, session.get(Area, area_id)) if a.level == "ward"), None)
+    if ward is None:
+        return
+    outlines = geo.areas_geojson(session, "group", parent_id=ward.id)
+    folium.GeoJson(outlines, name="areas", control=False, interactive=False,
+                   style_function=lambda _: {"color": "#5b6770", "weight": 1.5, "dashArray": "4 3",
+                                             "fillColor": "#0b5270", "fillOpacity": 0.04}).add_to(fmap)
 
 
 @bp.get("/reports/<int:report_id>")
@@ -112,7 +135,8 @@ def report_page(report_id: int):
         cameras = camera_service.cameras_seeing_point(session, lon, lat)
         fmap = _base_map(height="280px")
         fmap.location = [lat, lon]
-        fmap.options["zoom"] = 17
+        fmap.options["zoom"] = 15  # the street and the residential group around the point
+        _add_group_outlines(session, fmap, report.area_current_id)
         folium.Marker([lat, lon], tooltip=tooltip_text(report.tracking_code)).add_to(fmap)
         m = embed_map(fmap, url_for("static", filename=""))
     photos = [url_for("reports.get_photo", report_id=report.id, photo_id=p.id)

@@ -17,7 +17,7 @@ from gisserver.users import create_user, grant
 from layers.importing import ImportOptions, import_layer
 from reports.areas import area_by_code
 from reports.gazetteer import build_gazetteer
-from tests.reports.conftest import build_small_city
+from tests.reports.conftest import WEST_INSIDE, build_small_city
 
 
 def _csrf(html: str) -> str:
@@ -165,3 +165,21 @@ def test_report_page_offers_only_the_actions_that_apply(client, city):
     actions = re.findall(r'<option value="(\w+)">', html)
     assert actions == ["acknowledge", "start", "resolve", "reject"]  # not "reopen": it is not resolved
     assert 'data-needs-note="reject"' in html
+    assert "Kênh: Số điện thoại" in html  # the channel in the reader's language, not "channel phone"
+
+
+def test_report_and_status_pages_name_the_group_with_its_ward(client, city):
+    from reports.intake import ReportInput, submit_report
+
+    report, _ = submit_report(city, ReportInput(category="dien_chieu_sang", description="Đèn đường hỏng",
+                                                lon=WEST_INSIDE[0], lat=WEST_INSIDE[1], channel="qr_web"))
+    west_officer = create_user(city, "officer-west", "correct horse battery", ["officer"])
+    grant(city, west_officer, area_id=area_by_code(city, "T-W").id)
+    city.commit()
+    assert "<dd>Tổ 1, Phường Tây</dd>" in client.get(f"/status/{report.tracking_code}").get_data(as_text=True)
+    _login(client, "officer-west")
+    html = client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "<dd>Tổ 1, Phường Tây</dd>" in html
+    # Without a base map, the ward's residential groups are drawn around the point.
+    outlines = [json.dumps({"name": name})[1:-1] for name in ("Tổ 1", "Tổ 2")]  # as embedded in the map script
+    assert all(outline in html for outline in outlines)
