@@ -507,10 +507,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _record_area(row) -> dict | None:
+    if not row["area_code"]:
+        return None
+    # A city-wide list mixes many wards' "Residential group 3": name the group with its ward.
+    place = f"{row['area_name']}, {row['area_ward']}" if row["area_ward"] else row["area_name"]
+    return {"code": row["area_code"], "name": row["area_name"], "place": place}
+
+
 def _record_dict(source: str, row, t: datetime) -> dict:
     base = {"id": row["id"], "status": row["status"], "created_at": _iso(row["created_at"]),
             "due_at": _iso(row["due_at"]), "closed_at": _iso(row["closed_at"]),
-            "area": {"code": row["area_code"], "name": row["area_name"]} if row["area_code"] else None}
+            "area": _record_area(row)}
     closed = row["closed_at"] is not None and row["closed_at"] < t and row["status"] not in (
         "new", "acknowledged", "in_progress")
     base["overdue"] = not closed and row["due_at"] < t

@@ -10,6 +10,8 @@ REPORT_MEASURES = {
     "open": _l("Still open"), "overdue": _l("Overdue"), "on_time": _l("Closed on time"),
     "late": _l("Closed late"), "on_time_rate": _l("On-time rate"),
 }
+DOSSIER_STATUSES = {"in_progress": _l("In progress"), "finished": _l("Finished"), "rejected": _l("Rejected"),
+                    "withdrawn": _l("Withdrawn")}
 DOSSIER_MEASURES = {
     "received": _l("Received"), "finished": _l("Finished"), "on_time": _l("On time"), "late": _l("Late"),
     "returned": _l("Rejected or withdrawn"), "in_progress": _l("In progress"), "overdue": _l("Overdue"),

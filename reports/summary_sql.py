@@ -250,18 +250,22 @@ RECORD_ROWS = {
     "reports": text("""
 SELECT r.id, r.tracking_code AS code, c.code AS category, c.name_vi AS category_vi, c.name_en AS category_en,
        r.status, r.channel, r.created_at, r.due_at, r.closed_at, a.code AS area_code, a.name AS area_name,
-       u.name AS unit_name, r.description
+       ward.name AS area_ward, u.name AS unit_name, r.description
 FROM reports r JOIN categories c ON c.id = r.category_id
 LEFT JOIN areas a ON a.id = r.area_current_id LEFT JOIN units u ON u.id = r.unit_id
+LEFT JOIN areas ward ON ward.id = a.parent_id AND a.level = 'group'
 WHERE r.id = ANY(:ids)"""),
     "dossiers": text("""
 SELECT d.id, d.code, d.procedure, d.status, d.channel, d.received_at AS created_at, d.due_at,
-       d.finished_at AS closed_at, a.code AS area_code, a.name AS area_name
-FROM dossiers d JOIN areas a ON a.id = d.area_id WHERE d.id = ANY(:ids)"""),
+       d.finished_at AS closed_at, a.code AS area_code, a.name AS area_name, ward.name AS area_ward
+FROM dossiers d JOIN areas a ON a.id = d.area_id
+LEFT JOIN areas ward ON ward.id = a.parent_id AND a.level = 'group'
+WHERE d.id = ANY(:ids)"""),
     "alerts": text("""
 SELECT al.id, cam.code AS camera_code, al.type, al.status, al.first_at AS created_at, al.due_at, al.closed_at,
-       al.event_count, a.code AS area_code, a.name AS area_name
+       al.event_count, a.code AS area_code, a.name AS area_name, ward.name AS area_ward
 FROM alerts al JOIN cameras cam ON cam.id = al.camera_id LEFT JOIN areas a ON a.id = al.area_id
+LEFT JOIN areas ward ON ward.id = a.parent_id AND a.level = 'group'
 WHERE al.id = ANY(:ids)"""),
 }
 

@@ -163,3 +163,19 @@ def test_summary_and_records_pages(client, history, auth_headers):
     assert client.get("/summaries/T-W?lang=en", headers=leader).status_code == 200
     ward_leader = auth_headers("leader", area_ids=[area_by_code(history, "T-W").id])
     assert client.get("/summaries/T-E", headers=ward_leader).status_code == 404
+
+
+def test_records_pages_speak_the_readers_language(client, history, auth_headers):
+    leader = auth_headers("leader", area_ids=[area_by_code(history, "T").id])
+    listing = client.get("/summaries/T/records?source=reports&measure=received&per_page=200", headers=leader)
+    rows = re.findall(r"<tr>\s*<td>.*?</tr>", listing.data.decode(), re.S)
+    assert rows
+    cells = [re.findall(r"<td>(.*?)</td>", row, re.S) for row in rows]
+    statuses = {re.sub(r"<[^>]+>", "", c[1]).split(" · ")[0].strip() for c in cells}
+    assert statuses <= {"Đã tiếp nhận", "Đã xác nhận", "Đang xử lý", "Đã xử lý xong", "Không xử lý"}
+    # Dates in the city's time and the reader's format; a group named with its ward.
+    assert all(re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}", c[2]) for c in cells), cells[:3]
+    areas = {c[5] for c in cells}
+    assert {"Tổ 1, Phường Tây", "Tổ 2, Phường Tây"} & areas and not {"Tổ 1", "Tổ 2"} & areas
+    dossiers = client.get("/summaries/T/records?source=dossiers&measure=in_progress", headers=leader).data.decode()
+    assert dossiers.count("<td>Đang giải quyết") == 2 and "<td>in_progress" not in dossiers
