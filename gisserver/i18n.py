@@ -58,6 +58,15 @@ def format_when(value: datetime | date | str | None, *, time: bool = True) -> st
     return " ".join(parts)
 
 
+def format_day(value: date | str | None) -> str:
+    """A calendar day (or its ISO string) in the visitor's language: 25/11/2026, 11/25/2026."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_skeleton("yMd", value, locale=get_locale())
+
+
 def format_number(value: float | int | None, digits: int = 0) -> str:
     """A number with the language's separators (1.234,5 in Vietnamese, 1,234.5 in English)."""
     if value is None:
@@ -76,5 +85,6 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = select_locale
     app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["number"] = format_number
     app.register_blueprint(bp)

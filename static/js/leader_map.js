@@ -133,7 +133,8 @@
     var bounds = (outline || layer).getBounds();
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [10, 10] }); }
     document.getElementById("leader-title").textContent = data.area.name;
-    document.getElementById("leader-period").textContent = script.dataset.period + " " + data.period.from + " – " + data.period.to;
+    document.getElementById("leader-period").textContent = script.dataset.period + " " + GIS.formatDate(data.period.from, false) + " – " +
+      GIS.formatDate(data.period.to, false);
     crumbs(data.breadcrumb);
     legend(data);
     info(data.area.name, { code: data.area.code, reports: data.totals.reports, dossiers: data.totals.dossiers }, data.legend.format);
