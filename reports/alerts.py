@@ -168,3 +168,10 @@ def is_overdue(alert: Alert, now: datetime | None = None) -> bool:
 
 def alert_history(session: Session, alert: Alert) -> list[AlertEvent]:
     return list(session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id)))
+
+
+def alerts_linked_to(session: Session, report_id: int) -> list[tuple[Alert, str]]:
+    """The AI alerts linked to a report (newest first), each with its camera's code."""
+    rows = session.execute(select(Alert, Camera.code).join(Camera, Camera.id == Alert.camera_id)
+                           .where(Alert.linked_report_id == report_id).order_by(Alert.first_at.desc()))
+    return [(alert, code) for alert, code in rows]

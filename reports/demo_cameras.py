@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,6 +11,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gisserver.exceptions import ServiceError
 from gisserver.meta import get_meta, set_meta
 from reports.camera_models import AiEvent, Camera, Hotspot
 from reports.cameras import CameraInput, add_camera, cameras_seeing_point, heartbeat
@@ -20,6 +22,15 @@ AI_KINDS = (("traffic",), ("flood",), ("fire", "straw_burning"), ("traffic", "en
 STREETS = ("Lê Lợi", "Hùng Vương", "Trần Hưng Đạo", "Nguyễn Huệ", "Điện Biên Phủ", "Lê Duẩn", "Bà Triệu",
            "Nguyễn Tri Phương", "Đống Đa", "Phan Đình Phùng", "Trường Chinh", "Tố Hữu", "Võ Văn Kiệt", "An Dương Vương")
 OFFLINE_MARKER = "demo_offline_cameras"
+# What a resident writes when they see what an AI camera also saw (the alert then links to the report).
+SEEN_BY_RESIDENTS = {
+    "fire": "Thấy khói và lửa gần đường, đề nghị kiểm tra gấp",
+    "straw_burning": "Có người đốt rơm rạ, khói bay vào khu dân cư",
+    "flood": "Nước ngập lên mặt đường, xe máy đi lại khó khăn",
+    "traffic": "Xe đỗ sai quy định và đi ngược chiều ở ngã tư",
+    "encroachment": "Hàng quán lấn chiếm vỉa hè, người đi bộ phải xuống lòng đường",
+    "crowd": "Đám đông tụ tập gây mất trật tự",
+}
 
 
 def _wards(session: Session):
@@ -159,6 +170,7 @@ def load_demo_ai_events(session: Session, *, seed: int, days: int = 30, now: dat
                     for k in range(int(rng.integers(1, 5))):
                         events.append((start + timedelta(minutes=2 * k), camera, kind, float(rng.uniform(0.6, 0.99))))
     events.sort(key=lambda e: (e[0], e[1].code))
+    residents = _residents_who_saw_it(session, rng, events, now)
     alerts = {}
     for at, camera, kind, confidence in events:
         result = record_event(session, camera, EventInput(kind, round(confidence, 2), at), now=now)
@@ -175,5 +187,53 @@ def load_demo_ai_events(session: Session, *, seed: int, days: int = 30, now: dat
             else:
                 done = alert.last_at + timedelta(hours=float(rng.uniform(0.3, 6)))
                 transition_alert(session, alert, "resolve", actor="user:officer", at=done)
+                _resolve_linked_report(session, alert, done)
             handled += 1
-    return f"{len(events)} AI events -> {len(alerts)} alerts ({handled} handled)"
+    linked = sum(1 for alert in alerts.values() if alert.linked_report_id)
+    return (f"{len(events)} AI events -> {len(alerts)} alerts ({handled} handled, {linked} linked to "
+            f"{residents} residents' reports)")
+
+
+def _residents_who_saw_it(session: Session, rng, events, now: datetime) -> int:
+    """For some detections of the last days, a resident nearby filed a report a little before the camera
+    fired: the alert service links the two, as it would in the city."""
+    from reports.alert_types import alert_type_by_code
+    from reports.intake import ReportInput, submit_report
+
+    filed, seen = 0, set()
+    for at, camera, kind, _ in events:
+        categories = alert_type_by_code(session, kind).report_categories
+        if (camera.code, kind) in seen or now - at > timedelta(days=3) or not categories or rng.random() > 0.35:
+            continue
+        seen.add((camera.code, kind))
+        lon, lat = _in_view(rng, camera)
+        before = at - timedelta(minutes=float(rng.uniform(10, 60)))
+        try:
+            submit_report(session, ReportInput(category=categories[0],
+                                               description=SEEN_BY_RESIDENTS.get(kind, kind), lon=lon, lat=lat,
+                                               channel="qr_web"), now=before)
+        except ServiceError:  # e.g. a camera at the city's edge: the point fell outside
+            continue
+        filed += 1
+    return filed
+
+
+def _in_view(rng, camera) -> tuple[float, float]:
+    """A point the camera sees: inside its field of view, well within its range."""
+    place = to_shape(camera.geom)
+    half = min(camera.fov, 360.0) / 3
+    bearing = math.radians((camera.direction or 0.0) + float(rng.uniform(-half, half)))
+    metres = camera.range_m * float(rng.uniform(0.2, 0.6))
+    lat = place.y + metres * math.cos(bearing) / 111_320
+    lon = place.x + metres * math.sin(bearing) / (111_320 * math.cos(math.radians(place.y)))
+    return round(lon, 6), round(lat, 6)
+
+
+def _resolve_linked_report(session: Session, alert, at: datetime) -> None:
+    from reports.models import Report
+    from reports.workflow import transition
+
+    report = session.get(Report, alert.linked_report_id) if alert.linked_report_id else None
+    if report is not None and report.status in ("new", "acknowledged", "in_progress") and at > report.created_at:
+        transition(session, report, "resolve", actor="user:officer", at=at,
+                   note="Xử lý cùng cảnh báo từ camera")

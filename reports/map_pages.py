@@ -13,6 +13,7 @@ from gisserver.auth import current_principal, open_to, page_roles
 from gisserver.http import db_session
 from gisserver.maps import embed_map, fullscreen_control, offline_map, tooltip_text
 from gisserver.users import Principal
+from reports import alerts as alert_service
 from reports import cameras as camera_service
 from reports import geo, queries
 from reports import photos as photo_service
@@ -129,6 +130,7 @@ def report_page(report_id: int):
     report = queries.visible_report(session, principal, report_id)
     view = queries.staff_view(session, report, with_history=True, viewer=principal)
     cameras = []
+    linked_alerts = alert_service.alerts_linked_to(session, report.id)
     m = None
     if view["location"]:
         lon, lat = view["location"]["lon"], view["location"]["lat"]
@@ -145,6 +147,8 @@ def report_page(report_id: int):
     actions = {code: label for code, label in ACTIONS.items() if report.status in TRANSITIONS[code].sources}
     return render_template("reports/report_page.html", report=view, map=m, cameras=cameras, photos=photos,
                            category=category, history=_history(view), actions=actions,
+                           linked_alerts=linked_alerts,
+                           alert_types=alert_type_labels(session, _english()),
                            needs_note=[code for code in actions if TRANSITIONS[code].needs_note],
                            can_edit=principal.has_role("officer") and report.merged_into_id is None,
                            transition_url=url_for("reports.transition_report", report_id=report.id),

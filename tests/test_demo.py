@@ -24,6 +24,8 @@ def test_demo_load_small_then_again(cli, db, client):
     assert count(db, Camera) == 80 and count(db, Camera, func.cardinality(Camera.ai_capabilities) > 0) == 27
     assert count(db, Hotspot) == 50 and count(db, HotspotReading) == 50 * 80
     assert count(db, Alert) > 10 and count(db, AiEvent) >= count(db, Alert)
+    # Residents reported some of what the AI cameras saw: those alerts are linked to their reports.
+    assert count(db, Alert, Alert.linked_report_id.is_not(None)) > 0
     reports = count(db, Report)
     assert reports > 60
     # Reports landed in wards and were routed to a ward unit, as the services would do.

@@ -65,6 +65,12 @@ def test_alert_links_a_nearby_open_report(client, city, auth_headers):
     city.commit()
     resp = post(client, auth_headers("device", scopes=["camera:AI-1"]), type="flood")
     assert resp.get_json()["alert"]["linked_report_id"] == report.id
+    # The report's page lists the alert beside it, for the unit handling the report.
+    page = client.get(f"/reports/{report.id}", headers=auth_headers("officer", unit_ids=[report.unit_id]))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Cảnh báo AI về cùng sự việc" in html
+    section = html.split("Cảnh báo AI về cùng sự việc", 1)[1].split("</ul>", 1)[0]
+    assert "AI-1" in section and "Đã tiếp nhận" in section
 
 
 def test_bad_events_are_refused_and_not_stored(client, city, auth_headers):
