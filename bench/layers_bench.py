@@ -12,7 +12,9 @@ Steps, all in one run on 127.0.0.1:
    each with the same number of worker processes; tipg and pygeoapi come from PyPI into bench/.venv-peers
    (pinned in bench/peers-requirements.txt);
 4. wrk (Debian package `wrk`) drives each server with the same fixed URL list and concurrency, and pgbench runs
-   the equivalent SQL with the same concurrency; the table gives requests/s, p50/p95 and ratios.
+   the equivalent SQL with the same concurrency; the table gives requests/s, p50/p95 and ratios;
+5. last, the parcel GeoPackage is uploaded to our running server (`PUT /api/layers/parcels/data`, as a planner's
+   upload) three times, alternating with ogr2ogr again: the import without the CLI's Python start-up.
 
 tipg is set to our tile parameters (4096 extent, 64 px buffer, no feature cap) so that both build the same tiles.
 pygeoapi 0.21 has an MVT provider for PostgreSQL (MVT-postgresql), but its query cannot use the GiST index of an
