@@ -102,7 +102,9 @@ def db_migrate() -> None:
     help="gunicorn worker processes [default: 2 x cores + 1]",
 )
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--keep-alive", "keep_alive", default=30, show_default=True, type=int,
+              help="seconds an idle client connection stays open")
+def serve(host: str, port: int, workers: int, threads: int, keep_alive: int) -> None:
     """Serve the app with gunicorn (the production server)."""
     argv = [
         sys.executable,
@@ -124,6 +126,11 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         "5000",
         "--max-requests-jitter",
         "500",
+        # gunicorn's 2 s default closes connections that browsers and API clients are about to reuse: the
+        # request they send at that moment meets a reset. gthread workers park idle connections in a poller,
+        # so holding them longer costs no thread.
+        "--keep-alive",
+        str(keep_alive),
         "gisserver.app:create_app()",
     ]
     os.execv(sys.executable, argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -69,6 +70,18 @@ def test_serve_runs_gunicorn_workers_and_survives_a_killed_worker(database_url, 
         assert len(set(_worker_pids(server.pid)) - {workers[0]}) == 2  # the master replaced it
         for _ in range(10):
             assert _get(f"http://127.0.0.1:{port}/health")[0] == 200
+
+        # A client that pauses a few seconds between requests reuses its connection: it is not closed under it.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/health")
+        first = connection.getresponse()
+        assert first.status == 200 and first.read()
+        socket_used = connection.sock
+        time.sleep(3)
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+        assert connection.sock is socket_used
+        connection.close()
     finally:
         server.send_signal(signal.SIGTERM)
         output = server.communicate(timeout=30)[0].decode(errors="replace")
