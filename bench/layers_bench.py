@@ -156,9 +156,9 @@ def our_env(settings: Settings) -> dict:
     return env
 
 
-def import_benchmark(db: Db, env: dict, rounds: int) -> dict:
-    """`gisserver layers import` vs `ogr2ogr -f PostgreSQL` of the same GeoPackage into the same database."""
-    gisserver = str(ROOT / ".venv" / "bin" / "gisserver")
+def against_ogr2ogr(db: Db, rounds: int, ours_in_round, label: str) -> dict:
+    """Alternating rounds of `ogr2ogr -f PostgreSQL` of the parcel GeoPackage (into a scratch schema of the same
+    database) and of our import, timed by *ours_in_round(r)*: {"ours": [...], "ogr2ogr": [...]}."""
     gpkg = str(WORK / "parcels.gpkg")
     with psycopg.connect(db.dsn, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS bench_ogr CASCADE")
@@ -168,16 +168,28 @@ def import_benchmark(db: Db, env: dict, rounds: int) -> dict:
         ogr.append(timed(["ogr2ogr", "-f", "PostgreSQL", db.ogr, gpkg, "parcels", "-nln", f"bench_ogr.parcels_{r}",
                           "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "--config", "PG_USE_COPY",
                           "YES"]))
+        ours.append(ours_in_round(r))
+        say(f"{label} round {r + 1}: ogr2ogr {ogr[-1]:.1f} s, gisserver {ours[-1]:.1f} s")
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA bench_ogr CASCADE")
+    return {"ours": ours, "ogr2ogr": ogr}
+
+
+def import_benchmark(db: Db, env: dict, rounds: int) -> dict:
+    """`gisserver layers import` vs `ogr2ogr -f PostgreSQL` of the same GeoPackage into the same database."""
+    gisserver = str(ROOT / ".venv" / "bin" / "gisserver")
+    gpkg = str(WORK / "parcels.gpkg")
+
+    def ours(r: int) -> float:
         argv = [gisserver, "layers", "import", gpkg, "--name", "parcels", "--title", "Lô đất (tổng hợp)",
                 "--category", "planning"] + (["--replace"] if r else [])
-        ours.append(timed(argv, env=env))
-        say(f"import round {r + 1}: ogr2ogr {ogr[-1]:.1f} s, gisserver {ours[-1]:.1f} s")
+        return timed(argv, env=env)
+
+    result = against_ogr2ogr(db, rounds, ours, "import")
     points = timed([gisserver, "layers", "import", str(WORK / "points.gpkg"), "--name", "points", "--title",
                     "Điểm hạ tầng (tổng hợp)", "--category", "infrastructure"], env=env)
     say(f"points (1,000,000) imported by gisserver in {points:.1f} s")
-    with psycopg.connect(db.dsn, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA bench_ogr CASCADE")
-    return {"ours": ours, "ogr2ogr": ogr, "points": points}
+    return result | {"points": points}
 
 
 def upload_benchmark(db: Db, env: dict, port: int, rounds: int) -> dict:
@@ -189,21 +201,10 @@ def upload_benchmark(db: Db, env: dict, port: int, rounds: int) -> dict:
         env=env)
     token = run([gisserver, "tokens", "issue", "bench-upload", "--user", "bench-planner"], env=env).stdout.split()[-1]
     gpkg = str(WORK / "parcels.gpkg")
-    with psycopg.connect(db.dsn, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS bench_ogr CASCADE")
-        conn.execute("CREATE SCHEMA bench_ogr")
-    ours, ogr = [], []
-    for r in range(rounds):
-        ogr.append(timed(["ogr2ogr", "-f", "PostgreSQL", db.ogr, gpkg, "parcels", "-nln", f"bench_ogr.parcels_{r}",
-                          "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "--config", "PG_USE_COPY",
-                          "YES"]))
-        ours.append(timed(["curl", "--silent", "--show-error", "--fail", "--output", "/dev/null", "-X", "PUT",
-                           "-H", f"Authorization: Bearer {token}", "-F", f"file=@{gpkg}",
-                           f"http://127.0.0.1:{port}/api/layers/parcels/data"]))
-        say(f"upload round {r + 1}: ogr2ogr {ogr[-1]:.1f} s, gisserver upload {ours[-1]:.1f} s")
-    with psycopg.connect(db.dsn, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA bench_ogr CASCADE")
-    return {"ours": ours, "ogr2ogr": ogr}
+    return against_ogr2ogr(db, rounds, lambda r: timed(
+        ["curl", "--silent", "--show-error", "--fail", "--output", "/dev/null", "-X", "PUT",
+         "-H", f"Authorization: Bearer {token}", "-F", f"file=@{gpkg}",
+         f"http://127.0.0.1:{port}/api/layers/parcels/data"]), "upload")
 
 
 # -- servers -------------------------------------------------------------------------------------------------
