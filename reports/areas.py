@@ -159,6 +159,12 @@ def ancestors(session: Session, area: Area) -> list[Area]:
     return chain
 
 
+def place_name(session: Session, area: Area) -> str:
+    """The area as residents name it, without the city: "Residential group 11, Phu Xuan ward" (a group's name
+    alone repeats in every ward); empty for the city itself."""
+    return ", ".join(a.name for a in ancestors(session, area) if a.level != "city")
+
+
 def record_area_change(
     session: Session, kind: str, effective_date: date, old_codes: list[str], new_codes: list[str], note: str = ""
 ) -> AreaChange:

@@ -18,7 +18,7 @@ from gisserver.ratelimit import admit_to_area, per_client_intake
 from reports import geo, queries
 from reports import hotspots as hotspot_service
 from reports.api import duplicate_policy, photo_dir, request_photos
-from reports.areas import ancestors, area_by_code, list_areas
+from reports.areas import area_by_code, list_areas, place_name
 from reports.categories import list_categories
 from reports.filing import commit_filed, file_report
 from reports.intake import ReportInput
@@ -171,8 +171,7 @@ def hotspot_page(code: str):
     session = db_session()
     hotspot = hotspot_service.get_hotspot(session, code)
     area = session.get(Area, hotspot.area_id) if hotspot.area_id else None
-    # "Residential group 11, Phu Xuan ward": the place as residents name it, without the city.
-    place = ", ".join(a.name for a in ancestors(session, area) if a.level != "city") if area else None
+    place = place_name(session, area) if area else None
     config = {
         "readings": url_for("cameras_api.hotspot_readings", code=hotspot.code),
         "labels": {"level": str(_l("Water level (cm)")), "watch": str(_l("Watch")), "warning": str(_l("Warning")),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from gisserver.exceptions import Invalid, NotFound
 from gisserver.users import Principal
 from reports import access, geo
-from reports.areas import ancestors, area_by_code
+from reports.areas import area_by_code, place_name
 from reports.categories import category_by_code
 from reports.models import OPEN_STATUSES, REPORT_STATUSES, Area, Category, Report, ReportEvent
 from reports.units import unit_by_code
@@ -169,10 +169,8 @@ def _area(session: Session, area_id: int | None) -> dict | None:
     if area_id is None:
         return None
     area = session.get(Area, area_id)
-    # "Residential group 2, An Cuu ward": the place as residents name it (a group's name alone repeats in
-    # every ward).
-    place = ", ".join(a.name for a in ancestors(session, area) if a.level != "city") or area.name
-    return {"code": area.code, "name": area.name, "level": area.level, "place": place}
+    return {"code": area.code, "name": area.name, "level": area.level,
+            "place": place_name(session, area) or area.name}
 
 
 def public_view(session: Session, report: Report, now: datetime | None = None) -> dict:
