@@ -48,7 +48,8 @@ def format_when(value: datetime | date | str | None, *, time: bool = True) -> st
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        # A calendar day ("2026-11-05") stays a day: no time zone can move it.
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     locale = get_locale()
     if not isinstance(value, datetime):
         return format_skeleton("yMd", value, locale=locale)
@@ -56,15 +57,6 @@ def format_when(value: datetime | date | str | None, *, time: bool = True) -> st
     if time:
         parts.append(format_skeleton("Hm", value, tzinfo=get_timezone(), locale=locale))
     return " ".join(parts)
-
-
-def format_day(value: date | str | None) -> str:
-    """A calendar day (or its ISO string) in the visitor's language: 25/11/2026, 11/25/2026."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return format_skeleton("yMd", value, locale=get_locale())
 
 
 def format_number(value: float | int | None, digits: int = 0) -> str:
@@ -85,6 +77,5 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = select_locale
     app.jinja_env.filters["when"] = format_when
-    app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["number"] = format_number
     app.register_blueprint(bp)

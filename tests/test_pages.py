@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gisserver.i18n import format_day, format_number, format_when
+from gisserver.i18n import format_number, format_when
 from gisserver.maps import tooltip_text
 from gisserver.users import create_user, grant
 from layers.importing import ImportOptions, import_layer
@@ -116,11 +116,11 @@ def test_dates_and_numbers_follow_the_language(app):
     with app.test_request_context("/?lang=vi"):
         assert format_when(moment) == "24/11/2026 10:05"
         assert format_when(moment.isoformat(), time=False) == "24/11/2026"
-        assert format_day("2026-11-05") == "5/11/2026"  # a calendar day: no time zone shift
+        assert format_when("2026-11-05", time=False) == "5/11/2026"  # a calendar day: no time zone shift
         assert format_number(1234.5, 1) == "1.234,5"
     with app.test_request_context("/?lang=en"):
         assert format_when(moment) == "11/24/2026 10:05"
-        assert format_day("2026-11-05") == "11/5/2026"
+        assert format_when("2026-11-05", time=False) == "11/5/2026"
         assert format_number(1234.5, 1) == "1,234.5"
         assert format_when(None) == ""
 
