@@ -230,10 +230,10 @@ def _in_view(rng, camera) -> tuple[float, float]:
 
 
 def _resolve_linked_report(session: Session, alert, at: datetime) -> None:
-    from reports.models import Report
+    from reports.models import OPEN_STATUSES, Report
     from reports.workflow import transition
 
     report = session.get(Report, alert.linked_report_id) if alert.linked_report_id else None
-    if report is not None and report.status in ("new", "acknowledged", "in_progress") and at > report.created_at:
+    if report is not None and report.status in OPEN_STATUSES and at > report.created_at:
         transition(session, report, "resolve", actor="user:officer", at=at,
                    note="Xử lý cùng cảnh báo từ camera")

@@ -103,8 +103,9 @@ def _history(view: dict) -> list[dict]:
 def _event_note(event: dict) -> str:
     # The intake records its channel as "channel <code>": show it in the reader's language.
     note = event.get("note") or ""
-    if event["action"] == "created" and note.removeprefix("channel ") in CHANNEL_LABELS:
-        return f"{_l('Channel')}: {CHANNEL_LABELS[note.removeprefix('channel ')]}"
+    channel = note.removeprefix("channel ")
+    if event["action"] == "created" and channel in CHANNEL_LABELS:
+        return f"{_l('Channel')}: {CHANNEL_LABELS[channel]}"
     return note
 
 
@@ -148,7 +149,7 @@ def report_page(report_id: int):
     return render_template("reports/report_page.html", report=view, map=m, cameras=cameras, photos=photos,
                            category=category, history=_history(view), actions=actions,
                            linked_alerts=linked_alerts,
-                           alert_types=alert_type_labels(session, _english()),
+                           alert_types=alert_type_labels(session, _english()) if linked_alerts else {},
                            needs_note=[code for code in actions if TRANSITIONS[code].needs_note],
                            can_edit=principal.has_role("officer") and report.merged_into_id is None,
                            transition_url=url_for("reports.transition_report", report_id=report.id),
