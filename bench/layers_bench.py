@@ -39,8 +39,8 @@ from pathlib import Path
 
 import psycopg
 
-from gisserver.app import private_cluster
-from gisserver.config import Settings
+from gisserver.core.cluster import private_cluster
+from gisserver.core.config import Settings
 from gisserver.migrate import upgrade
 
 HERE = Path(__file__).resolve().parent

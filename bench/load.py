@@ -55,16 +55,16 @@ def _wait_healthy(url: str, timeout: float = 60) -> None:
 
 
 def _database_url() -> str:
-    from gisserver.app import resolve_database_url
-    from gisserver.config import Settings
+    from gisserver.core.cluster import resolve_database_url
+    from gisserver.core.config import Settings
 
     return resolve_database_url(Settings.from_env())
 
 
 def _leader_token(url: str) -> tuple[int, str]:
     """A token of the demo user 'leader' for the summaries (revoked after the run)."""
-    from gisserver.db import Database
-    from gisserver.users import get_user, issue_token
+    from gisserver.accounts.users import get_user, issue_token
+    from gisserver.core.db import Database
 
     database = Database(url)
     try:
@@ -76,8 +76,8 @@ def _leader_token(url: str) -> tuple[int, str]:
 
 
 def _revoke(url: str, token_id: int) -> None:
-    from gisserver.db import Database
-    from gisserver.users import revoke_token
+    from gisserver.accounts.users import revoke_token
+    from gisserver.core.db import Database
 
     database = Database(url)
     try:

@@ -21,11 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from gisserver.app import create_app, private_cluster  # noqa: E402
-from gisserver.config import Settings  # noqa: E402
-from gisserver.db import Database  # noqa: E402
+from gisserver.accounts.users import Principal  # noqa: E402
+from gisserver.app import create_app
+from gisserver.core.cluster import private_cluster  # noqa: E402
+from gisserver.core.config import Settings  # noqa: E402
+from gisserver.core.db import Database  # noqa: E402
 from gisserver.migrate import upgrade  # noqa: E402
-from gisserver.users import Principal  # noqa: E402
 
 DATABASE = "gisserver_bench_summaries"
 CHUNK = 250_000
@@ -94,9 +95,9 @@ HELPERS_SQL = [
 
 def prepare(url: str) -> None:
     from gisserver.demo.geography import build_geography
-    from reports.areas import import_areas
-    from reports.categories import ensure_default_categories
-    from reports.units import provision_ward_units
+    from reports.areas.service import import_areas
+    from reports.areas.units import provision_ward_units
+    from reports.workflow.categories import ensure_default_categories
 
     upgrade(url)
     db = Database(url, statement_timeout_ms=0)
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
     app = create_app({"DATABASE_URL": url, "TESTING": True, "DB_STATEMENT_TIMEOUT_MS": 120_000,
                       "LOG_LEVEL": "WARNING"})
     db = app.extensions["gisserver.db"]
-    from reports.summaries import SummaryQuery, summarize
+    from reports.summaries.figures import SummaryQuery, summarize
 
     admin = Principal(kind="user", id=0, name="bench", roles=frozenset({"admin"}))
     with db.engine.connect() as conn:
@@ -244,8 +245,8 @@ def _days_ago(days: int):
 
 
 def _token(db) -> str:
-    from gisserver.exceptions import NotFound
-    from gisserver.users import create_user, get_user, issue_token
+    from gisserver.accounts.users import create_user, get_user, issue_token
+    from gisserver.core.exceptions import NotFound
 
     with db.transaction() as session:
         try:
@@ -267,8 +268,8 @@ def _explain(session, admin) -> None:
     """The plans of the rollup reads and of the open-reports read behind a city summary."""
     from datetime import timedelta
 
-    from reports import summary_sql as sql
-    from reports.summaries import SummaryQuery, context
+    from reports.summaries import sql
+    from reports.summaries.figures import SummaryQuery, context
 
     ctx = context(session, admin, SummaryQuery("HUE"))
     params = ctx.params()

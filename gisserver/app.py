@@ -1,8 +1,11 @@
-"""Application factory: every process builds its app here, nothing is created at import time."""
+"""Application factory: every process builds its app here, nothing is created at import time.
+
+The core's own hooks come first; then every installed feature's blueprints and template context, found through
+the feature manifests (gisserver.core.features).
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import time
@@ -14,48 +17,21 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gisserver import account, audit_api, health, openapi, pages
-from gisserver.auth import init_auth
-from gisserver.config import Settings, load_or_create_secret
-from gisserver.db import Database
-from gisserver.errors import register_error_handlers
-from gisserver.http import DatabaseIdConverter, close_db_session, refuse_nul_characters
-from gisserver.i18n import init_i18n
-from gisserver.logs import configure_logging
-from gisserver.ratelimit import init_rate_limits
+from gisserver.accounts.auth import init_auth
+from gisserver.core import features, health, openapi
+from gisserver.core.access import init_access
+from gisserver.core.cluster import resolve_database_url
+from gisserver.core.config import Settings, load_or_create_secret
+from gisserver.core.db import Database
+from gisserver.core.errors import register_error_handlers
+from gisserver.core.http import DatabaseIdConverter, close_db_session, refuse_nul_characters
+from gisserver.core.i18n import init_i18n
+from gisserver.core.logs import configure_logging
+from gisserver.core.ratelimit import init_rate_limits
 
 log = logging.getLogger("gisserver.request")
 ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-# Blueprints of the feature packages, as "module:attribute"; one line per blueprint.
-FEATURE_BLUEPRINTS: tuple[str, ...] = (
-    "reports.api:bp",
-    "reports.open311:bp",
-    "reports.pages:bp",
-    "layers.api:bp",
-    "reports.cameras_api:bp",
-    "layers.ogc:bp",
-    "layers.ogc:api_bp",
-    "layers.pages:bp",
-    "reports.map_pages:bp",
-    "reports.summaries_api:bp",
-    "reports.leader_pages:bp",
-    # "package.module:attribute",
-)
-
-
-def resolve_database_url(settings: Settings) -> str:
-    """The configured URL, or the private cluster's when none is configured."""
-    if settings.database_url:
-        return settings.database_url
-    return private_cluster(settings).url()
-
-
-def private_cluster(settings: Settings):
-    from gisserver.cluster import PrivateCluster
-
-    return PrivateCluster(settings.pg_data_dir, settings.pg_port, settings.pg_database, settings.pg_bindir)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -97,24 +73,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_request_logging(app)
     app.before_request(refuse_nul_characters)  # after the request id is assigned, so its 400 carries one
     init_i18n(app)
+    init_access(app)
     init_auth(app)
     init_rate_limits(app)
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
 
     app.register_blueprint(health.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(audit_api.bp)
     app.register_blueprint(openapi.bp)
-    for spec in FEATURE_BLUEPRINTS:
-        app.register_blueprint(_load(spec))
+    for reference in features.references("blueprints"):
+        app.register_blueprint(features.load(reference))
+    for reference in features.references("template_context"):
+        app.context_processor(features.load(reference))
     return app
-
-
-def _load(spec: str):
-    module_name, _, attribute = spec.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
 
 
 def _replace(settings: Settings, name: str, value: Any) -> Settings:

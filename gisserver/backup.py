@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from gisserver.exceptions import Conflict, Invalid
+from gisserver.core.exceptions import Conflict, Invalid
 
 DUMP_NAME = "database.dump"
 MANIFEST_NAME = "manifest.json"

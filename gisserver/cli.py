@@ -7,16 +7,23 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
-from gisserver.app import create_app, private_cluster
-from gisserver.cluster import ClusterError
-from gisserver.config import Settings
+from gisserver.app import create_app
+from gisserver.core import features
+from gisserver.core.cluster import ClusterError, private_cluster
+from gisserver.core.commands import DATABASE_WITHOUT_APP
+from gisserver.core.config import Settings
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False)
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """gisserver: GIS layers and citizen reports for city and ward governments."""
+    info = ctx.ensure_object(ScriptInfo)
+    # Run as the `gisserver` command (not with an app handed in by a test): commands that need only the database
+    # may open it without building the web app.
+    info.data.setdefault(DATABASE_WITHOUT_APP, info.create_app is create_app)
 
 
 # -- database ---------------------------------------------------------------------------------
@@ -137,32 +144,16 @@ def serve(host: str, port: int, workers: int, threads: int, keep_alive: int) -> 
 
 
 # -- feature command groups ---------------------------------------------------------------------
-# Each feature package contributes a click group, as "module:attribute"; one line per group.
-FEATURE_COMMANDS: tuple[str, ...] = (
-    "gisserver.users_cli:users",
-    "gisserver.users_cli:tokens",
-    "gisserver.demo.cli:demo",
-    "reports.cli:areas",
-    "reports.cli:categories",
-    "reports.cli:units",
-    "reports.cli:gazetteer",
-    "layers.cli:layers",
-    "reports.cameras_cli:cameras",
-    "reports.cameras_cli:hotspots",
-    "reports.cli:routing",
-    "reports.cli:alert_types",
-    "reports.summaries_cli:dossiers",
-    "reports.summaries_cli:summaries",
-    # "package.module:attribute",
-)
+# Each feature package names its click groups in its manifest (gisserver.core.features).
 
 
 def _register_feature_commands() -> None:
-    import importlib
+    from gisserver.demo.cli import add_feature_commands, demo
 
-    for spec in FEATURE_COMMANDS:
-        module_name, _, attribute = spec.partition(":")
-        main.add_command(getattr(importlib.import_module(module_name), attribute))
+    main.add_command(demo)
+    add_feature_commands()
+    for reference in features.references("commands"):
+        main.add_command(features.load(reference))
 
 
 _register_feature_commands()
@@ -177,7 +168,7 @@ _register_feature_commands()
 def backup(archive: str) -> None:
     """Write the database (pg_dump custom format) and the stored files into ARCHIVE (a tar)."""
     from gisserver.backup import create_backup
-    from gisserver.exceptions import ServiceError
+    from gisserver.core.exceptions import ServiceError
 
     settings = current_app.config["SETTINGS"]
     try:
@@ -198,7 +189,7 @@ def backup(archive: str) -> None:
 def restore(archive: str, replace: bool) -> None:
     """Restore a backup made by `gisserver backup` into the configured database."""
     from gisserver.backup import restore_backup
-    from gisserver.exceptions import ServiceError
+    from gisserver.core.exceptions import ServiceError
 
     settings = current_app.config["SETTINGS"]
     try:

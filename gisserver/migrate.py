@@ -7,20 +7,22 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-# Each feature package keeps its own migration branch; `heads` upgrades them all.
-VERSION_LOCATIONS = (
-    ROOT / "gisserver" / "migrations" / "versions",
-    ROOT / "layers" / "migrations",
-    ROOT / "reports" / "migrations",
-)
+from gisserver.core import features
+
+HERE = Path(__file__).resolve().parent
+
+
+def version_locations() -> list[Path]:
+    """The core's revisions and every feature's folders (a feature package keeps its own branch; its domains may
+    split the branch's revisions over their folders, Alembic follows the revision ids)."""
+    return [HERE / "migrations" / "versions", *features.migration_folders()]
 
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "gisserver" / "migrations"))
+    cfg.set_main_option("script_location", str(HERE / "migrations"))
     cfg.set_main_option("path_separator", "os")
-    cfg.set_main_option("version_locations", ":".join(str(p) for p in VERSION_LOCATIONS))
+    cfg.set_main_option("version_locations", ":".join(str(p) for p in version_locations()))
     cfg.attributes["url"] = url
     return cfg
 

@@ -1,0 +1,24 @@
+"""Map layers: import planning files into PostGIS, keep the catalog, serve OGC API - Features and vector tiles,
+export, and the planners' map page."""
+
+from flask_babel import lazy_gettext as _l
+
+from gisserver.core.features import DemoStep, Feature, NavLink
+
+FEATURE = Feature(
+    name="layers",
+    package="layers",
+    blueprints=("layers.api:bp", "layers.ogc:bp", "layers.ogc:api_bp", "layers.pages:bp"),
+    commands=("layers.cli:layers",),
+    models=("layers.models",),
+    migrations=("migrations",),
+    openapi=("layers.openapi:api_document",),
+    nav_links=(
+        NavLink("layer_pages.planner_map", _l("Planning map"),
+                _l("Planning and infrastructure layers: switch them on, click to see what is planned, "
+                   "find an address."), order=30),
+        NavLink("ogc.landing", _l("Data catalogue"), _l("The layers as OGC API - Features, for GIS software."),
+                ("planner",), order=70),
+    ),
+    demo_steps=(DemoStep("layers", "layers.demo:layers_step", after=("users",)),),
+)

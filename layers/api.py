@@ -8,47 +8,16 @@ from pathlib import Path
 from flask import Blueprint, current_app, request, send_file
 from werkzeug.utils import secure_filename
 
-from gisserver.auth import current_principal, is_staff, open_to, require_roles
-from gisserver.exceptions import Invalid
-from gisserver.http import db_session, json_body, parse_json_text
+from gisserver.accounts.auth import actor_label, is_staff, require_roles
+from gisserver.core.access import open_to
+from gisserver.core.exceptions import Invalid
+from gisserver.core.http import db_session, json_body, parse_json_text
 from layers import catalog
 from layers.archives import ArchiveLimits
+from layers.catalog import layer_json
 from layers.importing import ImportOptions, import_layer
-from layers.models import Layer
 
 bp = Blueprint("layers_api", __name__, url_prefix="/api/layers")
-
-
-def _actor() -> str:
-    principal = current_principal()
-    return f"{principal.kind}:{principal.name}" if principal else "anonymous"
-
-
-def layer_json(layer: Layer) -> dict:
-    return {
-        "name": layer.name,
-        "title": layer.title,
-        "description": layer.description,
-        "category": layer.category,
-        "group": layer.group_name,
-        "geometry_type": layer.geometry_type,
-        "feature_count": layer.feature_count,
-        "extent": layer.extent,
-        "source_crs": layer.source_crs,
-        "attributes": [{"name": a["name"], "type": a["type"]} for a in layer.attributes],
-        "style": layer.style,
-        "visibility": layer.visibility,
-        "data_version": layer.data_version,
-        "source_file": layer.source_file,
-        "created_by": layer.created_by,
-        "created_at": _iso(layer.created_at),
-        "updated_by": layer.updated_by,
-        "updated_at": _iso(layer.updated_at),
-    }
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if hasattr(value, "isoformat") else None
 
 
 @bp.get("")
@@ -80,7 +49,7 @@ def _import(name: str, replace: bool):
         name=name, title=form.get("title") or None, category=form.get("category") or "other",
         group=form.get("group") or None, description=form.get("description") or "", layer=form.get("layer") or None,
         crs=form.get("crs") or None, province=form.get("province") or None,
-        visibility=form.get("visibility") or "public", style=style, replace=replace, actor=_actor(),
+        visibility=form.get("visibility") or "public", style=style, replace=replace, actor=actor_label(),
         limits=_limits(), source_name=secure_filename(upload.filename),
     )
     if replace:
@@ -117,7 +86,7 @@ def update_layer(name: str):
         raise Invalid("send a JSON object")
     session = db_session()
     layer = catalog.update_layer(session, catalog.get_layer(session, name, include_internal=True), body,
-                                 actor=_actor())
+                                 actor=actor_label())
     session.commit()
     return layer_json(layer)
 

@@ -7,7 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from gisserver.exceptions import Invalid, PayloadTooLarge
+from gisserver.core.exceptions import Invalid, PayloadTooLarge
 
 
 @dataclass(frozen=True)

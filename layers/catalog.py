@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
+from gisserver.core.exceptions import Invalid, NotFound
 from layers import storage
 from layers.models import CATEGORIES, VISIBILITIES, Layer
 
@@ -137,3 +137,31 @@ def delete_layer(session: Session, layer: Layer) -> None:
     storage.drop_table(session.connection(), layer.data_table)
     session.delete(layer)
     session.flush()
+
+
+def layer_json(layer: Layer) -> dict:
+    """A layer's catalog entry as the API and the CLI show it."""
+    return {
+        "name": layer.name,
+        "title": layer.title,
+        "description": layer.description,
+        "category": layer.category,
+        "group": layer.group_name,
+        "geometry_type": layer.geometry_type,
+        "feature_count": layer.feature_count,
+        "extent": layer.extent,
+        "source_crs": layer.source_crs,
+        "attributes": [{"name": a["name"], "type": a["type"]} for a in layer.attributes],
+        "style": layer.style,
+        "visibility": layer.visibility,
+        "data_version": layer.data_version,
+        "source_file": layer.source_file,
+        "created_by": layer.created_by,
+        "created_at": _iso(layer.created_at),
+        "updated_by": layer.updated_by,
+        "updated_at": _iso(layer.updated_at),
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else None

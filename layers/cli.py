@@ -8,41 +8,11 @@ import tempfile
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import ScriptInfo, with_appcontext
+from flask.cli import with_appcontext
 
-from gisserver.audit import cli_actor, set_context
-from gisserver.exceptions import ServiceError
+from gisserver.core.audit import cli_actor
+from gisserver.core.commands import command_database, run_in_transaction
 from layers.models import CATEGORIES
-
-
-def _run(work, database=None):
-    try:
-        with (database or current_app.extensions["gisserver.db"]).transaction() as session:
-            set_context(session, cli_actor)
-            return work(session)
-    except ServiceError as exc:
-        details = f"\n{json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
-        raise click.ClickException(exc.message + details) from exc
-
-
-def _database():
-    """(database, owned): the app's, or for the `gisserver` command itself one built as create_app would.
-
-    Only the database is needed to import a file; building the whole web app loads every feature package,
-    which took longer than importing 200,000 polygons. An app handed in (tests, embedding) is used as it is.
-    """
-    from gisserver.app import create_app, resolve_database_url
-    from gisserver.config import Settings
-    from gisserver.db import Database
-
-    info = click.get_current_context().ensure_object(ScriptInfo)
-    if info.create_app is not create_app:
-        return info.load_app().extensions["gisserver.db"], False
-    settings = Settings.from_env()
-    database = Database(resolve_database_url(settings), connect_timeout=settings.db_connect_timeout,
-                        statement_timeout_ms=settings.db_statement_timeout_ms)
-    return database, True
 
 
 @click.group("layers")
@@ -75,9 +45,9 @@ def import_command(path, name, title, category, group, description, layer, crs, 
     options = ImportOptions(name=name, title=title, category=category, group=group, description=description,
                             layer=layer, crs=crs, province=province, visibility=visibility, style=style_value,
                             replace=replace, actor=cli_actor()["actor"])
-    database, own = _database()
+    database, own = command_database()
     try:
-        result = _run(lambda s: import_layer(s, Path(path), options), database)
+        result = run_in_transaction(lambda s: import_layer(s, Path(path), options), database)
     finally:
         if own:
             database.dispose()
@@ -104,7 +74,7 @@ def list_command(category, group, search) -> None:
             click.echo(f"{layer.name}\t{layer.category}\t{layer.geometry_type}\t{layer.feature_count}\t"
                        f"{layer.visibility}\t{layer.title}")
 
-    _run(work)
+    run_in_transaction(work)
 
 
 @layers.command("show")
@@ -112,11 +82,10 @@ def list_command(category, group, search) -> None:
 @with_appcontext
 def show_command(name) -> None:
     """Show one layer as JSON."""
-    from layers.api import layer_json
-    from layers.catalog import get_layer
+    from layers.catalog import get_layer, layer_json
 
-    click.echo(json.dumps(_run(lambda s: layer_json(get_layer(s, name, include_internal=True))), ensure_ascii=False,
-                          indent=2, default=str))
+    shown = run_in_transaction(lambda s: layer_json(get_layer(s, name, include_internal=True)))
+    click.echo(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
 
 
 @layers.command("update")
@@ -135,7 +104,8 @@ def update_command(name, **values) -> None:
     changes = {k: v for k, v in values.items() if v is not None}
     if "style" in changes:
         changes["style"] = json.loads(changes["style"])
-    _run(lambda s: update_layer(s, get_layer(s, name, include_internal=True), changes, actor=cli_actor()["actor"]))
+    run_in_transaction(lambda s: update_layer(s, get_layer(s, name, include_internal=True), changes,
+                                              actor=cli_actor()["actor"]))
     click.echo(f"updated {name}")
 
 
@@ -149,7 +119,7 @@ def delete_command(name, yes) -> None:
 
     if not yes:
         click.confirm(f"delete layer {name} and its data?", abort=True)
-    _run(lambda s: delete_layer(s, get_layer(s, name, include_internal=True)))
+    run_in_transaction(lambda s: delete_layer(s, get_layer(s, name, include_internal=True)))
     click.echo(f"deleted {name}")
 
 
@@ -168,7 +138,7 @@ def export_command(name, fmt, bbox, area_file, output) -> None:
 
     area = Path(area_file).read_text(encoding="utf-8") if area_file else None
     with tempfile.TemporaryDirectory() as tmp:
-        path = _run(lambda s: export_file(s, get_layer(s, name, include_internal=True), fmt, Path(tmp), bbox=bbox,
-                                          area=area))
+        path = run_in_transaction(lambda s: export_file(s, get_layer(s, name, include_internal=True), fmt, Path(tmp),
+                                                        bbox=bbox, area=area))
         shutil.move(path, output)
     click.echo(f"wrote {output}")

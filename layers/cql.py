@@ -11,7 +11,7 @@ from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from sqlalchemy import Table
 
-from gisserver.exceptions import Invalid
+from gisserver.core.exceptions import Invalid
 from layers.models import Layer
 
 FILTER_LANGS = ("cql2-text", "cql2-json")

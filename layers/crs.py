@@ -14,7 +14,7 @@ import unicodedata
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from gisserver.exceptions import Invalid
+from gisserver.core.exceptions import Invalid
 
 # Decision 05/2007 publishes the rotations in the coordinate-frame convention (EPSG:6960, "VN-2000 to WGS 84 (2)");
 # PROJ's +towgs84 reads them as position vector, so their signs are flipped here (otherwise ~0.7 m off).

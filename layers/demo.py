@@ -23,7 +23,6 @@ from gisserver.demo.geography import (
 from layers.crs import province_crs
 from layers.importing import ImportOptions, import_layer
 from layers.models import Layer
-from reports.gazetteer import build_gazetteer
 
 # One colour per class of LAND_USE_CLASSES.
 LAND_USE_COLOURS = {"ODT": "#f4a582", "TMD": "#d6604d", "CXX": "#4dac26", "DGD": "#92c5de", "DYT": "#f1b6da",
@@ -38,7 +37,7 @@ def _zip(directory: Path, target: Path) -> Path:
 
 
 def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -> str:
-    """Six layers in five formats (GeoPackage, GeoJSON, zipped Shapefile in VN-2000, KML, CSV) and the gazetteer."""
+    """Six layers in five formats (GeoPackage, GeoJSON, zipped Shapefile in VN-2000, KML, CSV)."""
     if session.scalar(select(Layer.id).limit(1)):
         return "already there"
     rng = np.random.default_rng(seed + 3)
@@ -95,6 +94,8 @@ def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -
             options.actor = "cli:demo-loader"
             result = import_layer(session, path, options)
             imported.append(f"{result.name} ({result.counts['stored']} {result.geometry_type})")
-    addresses = build_gazetteer(session, "dia-chi", ["so_nha", "ten_duong", "phuong"])
-    imported.append(f"gazetteer of {addresses} addresses")
     return ", ".join(imported)
+
+
+def layers_step(session: Session, context) -> str:
+    return load_demo_layers(session, seed=context.options.seed, geography=context.geography)

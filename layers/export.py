@@ -16,7 +16,7 @@ import shapely.geometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid
+from gisserver.core.exceptions import Invalid
 from layers.models import Layer
 from layers.storage import attribute_columns, data_table
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.exc import DataError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
+from gisserver.core.exceptions import Invalid, NotFound
 from layers.catalog import data_table
 from layers.models import Layer
 from layers.storage import attribute_columns

@@ -9,7 +9,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import Text, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid
+from gisserver.core.exceptions import Invalid
 from layers.catalog import LayerFilter, data_table, get_layer, list_layers
 from layers.features import properties_json
 from layers.models import Layer

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Invalid
+from gisserver.core.exceptions import Conflict, Invalid
 from layers import storage
 from layers.archives import ArchiveLimits
 from layers.catalog import check_category, check_name, check_style, check_visibility, default_style

@@ -8,7 +8,7 @@ from sqlalchemy import ARRAY, DateTime, Float, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gisserver.db import Base
+from gisserver.core.db import Base
 
 DATA_SCHEMA = "layer_data"
 CATEGORIES = ("planning", "infrastructure", "flood", "environment", "disaster", "administrative", "other")

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from gisserver.auth import is_staff, open_to
-from gisserver.exceptions import Invalid
-from gisserver.http import db_read_session, finite_float
+from gisserver.accounts.auth import is_staff
+from gisserver.core.access import open_to
+from gisserver.core.exceptions import Invalid
+from gisserver.core.http import db_read_session, finite_float
 from layers import catalog, cql, features, identify, tiles
 from layers.catalog import data_table
 from layers.models import Layer

@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+from gisserver.core.openapi import (
+    BBOX,
+    GEOJSON,
+    INTEGER,
+    JSON,
+    LAT,
+    LON,
+    NULLABLE_STRING,
+    NUMBER,
+    POINT,
+    STRING,
+    json_body,
+    list_of,
+    obj,
+    op,
+    param,
+    path_param,
+    ref,
+)
+
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
     return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
@@ -49,3 +69,54 @@ def openapi_document(base_url: str) -> dict:
                 "application/vnd.mapbox-vector-tile"),
         },
     }
+
+
+# -- the catalog's /api routes, merged into /api/openapi.json ---------------------------------------------------
+
+
+def api_document() -> dict:
+    """The layers' part of /api/openapi.json (the catalog API and identify)."""
+    schemas = {
+        "Layer": obj(("name", "title", "category", "geometry_type", "feature_count", "attributes", "visibility"),
+                     name=STRING, title=STRING, description=NULLABLE_STRING, category=STRING, group=NULLABLE_STRING,
+                     geometry_type=STRING, feature_count=INTEGER,
+                     extent={"type": "array", "items": NUMBER, "nullable": True}, source_crs=NULLABLE_STRING,
+                     attributes={"type": "array", "items": {"type": "object"}}, style={"type": "object"},
+                     visibility=STRING, data_version=INTEGER, updated_at=NULLABLE_STRING),
+        "LayerUpload": obj(("file",), name=STRING, file={"type": "string", "format": "binary"}, title=STRING,
+                           category=STRING, group=STRING, description=STRING, layer=STRING, crs=STRING,
+                           province=STRING, visibility={"type": "string", "enum": ["public", "internal"]},
+                           style={"type": "string", "description": "JSON object"}),
+    }
+    paths = {
+        "/api/identify": {"get": op("features of every layer at a point", "layers", params=[
+            *POINT, param("tolerance_m", {"type": "number", "minimum": 0, "maximum": 1000}),
+            param("layers", STRING, description="comma-separated layer names")],
+            ok=(200, JSON, list_of("layers", {"type": "object"}, lon=LON, lat=LAT, tolerance_m=NUMBER)))},
+        "/api/layers": {
+            "get": op("the layer catalog", "layers", params=[param("category", STRING), param("group", STRING),
+                                                             param("q", STRING)],
+                      ok=(200, JSON, list_of("layers", ref("Layer")))),
+            "post": op("import a planning file as a new layer", "layers",
+                       body={"multipart/form-data": {"schema": ref("LayerUpload")}},
+                       ok=(201, JSON, obj(("import", "layer"), layer=ref("Layer"))), roles=("planner",)),
+        },
+        "/api/layers/{name}": {
+            "get": op("one layer", "layers", params=[path_param("name")], ok=(200, JSON, ref("Layer"))),
+            "patch": op("change a layer's title, style, category or visibility", "layers",
+                        params=[path_param("name")], body=json_body({"type": "object"}), ok=(200, JSON, ref("Layer")),
+                        roles=("planner",)),
+            "delete": op("remove a layer", "layers", params=[path_param("name")], ok=(204, JSON, None),
+                         roles=("planner",)),
+        },
+        "/api/layers/{name}/data": {"put": op(
+            "replace a layer's data atomically", "layers", params=[path_param("name")],
+            body={"multipart/form-data": {"schema": ref("LayerUpload")}},
+            ok=(200, JSON, obj(("import", "layer"), layer=ref("Layer"))), roles=("planner",))},
+        "/api/layers/{name}/export": {"get": op(
+            "download a layer", "layers", params=[
+                path_param("name"), param("format", {"type": "string", "enum": ["geojson", "gpkg", "shp", "csv"]}),
+                BBOX],
+            ok=(200, (GEOJSON, "application/geopackage+sqlite3", "application/zip", "text/csv"), None))},
+    }
+    return {"paths": paths, "schemas": schemas}

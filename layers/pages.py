@@ -13,9 +13,10 @@ from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 from jinja2.utils import htmlsafe_json_dumps
 
-from gisserver.auth import is_staff, open_to
-from gisserver.http import db_session
-from gisserver.maps import embed_map, fullscreen_control, offline_map
+from gisserver.accounts.auth import is_staff
+from gisserver.core.access import open_to
+from gisserver.core.http import db_session
+from gisserver.core.maps import city_map, embed_map
 from layers import catalog
 
 bp = Blueprint("layer_pages", __name__, template_folder="templates")
@@ -24,7 +25,6 @@ CATEGORY_LABELS = {
     "environment": _l("Environment"), "disaster": _l("Disaster prevention"), "administrative": _l("Administrative"),
     "other": _l("Other"),
 }
-CITY_VIEW = ([16.463, 107.585], 13)
 # Up to this many features a layer is sent whole as GeoJSON (crisp, no tile seams); beyond, as vector tiles.
 SMALL_LAYER_FEATURES = 1000
 
@@ -80,15 +80,13 @@ def _layer_on_map(layer, m: folium.Map) -> dict:
 @open_to("everyone; the catalog it shows hides internal layers from non-staff")
 def planner_map():
     layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
-    settings = current_app.config["SETTINGS"]
-    m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height="100%")
-    fullscreen_control().add_to(m)
+    m = city_map(current_app.config["SETTINGS"])
     config = {
         "map": m.get_name(),
         "layers": {layer.name: _layer_on_map(layer, m) for layer in layers},
         "identify": url_for("identify.identify_point"),
-        "geocode": url_for("reports.geocode"),
-        "areas": url_for("reports.areas_geojson", level="ward"),
+        "geocode": url_for("areas.geocode"),
+        "areas": url_for("areas.areas_geojson", level="ward"),
     }
     return render_template("layers/planner_map.html", map=embed_map(m, url_for("static", filename="")),
                            tree=_tree(layers), config=config)

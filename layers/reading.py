@@ -15,7 +15,7 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from gisserver.exceptions import Invalid, UnsupportedMedia
+from gisserver.core.exceptions import Invalid, UnsupportedMedia
 from layers.archives import ArchiveLimits, safe_extract
 from layers.crs import resolve_source_crs
 

@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy import Integer, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
+from gisserver.core.exceptions import Invalid, NotFound
 from layers.catalog import data_table
 from layers.models import Layer
 from layers.storage import MERCATOR_COLUMN, attribute_columns

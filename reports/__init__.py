@@ -1,0 +1,15 @@
+"""Citizen reports and everything routed like them, one folder per domain, each building on those before it:
+
+areas (administrative areas, mergers, units, gazetteer) <- workflow (categories, routing, reports' steps, queues,
+access) <- intake (filing from every channel, QR keychains, Open311) <- cameras (cameras, hotspots, AI alerts)
+<- operations (the officers' map and report page) and summaries (leaders' figures, dossiers, exports).
+"""
+
+from reports.areas import FEATURE as AREAS
+from reports.cameras import FEATURE as CAMERAS
+from reports.intake import FEATURE as INTAKE
+from reports.operations import FEATURE as OPERATIONS
+from reports.summaries import FEATURE as SUMMARIES
+from reports.workflow import FEATURE as WORKFLOW
+
+FEATURES = (AREAS, WORKFLOW, INTAKE, CAMERAS, OPERATIONS, SUMMARIES)

@@ -12,11 +12,12 @@ import os
 import pytest
 from sqlalchemy import create_engine, text
 
-from gisserver.app import create_app, private_cluster
-from gisserver.config import Settings
-from gisserver.db import Base
+from gisserver.app import create_app
+from gisserver.core.cluster import private_cluster
+from gisserver.core.config import Settings
+from gisserver.core.db import Base
+from gisserver.core.features import import_models
 from gisserver.migrate import upgrade
-from gisserver.models import import_all_models
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,7 @@ def _engine(database_url):
 
 
 def _application_tables() -> list[str]:
-    import_all_models()
+    import_models()
     return [t.fullname for t in Base.metadata.sorted_tables]
 
 
@@ -114,7 +115,7 @@ def auth_headers(app):
 
     A caller with only the role "device" gets a machine token carrying *scopes*.
     """
-    from gisserver.users import create_user, grant, issue_token
+    from gisserver.accounts.users import create_user, grant, issue_token
 
     counter = iter(range(1, 10_000))
 

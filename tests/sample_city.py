@@ -8,9 +8,9 @@ import geopandas as gpd
 from shapely.geometry import box
 
 from layers.importing import ImportOptions, import_layer
-from reports.cameras import CameraInput, add_camera
-from reports.hotspots import HotspotInput, add_hotspot
-from reports.intake import ReportInput, submit_report
+from reports.cameras.hotspots import HotspotInput, add_hotspot
+from reports.cameras.service import CameraInput, add_camera
+from reports.intake.submit import ReportInput, submit_report
 from tests.reports.conftest import WEST_INSIDE, build_small_city
 
 # Land-use parcels; some names would run as formulas in a spreadsheet.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from gisserver.audit import recent_entries
-from gisserver.auth import require_roles
-from gisserver.exceptions import Invalid
-from gisserver.http import db_session
+from gisserver.accounts.auth import require_roles
+from gisserver.core.audit import recent_entries
+from gisserver.core.exceptions import Invalid
+from gisserver.core.http import db_session
 
 bp = Blueprint("audit", __name__, url_prefix="/api/audit")
 MAX_LIMIT = 1000

@@ -19,51 +19,27 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
-from gisserver.errors import API_PREFIXES, error_response
-from gisserver.exceptions import Forbidden, ServiceError, Unauthorized
-from gisserver.http import db_session
-from gisserver.users import (
+from gisserver.accounts.models import User
+from gisserver.accounts.users import (
     Principal,
-    User,
     end_session,
     principal_for_token,
     principal_for_user,
     start_session,
     user_for_session,
 )
+from gisserver.core.access import with_rule
+from gisserver.core.errors import API_PREFIXES, error_response
+from gisserver.core.exceptions import Forbidden, ServiceError, Unauthorized
+from gisserver.core.http import db_session
 
 __all__ = [
-    "Principal", "current_principal", "is_staff", "require_roles", "require_scope", "page_roles", "open_to",
-    "access_rule", "login_user", "logout_user", "session_secret", "init_auth",
+    "Principal", "current_principal", "actor_label", "is_staff", "require_roles", "require_scope", "page_roles",
+    "login_user", "logout_user", "session_secret", "init_auth",
 ]
 
 _UNSET = object()
 SESSION_KEY = "sid"
-RULE_ATTRIBUTE = "access_rule"
-# Views that Flask itself adds.
-BUILT_IN_ENDPOINTS = {"static"}
-
-
-def _with_rule(view, rule: str):
-    setattr(view, RULE_ATTRIBUTE, rule)
-    return view
-
-
-def open_to(who: str):
-    """Mark a view that any caller may reach, *who* saying who it serves and what protects it there
-    (e.g. "everyone; internal layers filtered by the catalog", "devices; the token is checked against the camera")."""
-
-    def decorator(view):
-        return _with_rule(view, f"open to {who}")
-
-    return decorator
-
-
-def access_rule(view) -> str | None:
-    """The access rule a view was declared with, or None when it has none (and will be refused)."""
-    return getattr(view, RULE_ATTRIBUTE, None)
-
-
 def current_principal() -> Principal | None:
     """The caller of this request, or None when anonymous; a bad token is a 401, not anonymity."""
     cached = g.get("principal", _UNSET)
@@ -88,6 +64,12 @@ def current_principal() -> Principal | None:
     return principal
 
 
+def actor_label() -> str:
+    """The caller as history and audit entries name it: "user:<name>", "token:<name>" or "anonymous"."""
+    principal = current_principal()
+    return f"{principal.kind}:{principal.name}" if principal else "anonymous"
+
+
 def is_staff() -> bool:
     """A signed-in person (not a machine token): may see internal layers and camera streams."""
     principal = current_principal()
@@ -107,7 +89,7 @@ def require_roles(*roles: str):
                 raise Forbidden(f"this needs the role {' or '.join(roles)}")
             return view(*args, **kwargs)
 
-        return _with_rule(wrapped, f"roles {', '.join(roles)}")
+        return with_rule(wrapped, f"roles {', '.join(roles)}")
 
     return decorator
 
@@ -125,7 +107,7 @@ def require_scope(scope: str, *or_roles: str):
                 raise Forbidden(f"this needs the scope {scope}")
             return view(*args, **kwargs)
 
-        return _with_rule(wrapped, f"scope {scope} or roles {', '.join(or_roles or ('admin',))}")
+        return with_rule(wrapped, f"scope {scope} or roles {', '.join(or_roles or ('admin',))}")
 
     return decorator
 
@@ -143,7 +125,7 @@ def page_roles(*roles: str):
                 raise Forbidden("your account does not have access to this page")
             return view(*args, **kwargs)
 
-        return _with_rule(wrapped, f"signed-in {', '.join(roles) or 'callers'}")
+        return with_rule(wrapped, f"signed-in {', '.join(roles) or 'callers'}")
 
     return decorator
 
@@ -191,15 +173,6 @@ def init_auth(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.session_interface = SessionInterface()
     csrf.init_app(app)
-
-    @app.before_request
-    def refuse_views_without_a_rule():
-        endpoint = request.endpoint
-        if endpoint is None or endpoint in BUILT_IN_ENDPOINTS:
-            return
-        if access_rule(app.view_functions[endpoint]) is None:
-            app.logger.error("refused %s: the view %s declares no access rule", request.path, endpoint)
-            raise Forbidden("this address is not open to anyone yet")
 
     @app.before_request
     def identify_caller():

@@ -9,12 +9,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
-from gisserver.exceptions import NotFound, ServiceError
-from gisserver.users import (
+from gisserver.accounts.models import ApiToken, User, UserGrant
+from gisserver.accounts.users import (
     NEVER,
-    ApiToken,
-    User,
-    UserGrant,
     create_user,
     end_sessions,
     get_user,
@@ -23,6 +20,7 @@ from gisserver.users import (
     revoke_token,
     set_password,
 )
+from gisserver.core.exceptions import NotFound, ServiceError
 
 
 def _transaction():

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from gisserver.users import create_user, grant
+from gisserver.accounts.users import create_user, grant
 
 DEMO_PASSWORD = "demo-password-2025"
 

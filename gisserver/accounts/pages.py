@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from gisserver.auth import current_principal, login_user, logout_user, open_to, session_secret
-from gisserver.http import db_session
-from gisserver.i18n import safe_next
-from gisserver.ratelimit import failed_logins_limit
-from gisserver.users import User, authenticate, set_password
+from gisserver.accounts.auth import current_principal, login_user, logout_user, session_secret
+from gisserver.accounts.limits import failed_logins_limit
+from gisserver.accounts.models import User
+from gisserver.accounts.users import authenticate, set_password
+from gisserver.core.access import open_to
+from gisserver.core.http import db_session
+from gisserver.core.i18n import safe_next
 
-bp = Blueprint("account", __name__)
+bp = Blueprint("account", __name__, template_folder="templates")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -20,12 +22,12 @@ bp = Blueprint("account", __name__)
 def login():
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
-        return render_template("login.html", next=next_url, error=None)
+        return render_template("accounts/login.html", next=next_url, error=None)
     user = authenticate(
         db_session(), request.form.get("username", "").strip().lower(), request.form.get("password", "")
     )
     if user is None:
-        return render_template("login.html", next=next_url, error=_("Wrong username or password.")), 401
+        return render_template("accounts/login.html", next=next_url, error=_("Wrong username or password.")), 401
     login_user(user)
     db_session().commit()
     return redirect(next_url)
@@ -46,7 +48,7 @@ def change_password():
     if principal is None or principal.kind != "user":
         return redirect(url_for("account.login", next=request.path))
     if request.method == "GET":
-        return render_template("password.html", error=None, done=False)
+        return render_template("accounts/password.html", error=None, done=False)
     session = db_session()
     user = session.get(User, principal.id)
     new, again = request.form.get("new_password", ""), request.form.get("new_password_again", "")
@@ -59,5 +61,5 @@ def change_password():
         # Raises Invalid (400 page) when too short; other browsers signed in as this user are signed out.
         set_password(session, user, new, keep_session=session_secret())
         session.commit()
-        return render_template("password.html", error=None, done=True)
-    return render_template("password.html", error=error, done=False), 400
+        return render_template("accounts/password.html", error=None, done=True)
+    return render_template("accounts/password.html", error=error, done=False), 400

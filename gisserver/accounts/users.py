@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, String, Text, delete, func, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gisserver.db import Base
-from gisserver.exceptions import Conflict, Invalid, NotFound
+from gisserver.accounts.models import ApiToken, User, UserGrant, UserSession
+from gisserver.core.exceptions import Conflict, Invalid, NotFound
 
 ROLES = ("admin", "planner", "officer", "leader")
 DEVICE_ROLE = "device"
@@ -31,63 +31,6 @@ NEVER = "never"
 PASSWORD_METHOD = "scrypt"  # werkzeug's default; older hashes are upgraded at the next sign-in
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 10
-
-
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(Text, default="")
-    password_hash: Mapped[str] = mapped_column(Text)
-    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class UserGrant(Base):
-    """An area (with its whole subtree) or a unit a user may work on."""
-
-    __tablename__ = "user_grants"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    area_id: Mapped[int | None] = mapped_column(Integer)
-    unit_id: Mapped[int | None] = mapped_column(Integer)
-
-
-class ApiToken(Base):
-    """A bearer token; only its SHA-256 is stored. Device tokens have no user and carry scopes."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class UserSession(Base):
-    """A signed-in browser: the cookie holds a random secret, the server its SHA-256 and whether it still counts.
-
-    Keeping sessions here (not only in the signed cookie) lets sign-out and a password change end them for
-    good: a copied cookie stops working the moment its session is ended.
-    """
-
-    __tablename__ = "user_sessions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    remote_addr: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass(frozen=True)

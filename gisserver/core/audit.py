@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, DateTime, Index, Text, event, func, insert, i
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gisserver.db import Base
+from gisserver.core.db import Base
 
 # Never copied into the audit log: secrets and private reporter data.
 REDACTED_COLUMNS = {"password_hash", "token_hash", "reporter_name", "reporter_phone", "stream_url"}

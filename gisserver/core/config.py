@@ -66,6 +66,11 @@ class Settings:
     db_statement_timeout_ms: int = 30000
 
     @property
+    def photo_dir(self) -> Path:
+        """Where report photos are stored (the database rows point at files here)."""
+        return self.data_dir / "photos"
+
+    @property
     def pg_data_dir(self) -> Path:
         return (self.pg_dir or self.data_dir / "pg").resolve()
 

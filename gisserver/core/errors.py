@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from gisserver.exceptions import ServiceError
+from gisserver.core.exceptions import ServiceError
 
 log = logging.getLogger(__name__)
 

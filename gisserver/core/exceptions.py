@@ -1,4 +1,4 @@
-"""Domain errors raised by services; gisserver.errors maps them to HTTP responses.
+"""Domain errors raised by services; gisserver.core.errors maps them to HTTP responses.
 
 Kept free of Flask so that services in layers/ and reports/ can raise them.
 """

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import text
 
-from gisserver.auth import open_to
-from gisserver.http import db_session
+from gisserver.core.access import open_to
+from gisserver.core.http import db_session
 
 bp = Blueprint("health", __name__)
 

@@ -6,15 +6,15 @@ import json
 import logging
 import math
 from contextlib import suppress
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app, g, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
-from gisserver.audit import set_context as set_audit_context
-from gisserver.exceptions import Invalid, UnsupportedMedia
+from gisserver.core.audit import set_context as set_audit_context
+from gisserver.core.exceptions import Invalid, UnsupportedMedia
 
 log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
@@ -120,6 +120,26 @@ def date_arg(name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{name} must be a date (YYYY-MM-DD)", {"field": name}) from None
+
+
+def datetime_arg(name: str, *, assume_utc: bool = False) -> datetime | None:
+    """An ISO 8601 (W3C) date-time from the query string, a bare date meaning its midnight; None when absent.
+
+    A time without an offset is refused, unless *assume_utc* (Open311 clients often send none and mean UTC).
+    """
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{name} must be an ISO 8601 (W3C) date-time, e.g. 2026-01-31T08:00:00+07:00",
+                      {"field": name}) from None
+    if parsed.tzinfo is None:
+        if not assume_utc:
+            raise Invalid(f"{name} needs a time zone, e.g. 2026-01-31T08:00:00+07:00", {"field": name})
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def bool_arg(name: str) -> bool | None:

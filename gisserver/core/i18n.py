@@ -9,7 +9,7 @@ from babel.dates import format_skeleton
 from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel, format_decimal, get_locale, get_timezone
 
-from gisserver.auth import open_to
+from gisserver.core.access import open_to
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"

@@ -42,6 +42,9 @@ class UnvendoredAsset(RuntimeError):
     """A map element wants a script or stylesheet that is not in static/vendor."""
 
 
+CITY_VIEW = ([16.463, 107.585], 13)  # where city maps open before they fit their data
+
+
 def localize_assets(root: Element, static_url: str) -> None:
     """Point every element's JS/CSS at static/vendor; refuse any asset we have not vendored."""
     base = static_url.rstrip("/") + "/" + VENDOR + "/"
@@ -121,6 +124,13 @@ def offline_map(location, zoom_start: int, basemap_url: str = "", attribution: s
         folium.TileLayer(
             tiles=basemap_url, attr=attribution or "Base map", name="Base map", max_zoom=20, control=False
         ).add_to(m)
+    return m
+
+
+def city_map(settings, height: str = "100%", **kwargs) -> folium.Map:
+    """A map of the city with the configured base map (or none) and a full-screen button."""
+    m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height=height, **kwargs)
+    fullscreen_control().add_to(m)
     return m
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gisserver.db import Base
+from gisserver.core.db import Base
 
 
 class AppMeta(Base):

@@ -11,17 +11,15 @@ import math
 import random
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
-from limits import parse_many
 from limits.storage import Storage
 from sqlalchemy import Column, DateTime, Integer, Table, Text, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gisserver.db import Base
-from gisserver.errors import error_response
-from gisserver.exceptions import TooManyRequests
+from gisserver.core.db import Base
+from gisserver.core.errors import error_response
 
 STORAGE_SCHEME = "gisserver-postgresql"
 # Share of increments that also sweep expired counters, so the table stays small without a job.
@@ -129,57 +127,3 @@ def retry_after() -> int:
     """Seconds until the limit this request broke lets the client in again."""
     current = limiter.current_limit
     return max(1, math.ceil(current.reset_at - time.time())) if current else 60
-
-
-def _settings():
-    return current_app.config["SETTINGS"]
-
-
-def _signed_in() -> bool:
-    # The caller was settled (a bad token already answered 401) before the limiter runs.
-    from gisserver.auth import current_principal
-
-    return current_principal() is not None
-
-
-def intake_limit():
-    """Limit for anonymous intake per client address (GISSERVER_INTAKE_RATE_LIMIT)."""
-    return _settings().intake_rate_limit
-
-
-# Every intake channel (JSON API, QR form, Open311) draws on one allowance per client address.
-per_client_intake = limiter.shared_limit(
-    intake_limit, scope="intake", key_func=lambda: "intake:" + client_address(), exempt_when=_signed_in
-)
-
-
-def admit_to_area(area_code: str | None) -> None:
-    """Count one anonymous report against its area (GISSERVER_INTAKE_AREA_RATE_LIMIT); 429 when it is spent.
-
-    Called by intake once the area is known from the location, the address or the QR code, so that no
-    channel and no way of giving the place escapes the limit. Reports without an area share one allowance.
-    """
-    if not limiter.enabled or _signed_in():
-        return
-    key = ("intake-area", area_code or "-")
-    strategy = limiter.limiter
-    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-    for item in sorted(parse_many(_settings().intake_area_rate_limit)):
-        if not strategy.hit(item, prefix, *key):
-            reset = strategy.get_window_stats(item, prefix, *key).reset_time
-            raise TooManyRequests(
-                f"Too many reports for this area: the limit is {item}. Try again later.",
-                {"limit": str(item)},
-                retry_after=max(1, math.ceil(reset - time.time())),
-            )
-
-
-def _login_failed(response) -> bool:
-    return request.method == "POST" and response.status_code == 401
-
-
-# Only failed sign-ins count, so an office behind one address is never locked out by its own staff.
-failed_logins_limit = limiter.limit(
-    lambda: _settings().login_rate_limit, key_func=lambda: "login:" + client_address(), deduct_when=_login_failed,
-    methods=["POST"],
-)

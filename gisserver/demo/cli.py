@@ -6,7 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from gisserver.exceptions import ServiceError
+from gisserver.core import features
+from gisserver.core.exceptions import ServiceError
 
 
 @click.group("demo")
@@ -35,11 +36,7 @@ def load(seed: int, days: int, reports_per_day: float, small: bool) -> None:
         raise click.ClickException(exc.message) from exc
 
 
-@demo.command("pulse")
-@with_appcontext
-def pulse() -> None:
-    """Send the demo cameras' heartbeats (the demo has no real devices); the broken ones stay silent."""
-    from reports.demo_cameras import pulse_demo_cameras
-
-    with current_app.extensions["gisserver.db"].transaction() as session:
-        click.echo(f"{pulse_demo_cameras(session)} demo cameras reported in")
+def add_feature_commands() -> None:
+    """Sub-commands of `gisserver demo` that features contribute (the cameras' stand-in heartbeats)."""
+    for reference in features.references("demo_commands"):
+        demo.add_command(features.load(reference))

@@ -3,10 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from gisserver.db import Base
-from gisserver.models import import_all_models
+from gisserver.core.db import Base
+from gisserver.core.features import import_models
 
-import_all_models()
+import_models()
 config = context.config
 MIGRATION_LOCK = 7_246_001
 

@@ -8,26 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, Integer, Text, func, literal, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Text, func, literal, select, text
+from sqlalchemy.orm import Session
 
-from gisserver.db import Base
-from gisserver.exceptions import Invalid
+from gisserver.core.exceptions import Invalid
 from layers.catalog import data_table, get_layer
+from reports.areas.models import GazetteerEntry
 
 MIN_SIMILARITY = 0.3
 REVERSE_METRES = 150.0
-
-
-class GazetteerEntry(Base):
-    __tablename__ = "gazetteer"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"), index=True)
-    label: Mapped[str] = mapped_column(Text)
-    search_text: Mapped[str] = mapped_column(Text)  # lower(unaccent(label)), indexed with trigrams
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
 
 
 @dataclass(frozen=True)

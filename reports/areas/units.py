@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import NotFound
-from reports.models import Area, Unit
+from gisserver.core.exceptions import NotFound
+from reports.areas.models import Area, Unit
 
 UNIT_TYPES = ("ward_police", "ward_committee", "city_department", "fire_police", "city_operations")
 # The city's operations centre receives what no ward unit can take (e.g. a report without a place).

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid
-from reports.camera_models import AlertType
-from reports.models import Category, Unit
-from reports.units import UNIT_TYPES
+from gisserver.core.exceptions import Invalid
+from reports.areas.models import Unit
+from reports.areas.units import UNIT_TYPES
+from reports.cameras.models import AlertType
+from reports.workflow.models import Category
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,21 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid
-from reports.alert_types import alert_type_by_code
-from reports.areas import area_chain_for_point
-from reports.camera_models import AiEvent, Alert, AlertEvent, Camera
-from reports.models import OPEN_STATUSES
-from reports.routing import route_alert
-from reports.workflow import check_step
+from gisserver.accounts.users import Principal
+from gisserver.core.exceptions import Invalid, NotFound
+from reports.areas.models import Area, Unit
+from reports.areas.service import area_chain_for_point
+from reports.cameras import access
+from reports.cameras.alert_types import alert_type_by_code
+from reports.cameras.models import AiEvent, Alert, AlertEvent, AlertType, Camera
+from reports.cameras.routing import route_alert
+from reports.workflow.models import OPEN_STATUSES
+from reports.workflow.transitions import check_step
 
 DEDUP_WINDOW = timedelta(minutes=10)
 LINK_METRES = 300.0
@@ -175,3 +178,56 @@ def alerts_linked_to(session: Session, report_id: int) -> list[tuple[Alert, str]
     rows = session.execute(select(Alert, Camera.code).join(Camera, Camera.id == Alert.camera_id)
                            .where(Alert.linked_report_id == report_id).order_by(Alert.first_at.desc()))
     return [(alert, code) for alert, code in rows]
+
+
+def _in_scope(session: Session, principal: Principal | None, query):
+    condition = access.alert_condition(access.scope_of(session, principal))
+    return query if condition is None else query.where(condition)
+
+
+def alerts_for(session: Session, principal: Principal | None, *, statuses: list[str] | None = None,
+               alert_type: str | None = None, limit: int = 500) -> list[Alert]:
+    """The alerts of the caller's units and areas, latest first."""
+    query = _in_scope(session, principal, select(Alert)).order_by(Alert.last_at.desc()).limit(limit)
+    if statuses:
+        query = query.where(Alert.status.in_(statuses))
+    if alert_type:
+        query = query.where(Alert.type == alert_type)
+    return list(session.scalars(query))
+
+
+def visible_alert(session: Session, principal: Principal | None, alert_id: int) -> Alert:
+    """One alert of the caller's scope; others are "not found" as if they did not exist."""
+    alert = session.scalar(_in_scope(session, principal, select(Alert).where(Alert.id == alert_id)))
+    if alert is None:
+        raise NotFound("no such alert")
+    return alert
+
+
+def alert_view(session: Session, alert: Alert, *, with_history: bool = False) -> dict:
+    """An alert as the API shows it: where, what, its camera, units, area and link; its history on request."""
+    point = to_shape(alert.geom)
+    camera = session.get(Camera, alert.camera_id)
+    kind = session.get(AlertType, alert.type)
+    area = session.get(Area, alert.area_id) if alert.area_id else None
+    units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(alert.unit_ids))))}
+    body = {
+        "lon": round(point.x, 7), "lat": round(point.y, 7),
+        "id": alert.id, "type": alert.type, "type_name": {"vi": kind.name_vi, "en": kind.name_en} if kind else None,
+        "status": alert.status, "camera_id": alert.camera_id, "camera": camera.code,
+        "first_at": alert.first_at.isoformat(), "last_at": alert.last_at.isoformat(),
+        "event_count": alert.event_count, "max_confidence": alert.max_confidence,
+        "due_at": alert.due_at.isoformat(), "overdue": is_overdue(alert),
+        "unit_ids": list(alert.unit_ids),
+        "units": [{"code": units[i].code, "name": units[i].name} for i in alert.unit_ids if i in units],
+        "area_id": alert.area_id, "area": {"code": area.code, "name": area.name} if area else None,
+        "linked_report_id": alert.linked_report_id,
+        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None, "note": alert.note,
+    }
+    if with_history:
+        body["history"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
+             "note": e.note}
+            for e in alert_history(session, alert)
+        ]
+    return body

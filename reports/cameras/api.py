@@ -10,21 +10,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, current_app, request, url_for
-from geoalchemy2.shape import to_shape
-from sqlalchemy import select
 
-from gisserver.auth import current_principal, is_staff, open_to, require_roles
-from gisserver.exceptions import Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized
-from gisserver.http import bool_arg, db_session, finite_float, json_body
-from reports import access, queries
-from reports import alerts as alert_service
-from reports import cameras as camera_service
-from reports import hotspots as hotspot_service
-from reports import photos as photo_service
-from reports.camera_models import Alert, AlertType, Camera
-from reports.models import Area, Unit
+from gisserver.accounts.auth import actor_label, current_principal, is_staff, require_roles
+from gisserver.core.access import open_to
+from gisserver.core.exceptions import Forbidden, Invalid, PayloadTooLarge, Unauthorized
+from gisserver.core.http import bool_arg, datetime_arg, db_session, finite_float, json_body
+from reports.cameras import access
+from reports.cameras import alerts as alert_service
+from reports.cameras import hotspots as hotspot_service
+from reports.cameras import service as camera_service
+from reports.cameras.models import Alert
+from reports.workflow import photos as photo_service
+from reports.workflow import queries
 
-bp = Blueprint("cameras_api", __name__, url_prefix="/api")
+bp = Blueprint("cameras", __name__, url_prefix="/api")
 
 
 def _offline_window() -> timedelta:
@@ -210,7 +209,7 @@ def camera_heartbeat(code: str):
 def _hotspot_json(hotspot, lon, lat, cameras: list[str]) -> dict:
     return {
         "code": hotspot.code, "name": hotspot.name, "lon": round(lon, 7), "lat": round(lat, 7),
-        "cameras": cameras, "page": url_for("report_pages.hotspot_page", code=hotspot.code),
+        "cameras": cameras, "page": url_for("cameras_pages.hotspot_page", code=hotspot.code),
         "thresholds_cm": {"watch": hotspot.watch_cm, "warning": hotspot.warning_cm, "danger": hotspot.danger_cm},
         "level_cm": hotspot.last_level_cm,
         "reading_at": hotspot.last_reading_at.isoformat() if hotspot.last_reading_at else None,
@@ -241,26 +240,13 @@ def post_readings():
     return {"stored": result.stored, "duplicates": result.duplicates}, 201 if result.stored else 200
 
 
-def _time_arg(name: str) -> datetime | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(f"{name} must be an ISO 8601 time", {"field": name}) from None
-    if parsed.tzinfo is None:
-        raise Invalid(f"{name} needs a time zone", {"field": name})
-    return parsed
-
-
 @bp.get("/hotspots/<code>/readings")
 @open_to("everyone; public flood levels")
 def hotspot_readings(code: str):
     """A hotspot's level history (default: the last 30 days), with its thresholds, for charts."""
     session = db_session()
     hotspot = hotspot_service.get_hotspot(session, code)
-    rows = hotspot_service.readings(session, hotspot, _time_arg("from"), _time_arg("to"))
+    rows = hotspot_service.readings(session, hotspot, datetime_arg("from"), datetime_arg("to"))
     ((_, lon, lat),) = hotspot_service.list_hotspots(session, code)
     cameras = hotspot_service.camera_codes_by_hotspot(session, [hotspot.id]).get(hotspot.id, [])
     return {"hotspot": code, **_hotspot_json(hotspot, lon, lat, cameras),
@@ -304,40 +290,6 @@ def _event_input() -> alert_service.EventInput:
                                     at=body.get("at"), lon=body.get("lon"), lat=body.get("lat"))
 
 
-def _alert_json(alert, *, with_history: bool = False) -> dict:
-    session = db_session()
-    point = to_shape(alert.geom)
-    camera = session.get(Camera, alert.camera_id)
-    kind = session.get(AlertType, alert.type)
-    area = session.get(Area, alert.area_id) if alert.area_id else None
-    units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(alert.unit_ids))))}
-    body = {
-        "lon": round(point.x, 7), "lat": round(point.y, 7),
-        "id": alert.id, "type": alert.type, "type_name": {"vi": kind.name_vi, "en": kind.name_en} if kind else None,
-        "status": alert.status, "camera_id": alert.camera_id, "camera": camera.code,
-        "first_at": alert.first_at.isoformat(), "last_at": alert.last_at.isoformat(),
-        "event_count": alert.event_count, "max_confidence": alert.max_confidence,
-        "due_at": alert.due_at.isoformat(), "overdue": alert_service.is_overdue(alert),
-        "unit_ids": list(alert.unit_ids),
-        "units": [{"code": units[i].code, "name": units[i].name} for i in alert.unit_ids if i in units],
-        "area_id": alert.area_id, "area": {"code": area.code, "name": area.name} if area else None,
-        "linked_report_id": alert.linked_report_id,
-        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None, "note": alert.note,
-    }
-    if with_history:
-        body["history"] = [
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
-             "note": e.note}
-            for e in alert_service.alert_history(session, alert)
-        ]
-    return body
-
-
-def _actor() -> str:
-    principal = current_principal()
-    return f"{principal.kind}:{principal.name}" if principal else "anonymous"
-
-
 @bp.post("/cameras/<code>/events")
 @open_to("devices; the view checks the token against the camera it speaks for")
 def camera_event(code: str):
@@ -357,44 +309,34 @@ def camera_event(code: str):
             path = relative
         window = timedelta(minutes=current_app.config["SETTINGS"].alert_dedup_minutes)
         result = alert_service.record_event(session, camera, data, snapshot_path=path, dedup_window=window,
-                                            actor=_actor())
+                                            actor=actor_label())
         session.commit()
     except BaseException:
         session.rollback()
         if written is not None:
             written.unlink(missing_ok=True)
         raise
-    return {"alert": _alert_json(result.alert), "new_alert": result.new_alert}, 201
-
-
-def _alert_scope(query):
-    condition = access.alert_condition(access.scope_of(db_session(), current_principal()))
-    return query if condition is None else query.where(condition)
+    return {"alert": alert_service.alert_view(session, result.alert), "new_alert": result.new_alert}, 201
 
 
 @bp.get("/alerts")
 @require_roles("officer", "leader")
 def list_alerts():
-    query = _alert_scope(select(Alert)).order_by(Alert.last_at.desc()).limit(500)
-    status = request.args.get("status")
-    if status:
-        query = query.where(Alert.status.in_(status.split(",")))
-    if request.args.get("type"):
-        query = query.where(Alert.type == request.args["type"])
-    return {"alerts": [_alert_json(a) for a in db_session().scalars(query)]}
+    session = db_session()
+    statuses = [s for s in request.args.get("status", "").split(",") if s]
+    alerts = alert_service.alerts_for(session, current_principal(), statuses=statuses,
+                                      alert_type=request.args.get("type") or None)
+    return {"alerts": [alert_service.alert_view(session, a) for a in alerts]}
 
 
 def _visible_alert(alert_id: int) -> Alert:
-    alert = db_session().scalar(_alert_scope(select(Alert).where(Alert.id == alert_id)))
-    if alert is None:
-        raise NotFound("no such alert")
-    return alert
+    return alert_service.visible_alert(db_session(), current_principal(), alert_id)
 
 
 @bp.get("/alerts/<int:alert_id>")
 @require_roles("officer", "leader")
 def get_alert(alert_id: int):
-    return _alert_json(_visible_alert(alert_id), with_history=True)
+    return alert_service.alert_view(db_session(), _visible_alert(alert_id), with_history=True)
 
 
 @bp.post("/alerts/<int:alert_id>/transition")
@@ -405,7 +347,7 @@ def transition_alert(alert_id: int):
         raise Invalid("send a JSON object")
     session = db_session()
     alert = _visible_alert(alert_id)
-    alert_service.transition_alert(session, alert, str(body.get("action") or ""), actor=_actor(),
+    alert_service.transition_alert(session, alert, str(body.get("action") or ""), actor=actor_label(),
                                    note=str(body.get("note") or ""))
     session.commit()
-    return _alert_json(alert, with_history=True)
+    return alert_service.alert_view(db_session(), alert, with_history=True)

@@ -1,4 +1,4 @@
-"""`gisserver cameras ...` and `gisserver hotspots ...`."""
+"""`gisserver cameras ...`, `gisserver hotspots ...` and `gisserver alert-types ...`."""
 
 from __future__ import annotations
 
@@ -8,18 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from gisserver.audit import cli_actor, set_context
-from gisserver.exceptions import ServiceError
-
-
-def _run(work):
-    try:
-        with current_app.extensions["gisserver.db"].transaction() as session:
-            set_context(session, cli_actor)
-            return work(session)
-    except ServiceError as exc:
-        lines = [exc.message] + [f"  row {r['row']}: {r['error']}" for r in (exc.details or {}).get("rows", [])]
-        raise click.ClickException("\n".join(lines)) from exc
+from gisserver.core.commands import run_in_transaction
 
 
 @click.group("cameras")
@@ -34,12 +23,12 @@ def cameras() -> None:
 def import_command(path, crs) -> None:
     """Create or update cameras from a CSV (lon/lat columns) or GeoJSON point file."""
     from layers.importing import read_vector_file
-    from reports.cameras import import_cameras
+    from reports.cameras.service import import_cameras
 
     def work(session):
         return import_cameras(session, read_vector_file(Path(path), crs=crs).frame)
 
-    result = _run(work)
+    result = run_in_transaction(work)
     click.echo(f"{result.created} cameras created, {result.updated} updated")
 
 
@@ -49,16 +38,16 @@ def import_command(path, crs) -> None:
 @with_appcontext
 def export_command(fmt, output) -> None:
     """Write the registry (without stream addresses) as CSV or GeoJSON."""
-    from reports.cameras import write_cameras
+    from reports.cameras.service import write_cameras
 
-    count = _run(lambda s: write_cameras(s, fmt, output))
+    count = run_in_transaction(lambda s: write_cameras(s, fmt, output))
     click.echo(f"wrote {count} cameras to {output}")
 
 
 @cameras.command("list")
 @with_appcontext
 def list_command() -> None:
-    from reports.cameras import health, list_cameras, offline_window
+    from reports.cameras.service import health, list_cameras, offline_window
 
     window = offline_window(current_app.config["SETTINGS"].camera_offline_minutes)
 
@@ -66,7 +55,7 @@ def list_command() -> None:
         for row in list_cameras(session):
             click.echo(f"{row.code}\t{health(row, window=window)}\t{row.area_code or '-'}\t{row.name}")
 
-    _run(work)
+    run_in_transaction(work)
 
 
 def _capabilities(value: str | None) -> tuple[str, ...]:
@@ -87,11 +76,11 @@ def _capabilities(value: str | None) -> tuple[str, ...]:
 @with_appcontext
 def add_command(code, name, lon, lat, direction, fov, range_m, owner_unit, ai_capabilities, stream_url) -> None:
     """Register a camera; its area and view cone are computed."""
-    from reports.cameras import CameraInput, add_camera
+    from reports.cameras.service import CameraInput, add_camera
 
     data = CameraInput(code, name, lon, lat, direction, fov, range_m, owner_unit, "active",
                        _capabilities(ai_capabilities), stream_url)
-    _run(lambda s: add_camera(s, data))
+    run_in_transaction(lambda s: add_camera(s, data))
     click.echo(f"added camera {code}")
 
 
@@ -110,14 +99,14 @@ def add_command(code, name, lon, lat, direction, fov, range_m, owner_unit, ai_ca
 @with_appcontext
 def set_command(code, **options) -> None:
     """Change a camera's fields (only those given)."""
-    from reports.cameras import get_camera, update_camera
+    from reports.cameras.service import get_camera, update_camera
 
     changes = {k: v for k, v in options.items() if v is not None}
     if "ai_capabilities" in changes:
         changes["ai_capabilities"] = list(_capabilities(changes["ai_capabilities"]))
     if not changes:
         raise click.UsageError("give at least one field to change")
-    _run(lambda s: update_camera(s, get_camera(s, code), changes))
+    run_in_transaction(lambda s: update_camera(s, get_camera(s, code), changes))
     click.echo(f"changed camera {code}: {', '.join(sorted(changes))}")
 
 
@@ -126,9 +115,9 @@ def set_command(code, **options) -> None:
 @with_appcontext
 def delete_command(code) -> None:
     """Remove a camera (refused for one that has raised alerts: set it to maintenance instead)."""
-    from reports.cameras import delete_camera, get_camera
+    from reports.cameras.service import delete_camera, get_camera
 
-    _run(lambda s: delete_camera(s, get_camera(s, code)))
+    run_in_transaction(lambda s: delete_camera(s, get_camera(s, code)))
     click.echo(f"deleted camera {code}")
 
 
@@ -140,14 +129,14 @@ def hotspots() -> None:
 @hotspots.command("list")
 @with_appcontext
 def hotspots_list() -> None:
-    from reports.hotspots import list_hotspots, status_for
+    from reports.cameras.hotspots import list_hotspots, status_for
 
     def work(session):
         for hotspot, _lon, _lat in list_hotspots(session):
             click.echo(f"{hotspot.code}\t{status_for(hotspot, hotspot.last_level_cm)}\t"
                        f"{hotspot.last_level_cm if hotspot.last_level_cm is not None else '-'} cm\t{hotspot.name}")
 
-    _run(work)
+    run_in_transaction(work)
 
 
 @hotspots.command("add")
@@ -162,10 +151,10 @@ def hotspots_list() -> None:
 @with_appcontext
 def hotspots_add(code, name, lon, lat, watch_cm, warning_cm, danger_cm, cameras) -> None:
     """Add a flood hotspot with its thresholds and cameras."""
-    from reports.hotspots import HotspotInput, add_hotspot
+    from reports.cameras.hotspots import HotspotInput, add_hotspot
 
     data = HotspotInput(code, name, lon, lat, watch_cm, warning_cm, danger_cm, tuple(cameras))
-    _run(lambda s: add_hotspot(s, data))
+    run_in_transaction(lambda s: add_hotspot(s, data))
     click.echo(f"added hotspot {code}")
 
 
@@ -180,7 +169,7 @@ def hotspots_add(code, name, lon, lat, watch_cm, warning_cm, danger_cm, cameras)
 @with_appcontext
 def hotspots_set(code, name, watch_cm, warning_cm, danger_cm, cameras, no_cameras) -> None:
     """Change a hotspot's name, thresholds or cameras."""
-    from reports.hotspots import get_hotspot, update_hotspot
+    from reports.cameras.hotspots import get_hotspot, update_hotspot
 
     changes = {k: v for k, v in (("name", name), ("watch_cm", watch_cm), ("warning_cm", warning_cm),
                                  ("danger_cm", danger_cm)) if v is not None}
@@ -188,5 +177,61 @@ def hotspots_set(code, name, watch_cm, warning_cm, danger_cm, cameras, no_camera
         changes["cameras"] = list(cameras)
     if not changes:
         raise click.UsageError("give at least one field to change")
-    _run(lambda s: update_hotspot(s, get_hotspot(s, code), changes))
+    run_in_transaction(lambda s: update_hotspot(s, get_hotspot(s, code), changes))
     click.echo(f"changed hotspot {code}: {', '.join(sorted(changes))}")
+
+
+@click.group("alert-types")
+def alert_types() -> None:
+    """AI alert types: who is told of each detection and by when."""
+
+
+@alert_types.command("list")
+@with_appcontext
+def alert_types_list() -> None:
+    from reports.cameras.alert_types import list_alert_types
+
+    def work(session):
+        for t in list_alert_types(session, include_inactive=True):
+            flag = "" if t.active else " (inactive)"
+            click.echo(f"{t.code}\t{','.join(t.unit_types)}\t{t.deadline_hours:g} h\t"
+                       f"{','.join(t.report_categories) or '-'}\t{t.name_vi}{flag}")
+
+    run_in_transaction(work)
+
+
+@alert_types.command("set")
+@click.argument("code")
+@click.option("--name-vi", required=True)
+@click.option("--name-en", required=True)
+@click.option("--unit-type", "unit_types", multiple=True, required=True, help="repeat; the first one leads")
+@click.option("--deadline-hours", type=float, required=True)
+@click.option("--report-category", "report_categories", multiple=True, help="citizen reports about the same thing")
+@click.option("--inactive", is_flag=True)
+@with_appcontext
+def alert_types_set(code, name_vi, name_en, unit_types, deadline_hours, report_categories, inactive) -> None:
+    """Create or change an alert type."""
+    from reports.cameras.alert_types import AlertTypeSpec, save_alert_type
+
+    spec = AlertTypeSpec(code, name_vi, name_en, tuple(unit_types), deadline_hours, tuple(report_categories))
+    run_in_transaction(lambda s: save_alert_type(s, spec, active=not inactive))
+    click.echo(f"saved alert type {code}")
+
+
+@alert_types.command("defaults")
+@with_appcontext
+def alert_types_defaults() -> None:
+    """Add the default alert types that are missing."""
+    from reports.cameras.alert_types import ensure_default_alert_types
+
+    click.echo(f"{run_in_transaction(ensure_default_alert_types)} alert types added")
+
+
+@click.command("pulse")
+@with_appcontext
+def pulse() -> None:
+    """Send the demo cameras' heartbeats (the demo has no real devices); the broken ones stay silent."""
+    from reports.cameras.demo import pulse_demo_cameras
+
+    with current_app.extensions["gisserver.db"].transaction() as session:
+        click.echo(f"{pulse_demo_cameras(session)} demo cameras reported in")

@@ -11,12 +11,14 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import ServiceError
-from gisserver.meta import get_meta, set_meta
-from reports.camera_models import AiEvent, Camera, Hotspot
-from reports.cameras import CameraInput, add_camera, cameras_seeing_point, heartbeat
-from reports.hotspots import HotspotInput, add_hotspot, record_readings
-from reports.models import Area
+from gisserver.core.exceptions import ServiceError
+from gisserver.core.meta import get_meta, set_meta
+from gisserver.demo.geography import CENTER, PERFUME_RIVER
+from reports.areas.models import Area
+from reports.cameras.alert_types import ensure_default_alert_types
+from reports.cameras.hotspots import HotspotInput, add_hotspot, record_readings
+from reports.cameras.models import AiEvent, Camera, Hotspot
+from reports.cameras.service import CameraInput, add_camera, cameras_seeing_point, heartbeat
 
 AI_KINDS = (("traffic",), ("flood",), ("fire", "straw_burning"), ("traffic", "encroachment"), ("flood", "crowd"))
 STREETS = ("Lê Lợi", "Hùng Vương", "Trần Hưng Đạo", "Nguyễn Huệ", "Điện Biên Phủ", "Lê Duẩn", "Bà Triệu",
@@ -151,7 +153,7 @@ def load_demo_hotspots(session: Session, *, seed: int, river, count: int = 50, d
 
 def load_demo_ai_events(session: Session, *, seed: int, days: int = 30, now: datetime | None = None) -> str:
     """A month of AI detections from the AI cameras, most of them handled, through the alert service."""
-    from reports.alerts import EventInput, record_event, transition_alert
+    from reports.cameras.alerts import EventInput, record_event, transition_alert
 
     if session.scalar(select(AiEvent.id).limit(1)):
         return "already there"
@@ -197,8 +199,8 @@ def load_demo_ai_events(session: Session, *, seed: int, days: int = 30, now: dat
 def _residents_who_saw_it(session: Session, rng, events, now: datetime) -> int:
     """For some detections of the last days, a resident nearby filed a report a little before the camera
     fired: the alert service links the two, as it would in the city."""
-    from reports.alert_types import alert_type_by_code
-    from reports.intake import ReportInput, submit_report
+    from reports.cameras.alert_types import alert_type_by_code
+    from reports.intake.submit import ReportInput, submit_report
 
     filed, seen = 0, set()
     for at, camera, kind, _ in events:
@@ -230,10 +232,28 @@ def _in_view(rng, camera) -> tuple[float, float]:
 
 
 def _resolve_linked_report(session: Session, alert, at: datetime) -> None:
-    from reports.models import OPEN_STATUSES, Report
-    from reports.workflow import transition
+    from reports.workflow.models import OPEN_STATUSES, Report
+    from reports.workflow.transitions import transition
 
     report = session.get(Report, alert.linked_report_id) if alert.linked_report_id else None
     if report is not None and report.status in OPEN_STATUSES and at > report.created_at:
         transition(session, report, "resolve", actor="user:officer", at=at,
                    note="Xử lý cùng cảnh báo từ camera")
+
+
+def alert_types_step(session: Session, context) -> str:
+    return f"{ensure_default_alert_types(session)} alert types added"
+
+
+def cameras_step(session: Session, context) -> str:
+    o = context.options
+    return load_demo_cameras(session, seed=o.seed, count=o.cameras, ai_count=o.ai_cameras, centre=CENTER)
+
+
+def hotspots_step(session: Session, context) -> str:
+    o = context.options
+    return load_demo_hotspots(session, seed=o.seed, count=o.hotspots, river=PERFUME_RIVER, days=o.hotspot_days)
+
+
+def ai_events_step(session: Session, context) -> str:
+    return load_demo_ai_events(session, seed=context.options.seed, days=context.options.ai_event_days)

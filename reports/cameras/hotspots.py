@@ -13,12 +13,12 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Forbidden, Invalid, NotFound
-from gisserver.users import Principal
-from reports import access
-from reports.areas import area_chain_for_point
-from reports.camera_models import Camera, Hotspot, HotspotReading, hotspot_cameras
-from reports.cameras import get_camera
+from gisserver.accounts.users import Principal
+from gisserver.core.exceptions import Conflict, Forbidden, Invalid, NotFound
+from reports.areas.service import area_chain_for_point
+from reports.cameras import access
+from reports.cameras.models import Camera, Hotspot, HotspotReading, hotspot_cameras
+from reports.cameras.service import get_camera
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_BATCH = 1000
@@ -149,7 +149,7 @@ def record_readings(session: Session, items, *, now: datetime | None = None,
     """Store a batch [{hotspot, at, level_cm, reading_id?}]; every item is checked before any is stored.
 
     A repeated (hotspot, at) or (hotspot, reading_id) is a duplicate, not an error: devices resend.
-    With a *writer* (an HTTP caller), each hotspot must be one it may write (reports.access); None is trusted
+    With a *writer* (an HTTP caller), each hotspot must be one it may write (reports.cameras.access); None is trusted
     (the CLI and the demo loader).
     """
     if not isinstance(items, list) or not items:

@@ -1,4 +1,5 @@
-"""Cameras (with their view cones), flood hotspots and their water-level readings."""
+"""Tables of the cameras domain: cameras (with their view cones), flood hotspots and their readings, AI events,
+alert types, alerts and their history."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gisserver.db import Base
+from gisserver.core.db import Base
+from reports.workflow.models import HistoryEntry
 
 CAMERA_STATES = ("active", "maintenance")
 
@@ -137,16 +139,9 @@ class AiEvent(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class AlertEvent(Base):
+class AlertEvent(HistoryEntry, Base):
     """One change of an alert; the table is append-only in the database."""
 
     __tablename__ = "alert_events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str | None] = mapped_column(String(16))
-    note: Mapped[str] = mapped_column(Text, default="")

@@ -12,14 +12,16 @@ from shapely.geometry import Point
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Forbidden, Invalid, NotFound
-from gisserver.users import Principal
-from reports import access, geo
-from reports.alert_types import active_alert_type_codes
-from reports.areas import area_by_code, area_chain_for_point
-from reports.camera_models import CAMERA_STATES, Alert, Camera
-from reports.models import Unit
-from reports.units import unit_by_code
+from gisserver.accounts.users import Principal
+from gisserver.core.exceptions import Conflict, Forbidden, Invalid, NotFound
+from reports.areas import sql as geo
+from reports.areas.models import Unit
+from reports.areas.service import area_by_code, area_chain_for_point
+from reports.areas.units import unit_by_code
+from reports.cameras import access
+from reports.cameras.alert_types import active_alert_type_codes
+from reports.cameras.models import CAMERA_STATES, Alert, Camera
+from reports.workflow import sql as report_sql
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 HEARTBEAT_WINDOW = timedelta(minutes=10)
@@ -191,7 +193,7 @@ def cameras_seeing_point(session: Session, lon: float, lat: float) -> list:
 
 def cameras_seeing_report(session: Session, report_id: int) -> list:
     """The cameras that see a report's place, nearest first; [] for a report known only by its address."""
-    point = geo.point_lonlat(session, report_id)
+    point = report_sql.point_lonlat(session, report_id)
     return cameras_seeing_point(session, *point) if point else []
 
 
@@ -258,7 +260,7 @@ def import_cameras(session: Session, frame, *, writer: Principal | None = None) 
 
     Columns a file leaves out keep their values, so an export (which has no stream URLs) imports back safely.
     With a *writer* (an HTTP caller), every camera the file touches must be one it may manage, before and
-    after the change (reports.access); None is trusted (the CLI).
+    after the change (reports.cameras.access); None is trusted (the CLI).
     """
     missing = {"code", "name"} - set(frame.columns)
     if missing:

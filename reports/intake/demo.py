@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 import numpy as np
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reports import workflow
-from reports.intake import ReportInput, submit_report
-from reports.models import Area
+from gisserver.demo.geography import CENTER
+from reports.areas.models import Area
+from reports.intake.submit import ReportInput, submit_report
+from reports.workflow import transitions as workflow
+from reports.workflow.models import Report
 
 # (category, weight, share handled late, share rejected, sample descriptions)
 PROFILE = {
@@ -146,3 +148,12 @@ def _handle(session, rng, report, at, end, late_share, reject_share, actor) -> s
             break  # still being handled today
         workflow.transition(session, report, action, actor=actor, note=note, at=when)
     return report.status
+
+
+def reports_step(session: Session, context) -> str:
+    if session.scalar(select(func.count()).select_from(Report)):
+        return "already there"
+    o = context.options
+    result = load_demo_reports(session, seed=o.seed, end=context.end, days=o.days, per_day=o.reports_per_day,
+                               urban_centre=CENTER)
+    return f"{result.created} reports ({result.open} open, {result.overdue_open} of them overdue)"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from reports.intake import DuplicatePolicy, ReportInput, submit_report
-from reports.models import Report
-from reports.photos import ProcessedPhoto, save_photos
+from reports.intake.submit import DuplicatePolicy, ReportInput, submit_report
+from reports.workflow.models import Report
+from reports.workflow.photos import ProcessedPhoto, save_photos
 
 
 @dataclass

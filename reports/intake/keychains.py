@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
-from reports.areas import area_by_code
-from reports.models import Area, Unit
+from gisserver.core.exceptions import Invalid, NotFound
+from gisserver.core.fonts import pdf_fonts
+from reports.areas.models import Area, Unit
+from reports.areas.service import area_by_code
 
 # Which unit a keychain code reaches, and what the resident reads under it.
 KINDS = {
     "police": ("ward_police", "security_order", "An ninh, trật tự", "Security & order"),
     "committee": ("ward_committee", "socio_economic", "Kinh tế - xã hội", "Socio-economic"),
 }
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 CARD_W, CARD_H = 85 * mm, 54 * mm  # a bank-card sized keychain insert
 
 
@@ -60,23 +57,11 @@ def qr_image(url: str, fmt: str, scale: int = 8) -> bytes:
     return out.getvalue()
 
 
-def _font() -> tuple[str, str]:
-    for directory in FONT_DIRS:
-        regular, bold = directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf"
-        if regular.exists() and bold.exists():
-            if "DejaVu" not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(TTFont("DejaVu", str(regular)))
-                pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(bold)))
-            return "DejaVu", "DejaVu-Bold"
-    # Helvetica cannot print Vietnamese diacritics; the fonts come with Debian's fonts-dejavu-core.
-    raise RuntimeError("fonts-dejavu-core is not installed")
-
-
 def keychain_sheet(info: KeychainInfo, copies: int = 10) -> bytes:
     """An A4 PDF of *copies* keychain cards (two per row) for residents of one ward."""
     if not 1 <= copies <= 200:
         raise Invalid("copies must be between 1 and 200")
-    regular, bold = _font()
+    regular, bold = pdf_fonts()
     codes = {k: ImageReader(io.BytesIO(qr_image(url, "png", scale=6))) for k, url in info.links.items()}
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4)

@@ -1,5 +1,4 @@
-"""Citizen pages: the QR-code report form of a ward, the thank-you page, the public status page, and a flood
-hotspot's page with its water-level chart."""
+"""Citizen pages: choosing a ward, the QR-code report form of a ward, and the public status page."""
 
 from __future__ import annotations
 
@@ -10,30 +9,21 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from gisserver.auth import open_to
-from gisserver.exceptions import NotFound, ServiceError
-from gisserver.http import db_session, finite_float
-from gisserver.maps import embed_map, offline_map
-from gisserver.ratelimit import admit_to_area, per_client_intake
-from reports import geo, queries
-from reports import hotspots as hotspot_service
-from reports.api import duplicate_policy, photo_dir, request_photos
-from reports.areas import area_by_code, list_areas, place_name
-from reports.categories import list_categories
-from reports.filing import commit_filed, file_report
-from reports.intake import ReportInput
-from reports.keychains import KINDS, keychain_info
-from reports.models import Area
+from gisserver.core.access import open_to
+from gisserver.core.exceptions import NotFound, ServiceError
+from gisserver.core.http import db_session, finite_float
+from gisserver.core.maps import embed_map, offline_map
+from reports.areas import sql as geo
+from reports.areas.service import area_by_code, list_areas
+from reports.intake.filing import commit_filed, file_report
+from reports.intake.forms import duplicate_policy, request_photos
+from reports.intake.keychains import KINDS, keychain_info
+from reports.intake.limits import admit_to_area, per_client_intake
+from reports.intake.submit import ReportInput
+from reports.workflow import queries
+from reports.workflow.categories import list_categories
 
-bp = Blueprint("report_pages", __name__, template_folder="templates")
-STATUS_LABELS = {
-    "new": _l("Received"),
-    "acknowledged": _l("Acknowledged"),
-    "in_progress": _l("Being handled"),
-    "resolved": _l("Resolved"),
-    "rejected": _l("Rejected"),
-}
-
+bp = Blueprint("intake_pages", __name__, template_folder="templates")
 
 # What a resident reads when the form is refused, by the field the service names.
 FORM_ERRORS = {
@@ -51,20 +41,6 @@ def form_error(exc: ServiceError) -> str:
     details = exc.details if isinstance(exc.details, dict) else {}
     key = "outside_city" if details.get("reason") == "outside_city" else details.get("field")
     return str(FORM_ERRORS.get(key, exc.message))
-
-
-LEVEL_LABELS = {
-    "normal": _l("Normal"),
-    "watch": _l("Watch"),
-    "warning": _l("Warning"),
-    "danger": _l("Danger"),
-    "unknown": _l("No reading yet"),
-}
-
-
-@bp.app_context_processor
-def status_labels():
-    return {"STATUS_LABELS": STATUS_LABELS}
 
 
 def _form_map(ward_id: int):
@@ -98,20 +74,20 @@ def choose_ward():
     """Residents without a QR code pick their ward (or let the phone find it) and what it is about."""
     ward, kind = request.args.get("ward", ""), request.args.get("kind", "committee")
     if ward and kind in KINDS:
-        return redirect(url_for("report_pages.report_form", ward_code=ward, kind=kind))
+        return redirect(url_for("intake_pages.report_form", ward_code=ward, kind=kind))
     wards = list_areas(db_session(), level="ward")
     english = str(get_locale()) == "en"
     kinds = {code: (label_en if english else label_vi) for code, (_u, _d, label_vi, label_en) in KINDS.items()}
-    return render_template("reports/choose_ward.html", wards=wards, kinds=kinds,
-                           lookup=url_for("reports.lookup_area"))
+    return render_template("intake/choose_ward.html", wards=wards, kinds=kinds,
+                           lookup=url_for("areas.lookup_area"))
 
 
 @bp.get("/r/<ward_code>/<kind>")
 @open_to("everyone; the resident's intake form")
 def report_form(ward_code: str, kind: str):
     if kind not in KINDS:
-        return redirect(url_for("report_pages.report_form", ward_code=ward_code, kind="committee"))
-    return render_template("reports/report_form.html", values={}, error=None, **_context(ward_code, kind))
+        return redirect(url_for("intake_pages.report_form", ward_code=ward_code, kind="committee"))
+    return render_template("intake/report_form.html", values={}, error=None, **_context(ward_code, kind))
 
 
 def _optional_float(name: str) -> float | None:
@@ -137,14 +113,15 @@ def submit_form(ward_code: str, kind: str):
             reporter_phone=values.get("reporter_phone") or None,
             channel="qr_web",
         )
-        filed = file_report(session, data, request_photos(), photo_dir(), actor="anonymous", staff=False,
+        filed = file_report(session, data, request_photos(), current_app.config["SETTINGS"].photo_dir,
+                            actor="anonymous", staff=False,
                             duplicates=duplicate_policy(), admit=admit_to_area)
         commit_filed(session, filed)
     except ServiceError as exc:
         session.rollback()
-        return render_template("reports/report_form.html", values=values, error=form_error(exc),
+        return render_template("intake/report_form.html", values=values, error=form_error(exc),
                                **_context(ward_code, kind)), exc.status, exc.headers
-    return redirect(url_for("report_pages.status_page", code=filed.report.tracking_code, sent=1))
+    return redirect(url_for("intake_pages.status_page", code=filed.report.tracking_code, sent=1))
 
 
 @bp.get("/status")
@@ -153,31 +130,12 @@ def submit_form(ward_code: str, kind: str):
 def status_page(code: str | None = None):
     code = code or request.args.get("code", "").strip()
     if not code:
-        return render_template("reports/status.html", report=None, sent=False)
+        return render_template("intake/status.html", report=None, sent=False)
     if code != code.upper() or request.args.get("code"):
-        return redirect(url_for("report_pages.status_page", code=code.upper()))
+        return redirect(url_for("intake_pages.status_page", code=code.upper()))
     session = db_session()
     try:
         view = queries.public_view(session, queries.report_by_tracking_code(session, code))
     except NotFound:
-        return render_template("reports/status.html", report=None, sent=False, missing=code), 404
-    return render_template("reports/status.html", report=view, sent=bool(request.args.get("sent")))
-
-
-@bp.get("/flood/<code>")
-@open_to("everyone; public flood levels")
-def hotspot_page(code: str):
-    """One flood hotspot: its current status and a chart of its levels against the thresholds (public)."""
-    session = db_session()
-    hotspot = hotspot_service.get_hotspot(session, code)
-    area = session.get(Area, hotspot.area_id) if hotspot.area_id else None
-    place = place_name(session, area) if area else None
-    config = {
-        "readings": url_for("cameras_api.hotspot_readings", code=hotspot.code),
-        "labels": {"level": str(_l("Water level (cm)")), "watch": str(_l("Watch")), "warning": str(_l("Warning")),
-                   "danger": str(_l("Danger")), "none": str(_l("No readings in this period."))},
-        "statuses": {k: str(v) for k, v in LEVEL_LABELS.items()},
-    }
-    return render_template("reports/hotspot.html", hotspot=hotspot, place=place, config=config,
-                           status=hotspot_service.status_for(hotspot, hotspot.last_level_cm),
-                           flood_map=url_for("map_pages.flood_map"))
+        return render_template("intake/status.html", report=None, sent=False, missing=code), 404
+    return render_template("intake/status.html", report=view, sent=bool(request.args.get("sent")))

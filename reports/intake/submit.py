@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Invalid
-from reports import gazetteer, geo
-from reports.areas import ancestors, area_by_code, area_chain_for_point
-from reports.categories import category_by_code
-from reports.models import CHANNELS, Report, ReportEvent
-from reports.routing import route
+from gisserver.core.exceptions import Conflict, Invalid
+from reports.areas import gazetteer
+from reports.areas.service import ancestors, area_by_code, area_chain_for_point
+from reports.workflow import sql as report_sql
+from reports.workflow.categories import category_by_code
+from reports.workflow.models import CHANNELS, Report, ReportEvent
+from reports.workflow.routing import route
 
 MAX_DESCRIPTION = 4000
 MIN_DESCRIPTION = 5
@@ -187,7 +188,7 @@ def submit_report(
     report.unit_id = unit.id if unit else None
     if point is not None:
         since = now - timedelta(hours=duplicates.hours)
-        report.possible_duplicate_of_id = geo.nearest_open_report(
+        report.possible_duplicate_of_id = report_sql.nearest_open_report(
             session, category.id, point[0], point[1], duplicates.metres, since, now
         )
     try:

@@ -9,24 +9,24 @@ from flask_babel import lazy_gettext as _l
 from folium.plugins import Draw, MarkerCluster
 from sqlalchemy.orm import Session
 
-from gisserver.auth import current_principal, open_to, page_roles
-from gisserver.http import db_session
-from gisserver.maps import embed_map, fullscreen_control, offline_map, tooltip_text
-from gisserver.users import Principal
-from reports import alerts as alert_service
-from reports import cameras as camera_service
-from reports import geo, queries
-from reports import photos as photo_service
-from reports.alert_types import alert_type_labels
-from reports.areas import ancestors, list_areas
-from reports.categories import list_categories
-from reports.models import OPEN_STATUSES, Area
-from reports.pages import STATUS_LABELS
-from reports.summary_labels import CHANNELS as CHANNEL_LABELS
-from reports.workflow import TRANSITIONS
+from gisserver.accounts.auth import current_principal, page_roles
+from gisserver.accounts.users import Principal
+from gisserver.core.http import db_session
+from gisserver.core.maps import city_map, embed_map, tooltip_text
+from reports.areas import sql as geo
+from reports.areas.models import Area
+from reports.areas.service import ancestors, list_areas
+from reports.cameras import alerts as alert_service
+from reports.cameras import service as camera_service
+from reports.cameras.alert_types import alert_type_labels
+from reports.workflow import photos as photo_service
+from reports.workflow import queries
+from reports.workflow.categories import list_categories
+from reports.workflow.labels import CHANNEL_LABELS, STATUS_LABELS
+from reports.workflow.models import OPEN_STATUSES
+from reports.workflow.transitions import TRANSITIONS
 
-bp = Blueprint("map_pages", __name__, template_folder="templates")
-CITY_VIEW = ([16.463, 107.585], 13)
+bp = Blueprint("operations", __name__, template_folder="templates")
 CAMERA_HEALTH = {"online": _l("online"), "offline": _l("offline"), "maintenance": _l("under maintenance")}
 ACTIONS = {"acknowledge": _l("Acknowledge"), "start": _l("Start handling"), "resolve": _l("Resolve"),
            "reject": _l("Reject"), "reopen": _l("Reopen")}
@@ -40,10 +40,7 @@ CLUSTER_ICON = "function (cluster) { return GIS.reportClusterIcon(cluster); }"
 
 
 def _base_map(height: str = "100%", **kwargs):
-    settings = current_app.config["SETTINGS"]
-    m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height=height, **kwargs)
-    fullscreen_control().add_to(m)
-    return m
+    return city_map(current_app.config["SETTINGS"], height=height, **kwargs)
 
 
 def _english() -> bool:
@@ -80,16 +77,16 @@ def officer_map():
     categories = [{"code": c.code, "name": c.name_en if english else c.name_vi} for c in list_categories(session)]
     config = {
         "map": m.get_name(), "cluster": cluster.get_name(), "drawn": drawn.get_name(), "canEdit": can_edit,
-        "reports": url_for("reports.reports_geojson"), "reportPage": url_for("map_pages.report_page", report_id=0),
-        "create": url_for("reports.create_report"), "move": url_for("reports.move_report", report_id=0),
-        "cameras": url_for("cameras_api.cameras_geojson"), "alerts": url_for("cameras_api.list_alerts"),
-        "areas": url_for("reports.areas_geojson", level="ward"),
+        "reports": url_for("workflow.reports_geojson"), "reportPage": url_for("operations.report_page", report_id=0),
+        "create": url_for("intake.create_report"), "move": url_for("workflow.move_report", report_id=0),
+        "cameras": url_for("cameras.cameras_geojson"), "alerts": url_for("cameras.list_alerts"),
+        "areas": url_for("areas.areas_geojson", level="ward"),
         "categories": {c["code"]: c["name"] for c in categories},
         "statuses": {code: str(label) for code, label in STATUS_LABELS.items()},
         "health": {code: str(label) for code, label in CAMERA_HEALTH.items()},
         "alertTypes": alert_type_labels(session, english),
     }
-    return render_template("reports/officer_map.html", map=embed_map(m, url_for("static", filename="")),
+    return render_template("operations/officer_map.html", map=embed_map(m, url_for("static", filename="")),
                            config=config, categories=categories, areas=_filter_areas(session, principal),
                            open_statuses=",".join(OPEN_STATUSES))
 
@@ -142,24 +139,15 @@ def report_page(report_id: int):
         _add_group_outlines(session, fmap, report.area_current_id)
         folium.Marker([lat, lon], tooltip=tooltip_text(report.tracking_code)).add_to(fmap)
         m = embed_map(fmap, url_for("static", filename=""))
-    photos = [url_for("reports.get_photo", report_id=report.id, photo_id=p.id)
+    photos = [url_for("workflow.get_photo", report_id=report.id, photo_id=p.id)
               for p in photo_service.photos_of(session, report.id)]
     category = report.category.name_en if _english() else report.category.name_vi
     actions = {code: label for code, label in ACTIONS.items() if report.status in TRANSITIONS[code].sources}
-    return render_template("reports/report_page.html", report=view, map=m, cameras=cameras, photos=photos,
+    return render_template("operations/report_page.html", report=view, map=m, cameras=cameras, photos=photos,
                            category=category, history=_history(view), actions=actions,
                            linked_alerts=linked_alerts,
                            alert_types=alert_type_labels(session, _english()) if linked_alerts else {},
                            needs_note=[code for code in actions if TRANSITIONS[code].needs_note],
                            can_edit=principal.has_role("officer") and report.merged_into_id is None,
-                           transition_url=url_for("reports.transition_report", report_id=report.id),
-                           officer_map=url_for("map_pages.officer_map"))
-
-
-@bp.get("/flood")
-@open_to("everyone; public flood levels")
-def flood_map():
-    m = _base_map()
-    config = {"map": m.get_name(), "hotspots": url_for("cameras_api.list_hotspots"),
-              "areas": url_for("reports.areas_geojson", level="ward")}
-    return render_template("reports/flood_map.html", map=embed_map(m, url_for("static", filename="")), config=config)
+                           transition_url=url_for("workflow.transition_report", report_id=report.id),
+                           officer_map=url_for("operations.officer_map"))

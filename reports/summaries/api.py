@@ -4,48 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from gisserver.auth import current_principal, require_roles, require_scope
-from gisserver.exceptions import Invalid
-from gisserver.http import date_arg, db_session, int_arg
-from reports import summary_exports as exports
-from reports import summary_labels as labels
-from reports.alert_types import alert_type_labels
-from reports.dossiers import import_dossiers
-from reports.summaries import INDICATORS, RecordFilter, SummaryQuery, records, summarize
-from reports.summary_map import indicator_map
+from gisserver.accounts.auth import current_principal, require_roles, require_scope
+from gisserver.core.exceptions import Invalid
+from gisserver.core.http import db_session
+from reports.summaries import exports, labels
+from reports.summaries.dossiers import import_dossiers
+from reports.summaries.figures import records, summarize
+from reports.summaries.forms import label_tables, rank_by, record_filter, summary_query
+from reports.summaries.indicator_map import indicator_map
 
-bp = Blueprint("summaries_api", __name__, url_prefix="/api")
+bp = Blueprint("summaries", __name__, url_prefix="/api")
 MIME = {"csv": "text/csv", "pdf": "application/pdf",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 
 
-
-
-def summary_query(code: str) -> SummaryQuery:
-    """The area, period, as-of date and areas (now/then) of a request, shared by every summary URL."""
-    return SummaryQuery(area_code=code, date_from=date_arg("from"), date_to=date_arg("to"), as_of=date_arg("as_of"),
-                        mode=request.args.get("areas") or "now", trend=request.args.get("trend") or None)
-
-
-def record_filter() -> RecordFilter:
-    return RecordFilter(source=request.args.get("source") or "reports", measure=request.args.get("measure") or
-                        "received", child=request.args.get("child") or None, dim=request.args.get("dim") or None,
-                        key=request.args.get("key"), page=int_arg("page", 1), per_page=int_arg("per_page", 50))
-
-
-def rank_by() -> str:
-    indicator = request.args.get("rank_by") or request.args.get("indicator") or "reports_on_time_rate"
-    if indicator not in INDICATORS:
-        raise Invalid(f"indicator must be one of {', '.join(INDICATORS)}", {"field": "indicator"})
-    return indicator
-
-
-def label_tables() -> dict:
-    return {"words": labels.WORDS, "reports": labels.REPORT_MEASURES, "dossiers": labels.DOSSIER_MEASURES,
-            "alerts": labels.ALERT_MEASURES, "sections": labels.SECTIONS, "ages": labels.AGES,
-            "channels": labels.CHANNELS, "alert_types": alert_type_labels(db_session(), labels.english())}
 
 
 def download(body: bytes, fmt: str, name: str) -> Response:

@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from gisserver.audit import cli_actor, set_context
-from gisserver.exceptions import ServiceError
+from gisserver.core.audit import cli_actor, set_context
+from gisserver.core.exceptions import ServiceError
 
 
 @click.group("dossiers")
@@ -22,7 +22,7 @@ def dossiers() -> None:
 @with_appcontext
 def import_command(path: str) -> None:
     """Load a CSV or XLSX export of dossiers: every row or none (re-importing a dossier id updates it)."""
-    from reports.dossiers import import_dossiers
+    from reports.summaries.dossiers import import_dossiers
 
     try:
         with current_app.extensions["gisserver.db"].transaction() as session:
@@ -45,7 +45,7 @@ def summaries() -> None:
 @with_appcontext
 def rebuild_command() -> None:
     """Recompute the daily rollups from the records (they are kept up to date on every write anyway)."""
-    from reports.summaries import rebuild_rollups
+    from reports.summaries.figures import rebuild_rollups
 
     with current_app.extensions["gisserver.db"].transaction() as session:
         rebuild_rollups(session)

@@ -8,12 +8,13 @@ import io
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reports.dossiers import DossierImportResult, import_dossiers
-from reports.models import Area
-from reports.summary_areas import TZ
+from reports.areas.models import Area
+from reports.summaries.dossiers import DossierImportResult, import_dossiers
+from reports.summaries.hierarchy import TZ
+from reports.summaries.models import Dossier
 
 # (procedure, weight, working days allowed)
 PROCEDURES = (
@@ -91,3 +92,12 @@ def load_demo_dossiers(session: Session, *, seed: int, end: datetime, days: int 
                        per_ward_day: float = 3.0) -> DossierImportResult:
     data = demo_dossier_csv(session, seed=seed, end=end, days=days, per_ward_day=per_ward_day)
     return import_dossiers(session, data, "demo-dossiers.csv", now=end)
+
+
+def dossiers_step(session: Session, context) -> str:
+    if session.scalar(select(func.count()).select_from(Dossier)):
+        return "already there"
+    o = context.options
+    result = load_demo_dossiers(session, seed=o.seed, end=context.end, days=o.days,
+                                per_ward_day=o.dossiers_per_ward_day)
+    return f"{result.created} dossiers imported"

@@ -20,10 +20,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gisserver.audit import record
-from gisserver.exceptions import Invalid
-from reports.summary_areas import TZ
-from reports.summary_models import DOSSIER_STATUSES
+from gisserver.core.audit import record
+from gisserver.core.exceptions import Invalid
+from reports.summaries.hierarchy import TZ
+from reports.summaries.models import DOSSIER_STATUSES
 
 MAX_ROWS = 1_000_000
 MAX_ERRORS_SHOWN = 1000

@@ -21,7 +21,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from reports.keychains import _font
+from gisserver.core.fonts import pdf_fonts
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -77,7 +77,7 @@ def _pct(value) -> str:
 
 
 def summary_sheets(summary: dict, labels: Mapping[str, Mapping[str, object]], english: bool) -> list[Sheet]:
-    """Every table of a summary; *labels* holds the translated names (see reports.summary_labels)."""
+    """Every table of a summary; *labels* holds the translated names (see reports.summaries.labels)."""
     words, rm, dm, am = labels["words"], labels["reports"], labels["dossiers"], labels["alerts"]
     lab = {k: {kk: str(vv) for kk, vv in v.items()} for k, v in labels.items()}
     r_keys = ["received", "resolved", "rejected", "open", "overdue", "on_time", "late", "on_time_rate"]
@@ -154,7 +154,7 @@ def records_sheet(page, labels: Mapping[str, Mapping[str, object]], english: boo
 
 def summary_pdf(summary: dict, labels: Mapping[str, Mapping[str, object]], title: str) -> bytes:
     """One A4 page: the key figures and the children side by side, in DejaVu (Vietnamese diacritics)."""
-    regular, bold = _font()
+    regular, bold = pdf_fonts()
     words = {k: str(v) for k, v in labels["words"].items()}
     rm = {k: str(v) for k, v in labels["reports"].items()}
     dm = {k: str(v) for k, v in labels["dossiers"].items()}

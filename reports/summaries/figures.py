@@ -22,12 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound, Unavailable
-from gisserver.users import Principal
-from reports import summary_sql as sql
-from reports.cameras import HEARTBEAT_WINDOW
-from reports.models import Category, Unit
-from reports.summary_areas import (
+from gisserver.accounts.users import Principal
+from gisserver.core.exceptions import Invalid, NotFound, Unavailable
+from reports.areas.models import Unit
+from reports.cameras.service import HEARTBEAT_WINDOW
+from reports.summaries import sql
+from reports.summaries.hierarchy import (
     DIRECT,
     MODES,
     TIMEZONE,
@@ -41,6 +41,7 @@ from reports.summary_areas import (
     mapping,
     visible_area_ids,
 )
+from reports.workflow.models import Category
 
 TRENDS = ("week", "month")
 DEFAULT_DAYS = 365

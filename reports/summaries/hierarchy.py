@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import NotFound
-from gisserver.users import Principal
+from gisserver.accounts.users import Principal
+from gisserver.core.exceptions import NotFound
 
 TIMEZONE = "Asia/Ho_Chi_Minh"  # the city's days; migration reports_0007 uses the same
 TZ = ZoneInfo(TIMEZONE)

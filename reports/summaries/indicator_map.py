@@ -9,9 +9,9 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
-from gisserver.users import Principal
-from reports import summary_sql as sql
-from reports.summaries import INDICATORS, SummaryQuery, summarize
+from gisserver.accounts.users import Principal
+from reports.summaries import sql
+from reports.summaries.figures import INDICATORS, SummaryQuery, summarize
 
 MAX_CLASSES = 5
 # ColorBrewer (Cynthia Brewer, Apache 2.0): light to dark.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from reports.workflow.labels import CHANNEL_LABELS
+
 REPORT_MEASURES = {
     "received": _l("Received"), "resolved": _l("Resolved"), "rejected": _l("Rejected"), "closed": _l("Closed"),
     "open": _l("Still open"), "overdue": _l("Overdue"), "on_time": _l("Closed on time"),
@@ -31,8 +33,7 @@ INDICATORS = {
 }
 AGES = {"0-1": _l("under 1 day"), "1-3": _l("1-3 days"), "3-7": _l("3-7 days"), "7-30": _l("7-30 days"),
         "30+": _l("over 30 days")}
-CHANNELS = {"qr_web": _l("QR / web form"), "api": _l("App / API"), "open311": _l("Open311"), "phone": _l("Phone"),
-            "officer": _l("Officer")}
+CHANNELS = CHANNEL_LABELS
 LEVELS = {"city": _l("City"), "ward": _l("Ward/commune"), "group": _l("Residential group")}
 SECTIONS = {
     "overview": _l("Overview"), "children": _l("Areas side by side"), "category": _l("By category"),

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gisserver.db import Base
+from gisserver.core.db import Base
 
 DOSSIER_STATUSES = ("in_progress", "finished", "rejected", "withdrawn")
 DOSSIER_CHANNELS = ("online", "offline")
@@ -32,17 +32,6 @@ class Dossier(Base):
     channel: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class AreaParentHistory(Base):
-    """An area's parent before a boundary change: *parent_id* until *valid_until* (exclusive)."""
-
-    __tablename__ = "area_parent_history"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
-    valid_until: Mapped[date] = mapped_column(Date)
 
 
 class ReportDaily(Base):

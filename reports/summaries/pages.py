@@ -6,17 +6,17 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from folium.plugins import Fullscreen
 
-from gisserver.auth import current_principal, page_roles
-from gisserver.exceptions import NotFound
-from gisserver.http import db_session
-from gisserver.maps import embed_map, offline_map
-from reports import summary_labels as labels
-from reports.alert_types import alert_type_labels
-from reports.summaries import INDICATORS, rank, records, summarize
-from reports.summaries_api import rank_by, record_filter, summary_query
-from reports.summary_areas import area_in_scope, default_area, load_hierarchy, visible_area_ids
+from gisserver.accounts.auth import current_principal, page_roles
+from gisserver.core.exceptions import NotFound
+from gisserver.core.http import db_session
+from gisserver.core.maps import embed_map, offline_map
+from reports.cameras.alert_types import alert_type_labels
+from reports.summaries import labels
+from reports.summaries.figures import INDICATORS, rank, records, summarize
+from reports.summaries.forms import rank_by, record_filter, summary_query
+from reports.summaries.hierarchy import area_in_scope, default_area, load_hierarchy, visible_area_ids
 
-bp = Blueprint("leader_pages", __name__, template_folder="templates")
+bp = Blueprint("summaries_pages", __name__, template_folder="templates")
 CITY_VIEW = ([16.463, 107.585], 11)
 PERIOD_ARGS = ("from", "to", "as_of", "areas", "trend")
 
@@ -43,7 +43,7 @@ def summary_labels():
 @bp.get("/leader")
 @page_roles("leader")
 def leader_home():
-    return redirect(url_for("leader_pages.leader_map", area=_start_area()))
+    return redirect(url_for("summaries_pages.leader_map", area=_start_area()))
 
 
 @bp.get("/maps/leader")
@@ -59,9 +59,9 @@ def leader_map():
     args = {k: request.args[k] for k in PERIOD_ARGS if request.args.get(k)}
     config = {
         "map": m.get_name(), "area": code, "indicator": indicator, "params": args,
-        "api": url_for("summaries_api.get_map", code="CODE"),
-        "summary": url_for("leader_pages.summary_page", code="CODE"),
-        "page": url_for("leader_pages.leader_map"),
+        "api": url_for("summaries.get_map", code="CODE"),
+        "summary": url_for("summaries_pages.summary_page", code="CODE"),
+        "page": url_for("summaries_pages.leader_map"),
         "labels": {
             "indicators": {k: str(v) for k, v in labels.INDICATORS.items()},
             "reports": {k: str(v) for k, v in labels.REPORT_MEASURES.items()},
@@ -71,7 +71,7 @@ def leader_map():
             "noData": str(labels.WORDS["no_data"]), "rank": str(labels.WORDS["rank"]),
         },
     }
-    return render_template("reports/leader_map.html", map=embed_map(m, url_for("static", filename="")),
+    return render_template("summaries/leader_map.html", map=embed_map(m, url_for("static", filename="")),
                            config=config, indicators=INDICATORS, indicator=indicator, args=args)
 
 
@@ -94,7 +94,7 @@ def summary_page(code: str):
                    "dossiers": str(labels.SECTIONS["dossiers"]),
                    "dossierOnTime": str(labels.DOSSIER_MEASURES["on_time_rate"])},
     }
-    return render_template("reports/summary.html", s=summary, pinned=pinned, charts=charts, args=pinned,
+    return render_template("summaries/summary.html", s=summary, pinned=pinned, charts=charts, args=pinned,
                            alert_types=alert_type_labels(db_session(), labels.english()))
 
 
@@ -105,5 +105,5 @@ def records_page(code: str):
     args = {k: request.args[k] for k in (*PERIOD_ARGS, "source", "measure", "child", "dim", "key")
             if request.args.get(k)}
     period_args = {k: v for k, v in args.items() if k in PERIOD_ARGS}
-    return render_template("reports/summary_records.html", page=page, args=args, period_args=period_args,
+    return render_template("summaries/summary_records.html", page=page, args=args, period_args=period_args,
                            alert_types=alert_type_labels(db_session(), labels.english()))

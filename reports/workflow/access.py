@@ -1,5 +1,7 @@
 """Who may see and change what in reports/: one set of rules for every route, list, map, page and summary.
 
+(The cameras' own rules, built on the same scopes, are in reports.cameras.access.)
+
 People work on what their grants cover: an area grants its whole subtree, a unit its queue; admins work on
 everything. Leaders read, officers also write. Machine tokens carry scopes naming exactly what they may
 write: ``camera:<code>`` (one camera's heartbeats and events), ``hotspot:<code>`` (one gauge's readings),
@@ -20,18 +22,14 @@ route of the app, every kind of caller, every answer searched for what the calle
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import false, or_
 from sqlalchemy.orm import Session
 
-from gisserver.users import Principal
-from reports import geo
-from reports.camera_models import Alert, Camera, Hotspot
-from reports.models import Report
-
-READINGS_SCOPE = "readings:write"
+from gisserver.accounts.users import Principal
+from reports.areas import sql as geo
+from reports.workflow.models import Report
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ def scope_of(session: Session, principal: Principal | None) -> Scope:
     return Scope(False, frozenset(geo.area_subtree_ids(session, principal.area_ids)), principal.unit_ids)
 
 
-def _condition(scope: Scope, area_column, unit_condition):
+def area_or_unit_condition(scope: Scope, area_column, unit_condition):
     if scope.everything:
         return None
     conditions = []
@@ -69,12 +67,7 @@ def _condition(scope: Scope, area_column, unit_condition):
 
 def report_condition(scope: Scope):
     """SQL condition on reports for a scope, or None when it covers everything."""
-    return _condition(scope, Report.area_current_id, Report.unit_id.in_)
-
-
-def alert_condition(scope: Scope):
-    """SQL condition on alerts (routed to several units, placed in one area), or None for everything."""
-    return _condition(scope, Alert.area_id, Alert.unit_ids.overlap)
+    return area_or_unit_condition(scope, Report.area_current_id, Report.unit_id.in_)
 
 
 def sees_reporter(principal: Principal | None, report: Report) -> bool:
@@ -83,34 +76,3 @@ def sees_reporter(principal: Principal | None, report: Report) -> bool:
     if principal is None:
         return False
     return principal.is_admin or (report.unit_id is not None and report.unit_id in principal.unit_ids)
-
-
-def camera_manager(session: Session, principal: Principal | None) -> Callable[[Camera], bool]:
-    """Whether the caller may change a camera: officers those of their areas or units, admins any.
-
-    Returns a test, so that an import of many cameras works out the caller's scope once.
-    """
-    if principal is None or not principal.has_role("officer"):
-        return lambda camera: False
-    scope = scope_of(session, principal)
-    return lambda camera: scope.covers(area_id=camera.area_id, unit_id=camera.owner_unit_id)
-
-
-def may_manage_camera(session: Session, principal: Principal | None, camera: Camera) -> bool:
-    return camera_manager(session, principal)(camera)
-
-
-def may_act_for_camera(session: Session, principal: Principal | None, camera: Camera) -> bool:
-    """A camera's own token, or staff who manage it, may send its heartbeats and AI events."""
-    if principal is None:
-        return False
-    return f"camera:{camera.code}" in principal.scopes or may_manage_camera(session, principal, camera)
-
-
-def may_write_readings(session: Session, principal: Principal | None, hotspot: Hotspot) -> bool:
-    """A gauge's own token (hotspot:<code>), a gauge integration (readings:write), or an officer of the area."""
-    if principal is None:
-        return False
-    if READINGS_SCOPE in principal.scopes or f"hotspot:{hotspot.code}" in principal.scopes:
-        return True
-    return principal.has_role("officer") and scope_of(session, principal).covers(area_id=hotspot.area_id)

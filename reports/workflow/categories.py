@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
-from reports.models import Category
+from gisserver.core.exceptions import Invalid, NotFound
+from reports.workflow.models import Category
 
 DOMAINS = ("security_order", "socio_economic")
 # What residents tell the police (a drug house, a threat, a neighbour's fight) could expose them or

@@ -1,76 +1,26 @@
-"""Tables of reports/: administrative areas, units, categories, citizen reports and their history."""
+"""Tables of the workflow: categories, routing rules, citizen reports, their history and photos."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     Boolean,
-    Date,
     DateTime,
     ForeignKey,
     Integer,
     String,
     Text,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gisserver.db import Base
+from gisserver.core.db import Base
+from reports.areas.models import Area, Unit
 
-AREA_LEVELS = ("city", "ward", "group")
 REPORT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "rejected")
 OPEN_STATUSES = ("new", "acknowledged", "in_progress")
 CHANNELS = ("qr_web", "api", "open311", "phone", "officer")
-
-
-class Area(Base):
-    """A city, ward/commune or residential group; boundaries carry validity dates across mergers."""
-
-    __tablename__ = "areas"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(Text)
-    level: Mapped[str] = mapped_column(String(16))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
-    valid_from: Mapped[date] = mapped_column(Date, server_default=func.current_date())
-    valid_to: Mapped[date | None] = mapped_column(Date)
-
-
-class AreaChange(Base):
-    """A merger, split or rename that took effect on a date."""
-
-    __tablename__ = "area_changes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    effective_date: Mapped[date] = mapped_column(Date)
-    note: Mapped[str] = mapped_column(Text, default="")
-
-
-class AreaChangeLink(Base):
-    __tablename__ = "area_change_links"
-
-    change_id: Mapped[int] = mapped_column(ForeignKey("area_changes.id", ondelete="CASCADE"), primary_key=True)
-    old_area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
-    new_area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
-
-
-class Unit(Base):
-    """A responsible unit: ward police, ward People's Committee, a city department..."""
-
-    __tablename__ = "units"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(Text)
-    unit_type: Mapped[str] = mapped_column(String(32), index=True)
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
-    phone: Mapped[str | None] = mapped_column(Text)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Category(Base):
@@ -136,16 +86,35 @@ class Report(Base):
     area_current: Mapped[Area | None] = relationship(foreign_keys=[area_current_id], lazy="joined")
 
 
-class ReportEvent(Base):
-    """One change of a report; the table is append-only in the database."""
-
-    __tablename__ = "report_events"
+class HistoryEntry:
+    """The columns every history table shares (reports', alerts'): when, who, what, and the status it moved."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReportEvent(HistoryEntry, Base):
+    """One change of a report; the table is append-only in the database."""
+
+    __tablename__ = "report_events"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+
+
+class ReportPhoto(Base):
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)  # relative to the photos directory
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,29 +14,15 @@ from datetime import datetime
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from gisserver.db import Base
-from gisserver.exceptions import Invalid, NotFound, PayloadTooLarge
+from gisserver.core.exceptions import Invalid, NotFound, PayloadTooLarge
+from reports.workflow.models import ReportPhoto
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_PIXELS = 40_000_000  # a phone photo is ~12 MP; more is a decompression bomb
 MAX_SIDE = 2560  # stored photos are for officers' screens, not print
-
-
-class ReportPhoto(Base):
-    __tablename__ = "report_photos"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    path: Mapped[str] = mapped_column(Text)  # relative to the photos directory
-    content_type: Mapped[str] = mapped_column(String(32))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    bytes: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass

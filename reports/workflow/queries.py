@@ -9,13 +9,15 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import JSON, Text, and_, cast, func, select, true
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
-from gisserver.users import Principal
-from reports import access, geo
-from reports.areas import area_by_code, place_name
-from reports.categories import category_by_code
-from reports.models import OPEN_STATUSES, REPORT_STATUSES, Area, Category, Report, ReportEvent
-from reports.units import unit_by_code
+from gisserver.accounts.users import Principal
+from gisserver.core.exceptions import Invalid, NotFound
+from reports.areas import sql as geo
+from reports.areas.models import Area
+from reports.areas.service import area_by_code, place_name
+from reports.areas.units import unit_by_code
+from reports.workflow import access
+from reports.workflow.categories import category_by_code
+from reports.workflow.models import OPEN_STATUSES, REPORT_STATUSES, Category, Report, ReportEvent
 
 SORTS = {
     "created": Report.created_at.asc(),

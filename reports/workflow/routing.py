@@ -1,14 +1,18 @@
-"""Who handles a report or an alert: routing rules first, then the unit of the right type serving the area."""
+"""Who handles a report: routing rules first, then the unit of the category's type serving the area.
+
+The rules also hold AI alert types (reports.cameras.routing reads those).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import case, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Invalid, NotFound
-from reports.camera_models import AlertType
-from reports.models import Area, Category, RoutingRule, Unit
-from reports.units import FALLBACK_UNIT_TYPE
+from gisserver.core.exceptions import Invalid, NotFound
+from reports.areas.models import Area, Unit
+from reports.areas.units import FALLBACK_UNIT_TYPE
+from reports.workflow.models import Category, RoutingRule
 
 
 def route(session: Session, category: Category, chain: list[Area]) -> Unit | None:
@@ -40,46 +44,19 @@ def route(session: Session, category: Category, chain: list[Area]) -> Unit | Non
     ).first()
 
 
-def route_alert(session: Session, alert_type: AlertType, chain: list[Area]) -> list[Unit]:
-    """The units told of an alert of *alert_type* in the area *chain* (deepest first), the leading one first.
-
-    For each unit type the alert type names, a rule for this alert type with a unit of that type wins
-    (deepest area first, then a city-wide rule); otherwise the unit of that type serving the area. A rule
-    whose unit is of another type adds that unit. Nobody found: the city operations centre.
-    """
-    area_ids = [a.id for a in chain]
-    depth = {area_id: i for i, area_id in enumerate(area_ids)}
-    rules = session.execute(
-        select(RoutingRule, Unit).join(Unit, Unit.id == RoutingRule.unit_id)
-        .where(Unit.active.is_(True), RoutingRule.alert_type == alert_type.code)
-        .where(RoutingRule.area_id.in_(area_ids) | RoutingRule.area_id.is_(None))
-    ).all()
-    rules.sort(key=lambda r: (depth.get(r[0].area_id, len(area_ids)), r[0].id))
-    by_type: dict[str, Unit] = {}
-    for _, unit in rules:
-        by_type.setdefault(unit.unit_type, unit)
-    units = []
-    for unit_type in list(alert_type.unit_types) + [t for t in by_type if t not in alert_type.unit_types]:
-        unit = by_type.get(unit_type) or unit_for_type(session, unit_type, chain)
-        if unit is not None and unit not in units:
-            units.append(unit)
-    if not units:
-        fallback = unit_for_type(session, FALLBACK_UNIT_TYPE, chain) or session.scalars(
-            select(Unit).where(Unit.active.is_(True), Unit.unit_type == FALLBACK_UNIT_TYPE).order_by(Unit.id)).first()
-        units = [fallback] if fallback else []
-    return units
-
-
 def add_rule(session: Session, *, unit: Unit, category: Category | None = None, area: Area | None = None,
-             alert_type: AlertType | None = None, note: str = "") -> RoutingRule:
-    """Send reports of a category (or all), or alerts of a type, in an area (or anywhere) to a given unit."""
+             alert_type: str | None = None, note: str = "") -> RoutingRule:
+    """Send reports of a category (or all), or AI alerts of a type (its code), in an area (or anywhere) to a unit."""
     if category is not None and alert_type is not None:
         raise Invalid("a rule is for a report category or an alert type, not both")
     rule = RoutingRule(unit_id=unit.id, category_id=category.id if category else None,
-                       area_id=area.id if area else None, alert_type=alert_type.code if alert_type else None,
-                       note=note)
-    session.add(rule)
-    session.flush()
+                       area_id=area.id if area else None, alert_type=alert_type, note=note)
+    try:
+        with session.begin_nested():  # the alert types are the cameras' table: the foreign key checks the code
+            session.add(rule)
+            session.flush()
+    except IntegrityError:
+        raise NotFound(f"no alert type {alert_type!r}", {"field": "alert_type"}) from None
     return rule
 
 

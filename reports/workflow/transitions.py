@@ -6,18 +6,21 @@ Every change appends a ReportEvent; the history table refuses edits in the datab
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gisserver.exceptions import Conflict, Invalid, NotFound
-from reports.areas import ancestors, area_by_code, area_chain_for_point
-from reports.models import OPEN_STATUSES, Report, ReportEvent
-from reports.routing import route
-from reports.units import unit_by_code
+from gisserver.core.exceptions import Conflict, Invalid, NotFound
+from reports.areas import sql as area_sql
+from reports.areas.models import Area
+from reports.areas.service import ancestors, area_by_code, area_chain_for_point
+from reports.areas.units import unit_by_code
+from reports.workflow import sql as report_sql
+from reports.workflow.models import OPEN_STATUSES, Report, ReportEvent
+from reports.workflow.routing import route
 
 
 @dataclass(frozen=True)
@@ -185,3 +188,12 @@ def move(session: Session, report: Report, lon: float, lat: float, *, actor: str
     session.flush()
     session.refresh(report)
     return report
+
+
+def follow_area_change(session: Session, retired_ids: set[int], new_areas: list[Area], effective: date) -> None:
+    """After a merger or split: reports filed in retired areas move to the area now holding their point, or to
+    the first new area when they have none (the areas' "area_changed" hook)."""
+    for row in report_sql.reports_in_areas(session, retired_ids):
+        report = session.get(Report, row.id)
+        chain = area_sql.area_chain_ids(session, row.lon, row.lat, effective) if row.located else []
+        report.area_current_id = chain[0] if chain else new_areas[0].id

@@ -7,10 +7,11 @@ from flask import Blueprint
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from gisserver.audit import AuditEntry
-from gisserver.auth import require_roles
-from gisserver.http import db_session
-from gisserver.users import User, create_user
+from gisserver.accounts.auth import require_roles
+from gisserver.accounts.models import User
+from gisserver.accounts.users import create_user
+from gisserver.core.audit import AuditEntry
+from gisserver.core.http import db_session
 
 
 @pytest.fixture

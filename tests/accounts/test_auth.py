@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Blueprint
 
-from gisserver.auth import BUILT_IN_ENDPOINTS, access_rule, current_principal, open_to, require_roles, require_scope
-from gisserver.users import authenticate, create_user, issue_token, revoke_token
+from gisserver.accounts.auth import current_principal, require_roles, require_scope
+from gisserver.accounts.users import authenticate, create_user, issue_token, revoke_token
+from gisserver.core.access import BUILT_IN_ENDPOINTS, access_rule, open_to
 
 
 @pytest.fixture
@@ -44,8 +45,8 @@ def test_every_view_of_the_app_declares_its_access_rule(app):
     undeclared = sorted(endpoint for endpoint, view in app.view_functions.items()
                         if endpoint not in BUILT_IN_ENDPOINTS and access_rule(view) is None)
     assert undeclared == []
-    assert access_rule(app.view_functions["reports.create_report"]).startswith("open to residents")
-    assert access_rule(app.view_functions["reports.transition_report"]).startswith("roles ")
+    assert access_rule(app.view_functions["intake.create_report"]).startswith("open to residents")
+    assert access_rule(app.view_functions["workflow.transition_report"]).startswith("roles ")
 
 
 def test_a_view_without_an_access_rule_is_refused_to_everyone(guarded, auth_headers):
@@ -118,7 +119,7 @@ def test_password_authentication(db):
     ],
 )
 def test_invalid_users_are_refused(db, username, password, roles):
-    from gisserver.exceptions import Invalid
+    from gisserver.core.exceptions import Invalid
 
     with pytest.raises(Invalid):
         create_user(db, username, password, roles)

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, text, update
 from werkzeug.security import generate_password_hash
 
-from gisserver.users import ApiToken, User, UserSession, create_user, issue_token
+from gisserver.accounts.models import ApiToken, User, UserSession
+from gisserver.accounts.users import create_user, issue_token
 
 PASSWORD = "correct horse battery"
 

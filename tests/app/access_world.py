@@ -17,16 +17,16 @@ from PIL import Image
 from shapely.geometry import Point, box
 from sqlalchemy import select, text
 
-from gisserver.users import create_user, grant, issue_token, revoke_token
+from gisserver.accounts.users import create_user, grant, issue_token, revoke_token
 from layers.importing import ImportOptions, import_layer
-from reports.alerts import EventInput, record_event
-from reports.areas import area_by_code
-from reports.cameras import CameraInput, add_camera
-from reports.hotspots import HotspotInput, add_hotspot
-from reports.intake import ReportInput, submit_report
-from reports.photos import process_photo, save_photos
-from reports.units import unit_by_code
-from reports.workflow import transition
+from reports.areas.service import area_by_code
+from reports.areas.units import unit_by_code
+from reports.cameras.alerts import EventInput, record_event
+from reports.cameras.hotspots import HotspotInput, add_hotspot
+from reports.cameras.service import CameraInput, add_camera
+from reports.intake.submit import ReportInput, submit_report
+from reports.workflow.photos import process_photo, save_photos
+from reports.workflow.transitions import transition
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE, build_small_city
 
 PASSWORD = "correct horse battery"

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from tests.access_world import (
+from tests.app.access_world import (
     CALLERS,
     INTERNAL_ATTRIBUTE,
     INTERNAL_TITLE,
@@ -337,7 +337,7 @@ def test_every_route_is_classified(app):
 
 @pytest.fixture
 def world(app, db, tmp_path):
-    from reports.gazetteer import build_gazetteer
+    from reports.areas.gazetteer import build_gazetteer
 
     built = build_world(app, db, tmp_path)
     build_gazetteer(db, "tram-bom", ["ten"])

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.datastructures import ImmutableMultiDict
 
 from gisserver.backup import table_counts
-from gisserver.errors import API_PREFIXES
+from gisserver.core.errors import API_PREFIXES
 from tests.sample_city import build_sample_city
 
 SQL = "1' OR '1'='1'; DROP TABLE reports; --"

@@ -2,10 +2,11 @@
 
 from sqlalchemy import func, select
 
-from gisserver.meta import get_meta
+from gisserver.core.meta import get_meta
 from layers.models import Layer
-from reports.camera_models import AiEvent, Alert, Camera, Hotspot, HotspotReading
-from reports.models import Area, Report, Unit
+from reports.areas.models import Area, Unit
+from reports.cameras.models import AiEvent, Alert, Camera, Hotspot, HotspotReading
+from reports.workflow.models import Report
 
 
 def count(db, model, *where):

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gisserver.i18n import format_number, format_when
-from gisserver.maps import tooltip_text
-from gisserver.users import create_user, grant
+from gisserver.accounts.users import create_user, grant
+from gisserver.core.i18n import format_number, format_when
+from gisserver.core.maps import tooltip_text
 from layers.importing import ImportOptions, import_layer
-from reports.areas import area_by_code
-from reports.gazetteer import build_gazetteer
+from reports.areas.gazetteer import build_gazetteer
+from reports.areas.service import area_by_code
 from tests.reports.conftest import WEST_INSIDE, build_small_city
 
 
@@ -157,7 +157,7 @@ def test_residents_choose_their_ward_and_read_refusals_in_their_language(client,
 
 
 def test_report_page_offers_only_the_actions_that_apply(client, city):
-    from reports.intake import ReportInput, submit_report
+    from reports.intake.submit import ReportInput, submit_report
 
     report, _ = submit_report(city, ReportInput(category="dien_chieu_sang", description="Đèn đường hỏng",
                                                 lon=107.65, lat=16.45, channel="phone"), staff=True)
@@ -171,7 +171,7 @@ def test_report_page_offers_only_the_actions_that_apply(client, city):
 
 
 def test_report_and_status_pages_name_the_group_with_its_ward(client, city):
-    from reports.intake import ReportInput, submit_report
+    from reports.intake.submit import ReportInput, submit_report
 
     report, _ = submit_report(city, ReportInput(category="dien_chieu_sang", description="Đèn đường hỏng",
                                                 lon=WEST_INSIDE[0], lat=WEST_INSIDE[1], channel="qr_web"))

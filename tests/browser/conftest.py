@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from gisserver.accounts.demo import DEMO_PASSWORD
 from gisserver.app import create_app
 from gisserver.demo.loader import DemoOptions, load_demo
-from gisserver.demo.users import DEMO_PASSWORD
 from tests.conftest import empty_database
 
 playwright_api = pytest.importorskip("playwright.sync_api")

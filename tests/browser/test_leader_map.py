@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from gisserver.demo.geography import CITY_CODE
-from reports.models import Area
+from reports.areas.models import Area
 from tests.browser.helpers import click_at, map_config, point_in_area
 
 

@@ -13,12 +13,12 @@ from shapely.geometry import shape
 from sqlalchemy import select
 
 from layers.importing import ImportOptions, import_layer
-from reports import workflow
-from reports.alerts import EventInput, record_event
-from reports.cameras import CameraInput, add_camera
-from reports.hotspots import record_readings
-from reports.intake import ReportInput, submit_report
-from reports.models import Report, ReportEvent
+from reports.cameras.alerts import EventInput, record_event
+from reports.cameras.hotspots import record_readings
+from reports.cameras.service import CameraInput, add_camera
+from reports.intake.submit import ReportInput, submit_report
+from reports.workflow import transitions as workflow
+from reports.workflow.models import Report, ReportEvent
 from tests.browser.helpers import (
     click_at,
     drag,

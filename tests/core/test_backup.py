@@ -10,11 +10,12 @@ import tarfile
 import pytest
 from sqlalchemy import text
 
-from gisserver.app import create_app, private_cluster
+from gisserver.accounts.users import create_user
+from gisserver.app import create_app
 from gisserver.backup import table_contents, verify_restore
-from gisserver.config import Settings
-from gisserver.exceptions import Invalid
-from gisserver.users import create_user
+from gisserver.core.cluster import private_cluster
+from gisserver.core.config import Settings
+from gisserver.core.exceptions import Invalid
 from tests.sample_city import build_sample_city
 
 pytestmark = pytest.mark.skipif(
@@ -64,7 +65,8 @@ def test_backup_restores_into_a_fresh_database(app, cli, db, database_url, fresh
     with target.extensions["gisserver.db"].transaction() as session:
         from sqlalchemy import select
 
-        from gisserver.users import User, authenticate
+        from gisserver.accounts.models import User
+        from gisserver.accounts.users import authenticate
 
         assert session.scalar(select(User.display_name).where(User.username == "nguyen-van-a")) == "Nguyễn Văn A"
         assert authenticate(session, "nguyen-van-a", "correct horse battery") is not None

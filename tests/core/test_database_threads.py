@@ -8,7 +8,7 @@ import threading
 
 from sqlalchemy import text
 
-from gisserver.db import Database
+from gisserver.core.db import Database
 
 
 def test_first_sessions_opened_by_many_threads_at_once(database_url):

@@ -27,8 +27,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from gisserver.cluster import PrivateCluster
-from gisserver.db import Database
+from gisserver.core.cluster import PrivateCluster
+from gisserver.core.db import Database
 from gisserver.migrate import upgrade
 from tests.reports.conftest import build_small_city
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint
 
-from gisserver.auth import open_to
-from gisserver.exceptions import Conflict, NotFound
-from gisserver.http import finite_float, json_body
+from gisserver.core.access import open_to
+from gisserver.core.exceptions import Conflict, NotFound
+from gisserver.core.http import finite_float, json_body
 
 
 def test_health_reports_database_and_postgis_versions(client):

@@ -9,9 +9,9 @@ import folium
 import folium.plugins as plugins
 import pytest
 
-from gisserver.maps import LOCAL_ASSETS, UnvendoredAsset, offline_map, render_map
+from gisserver.core.maps import LOCAL_ASSETS, UnvendoredAsset, offline_map, render_map
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 def test_vendored_files_exist_with_licenses():

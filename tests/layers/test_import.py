@@ -7,7 +7,7 @@ from pyproj.transformer import TransformerGroup
 from shapely.geometry import MultiPolygon, Point, box
 from sqlalchemy import func, select, text
 
-from gisserver.exceptions import Conflict, Invalid, PayloadTooLarge, UnsupportedMedia
+from gisserver.core.exceptions import Conflict, Invalid, PayloadTooLarge, UnsupportedMedia
 from layers.archives import ArchiveLimits
 from layers.catalog import data_table, get_layer
 from layers.importing import ImportOptions, import_layer

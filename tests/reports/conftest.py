@@ -6,10 +6,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from reports.alert_types import ensure_default_alert_types
-from reports.areas import import_areas
-from reports.categories import ensure_default_categories
-from reports.units import provision_ward_units
+from reports.areas.service import import_areas
+from reports.areas.units import provision_ward_units
+from reports.cameras.alert_types import ensure_default_alert_types
+from reports.workflow.categories import ensure_default_categories
 
 WEST_INSIDE = (107.55, 16.42)  # in group T-W-01
 EAST_INSIDE = (107.65, 16.45)

@@ -14,7 +14,7 @@ down_revision = "reports_0006"
 branch_labels = None
 depends_on = None
 
-# The defaults of reports.alert_types.DEFAULT_ALERT_TYPES at the time of this migration, so that a
+# The defaults of reports.cameras.alert_types.DEFAULT_ALERT_TYPES at the time of this migration, so that a
 # database already holding AI alerts keeps routing them.
 _DEFAULTS = [
     ("fire", "Cháy", "Fire", ["ward_committee", "fire_police"], 1, ["dot_rom_ra", "an_ninh_trat_tu"]),

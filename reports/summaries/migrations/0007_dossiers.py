@@ -20,7 +20,7 @@ down_revision = "reports_0008"
 branch_labels = None
 depends_on = None
 
-TZ = "Asia/Ho_Chi_Minh"  # the city's days; reports.summaries.TIMEZONE must say the same
+TZ = "Asia/Ho_Chi_Minh"  # the city's days; reports.summaries.hierarchy.TIMEZONE must say the same
 
 # One definition of what a report contributes to the rollup, expanded for the triggers and the rebuild.
 # {source}: rows with a "sign" column; {closure_filter}: limits the areas written.

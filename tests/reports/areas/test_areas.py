@@ -6,10 +6,10 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import select
 
-from gisserver.exceptions import Conflict, Invalid
-from reports.areas import area_by_code, area_chain_for_point, import_areas, record_area_change
-from reports.intake import ReportInput, submit_report
-from reports.models import Area
+from gisserver.core.exceptions import Conflict, Invalid
+from reports.areas.models import Area
+from reports.areas.service import area_by_code, area_chain_for_point, import_areas, record_area_change
+from reports.intake.submit import ReportInput, submit_report
 from tests.reports.conftest import EAST_INSIDE, ON_BORDER, OUTSIDE, WEST_INSIDE
 
 
@@ -123,8 +123,8 @@ def test_a_point_exactly_on_a_shared_border_goes_to_the_lower_code(db):
     assert codes(area_chain_for_point(db, 0.0099999, 0.005))[0] == "W2"
     assert codes(area_chain_for_point(db, 0.0100001, 0.005))[0] == "W1"
     # A report filed on the border lands in that ward too, and with it its unit.
-    from reports.categories import ensure_default_categories
-    from reports.units import provision_ward_units
+    from reports.areas.units import provision_ward_units
+    from reports.workflow.categories import ensure_default_categories
 
     ensure_default_categories(db)
     provision_ward_units(db)
@@ -136,7 +136,7 @@ def test_a_point_exactly_on_a_shared_border_goes_to_the_lower_code(db):
 def test_point_lookup_is_one_query_on_the_spatial_index(city):
     from sqlalchemy import text
 
-    from reports.geo import _AREA_CHAIN
+    from reports.areas.sql import _AREA_CHAIN
 
     city.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: make the planner show its index use
     plan = "\n".join(city.execute(text("EXPLAIN " + _AREA_CHAIN.text),
@@ -171,7 +171,7 @@ def test_import_any_boundary_file_with_mapped_columns_from_the_command_line(cli,
 
 
 def test_split_records_links_and_moves_reports_by_their_point(city):
-    from reports.models import AreaChange, AreaChangeLink
+    from reports.areas.models import AreaChange, AreaChangeLink
 
     for area in city.scalars(select(Area)):
         area.valid_from = date(2020, 1, 1)

@@ -4,8 +4,8 @@ from shapely.geometry import Point
 from sqlalchemy import select
 
 from layers.importing import ImportOptions, import_layer
-from reports.gazetteer import build_gazetteer
-from reports.models import Report
+from reports.areas.gazetteer import build_gazetteer
+from reports.workflow.models import Report
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from reports.camera_models import AiEvent, Alert
-from reports.cameras import CameraInput, add_camera
-from reports.intake import ReportInput, submit_report
-from reports.models import Unit
+from reports.areas.models import Unit
+from reports.cameras.models import AiEvent, Alert
+from reports.cameras.service import CameraInput, add_camera
+from reports.intake.submit import ReportInput, submit_report
 
 SITE = (107.55, 16.42)
 

@@ -6,11 +6,18 @@ from pyproj import Geod
 from shapely.geometry import Point
 from sqlalchemy import func, select
 
-from gisserver.exceptions import Invalid
-from reports.areas import area_by_code
-from reports.camera_models import Camera
-from reports.cameras import CameraInput, add_camera, camera_counts_by_area, cameras_seeing_point, health, heartbeat
-from reports.models import Unit
+from gisserver.core.exceptions import Invalid
+from reports.areas.models import Unit
+from reports.areas.service import area_by_code
+from reports.cameras.models import Camera
+from reports.cameras.service import (
+    CameraInput,
+    add_camera,
+    camera_counts_by_area,
+    cameras_seeing_point,
+    health,
+    heartbeat,
+)
 
 GEOD = Geod(ellps="WGS84")
 SITE = (107.55, 16.42)
@@ -167,7 +174,7 @@ def test_camera_crud_from_the_command_line(cli, city):
 
 
 def test_camera_delete_over_http_is_for_admins_and_keeps_cameras_with_alerts(client, city, auth_headers):
-    from reports.alerts import EventInput, record_event
+    from reports.cameras.alerts import EventInput, record_event
 
     add_camera(city, CameraInput("CAM-1", "a", *SITE, direction=0))
     watched = add_camera(city, CameraInput("CAM-2", "b", *SITE, direction=0, ai_capabilities=("traffic",)))
@@ -220,7 +227,7 @@ def test_offline_after_the_configured_silence(database_url, tmp_path, city):
 
 
 def test_cameras_seeing_a_report(client, city, auth_headers):
-    from reports.intake import ReportInput, submit_report
+    from reports.intake.submit import ReportInput, submit_report
 
     add_camera(city, CameraInput("FAR", "xa", *at(270, 80), direction=90, range_m=100))
     add_camera(city, CameraInput("NEAR", "gần", *at(270, 10), fov=360, range_m=50))

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from gisserver.exceptions import Invalid
-from reports.camera_models import HotspotReading
-from reports.hotspots import HotspotInput, add_hotspot
+from gisserver.core.exceptions import Invalid
+from reports.cameras.hotspots import HotspotInput, add_hotspot
+from reports.cameras.models import HotspotReading
 
 SITE = (107.56, 16.43)
 
@@ -122,7 +122,7 @@ def test_readings_are_timestamped_and_idempotent_by_reading_id(client, hotspot, 
     too_many = [{"hotspot": "NGAP-1", "at": iso(at - timedelta(minutes=i)), "level_cm": 1} for i in range(1001)]
     assert client.post("/api/hotspots/readings", json=too_many, headers=device).status_code == 400
     assert client.post("/api/hotspots/readings", json=[], headers=device).status_code == 400
-    from reports.areas import area_by_code
+    from reports.areas.service import area_by_code
 
     # An operator of the hotspot's area may type a reading in; one of another area may not.
     assert client.post("/api/hotspots/readings", json=[{**one, "reading_id": "manual-0"}],
@@ -149,7 +149,7 @@ def test_hotspot_page_charts_its_history_without_a_cdn(client, hotspot):
 
 
 def test_hotspots_from_the_command_line_with_their_cameras(cli, city):
-    from reports.cameras import CameraInput, add_camera
+    from reports.cameras.service import CameraInput, add_camera
 
     add_camera(city, CameraInput("CAM-A", "Cầu", 107.56, 16.43, direction=0))
     add_camera(city, CameraInput("CAM-B", "Chợ", 107.561, 16.431, fov=360))
@@ -166,7 +166,7 @@ def test_hotspots_from_the_command_line_with_their_cameras(cli, city):
     assert unknown.exit_code != 0 and "CAM-Z" in unknown.output
     assert cli("hotspots", "set", "NGAP-9", "--danger", "60", "--camera", "CAM-B").exit_code == 0
     assert cli("hotspots", "set", "NGAP-9", "--warning", "70").exit_code != 0  # would pass danger
-    from reports.hotspots import camera_codes_by_hotspot, get_hotspot
+    from reports.cameras.hotspots import camera_codes_by_hotspot, get_hotspot
 
     city.rollback()
     spot = get_hotspot(city, "NGAP-9")

@@ -7,7 +7,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from reports.models import Report
+from reports.workflow.models import Report
 
 
 def csrf(html: str) -> str:
@@ -103,9 +103,10 @@ def test_qr_form_with_only_an_address_is_placed_in_the_ward(client, city):
 
 
 def test_a_failed_commit_leaves_no_photo_behind(app, city, tmp_path, monkeypatch):
-    from reports.filing import commit_filed, file_report
-    from reports.intake import ReportInput
-    from reports.photos import ReportPhoto, process_photo
+    from reports.intake.filing import commit_filed, file_report
+    from reports.intake.submit import ReportInput
+    from reports.workflow.models import ReportPhoto
+    from reports.workflow.photos import process_photo
 
     out = io.BytesIO()
     Image.new("RGB", (40, 30), (1, 2, 3)).save(out, "JPEG")

@@ -1,6 +1,7 @@
 from sqlalchemy import func, select
 
-from reports.models import Report, ReportEvent, Unit
+from reports.areas.models import Unit
+from reports.workflow.models import Report, ReportEvent
 from tests.reports.conftest import EAST_INSIDE, OUTSIDE, WEST_INSIDE
 
 

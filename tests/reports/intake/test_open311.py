@@ -5,9 +5,9 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
-from reports import workflow
-from reports.intake import ReportInput, submit_report
-from reports.models import Report
+from reports.intake.submit import ReportInput, submit_report
+from reports.workflow import transitions as workflow
+from reports.workflow.models import Report
 from tests.reports.conftest import EAST_INSIDE, OUTSIDE, WEST_INSIDE
 
 W3C = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")

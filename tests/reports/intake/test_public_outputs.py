@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from PIL import Image
 from sqlalchemy import select
 
-from reports.cameras import CameraInput, add_camera
-from reports.hotspots import HotspotInput, add_hotspot
-from reports.models import Report
+from reports.cameras.hotspots import HotspotInput, add_hotspot
+from reports.cameras.service import CameraInput, add_camera
+from reports.workflow.models import Report
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 
 NAME, PHONE, EMAIL = "Phạm Thị Kín Đáo", "0912 345 678", "kin.dao@example.vn"
@@ -84,7 +84,7 @@ def test_reporter_data_never_leaves_in_a_public_output(app, client, city, auth_h
     add_hotspot(city, HotspotInput("NGAP-P", "Điểm ngập chợ", *WEST_INSIDE, 10, 20, 30, ("CAM-P",)))
     city.commit()
     reports = file_reports_from_every_channel(client, city, auth_headers)
-    from reports.photos import ReportPhoto
+    from reports.workflow.models import ReportPhoto
 
     extra = {"photo_ids": list(city.scalars(select(ReportPhoto.id)))}
     anonymous = app.test_client()

@@ -9,8 +9,8 @@ import pytest
 from flask import Blueprint
 
 from gisserver.app import create_app
-from gisserver.auth import open_to
-from gisserver.ratelimit import per_client_intake
+from gisserver.core.access import open_to
+from reports.intake.limits import per_client_intake
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE, build_small_city
 
 # Defined once, like a feature blueprint: limits attach to the view when it is decorated.
@@ -127,7 +127,7 @@ def test_per_area_limit_spares_staff(limited_city, auth_headers):
 
 
 def test_failed_sign_ins_are_limited_per_client(limited_app, db):
-    from gisserver.users import create_user
+    from gisserver.accounts.users import create_user
 
     create_user(db, "planner1", "correct horse battery", ["planner"])
     db.commit()
@@ -163,7 +163,7 @@ def test_counter_storage_failing_after_the_view_keeps_its_answer(limited_app, mo
     """The database failing while the limiter writes its headers must not turn a stored 201 into a 500."""
     from sqlalchemy.exc import OperationalError
 
-    from gisserver.ratelimit import PostgresStorage
+    from gisserver.core.ratelimit import PostgresStorage
 
     def down(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("the database system is shutting down"))

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from reports import workflow
-from reports.intake import ReportInput, submit_report
-from reports.models import Area, Category, Report
+from reports.areas.models import Area
+from reports.intake.submit import ReportInput, submit_report
+from reports.workflow import transitions as workflow
+from reports.workflow.models import Category, Report
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -9,10 +9,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from gisserver.exceptions import Invalid
-from reports.dossiers import import_dossiers
-from reports.summary_models import Dossier
-from tests.reports.summary_helpers import TZ
+from gisserver.core.exceptions import Invalid
+from reports.summaries.dossiers import import_dossiers
+from reports.summaries.models import Dossier
+from tests.reports.summaries.helpers import TZ
 
 HEADER_VI = "Mã hồ sơ,Thủ tục,Mã địa bàn,Ngày tiếp nhận,Hạn trả,Ngày trả kết quả,Hình thức,Trạng thái"
 
@@ -94,7 +94,7 @@ def test_bad_rows_are_reported_and_nothing_is_written(city):
 def test_a_dossier_must_be_filed_in_an_area_that_existed(city):
     from sqlalchemy import update
 
-    from reports.models import Area
+    from reports.areas.models import Area
 
     city.execute(update(Area).where(Area.code == "T-E").values(valid_from=datetime.now(UTC).date()))
     city.commit()

@@ -14,9 +14,9 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from reports.areas import area_by_code
-from reports.dossiers import import_dossiers
-from tests.reports.summary_helpers import TZ, build_history
+from reports.areas.service import area_by_code
+from reports.summaries.dossiers import import_dossiers
+from tests.reports.summaries.helpers import TZ, build_history
 
 FORMULA = "=HYPERLINK(\"http://evil.example\",\"x\")"
 

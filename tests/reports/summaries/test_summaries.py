@@ -9,12 +9,13 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import select, update
 
-from reports import workflow
-from reports.areas import area_by_code, import_areas, record_area_change
-from reports.models import Area, Report
-from reports.summaries import Context, SummaryQuery, summarize
+from reports.areas.models import Area
+from reports.areas.service import area_by_code, import_areas, record_area_change
+from reports.summaries.figures import Context, SummaryQuery, summarize
+from reports.workflow import transitions as workflow
+from reports.workflow.models import Report
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
-from tests.reports.summary_helpers import (
+from tests.reports.summaries.helpers import (
     CATEGORIES,
     TZ,
     Truth,
@@ -88,7 +89,7 @@ def test_city_figures_match_the_raw_rows(client, history, admin):
 
 
 def test_rollup_and_records_give_the_same_figures(history, monkeypatch):
-    from gisserver.users import Principal
+    from gisserver.accounts.users import Principal
 
     admin = Principal(kind="user", id=0, name="t", roles=frozenset({"admin"}))
     query = SummaryQuery("T", date_from=today() - timedelta(days=100), date_to=today())
@@ -345,7 +346,7 @@ def test_rebuild_restores_the_rollups(cli, history):
 
 
 def _admin():
-    from gisserver.users import Principal
+    from gisserver.accounts.users import Principal
 
     return Principal(kind="user", id=0, name="t", roles=frozenset({"admin"}))
 

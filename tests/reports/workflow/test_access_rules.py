@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from reports.camera_models import Camera, HotspotReading
-from reports.models import Report
-from tests.access_world import PEOPLE, REPORTER_PHONE, build_world
+from reports.cameras.models import Camera, HotspotReading
+from reports.workflow.models import Report
+from tests.app.access_world import PEOPLE, REPORTER_PHONE, build_world
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 
 
@@ -77,8 +77,8 @@ def test_lists_and_maps_hold_exactly_the_callers_subtree(world):
 def test_reporter_contact_only_for_the_assigned_unit(world, auth_headers):
     """Leaders and officers of other units see the report, not who sent it; after a reassignment the old unit
     loses the contact and the new one gets it."""
-    from reports.areas import area_by_code
-    from reports.units import unit_by_code
+    from reports.areas.service import area_by_code
+    from reports.areas.units import unit_by_code
 
     path = f"/api/reports/{world.names['report_w']}"
     assert get(world, path, "officer_w").get_json()["reporter"]["phone"] == REPORTER_PHONE
@@ -204,7 +204,7 @@ def test_internal_layers_never_reach_shared_caches(world):
 
 def test_the_internal_gazetteer_stays_internal(world):
     """An address list built from an internal layer answers staff only, and never fills in a public report."""
-    from reports.gazetteer import build_gazetteer
+    from reports.areas.gazetteer import build_gazetteer
 
     build_gazetteer(world.session, "tram-bom", ["ten"])
     world.commit()

@@ -4,8 +4,7 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select
 
 from gisserver.app import create_app
-from reports.models import Report
-from reports.photos import ReportPhoto
+from reports.workflow.models import Report, ReportPhoto
 
 
 def jpeg(gps=None, size=(640, 480)) -> bytes:

@@ -2,12 +2,13 @@
 
 from sqlalchemy import select
 
-from reports.areas import area_by_code
-from reports.categories import category_by_code
-from reports.intake import ReportInput, submit_report
-from reports.models import Report, Unit
-from reports.routing import add_rule
-from reports.units import unit_by_code
+from reports.areas.models import Unit
+from reports.areas.service import area_by_code
+from reports.areas.units import unit_by_code
+from reports.intake.submit import ReportInput, submit_report
+from reports.workflow.categories import category_by_code
+from reports.workflow.models import Report
+from reports.workflow.routing import add_rule
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 
 

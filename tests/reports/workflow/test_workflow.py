@@ -4,11 +4,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from gisserver.exceptions import Conflict, Invalid
-from reports import workflow
-from reports.intake import ReportInput, submit_report
-from reports.models import Report, ReportEvent, Unit
-from reports.queries import handled_on_time, is_overdue
+from gisserver.core.exceptions import Conflict, Invalid
+from reports.areas.models import Unit
+from reports.intake.submit import ReportInput, submit_report
+from reports.workflow import transitions as workflow
+from reports.workflow.models import Report, ReportEvent
+from reports.workflow.queries import handled_on_time, is_overdue
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

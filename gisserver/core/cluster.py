@@ -309,3 +309,15 @@ def _find_bindir() -> str:
             return candidate
     found = shutil.which("pg_ctl")
     return str(Path(found).resolve().parent) if found else DEFAULT_BINDIRS[0]
+
+
+def private_cluster(settings) -> PrivateCluster:
+    """The private cluster the settings describe (under GISSERVER_DATA_DIR, on GISSERVER_PG_PORT)."""
+    return PrivateCluster(settings.pg_data_dir, settings.pg_port, settings.pg_database, settings.pg_bindir)
+
+
+def resolve_database_url(settings) -> str:
+    """The configured URL, or the private cluster's when none is configured."""
+    if settings.database_url:
+        return settings.database_url
+    return private_cluster(settings).url()

@@ -1,0 +1,49 @@
+"""Every view declares who may call it; a view that declares nothing is refused to everyone.
+
+A role or scope decorator (gisserver.accounts.auth) or `open_to(...)` naming who may call it and why the view
+(or its service) is enough of a check. The refusal of undeclared views is installed by `init_access`, so a
+route added without thinking about access fails closed instead of open.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from gisserver.core.exceptions import Forbidden
+
+RULE_ATTRIBUTE = "access_rule"
+# Views that Flask itself adds.
+BUILT_IN_ENDPOINTS = {"static"}
+
+
+def with_rule(view, rule: str):
+    setattr(view, RULE_ATTRIBUTE, rule)
+    return view
+
+
+def open_to(who: str):
+    """Mark a view that any caller may reach, *who* saying who it serves and what protects it there
+    (e.g. "everyone; internal layers filtered by the catalog", "devices; the token is checked against the camera")."""
+
+    def decorator(view):
+        return with_rule(view, f"open to {who}")
+
+    return decorator
+
+
+def access_rule(view) -> str | None:
+    """The access rule a view was declared with, or None when it has none (and will be refused)."""
+    return getattr(view, RULE_ATTRIBUTE, None)
+
+
+def init_access(app: Flask) -> None:
+    """Refuse, with a 403 and a log line, every request to a view that declares no access rule."""
+
+    @app.before_request
+    def refuse_views_without_a_rule():
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in BUILT_IN_ENDPOINTS:
+            return
+        if access_rule(app.view_functions[endpoint]) is None:
+            app.logger.error("refused %s: the view %s declares no access rule", request.path, endpoint)
+            raise Forbidden("this address is not open to anyone yet")

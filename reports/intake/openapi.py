@@ -1,0 +1,65 @@
+"""OpenAPI paths of intake: filing a report, its public status, ward QR codes and keychains."""
+
+from __future__ import annotations
+
+from gisserver.core.openapi import (
+    BOOLEAN,
+    INTEGER,
+    JSON,
+    LAT,
+    LON,
+    NULLABLE_STRING,
+    NULLABLE_TIME,
+    STRING,
+    TIME,
+    json_body,
+    obj,
+    op,
+    param,
+    path_param,
+    ref,
+)
+
+IDEMPOTENCY_KEY = param("Idempotency-Key", {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,100}$"}, "header",
+                        "a retry with the same key returns the first report instead of filing another")
+
+
+def _also_created(operation: dict, schema: dict) -> dict:
+    """Intake answers 201 when it files the report and 200 when an Idempotency-Key replays one."""
+    operation["responses"]["201"] = {"description": "filed", "content": {JSON: {"schema": schema}}}
+    return operation
+
+
+def document() -> dict:
+    """This domain's part of /api/openapi.json."""
+    return {"paths": PATHS, "schemas": SCHEMAS}
+
+
+SCHEMAS = {
+    "ReportIn": obj(("category", "description"), category=STRING, description={"type": "string", "maxLength": 4000},
+                    location=obj(("lon", "lat"), lon=LON, lat=LAT), address=STRING, area=STRING,
+                    channel={"type": "string", "enum": ["api", "qr_web", "open311"]},
+                    reporter=obj(name=STRING, phone=STRING)),
+    "ReportPublic": obj(("tracking_code", "category", "status", "created_at", "due_at", "overdue", "progress"),
+                        tracking_code=STRING, category={"type": "object"}, status=STRING,
+                        area={"type": "object", "nullable": True}, unit=NULLABLE_STRING, created_at=TIME,
+                        due_at=TIME, closed_at=NULLABLE_TIME, overdue=BOOLEAN, resolution=NULLABLE_STRING,
+                        progress={"type": "array", "items": {"type": "object"}}, status_url=STRING, id=INTEGER),
+}
+
+PATHS = {
+    "/api/reports": {"post": _also_created(op("file a citizen report", "reports", params=[IDEMPOTENCY_KEY],
+                                              body=json_body(ref("ReportIn")), ok=(200, JSON, ref("ReportPublic"))),
+                                           ref("ReportPublic"))},
+    "/api/reports/{code}/status": {"get": op("a report's progress by tracking code", "reports",
+                                             params=[path_param("code")], ok=(200, JSON, ref("ReportPublic")))},
+    "/api/areas/{code}/qr/{kind}.{fmt}": {"get": op(
+        "a ward's QR code", "areas",
+        params=[path_param("code"), path_param("kind", {"type": "string", "enum": ["police", "committee"]}),
+                path_param("fmt", {"type": "string", "enum": ["png", "svg"]})],
+        ok=(200, ("image/png", "image/svg+xml"), None))},
+    "/api/areas/{code}/keychains.pdf": {"get": op(
+        "a sheet of QR keychain cards for a ward", "areas",
+        params=[path_param("code"), param("copies", {"type": "integer", "minimum": 1, "maximum": 200})],
+        ok=(200, "application/pdf", None))},
+}
