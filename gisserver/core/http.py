@@ -142,6 +142,15 @@ def datetime_arg(name: str, *, assume_utc: bool = False) -> datetime | None:
     return parsed
 
 
+def lonlat_args() -> tuple[float, float]:
+    """A point from the query string's lon and lat, in degrees and in range."""
+    lon = finite_float(request.args.get("lon"), "lon")
+    lat = finite_float(request.args.get("lat"), "lat")
+    if abs(lon) > 180 or abs(lat) > 90:
+        raise Invalid("lon/lat out of range")
+    return lon, lat
+
+
 def bool_arg(name: str) -> bool | None:
     """true/false (also 1/0, yes/no) from the query string, or None when it is absent."""
     value = request.args.get(name)

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 from gisserver.accounts.auth import is_staff
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid, NotFound
-from gisserver.core.http import date_arg, db_session, finite_float, int_arg
+from gisserver.core.http import date_arg, db_session, int_arg, lonlat_args
 from reports.areas import gazetteer
 from reports.areas import service as area_service
 from reports.areas import sql as geo
@@ -45,10 +45,7 @@ def areas_geojson():
 @bp.get("/areas/lookup")
 @open_to("everyone; point to area")
 def lookup_area():
-    lon = finite_float(request.args.get("lon"), "lon")
-    lat = finite_float(request.args.get("lat"), "lat")
-    if abs(lon) > 180 or abs(lat) > 90:
-        raise Invalid("lon/lat out of range")
+    lon, lat = lonlat_args()
     chain = area_service.area_chain_for_point(db_session(), lon, lat, on=date_arg("on"))
     return {"areas": [_area_json(a) for a in chain], "inside_city": bool(chain)}
 
@@ -69,10 +66,7 @@ def geocode():
 @bp.get("/geocode/reverse")
 @open_to("everyone; the public gazetteer")
 def reverse_geocode():
-    lon = finite_float(request.args.get("lon"), "lon")
-    lat = finite_float(request.args.get("lat"), "lat")
-    if abs(lon) > 180 or abs(lat) > 90:
-        raise Invalid("lon/lat out of range")
+    lon, lat = lonlat_args()
     place = gazetteer.reverse(db_session(), lon, lat, include_internal=is_staff())
     if place is None:
         raise NotFound("no address near this point")
