@@ -3,7 +3,7 @@
 The caller is settled before any view, rate limit or CSRF check runs: a request carrying a bad, expired or
 revoked token is a 401 everywhere, never an anonymous request that slips past the checks made for staff.
 What each caller may then see and change is decided by the role decorators here, the visibility of layers
-(Principal.is_staff) and the scope rules of reports/access.py.
+(Principal.is_staff) and the scope rules of reports/workflow/access.py (and reports/cameras/access.py).
 
 Every view states its access rule: a role or scope decorator, or `open_to(...)` naming who may call it and why
 the view (or its service) is enough of a check. A view without a rule is refused to everyone, so a route added

@@ -43,8 +43,8 @@ def test_every_api_route_is_in_the_document(client):
     described = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     routes = {(_openapi_path(rule.rule), method) for rule in client.application.url_map.iter_rules()
               if rule.rule.startswith("/api/") for method in rule.methods - {"HEAD", "OPTIONS"}}
-    assert routes - described == set(), "routes missing from gisserver/openapi.py"
-    assert described - routes == set(), "gisserver/openapi.py describes routes that do not exist"
+    assert routes - described == set(), "routes missing from the features' openapi.py modules"
+    assert described - routes == set(), "an openapi.py module describes routes that do not exist"
 
 
 @pytest.fixture
