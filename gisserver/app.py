@@ -18,7 +18,7 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gisserver.accounts.auth import init_auth
-from gisserver.core import features, health, openapi
+from gisserver.core import features, health, openapi, security
 from gisserver.core.access import init_access
 from gisserver.core.cluster import resolve_database_url
 from gisserver.core.config import Settings, load_or_create_secret
@@ -76,11 +76,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_access(app)
     init_auth(app)
     init_rate_limits(app)
+    security.init_security_headers(app)
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(security.bp)
     for reference in features.references("blueprints"):
         app.register_blueprint(features.load(reference))
     for reference in features.references("template_context"):

@@ -28,7 +28,7 @@ from gisserver.accounts.users import (
     start_session,
     user_for_session,
 )
-from gisserver.core.access import with_rule
+from gisserver.core.access import CSRF_EXEMPT_ATTRIBUTE, view_attribute, with_rule
 from gisserver.core.errors import API_PREFIXES, error_response
 from gisserver.core.exceptions import Forbidden, ServiceError, Unauthorized
 from gisserver.core.http import db_session
@@ -183,6 +183,8 @@ def init_auth(app: Flask) -> None:
     @app.before_request
     def check_csrf():
         if request.method not in UNSAFE_METHODS or request.headers.get("Authorization"):
+            return
+        if view_attribute(request.endpoint, CSRF_EXEMPT_ATTRIBUTE):
             return
         riding_on_session = bool(session.get(SESSION_KEY))
         page_form = request.mimetype in FORM_TYPES and not request.path.startswith(API_PREFIXES)

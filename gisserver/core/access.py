@@ -7,11 +7,12 @@ route added without thinking about access fails closed instead of open.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, request
 
 from gisserver.core.exceptions import Forbidden
 
 RULE_ATTRIBUTE = "access_rule"
+CSRF_EXEMPT_ATTRIBUTE = "csrf_exempt"
 # Views that Flask itself adds.
 BUILT_IN_ENDPOINTS = {"static"}
 
@@ -29,6 +30,24 @@ def open_to(who: str):
         return with_rule(view, f"open to {who}")
 
     return decorator
+
+
+def csrf_exempt(why: str):
+    """Mark a view that takes posts no CSRF token can come with (browsers' own reports), *why* saying why that is
+    safe: such a view must change nothing but a log."""
+
+    def decorator(view):
+        setattr(view, CSRF_EXEMPT_ATTRIBUTE, why)
+        return view
+
+    return decorator
+
+
+def view_attribute(endpoint: str | None, name: str):
+    """An attribute a decorator set on the view of *endpoint* (None when there is no such view or attribute)."""
+    if endpoint is None or not has_request_context():
+        return None
+    return getattr(current_app.view_functions.get(endpoint), name, None)
 
 
 def access_rule(view) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 import folium
@@ -12,6 +13,8 @@ from folium.plugins import Fullscreen
 from folium.template import Template
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
+
+from gisserver.core.security import csp_nonce
 
 VENDOR = "vendor"
 MAX_ZOOM = 20
@@ -135,14 +138,36 @@ def city_map(settings, height: str = "100%", **kwargs) -> folium.Map:
 
 
 def render_map(m: folium.Map, static_url: str) -> str:
-    """The map's full HTML document, with local assets only."""
+    """The map's full HTML document, with local assets only (no page serves it: its inline scripts carry no
+    nonce, so pages use embed_map)."""
     localize_assets(m, static_url)
     return m.get_root().render()
 
 
+_OPENING_TAG = re.compile(r"<(script|style)(?=[\s>])", re.IGNORECASE)
+# Inside a <script> element only "</script" and "<!--" change how HTML reads it; escaped, they mean the same to
+# JavaScript ("<\/" is "</" in a string), and no text in the map's data can end the element early.
+_SCRIPT_BREAKS = re.compile(r"</(script)|<!--", re.IGNORECASE)
+
+
+def with_nonce(html_text: str, nonce: str) -> str:
+    """Folium's own markup with *nonce* on every <script> and <style> tag. Only for the map's header, which
+    Folium builds from its assets and CSS: markup holding user data would get the nonce on injected tags too."""
+    return _OPENING_TAG.sub(lambda match: f'<{match.group(1)} nonce="{nonce}"', html_text)
+
+
+def script_element(code: str, nonce: str) -> Markup:
+    """A map's JavaScript as one <script> element carrying the response's nonce."""
+    safe = _SCRIPT_BREAKS.sub(lambda match: f"<\\/{match.group(1)}" if match.group(1) else "<\\!--", code)
+    return Markup('<script nonce="{}">').format(nonce) + Markup(safe) + Markup("</script>")
+
+
 @dataclass(frozen=True)
 class EmbeddedMap:
-    """A Folium map cut into the parts a page template places: head assets, the map div, its script."""
+    """A Folium map cut into the parts a page template places: head assets, the map div, its script.
+
+    `header` and `script` are complete elements carrying the response's CSP nonce: a template writes
+    `{{ map.header }}`, `{{ map.html }}` and `{{ map.script }}` as they are, never inside a <script> of its own."""
 
     name: str
     header: Markup
@@ -154,5 +179,6 @@ def embed_map(m: folium.Map, static_url: str) -> EmbeddedMap:
     localize_assets(m, static_url)
     root = m.get_root()
     root.render()
-    return EmbeddedMap(m.get_name(), Markup(root.header.render()), Markup(root.html.render()),
-                       Markup(root.script.render()))
+    nonce = csp_nonce()
+    return EmbeddedMap(m.get_name(), Markup(with_nonce(root.header.render(), nonce)), Markup(root.html.render()),
+                       script_element(root.script.render(), nonce))

@@ -13,6 +13,7 @@ from gisserver.core.access import open_to
 from gisserver.core.exceptions import NotFound, ServiceError
 from gisserver.core.http import db_session, finite_float
 from gisserver.core.maps import embed_map, offline_map
+from gisserver.core.security import allows_geolocation
 from reports.areas import sql as geo
 from reports.areas.service import area_by_code, list_areas
 from reports.intake.filing import commit_filed, file_report
@@ -69,6 +70,7 @@ def _context(ward_code: str, kind: str):
 
 
 @bp.get("/r")
+@allows_geolocation
 @open_to("everyone; the resident's intake form")
 def choose_ward():
     """Residents without a QR code pick their ward (or let the phone find it) and what it is about."""
@@ -83,6 +85,7 @@ def choose_ward():
 
 
 @bp.get("/r/<ward_code>/<kind>")
+@allows_geolocation
 @open_to("everyone; the resident's intake form")
 def report_form(ward_code: str, kind: str):
     if kind not in KINDS:
@@ -97,6 +100,7 @@ def _optional_float(name: str) -> float | None:
 
 @bp.post("/r/<ward_code>/<kind>")
 @per_client_intake
+@allows_geolocation
 @open_to("residents, anonymously; rate-limited per client and per area")
 def submit_form(ward_code: str, kind: str):
     values = request.form.to_dict()

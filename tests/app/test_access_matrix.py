@@ -5,7 +5,8 @@ builds the callers and the data). test_every_route_is_classified fails for a rou
 a new route has to say who may use it before it ships.
 
 Besides the status codes, every answer is searched for the SECRETS of the world: text a caller may get only
-when the row names it among the insiders, and never in an error message.
+when the row names it among the insiders, and never in an error message; and every answer must carry the security
+headers, every page only inline scripts with the response's CSP nonce (tests/security_checks.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tests.app.access_world import (
     geojson_bytes,
 )
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
+from tests.security_checks import header_problems, page_problems
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 W_READERS = frozenset({"admin", "officer_w", "leader_city", "leader_w"})  # the west ward's subtree
@@ -135,6 +137,8 @@ def counter_name(prefix: str) -> Callable:
     return lambda world: {"name": f"{prefix}-{next(world.counter)}", "code": f"{prefix.upper()}-{next(world.counter)}"}
 
 
+CSP_REPORT = {"csp-report": {"document-uri": "http://localhost/maps/layers", "violated-directive": "script-src-elem",
+                              "blocked-uri": "inline"}}
 INTAKE = {"category": "dien_chieu_sang", "description": "Street light out for a week",
           "location": {"lon": EAST_INSIDE[0], "lat": EAST_INSIDE[1]}}
 OPEN311 = {"service_code": "dien_chieu_sang", "description": "Street light out", "lat": str(EAST_INSIDE[1]),
@@ -155,6 +159,8 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/health"): [Case("/health", PUBLIC)],
     ("GET", "/api/openapi.json"): [Case("/api/openapi.json", PUBLIC)],
     ("GET", "/lang/<code>"): [Case("/lang/en?next=/", answers(302))],
+    # Browsers report Content-Security-Policy violations here: a log line, nothing stored.
+    ("POST", "/csp-report"): [Case("/csp-report", answers(204), json=CSP_REPORT)],
     # Static files are served without looking at credentials at all: they hold nothing private.
     ("GET", "/static/<path:filename>"): [Case("/static/css/app.css", answers(200, expired=200, revoked=200))],
     # Sign-in pages. A bearer token is no sign-in for the password form; the form itself needs a CSRF token.
@@ -361,7 +367,8 @@ def _problems(caller: str, method: str, path: str, case: Case, response, expecte
     if response.status_code != expected:
         return [f"{where}: expected {expected}, got {response.status_code} {response.get_data()[:160]!r}"]
     body = response.get_data().decode("utf-8", "replace")  # tiles, images and PDFs too
-    problems = []
+    # Every answer carries the security headers; no page holds inline code the policy's nonce does not cover.
+    problems = [f"{where}: {problem}" for problem in header_problems(response) + page_problems(response)]
     for secret in SECRETS + tuple(s for s in case.secrets if s not in SECRETS):
         insiders = case.secrets.get(secret, NOBODY)
         allowed = caller in insiders and response.status_code < 400
@@ -398,6 +405,18 @@ def signed_in(app, caller: str):
     return client
 
 
+# Posts that never carry a CSRF token, and why they change nothing a forger could want.
+CSRF_EXEMPT = {"/csp-report": "browsers post their own violation reports; the view only logs them"}
+
+
+def test_csrf_exempt_views_are_the_listed_ones(app):
+    from gisserver.core.access import CSRF_EXEMPT_ATTRIBUTE
+
+    exempt = {rule.rule for rule in app.url_map.iter_rules()
+              if getattr(app.view_functions[rule.endpoint], CSRF_EXEMPT_ATTRIBUTE, None)}
+    assert exempt == set(CSRF_EXEMPT)
+
+
 # With a session (not a token), the password form is the signed-in user's own.
 SESSION_DIFFERENCES = {("GET", "/account/password"): 200}
 
@@ -421,8 +440,8 @@ def test_no_state_change_rides_on_a_session_without_its_csrf_token(app, world):
     """Every unsafe route, posted from a signed-in browser without the CSRF token: refused, nothing written."""
     client = signed_in(app, "admin")
     problems = []
-    for (method, _rule), cases in ROUTES.items():
-        if method not in UNSAFE:
+    for (method, rule), cases in ROUTES.items():
+        if method not in UNSAFE or rule in CSRF_EXEMPT:
             continue
         path, response = _send(client, world, method, cases[0], {})
         refused = response.status_code == 400 and response.get_json()["error"]["code"] == "csrf_failed"

@@ -32,6 +32,7 @@ SQL = "1' OR '1'='1'; DROP TABLE reports; --"
 ROUTES: dict[str, str] = {
     "/": "/",
     "/account/password": "/account/password",
+    "/csp-report": "/csp-report",
     "/api/alerts": "/api/alerts",
     "/api/alerts/<int:alert_id>": "/api/alerts/1",
     "/api/alerts/<int:alert_id>/transition": "/api/alerts/1/transition",
@@ -129,6 +130,7 @@ REDIRECTS = {
 BODYLESS = {
     "/api/cameras/<code>/heartbeat": "a heartbeat says only 'alive'",
     "/logout": "ends the session",
+    "/csp-report": "browsers' violation reports: what cannot be read is dropped, nothing is stored",
 }
 # Query parameters offered to every GET route; those it reads get SQL and garbage, one at a time.
 QUERY_PARAMS = ("sort", "filter", "filter-lang", "bbox", "q", "limit", "offset", "page", "per_page", "lon", "lat",

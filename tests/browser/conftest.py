@@ -93,6 +93,9 @@ class Watched:
     page: object
     base: str
     console_errors: list[str] = field(default_factory=list)
+    # Content-Security-Policy violations, whatever level the console gave them: a script or style the policy
+    # refused means a broken page. (Chromium posts them to /csp-report too, but a minute later.)
+    csp_violations: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     outside_requests: list[str] = field(default_factory=list)
 
@@ -110,6 +113,7 @@ class Watched:
         assert "/login" not in self.page.url, "the demo user could not sign in"
 
     def assert_clean(self) -> None:
+        assert self.csp_violations == [], self.csp_violations
         assert self.console_errors == [], self.console_errors
         assert self.outside_requests == [], self.outside_requests
         assert self.dialogs == [], self.dialogs
@@ -118,7 +122,13 @@ class Watched:
 def _watch(context, base: str) -> Watched:
     page = context.new_page()
     watched = Watched(page, base)
-    page.on("console", lambda m: m.type == "error" and watched.console_errors.append(m.text))
+    def on_console(message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            watched.csp_violations.append(message.text)
+        elif message.type == "error":
+            watched.console_errors.append(message.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda e: watched.console_errors.append(f"uncaught: {e}"))
 
     def on_dialog(dialog):
