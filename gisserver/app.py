@@ -24,7 +24,7 @@ from gisserver.core.cluster import resolve_database_url
 from gisserver.core.config import Settings, load_or_create_secret
 from gisserver.core.db import Database
 from gisserver.core.errors import register_error_handlers
-from gisserver.core.http import DatabaseIdConverter, close_db_session, refuse_nul_characters
+from gisserver.core.http import DatabaseIdConverter, StrictRequest, check_request_text, close_db_session
 from gisserver.core.i18n import init_i18n
 from gisserver.core.logs import configure_logging
 from gisserver.core.ratelimit import init_rate_limits
@@ -71,7 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_db_session)
     register_error_handlers(app)
     _register_request_logging(app)
-    app.before_request(refuse_nul_characters)  # after the request id is assigned, so its 400 carries one
+    app.request_class = StrictRequest
+    app.before_request(check_request_text)  # after the request id is assigned, so its 400 carries one
     init_i18n(app)
     init_access(app)
     init_auth(app)

@@ -8,9 +8,11 @@ import math
 from contextlib import suppress
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
-from flask import current_app, g, request
+from flask import Request, current_app, g, request
 from sqlalchemy.exc import DBAPIError
+from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
 
 from gisserver.core.audit import set_context as set_audit_context
@@ -53,18 +55,73 @@ def _check_text(value: str, where: str) -> None:
         raise Invalid(f"{where} contains a NUL character", {"reason": "nul_character"})
 
 
-def refuse_nul_characters() -> None:
-    """Before every request: NUL in the path, the query or form fields is refused with a 400."""
+NOT_UTF8 = "invalid_encoding"
+# Bodies read as text: form posts and JSON or plain text. Files inside multipart bodies are data, not text.
+TEXT_BODY_TYPES = ("application/x-www-form-urlencoded", "application/json", "application/csp-report")
+
+
+def not_utf8(where: str) -> Invalid:
+    return Invalid(f"{where} is not valid UTF-8", {"reason": "not_utf8"}, code=NOT_UTF8)
+
+
+def _utf8(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise not_utf8(where) from None
+
+
+def _check_query(raw: bytes, where: str) -> None:
+    # Werkzeug keeps undecodable %-escapes as text; reading strictly tells the client what is wrong instead.
+    try:
+        parse_qsl(_utf8(raw, where), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise not_utf8(where) from None
+
+
+def _is_text_body() -> bool:
+    mimetype = request.mimetype
+    return mimetype in TEXT_BODY_TYPES or mimetype.endswith("+json") or mimetype.startswith("text/")
+
+
+class StrictFormDataParser(FormDataParser):
+    """Form bodies read as UTF-8 or refused: Werkzeug would drop an undecodable urlencoded body without a word
+    (the view then says a field is missing) and put U+FFFD into multipart fields."""
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        raw = stream.read()
+        _check_query(raw, "the form body")
+        return stream, self.cls(parse_qsl(raw.decode("utf-8"), keep_blank_values=True)), self.cls()
+
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        stream, form, files = super()._parse_multipart(stream, mimetype, content_length, options)
+        for name, value in form.items(multi=True):
+            if "\ufffd" in name or "\ufffd" in value:
+                raise not_utf8(f"form field {name[:40]!r}")
+        return stream, form, files
+
+
+class StrictRequest(Request):
+    form_data_parser_class = StrictFormDataParser
+
+
+def check_request_text() -> None:
+    """Before every request: the path, query and body are UTF-8 text without NUL, else a 400 that says which."""
     _check_text(request.path, "the path")
     if b"%00" in request.query_string or b"\x00" in request.query_string:
         raise Invalid("the query string contains a NUL character", {"reason": "nul_character"})
+    _check_query(request.query_string, "the query string")
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in request.form.items(multi=True):
             _check_text(f"{name}{value}", f"form field {str(name)[:40]!r}")
+    elif request.content_length and _is_text_body():
+        _utf8(request.get_data(cache=True), "the body")
 
 
 def parse_json_text(text: str | bytes) -> Any:
     """Parse JSON refusing NaN/Infinity and excessive nesting, with a 400 on any fault."""
+    if isinstance(text, bytes):
+        text = _utf8(text, "the body")
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:

@@ -334,6 +334,36 @@ def test_bad_bodies_at_every_write_route(world):
     _finish(world, before)
 
 
+NOT_UTF8_BODIES = {
+    "JSON": (b'{"description": "\xff\xfe\xfa"}', "application/json"),
+    "urlencoded form": (b"service_code=gay_roi&description=\xff\xfe", "application/x-www-form-urlencoded"),
+    "%-escaped form": (b"service_code=gay_roi&description=%FF%FE", "application/x-www-form-urlencoded"),
+    "multipart field": (b'--b\r\nContent-Disposition: form-data; name="description"\r\n\r\n\xff\xfe\r\n--b--\r\n',
+                        "multipart/form-data; boundary=b"),
+    "plain text": (b"\xc3\x28", "text/plain"),
+}
+
+
+def test_a_body_that_is_not_utf8_is_refused_saying_so_on_every_route(world):
+    before = _counts(world)
+    for rule, methods in _rules(world.client.application).items():
+        if rule not in ROUTES:
+            continue
+        for method in sorted(methods & {"POST", "PUT", "PATCH", "DELETE"}):
+            for what, (body, content_type) in NOT_UTF8_BODIES.items():
+                path = world.path(rule)
+                response = world.client.open(path, method=method, data=body, content_type=content_type,
+                                             headers=world.headers)
+                text = response.get_data(as_text=True)
+                if response.status_code != 400 or "not valid UTF-8" not in text:
+                    world.findings.append(f"{method} {path} ({what}): {response.status_code} {text[:150]}")
+    for path in ("/api/areas?q=%FF", "/maps/layers?q=%C3%28"):
+        response = world.client.get(path)
+        if response.status_code != 400 or "not valid UTF-8" not in response.get_data(as_text=True):
+            world.findings.append(f"GET {path}: {response.status_code}")
+    _finish(world, before)
+
+
 GOOD_REPORT = {"category": "gay_roi", "description": "Đánh nhau trước chợ Đông Ba"}
 
 
