@@ -154,6 +154,7 @@ def test_error_messages_do_not_echo_reporter_data(client, city):
 PUBLIC_WRITES = {
     ("POST", "/api/reports"), ("POST", "/open311/v2/requests.<fmt>"), ("POST", "/r/<ward_code>/<kind>"),
     ("POST", "/login"), ("POST", "/logout"),
+    ("POST", "/csp-report"),  # browsers' violation reports: logged, nothing stored
 }
 
 
