@@ -32,6 +32,8 @@ from gisserver.core.ratelimit import init_rate_limits
 log = logging.getLogger("gisserver.request")
 ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Open311 clients may put their api_key in the query string: it never goes into a log line.
+_SECRET_PARAMETER = re.compile(r"((?:^|[?&])api_key=)[^&]*")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -110,5 +112,6 @@ def _register_request_logging(app: Flask) -> None:
     def log_request(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed_ms)
+        path = _SECRET_PARAMETER.sub(r"\1<redacted>", request.full_path.rstrip("?"))
+        log.info("%s %s %s %.1fms", request.method, path, response.status_code, elapsed_ms)
         return response

@@ -72,12 +72,17 @@ def clean_database(request, _engine):
     yield
 
 
+# Limits have their own tests (tests/reports/intake/test_rate_limits.py, tests/accounts/test_sign_in_throttle.py);
+# elsewhere they would only get in the way.
+LENIENT_LIMITS = {"INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute",
+                  "INTAKE_USER_RATE_LIMIT": "10000 per minute", "INTAKE_TOKEN_RATE_LIMIT": "10000 per minute",
+                  "OPEN311_KEY_RATE_LIMIT": "10000 per minute", "LOGIN_RATE_LIMIT": "10000 per minute"}
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
-    # Intake limits have their own tests; elsewhere they would only get in the way.
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "data", "TESTING": True,
-                      "INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute",
-                      "LOGIN_RATE_LIMIT": "10000 per minute"})
+                      **LENIENT_LIMITS})
     yield app
     app.extensions["gisserver.db"].dispose()
 

@@ -12,6 +12,7 @@ without thinking about access fails closed instead of open.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import wraps
 
 from flask import Flask, g, has_request_context, redirect, request, session, url_for
@@ -35,11 +36,13 @@ from gisserver.core.http import db_session
 
 __all__ = [
     "Principal", "current_principal", "actor_label", "is_staff", "require_roles", "require_scope", "page_roles",
-    "login_user", "logout_user", "session_secret", "init_auth",
+    "login_user", "logout_user", "session_secret", "init_auth", "accepts_api_key",
 ]
 
 _UNSET = object()
 SESSION_KEY = "sid"
+API_KEY_ATTRIBUTE = "api_key_scope"
+
 def current_principal() -> Principal | None:
     """The caller of this request, or None when anonymous; a bad token is a 401, not anonymity."""
     cached = g.get("principal", _UNSET)
@@ -56,6 +59,14 @@ def current_principal() -> Principal | None:
         if principal is None:
             raise Unauthorized("the token is unknown, expired or revoked")
         db.commit()  # records last_used_at
+    elif (scope := view_attribute(request.endpoint, API_KEY_ATTRIBUTE)) and request.values.get("api_key"):
+        db = db_session()
+        principal = principal_for_token(db, request.values["api_key"].strip())
+        if principal is None or scope not in principal.scopes:
+            # GeoReport v2 answers a bad api_key with 403.
+            raise Forbidden("the api_key is unknown, expired or revoked")
+        principal = replace(principal, api_key=True)
+        db.commit()  # records last_used_at
     elif session.get(SESSION_KEY):
         user = user_for_session(db_session(), session[SESSION_KEY])
         if user is not None:
@@ -64,10 +75,21 @@ def current_principal() -> Principal | None:
     return principal
 
 
+def accepts_api_key(scope: str):
+    """Let a view's callers identify with an `api_key` parameter (Open311 clients do) carrying *scope*, as well as
+    with a bearer token. A key given and not valid is refused, never taken as anonymous."""
+
+    def decorator(view):
+        setattr(view, API_KEY_ATTRIBUTE, scope)
+        return view
+
+    return decorator
+
+
 def actor_label() -> str:
     """The caller as history and audit entries name it: "user:<name>", "token:<name>" or "anonymous"."""
     principal = current_principal()
-    return f"{principal.kind}:{principal.name}" if principal else "anonymous"
+    return principal.actor if principal else "anonymous"
 
 
 def is_staff() -> bool:

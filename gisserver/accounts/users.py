@@ -44,6 +44,15 @@ class Principal:
     area_ids: frozenset[int] = frozenset()
     unit_ids: frozenset[int] = frozenset()
     scopes: frozenset[str] = frozenset()
+    # The person behind the caller (a session, or a token issued for a user); None for machines.
+    user_id: int | None = None
+    # A registered application's key (Open311's api_key) rather than a bearer token.
+    api_key: bool = False
+
+    @property
+    def actor(self) -> str:
+        """How history and the audit log name the caller: "user:<name>", "token:<name>", "app:<name>"."""
+        return f"{'app' if self.api_key else self.kind}:{self.name}"
 
     def has_role(self, *roles: str) -> bool:
         return "admin" in self.roles or bool(self.roles.intersection(roles))
@@ -180,6 +189,7 @@ def principal_for_user(session: Session, user: User) -> Principal:
         roles=frozenset(user.roles),
         area_ids=frozenset(g.area_id for g in grants if g.area_id is not None),
         unit_ids=frozenset(g.unit_id for g in grants if g.unit_id is not None),
+        user_id=user.id,
     )
 
 
@@ -210,6 +220,7 @@ def principal_for_token(session: Session, secret: str, now: datetime | None = No
         area_ids=base.area_ids,
         unit_ids=base.unit_ids,
         scopes=frozenset(token.scopes),
+        user_id=user.id,
     )
 
 

@@ -35,9 +35,13 @@ class Settings:
     basemap_url: str = ""
     basemap_attribution: str = ""
     log_level: str = "INFO"
-    # Anonymous intake limits (Flask-Limiter syntax), per client address and per area.
+    # Intake limits (Flask-Limiter syntax): anonymous per client address and per area; people per person;
+    # machine tokens with the scope reports:file per token; Open311 applications per api_key.
     intake_rate_limit: str = "10 per minute;60 per day"
     intake_area_rate_limit: str = "300 per hour"
+    intake_user_rate_limit: str = "60 per minute;1000 per day"
+    intake_token_rate_limit: str = "120 per minute;5000 per day"
+    open311_key_rate_limit: str = "120 per minute;5000 per day"
     # Failed sign-ins per client address (successful ones are not counted).
     login_rate_limit: str = "10 per minute;100 per day"
     # Zip archives (Shapefiles, KMZ) are refused above this many files or this unpacked size.

@@ -96,8 +96,8 @@ class StrictFormDataParser(FormDataParser):
     def _parse_multipart(self, stream, mimetype, content_length, options):
         stream, form, files = super()._parse_multipart(stream, mimetype, content_length, options)
         for name, value in form.items(multi=True):
-            if "\ufffd" in name or "\ufffd" in value:
-                raise not_utf8(f"form field {name[:40]!r}")
+            if "\ufffd" in f"{name or ''}{value or ''}":
+                raise not_utf8(f"form field {str(name)[:40]!r}")
         return stream, form, files
 
 
@@ -243,10 +243,7 @@ def db_read_session():
 
 def _request_audit_context() -> dict:
     principal = g.get("principal")
-    if principal is None:
-        actor = "anonymous"
-    else:
-        actor = f"{principal.kind}:{principal.name}"
+    actor = "anonymous" if principal is None else principal.actor
     return {"actor": actor, "remote_addr": request.remote_addr, "request_id": g.get("request_id")}
 
 

@@ -12,7 +12,7 @@ from reports.intake import keychains as keychain_service
 from reports.intake.filing import commit_filed, file_report
 from reports.intake.forms import duplicate_policy, form_body, public_base, report_input, request_photos
 from reports.intake.keychains import keychain_info
-from reports.intake.limits import admit_to_area, per_client_intake
+from reports.intake.limits import admit_to_area, check_filer, per_client_intake
 from reports.workflow import queries
 
 bp = Blueprint("intake", __name__, url_prefix="/api")
@@ -22,6 +22,7 @@ bp = Blueprint("intake", __name__, url_prefix="/api")
 @per_client_intake
 @open_to("residents, anonymously; rate-limited per client and per area")
 def create_report():
+    check_filer("api")
     multipart = request.mimetype == "multipart/form-data"
     data = report_input(form_body() if multipart else json_body())
     photos = request_photos() if multipart else []  # every photo is checked before anything is stored

@@ -14,14 +14,14 @@ from flask import Blueprint, Response, current_app, json, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
-from gisserver.accounts.auth import actor_label
+from gisserver.accounts.auth import accepts_api_key, actor_label
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid, NotFound, ServiceError
 from gisserver.core.http import datetime_arg, db_session, finite_float
 from gisserver.core.ratelimit import retry_after
 from reports.intake import georeport
 from reports.intake.forms import duplicate_policy
-from reports.intake.limits import admit_to_area, per_client_intake
+from reports.intake.limits import OPEN311_SCOPE, admit_to_area, check_filer, per_client_intake
 from reports.intake.submit import ReportInput, submit_report
 from reports.workflow.categories import category_by_code, list_categories
 
@@ -118,9 +118,11 @@ def service_definition(code: str, fmt: str):
 
 @bp.post("/requests.<fmt>")
 @per_client_intake
-@open_to("residents, anonymously; rate-limited per client and per area")
+@accepts_api_key(OPEN311_SCOPE)
+@open_to("residents, anonymously, and registered applications; each rate-limited (per client and area, per key)")
 def create_request(fmt: str):
     fmt = _format(fmt)
+    check_filer("open311")
     session = db_session()
     georeport.check_jurisdiction(session, request.values.get("jurisdiction_id"))
     form = request.form

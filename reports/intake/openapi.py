@@ -47,9 +47,14 @@ SCHEMAS = {
                         progress={"type": "array", "items": {"type": "object"}}, status_url=STRING, id=INTEGER),
 }
 
+INTAKE_CALLERS = ("Anyone may file, anonymously or signed in. Machine tokens need the scope reports:file (403 "
+                  "otherwise). Each kind of caller has its own limit (429 with Retry-After): anonymous callers per "
+                  "address and per area, people per person, machine tokens per token.")
+
 PATHS = {
     "/api/reports": {"post": _also_created(op("file a citizen report", "reports", params=[IDEMPOTENCY_KEY],
-                                              body=json_body(ref("ReportIn")), ok=(200, JSON, ref("ReportPublic"))),
+                                              body=json_body(ref("ReportIn")), ok=(200, JSON, ref("ReportPublic")),
+                                              description=INTAKE_CALLERS),
                                            ref("ReportPublic"))},
     "/api/reports/{code}/status": {"get": op("a report's progress by tracking code", "reports",
                                              params=[path_param("code")], ok=(200, JSON, ref("ReportPublic")))},

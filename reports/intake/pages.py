@@ -19,7 +19,7 @@ from reports.areas.service import area_by_code, list_areas
 from reports.intake.filing import commit_filed, file_report
 from reports.intake.forms import duplicate_policy, request_photos
 from reports.intake.keychains import KINDS, keychain_info
-from reports.intake.limits import admit_to_area, per_client_intake
+from reports.intake.limits import admit_to_area, check_filer, per_client_intake
 from reports.intake.submit import ReportInput
 from reports.workflow import queries
 from reports.workflow.categories import list_categories
@@ -103,6 +103,7 @@ def _optional_float(name: str) -> float | None:
 @allows_geolocation
 @open_to("residents, anonymously; rate-limited per client and per area")
 def submit_form(ward_code: str, kind: str):
+    check_filer("qr_web")
     values = request.form.to_dict()
     session = db_session()
     try:

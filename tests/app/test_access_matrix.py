@@ -172,13 +172,16 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/audit"): [Case("/api/audit?limit=1000", admins(200),
                                  secrets={STAFF_NOTE: frozenset({"admin"}), INTERNAL_TITLE: frozenset({"admin"})},
                                  must_show=False)],
-    # Citizen intake: anyone, on every channel (limited per client and area, see test_rate_limits.py).
-    ("POST", "/api/reports"): [Case("/api/reports", answers(201), json=INTAKE)],
-    ("POST", "/open311/v2/requests.<fmt>"): [Case("/open311/v2/requests.json", answers(201), form=OPEN311)],
+    # Citizen intake: anyone, on every channel (limited per client and area, see test_rate_limits.py), but no
+    # machine whose token's scope does not say it files reports.
+    ("POST", "/api/reports"): [Case("/api/reports", answers(201, camera_w=403, gauge_w=403), json=INTAKE)],
+    ("POST", "/open311/v2/requests.<fmt>"): [Case("/open311/v2/requests.json", answers(201, camera_w=403,
+                                                                                          gauge_w=403), form=OPEN311)],
     ("GET", "/r"): [Case("/r", PUBLIC)],
     ("GET", "/r/<ward_code>/<kind>"): [Case("/r/T-W/police", PUBLIC)],
     # The QR form needs its CSRF token (the anonymous here has none); bearer callers cannot be forged.
-    ("POST", "/r/<ward_code>/<kind>"): [Case("/r/T-W/police", answers(302, anonymous=400), form=QR_FORM)],
+    ("POST", "/r/<ward_code>/<kind>"): [Case("/r/T-W/police", answers(302, anonymous=400, camera_w=403, gauge_w=403),
+                                             form=QR_FORM)],
     ("GET", "/status"): [Case("/status", PUBLIC)],
     ("GET", "/status/<code>"): [Case("/status/{code_w}", PUBLIC, secrets=PUBLIC_REPORT_PAGE)],
     ("GET", "/api/reports/<code>/status"): [Case("/api/reports/{code_w}/status", PUBLIC, secrets=PUBLIC_REPORT_PAGE)],

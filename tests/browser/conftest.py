@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from gisserver.accounts.demo import DEMO_PASSWORD
 from gisserver.app import create_app
 from gisserver.demo.loader import DemoOptions, load_demo
-from tests.conftest import empty_database
+from tests.conftest import LENIENT_LIMITS, empty_database
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -50,8 +50,7 @@ def demo_app(database_url, _engine, tmp_path_factory):
     """The app over a freshly loaded small demo city."""
     empty_database(_engine)
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path_factory.mktemp("browser-data"),
-                      "INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute",
-                      "LOGIN_RATE_LIMIT": "10000 per minute"})
+                      **LENIENT_LIMITS})
     load_demo(app.extensions["gisserver.db"], DEMO, echo=lambda _line: None)
     yield app
     app.extensions["gisserver.db"].dispose()

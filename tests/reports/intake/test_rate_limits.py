@@ -1,5 +1,6 @@
-"""Anonymous intake is rate-limited per client and per area across all worker processes, with 429 + Retry-After;
-failed sign-ins are limited per client."""
+"""Intake is rate-limited for every kind of caller across all worker processes, with 429 + Retry-After: anonymous
+residents per client and per area, people per person, machine tokens per token (and only with the scope
+reports:file), Open311 applications per api_key."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def limited_app(database_url, tmp_path):
                 "TESTING": True,
                 "INTAKE_RATE_LIMIT": "3 per minute",
                 "INTAKE_AREA_RATE_LIMIT": "4 per hour",
-                "LOGIN_RATE_LIMIT": "3 per minute",
+                "INTAKE_USER_RATE_LIMIT": "5 per minute",
+                "INTAKE_TOKEN_RATE_LIMIT": "4 per minute",
+                "OPEN311_KEY_RATE_LIMIT": "2 per minute",
             }
         )
         app.register_blueprint(probe)
@@ -67,17 +70,85 @@ def test_limit_is_shared_by_two_worker_apps(limited_app):
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
-def test_other_clients_and_signed_in_callers_are_not_limited(limited_app, auth_headers):
+def test_other_clients_and_people_have_allowances_of_their_own(limited_app, auth_headers):
     client = limited_app[0].test_client()
     for _ in range(3):
         client.post("/api/limit-probe/intake")
     assert client.post("/api/limit-probe/intake").status_code == 429
     other = client.post("/api/limit-probe/intake", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 201
-    assert client.post("/api/limit-probe/intake", headers=auth_headers("officer")).status_code == 201
+    # A person from the spent address files on their own allowance, higher than an address's, and one person's
+    # spent allowance is not another's.
+    officer, colleague = auth_headers("officer"), auth_headers("officer")
+    for n in range(5):
+        assert client.post("/api/limit-probe/intake", headers=officer).status_code == 201, n
+    refused = client.post("/api/limit-probe/intake", headers=officer)
+    assert refused.status_code == 429 and "5 per 1 minute" in refused.get_json()["error"]["message"]
+    assert client.post("/api/limit-probe/intake", headers=colleague).status_code == 201
     # Any Authorization header used to exempt the caller; a made-up one is now a 401, never a way round.
     bogus = client.post("/api/limit-probe/intake", headers={"Authorization": "Bearer gs_made-up"})
     assert bogus.status_code == 401
+
+
+def test_a_device_files_reports_only_with_the_scope_and_within_its_own_limit(limited_city, auth_headers):
+    client = limited_city.test_client()
+    body = {"category": "dien_chieu_sang", "description": "Đèn đường tắt cả tuần", "lon": EAST_INSIDE[0],
+            "lat": EAST_INSIDE[1]}
+    open311 = {"service_code": "dien_chieu_sang", "description": "Đèn đường tắt", "long": str(EAST_INSIDE[0]),
+               "lat": str(EAST_INSIDE[1])}
+    camera = auth_headers("device", scopes=["camera:CAM-0001"])
+    for answer in (client.post("/api/reports", json=body, headers=camera),
+                   client.post("/open311/v2/requests.json", data=open311, headers=camera),
+                   client.post("/r/T-E/committee", data={**open311, "category": "dien_chieu_sang"}, headers=camera)):
+        assert answer.status_code == 403 and "reports:file" in answer.get_data(as_text=True)
+    kiosk = auth_headers("device", scopes=["reports:file"])
+    for n in range(4):  # its own limit, and the per-area limit of anonymous residents does not apply to it
+        assert client.post("/api/reports", json=body, headers=kiosk).status_code == 201, n
+    assert client.post("/open311/v2/requests.json", data=open311, headers=kiosk).status_code == 429
+    assert client.post("/api/reports", json=body).status_code == 201  # anonymous callers still have theirs
+
+
+def _issue_key(app, name: str, scopes=("open311",)) -> tuple[int, str]:
+    from gisserver.accounts.users import issue_token
+
+    with app.extensions["gisserver.db"].transaction() as session:
+        token, secret = issue_token(session, name, scopes=scopes)
+        return token.id, secret
+
+
+def test_open311_api_keys_are_checked_limited_per_key_and_named_in_the_history(limited_city, db):
+    from sqlalchemy import text
+
+    from gisserver.accounts.users import revoke_token
+
+    client = limited_city.test_client()
+    form = {"service_code": "dien_chieu_sang", "description": "Đèn đường tắt", "long": str(EAST_INSIDE[0]),
+            "lat": str(EAST_INSIDE[1])}
+    key_id, key = _issue_key(limited_city, "hue-s")
+    first = client.post("/open311/v2/requests.json", data={**form, "api_key": key})
+    assert first.status_code == 201
+    code = first.get_json()[0]["service_request_id"]
+    actor = db.execute(text("SELECT e.actor FROM report_events e JOIN reports r ON r.id = e.report_id "
+                            "WHERE r.tracking_code = :code"), {"code": code}).scalar_one()
+    assert actor == "app:hue-s"
+    assert client.post("/open311/v2/requests.xml", data={**form, "api_key": key}).status_code == 201
+    spent = client.post("/open311/v2/requests.xml", data={**form, "api_key": key})
+    assert spent.status_code == 429 and b"<code>429</code>" in spent.data
+    # Anonymous Open311 intake from the same address is still open, under the anonymous limits.
+    assert client.post("/open311/v2/requests.json", data=form).status_code == 201
+    # A made-up key, a revoked one, or a token that is not an Open311 key: 403, as GeoReport v2 says.
+    _, camera = _issue_key(limited_city, "cam", scopes=("camera:CAM-1",))
+    revoke_token(db, key_id)
+    db.commit()
+    for bad in ("gs_made-up", key, camera):
+        refused = client.post("/open311/v2/requests.json", data={**form, "api_key": bad})
+        assert refused.status_code == 403, bad
+        assert "api_key" in refused.get_json()[0]["description"]
+    # The key is for Open311: as a bearer token on the JSON API it files nothing.
+    _, other = _issue_key(limited_city, "other-app")
+    assert client.post("/api/reports", json={"category": "dien_chieu_sang", "description": "Đèn đường tắt",
+                                              "lon": EAST_INSIDE[0], "lat": EAST_INSIDE[1]},
+                       headers={"Authorization": f"Bearer {other}"}).status_code == 403
 
 
 def _csrf(html: bytes) -> str:
@@ -120,30 +191,10 @@ def test_per_area_limit_counts_every_channel_by_where_the_report_lands(limited_c
 def test_per_area_limit_spares_staff(limited_city, auth_headers):
     client = limited_city.test_client()
     officer = auth_headers("officer")
-    for n in range(6):
+    for n in range(5):  # the officer's own limit is 5 per minute; the area's (4 per hour) does not apply
         body = {"category": "dien_chieu_sang", "description": "Đèn đường tắt cả tuần", "lon": EAST_INSIDE[0],
                 "lat": EAST_INSIDE[1], "channel": "phone"}
         assert client.post("/api/reports", json=body, headers=officer).status_code == 201, n
-
-
-def test_failed_sign_ins_are_limited_per_client(limited_app, db):
-    from gisserver.accounts.users import create_user
-
-    create_user(db, "planner1", "correct horse battery", ["planner"])
-    db.commit()
-    client = limited_app[0].test_client()
-    token = _csrf(client.get("/login").data)
-    for _ in range(3):
-        assert client.post("/login", data={"username": "planner1", "password": "wrong!", "csrf_token": token}
-                           ).status_code == 401
-    blocked = client.post("/login", data={"username": "planner1", "password": "correct horse battery",
-                                          "csrf_token": token})
-    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
-    other = limited_app[1].test_client()  # another worker, another address: not locked out
-    token = _csrf(other.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.7"}).data)
-    ok = other.post("/login", data={"username": "planner1", "password": "correct horse battery", "csrf_token": token},
-                    environ_base={"REMOTE_ADDR": "10.0.0.7"})
-    assert ok.status_code == 302
 
 
 def test_one_allowance_per_client_across_channels(limited_city):
