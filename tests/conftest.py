@@ -76,7 +76,8 @@ def clean_database(request, _engine):
 # elsewhere they would only get in the way.
 LENIENT_LIMITS = {"INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIMIT": "10000 per minute",
                   "INTAKE_USER_RATE_LIMIT": "10000 per minute", "INTAKE_TOKEN_RATE_LIMIT": "10000 per minute",
-                  "OPEN311_KEY_RATE_LIMIT": "10000 per minute", "LOGIN_RATE_LIMIT": "10000 per minute"}
+                  "OPEN311_KEY_RATE_LIMIT": "10000 per minute", "LOGIN_FAILURES_ACCOUNT_ADDRESS": 10000,
+                  "LOGIN_FAILURES_ADDRESS": 10000, "LOGIN_FAILURES_ACCOUNT": 10000}
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
 from gisserver.accounts.models import User
+from gisserver.accounts.signin import unread_notices
 from gisserver.accounts.users import (
     Principal,
     end_session,
@@ -230,9 +231,13 @@ def init_auth(app: Flask) -> None:
         # Pages show who is signed in; an error page (even one saying the database is down)
         # must still render, so a failure here just means "nobody".
         try:
-            return {"principal": current_principal()}
+            principal = current_principal()
+            unread = 0
+            if principal is not None and principal.kind == "user" and request.endpoint != "account.account":
+                unread = len(unread_notices(db_session(), principal.id))
+            return {"principal": principal, "unread_notices": unread}
         except (ServiceError, SQLAlchemyError):
-            return {"principal": None}
+            return {"principal": None, "unread_notices": 0}
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
+from gisserver.accounts import twofactor
 from gisserver.accounts.models import ApiToken, User, UserGrant
 from gisserver.accounts.users import (
     NEVER,
@@ -111,7 +112,7 @@ def users_list() -> None:
     """List users, their roles and what they are granted."""
     with _transaction() as session:
         for user in session.scalars(select(User).order_by(User.username)):
-            state = "" if user.active else " (inactive)"
+            state = ("" if user.active else " (inactive)") + (" (2fa)" if twofactor.is_enrolled(user) else "")
             grants = ",".join(session.execute(_GRANT_CODES, {"user": user.id}).scalars())
             click.echo(f"{user.username}\t{','.join(user.roles)}{state}\t{grants}".rstrip("\t"))
 
@@ -158,6 +159,37 @@ def users_activate(username) -> None:
     click.echo("activated")
 
 
+@users.command("require-2fa")
+@click.argument("role", required=False)
+@click.option("--off", is_flag=True, help="stop requiring it of the role (people may still keep it on)")
+@with_appcontext
+def users_require_2fa(role, off) -> None:
+    """Require two-factor sign-in of everyone with ROLE (admins and planners by default); without ROLE, show
+    which roles must."""
+    try:
+        with _transaction() as session:
+            roles = twofactor.set_required(session, role, not off) if role else twofactor.required_roles(session)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"two-factor sign-in required for: {', '.join(sorted(roles)) or 'nobody'}")
+
+
+@users.command("reset-2fa")
+@click.argument("username")
+@with_appcontext
+def users_reset_2fa(username) -> None:
+    """Forget a user's authenticator and recovery codes (a lost phone); their browsers are signed out and the
+    next sign-in sets up a new one when their role requires it."""
+    try:
+        with _transaction() as session:
+            user = get_user(session, username)
+            twofactor.turn_off(session, user, by_admin=True)
+            end_sessions(session, user)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo("two-factor sign-in reset")
+
+
 @click.group("tokens")
 def tokens() -> None:
     """Issue and revoke API tokens for people and machines."""
@@ -167,7 +199,8 @@ def tokens() -> None:
 @click.argument("name")
 @click.option("--user", "username", help="the token acts as this user")
 @click.option("--scope", "scopes", multiple=True,
-              help="what a machine may write: camera:<code>, hotspot:<code>, or readings:write (every gauge)")
+              help="what a machine may do: camera:<code>, hotspot:<code>, readings:write (every gauge), "
+                   "reports:file (file reports through the API), open311 (an Open311 application's api_key)")
 @click.option("--expires-days", type=click.IntRange(min=1), default=None,
               help="days until the token stops working (default: 90 for a user's token, 365 for a device's)")
 @click.option("--never-expires", is_flag=True, help="a token without an end (revoke it by hand)")

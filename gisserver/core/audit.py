@@ -20,7 +20,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from gisserver.core.db import Base
 
 # Never copied into the audit log: secrets and private reporter data.
-REDACTED_COLUMNS = {"password_hash", "token_hash", "reporter_name", "reporter_phone", "stream_url"}
+REDACTED_COLUMNS = {"password_hash", "token_hash", "reporter_name", "reporter_phone", "stream_url", "totp_secret",
+                    "code_hash", "secret_hash"}
 SKIPPED_TABLES = {"audit_log"}
 CONTEXT_KEY = "audit_context"
 

@@ -42,8 +42,14 @@ class Settings:
     intake_user_rate_limit: str = "60 per minute;1000 per day"
     intake_token_rate_limit: str = "120 per minute;5000 per day"
     open311_key_rate_limit: str = "120 per minute;5000 per day"
-    # Failed sign-ins per client address (successful ones are not counted).
-    login_rate_limit: str = "10 per minute;100 per day"
+    # The sign-in throttle: free failures per account from one address and browser, per address (all accounts),
+    # per account (from several addresses); then each try waits twice as long, up to the cap; the owner is told
+    # after this many failures.
+    login_failures_account_address: int = 3
+    login_failures_address: int = 20
+    login_failures_account: int = 10
+    login_max_delay_seconds: int = 900
+    login_notice_after: int = 5
     # Zip archives (Shapefiles, KMZ) are refused above this many files or this unpacked size.
     archive_max_files: int = 200
     archive_max_mb: int = 2048

@@ -20,8 +20,8 @@ def _csrf(html: bytes) -> str:
 
 
 @pytest.fixture
-def planner(db):
-    create_user(db, "planner1", "correct horse battery", ["planner"])
+def officer(db):
+    create_user(db, "officer1", "correct horse battery", ["officer"])
     db.commit()
 
 
@@ -38,44 +38,44 @@ def test_language_redirect_never_leaves_the_site(client):
         assert response.headers["Location"] == "/"
 
 
-def test_login_requires_csrf_token(client, planner):
+def test_login_requires_csrf_token(client, officer):
     response = client.post(
-        "/login", data={"username": "planner1", "password": "correct horse battery"}, headers={"Accept": "text/html"}
+        "/login", data={"username": "officer1", "password": "correct horse battery"}, headers={"Accept": "text/html"}
     )
     assert response.status_code == 400
     assert b"CSRF" in response.data
 
 
-def test_login_logout_cycle(client, planner):
+def test_login_logout_cycle(client, officer):
     token = _csrf(client.get("/login").data)
-    wrong = client.post("/login", data={"username": "planner1", "password": "nope", "csrf_token": token})
+    wrong = client.post("/login", data={"username": "officer1", "password": "nope", "csrf_token": token})
     assert wrong.status_code == 401 and "Sai tên đăng nhập".encode() in wrong.data
 
     ok = client.post(
-        "/login", data={"username": "planner1", "password": "correct horse battery", "csrf_token": token, "next": "/"}
+        "/login", data={"username": "officer1", "password": "correct horse battery", "csrf_token": token, "next": "/"}
     )
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
     page = client.get("/").data
-    assert b"planner1" in page
+    assert b"officer1" in page
 
     # A signed-in session must send the CSRF token with every state-changing request.
     assert client.post("/logout").status_code == 400
     assert client.post("/logout", data={"csrf_token": _csrf(page)}).status_code == 302
-    assert b"planner1" not in client.get("/").data
+    assert b"officer1" not in client.get("/").data
 
 
-def test_session_cookie_flags(client, planner):
+def test_session_cookie_flags(client, officer):
     token = _csrf(client.get("/login").data)
     response = client.post(
-        "/login", data={"username": "planner1", "password": "correct horse battery", "csrf_token": token}
+        "/login", data={"username": "officer1", "password": "correct horse battery", "csrf_token": token}
     )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_change_password(client, planner):
+def test_change_password(client, officer):
     token = _csrf(client.get("/login").data)
-    client.post("/login", data={"username": "planner1", "password": "correct horse battery", "csrf_token": token})
+    client.post("/login", data={"username": "officer1", "password": "correct horse battery", "csrf_token": token})
     form = client.get("/account/password")
     assert form.status_code == 200
     token = _csrf(form.data)

@@ -31,7 +31,10 @@ SQL = "1' OR '1'='1'; DROP TABLE reports; --"
 # Every route, with a valid path to attack it through ({...} filled from the world fixture).
 ROUTES: dict[str, str] = {
     "/": "/",
+    "/account": "/account",
     "/account/password": "/account/password",
+    "/account/two-factor": "/account/two-factor",
+    "/login/code": "/login/code",
     "/csp-report": "/csp-report",
     "/api/alerts": "/api/alerts",
     "/api/alerts/<int:alert_id>": "/api/alerts/1",
@@ -123,6 +126,9 @@ REDIRECTS = {
     "/lang/<code>": "switches language and goes back; an unknown code sets nothing",
     "/logout": "ends the session whatever the body says",
     "/account/password": "sends anonymous callers to the login page",
+    "/account": "sends callers without a browser session to the login page",
+    "/account/two-factor": "sends callers without a browser session to the login page",
+    "/login/code": "sends a browser whose password step did not just succeed to the login page",
     "/r/<ward_code>/<kind>": "an unknown kind of code opens the committee's form of the ward",
     "/status/<code>": "tracking codes are put in upper case first",
 }
