@@ -15,15 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gisserver.accounts.auth import init_auth
+from gisserver.accounts.demo import active_demo_users
 from gisserver.core import features, health, openapi, security
 from gisserver.core.access import init_access
 from gisserver.core.cluster import resolve_database_url
-from gisserver.core.config import Settings, load_or_create_secret
+from gisserver.core.config import Settings, load_or_create_secret, weak_secret
 from gisserver.core.db import Database
 from gisserver.core.errors import register_error_handlers
+from gisserver.core.exceptions import Unavailable
 from gisserver.core.http import DatabaseIdConverter, StrictRequest, check_request_text, close_db_session
 from gisserver.core.i18n import init_i18n
 from gisserver.core.logs import configure_logging
@@ -31,6 +35,7 @@ from gisserver.core.ratelimit import init_rate_limits
 
 log = logging.getLogger("gisserver.request")
 ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = "production"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Open311 clients may put their api_key in the query string: it never goes into a log line.
 _SECRET_PARAMETER = re.compile(r"((?:^|[?&])api_key=)[^&]*")
@@ -83,6 +88,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
 
+    if settings.env == PRODUCTION:
+        _refuse_unsafe_production(app)
+
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(security.bp)
@@ -91,6 +99,45 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for reference in features.references("template_context"):
         app.context_processor(features.load(reference))
     return app
+
+
+class UnsafeProduction(RuntimeError):
+    """Production mode with a setting that would let anyone in: the app does not start."""
+
+
+def _refuse_unsafe_production(app: Flask) -> None:
+    """In production mode, refuse a weak or demo secret key, and the demo users with their published password.
+
+    The users are checked in the database; when it cannot be reached yet (the service started before PostgreSQL),
+    every request is refused with 503 until the check has passed once."""
+    reason = weak_secret(app.config["SECRET_KEY"])
+    if reason:
+        raise UnsafeProduction(f"GISSERVER_ENV=production refuses this secret key: {reason}. "
+                               "Set GISSERVER_SECRET_KEY to a long random value (or remove it to have one generated).")
+    database = app.extensions["gisserver.db"]
+
+    def check_demo_users() -> None:
+        with database.transaction() as session:
+            active = active_demo_users(session)
+        if active:
+            raise UnsafeProduction(
+                f"GISSERVER_ENV=production refuses to run with the demo users still active: {', '.join(active)}. "
+                "Deactivate them (gisserver users deactivate NAME) or give them new passwords.")
+        app.config["PRODUCTION_CHECKED"] = True
+
+    try:
+        check_demo_users()
+    except (OperationalError, PoolTimeoutError):
+        log.warning("production checks wait for the database")
+
+        @app.before_request
+        def checked_before_serving():
+            if not app.config.get("PRODUCTION_CHECKED"):
+                try:
+                    check_demo_users()
+                except UnsafeProduction as exc:
+                    log.critical("%s", exc)
+                    raise Unavailable("this server refuses to run: see its log") from None
 
 
 def _replace(settings: Settings, name: str, value: Any) -> Settings:

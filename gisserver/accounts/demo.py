@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
+from gisserver.accounts.models import User
 from gisserver.accounts.users import create_user, grant
 
 DEMO_PASSWORD = "demo-password-2025"
+DEMO_USERNAMES = ("admin", "planner", "leader", "ward-leader", "officer")
 
 
 @dataclass(frozen=True)
@@ -37,3 +41,9 @@ def create_demo_users(session: Session, *, city_area_id: int, ward_area_id: int,
             grant(session, user, unit_id=unit_id)
         made.append(DemoUser(username, roles, description))
     return made
+
+
+def active_demo_users(session: Session) -> list[str]:
+    """Demo users that can still sign in with the demo password (what production mode refuses to run with)."""
+    users = session.scalars(select(User).where(User.username.in_(DEMO_USERNAMES), User.active.is_(True)))
+    return sorted(user.username for user in users if check_password_hash(user.password_hash, DEMO_PASSWORD))

@@ -18,6 +18,8 @@ def _default_data_dir() -> Path:
 class Settings:
     """Every setting the service reads; each field maps to GISSERVER_<FIELD> in the environment."""
 
+    # "production" makes the app refuse to start with a weak or demo secret key or the demo users still active.
+    env: str = "development"
     # Where the private cluster, uploads and generated secrets live.
     data_dir: Path = field(default_factory=_default_data_dir)
     # Any PostGIS 3 database; empty means "use the private cluster under data_dir".
@@ -113,3 +115,20 @@ def load_or_create_secret(path: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
     return value
+
+
+# Placeholders people copy from examples: never a secret key in production.
+WELL_KNOWN_SECRETS = {"dev", "development", "secret", "secret-key", "secret_key", "changeme", "change-me",
+                      "change_me", "demo", "test", "testing", "gisserver", "please-change-me", "default"}
+MIN_SECRET_LENGTH = 32
+
+
+def weak_secret(value: str) -> str | None:
+    """Why *value* may not sign sessions in production, or None when it may."""
+    if value.strip().lower() in WELL_KNOWN_SECRETS:
+        return "it is a well-known placeholder"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"it is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(value)) < 8:
+        return "it repeats a few characters"
+    return None
