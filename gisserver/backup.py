@@ -130,7 +130,7 @@ def create_backup(url: str, data_dir: Path, out: Path, bindir: str = "") -> Back
         with tempfile.TemporaryDirectory() as tmp, engine.connect() as conn, conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             dump = Path(tmp) / DUMP_NAME
-            proc = subprocess.run(
+            proc = subprocess.run(  # noqa: S603 - pg_dump from the configured bindir, fixed arguments
                 [_pg_tool("pg_dump", bindir), "--format=custom", "--no-owner", "--no-privileges",
                  f"--snapshot={snapshot}", f"--file={dump}", dsn],
                 env=env,
@@ -203,7 +203,7 @@ def restore_backup(url: str, data_dir: Path, archive: Path, *, replace: bool = F
         tar.extractall(tmp, filter="data")
         manifest = json.loads((Path(tmp) / MANIFEST_NAME).read_text())
         _check_archived_files(Path(tmp), manifest)  # before anything is overwritten
-        listing = subprocess.run(
+        listing = subprocess.run(  # noqa: S603 - pg_restore from the configured bindir, fixed arguments
             [_pg_tool("pg_restore", bindir), "--list", str(Path(tmp) / DUMP_NAME)],
             capture_output=True,
             text=True,
@@ -211,7 +211,7 @@ def restore_backup(url: str, data_dir: Path, archive: Path, *, replace: bool = F
         ).stdout
         entries = Path(tmp) / "restore.list"
         entries.write_text("\n".join(line for line in listing.splitlines() if not _extension_owned(line)))
-        proc = subprocess.run(
+        proc = subprocess.run(  # noqa: S603 - pg_restore from the configured bindir, fixed arguments
             [
                 _pg_tool("pg_restore", bindir),
                 "--clean",

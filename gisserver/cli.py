@@ -140,7 +140,7 @@ def serve(host: str, port: int, workers: int, threads: int, keep_alive: int) -> 
         str(keep_alive),
         "gisserver.app:create_app()",
     ]
-    os.execv(sys.executable, argv)
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter and fixed gunicorn arguments
 
 
 # -- feature command groups ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash
 from gisserver.accounts.models import User
 from gisserver.accounts.users import create_user, grant
 
-DEMO_PASSWORD = "demo-password-2025"
+DEMO_PASSWORD = "demo-password-2025"  # noqa: S105 - published on purpose; production mode refuses it
 DEMO_USERNAMES = ("admin", "planner", "leader", "ward-leader", "officer")
 
 

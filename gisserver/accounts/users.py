@@ -18,7 +18,7 @@ from gisserver.core.exceptions import Conflict, Invalid, NotFound
 
 ROLES = ("admin", "planner", "officer", "leader")
 DEVICE_ROLE = "device"
-TOKEN_PREFIX = "gs_"
+TOKEN_PREFIX = "gs_"  # noqa: S105 - a marker on every token, not a secret
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_KEPT = timedelta(days=90)  # sessions long over stay this long (when and from where people signed in)
 # A token's last use is recorded at most this often, so that reading with a token is not a write each time.
@@ -28,7 +28,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=5)
 USER_TOKEN_LIFETIME = timedelta(days=90)
 DEVICE_TOKEN_LIFETIME = timedelta(days=365)
 NEVER = "never"
-PASSWORD_METHOD = "scrypt"  # werkzeug's default; older hashes are upgraded at the next sign-in
+PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hash algorithm's name  # werkzeug's default; older hashes are upgraded at the next sign-in
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 10
 

@@ -146,7 +146,8 @@ class PrivateCluster:
                     f"{self._bin(name)} not found: install Debian's postgresql-15 and "
                     "postgresql-15-postgis-3 (scripts/setup.sh does), or set GISSERVER_PG_BINDIR"
                 )
-        share = subprocess.run([self._bin("pg_config"), "--sharedir"], capture_output=True, text=True)
+        share = subprocess.run([self._bin("pg_config"), "--sharedir"],  # noqa: S603 - the configured bindir's tool
+                               capture_output=True, text=True)
         sharedir = share.stdout.strip() or "/usr/share/postgresql/15"
         if not list(Path(sharedir, "extension").glob("postgis.control")):
             raise ClusterError("PostGIS is not installed for this PostgreSQL: install postgresql-15-postgis-3")
@@ -157,7 +158,8 @@ class PrivateCluster:
     def _run_as_server(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
         if self._as_server_user():
             argv = ["runuser", "-u", SERVER_USER, "--", *argv]
-        proc = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+        # PostgreSQL's own tools with arguments this module builds (no shell, nothing from requests).
+        proc = subprocess.run(argv, capture_output=True, text=True, **kwargs)  # noqa: S603
         if proc.returncode != 0:
             output = proc.stderr.strip() or proc.stdout.strip()
             raise ClusterError(f"{' '.join(argv)} failed ({proc.returncode}): {output}")

@@ -42,7 +42,7 @@ class Settings:
     intake_rate_limit: str = "10 per minute;60 per day"
     intake_area_rate_limit: str = "300 per hour"
     intake_user_rate_limit: str = "60 per minute;1000 per day"
-    intake_token_rate_limit: str = "120 per minute;5000 per day"
+    intake_token_rate_limit: str = "120 per minute;5000 per day"  # noqa: S105 - a rate, not a secret
     open311_key_rate_limit: str = "120 per minute;5000 per day"
     # The sign-in throttle: free failures per account from one address and browser, per address (all accounts),
     # per account (from several addresses); then each try waits twice as long, up to the cap; the owner is told
