@@ -72,7 +72,8 @@ case "${1:-}" in
     test)
         install_all
         say "starting PostGIS"; gis db up
-        say "ruff"; "$VENV/bin/ruff" check .
+        say "ruff (with its security rules)"; "$VENV/bin/ruff" check .
+        say "dependency audit"; "$VENV/bin/python" scripts/audit.py
         say "pytest"; exec "$VENV/bin/python" -m pytest "${@:2}"
         ;;
     *)
