@@ -1,21 +1,34 @@
-"""OGC API - Features Part 3 filters (CQL2 text and JSON) turned into SQLAlchemy conditions by pygeofilter."""
+"""OGC API - Features Part 3 filters (CQL2 text and JSON) turned into SQLAlchemy conditions by pygeofilter.
+
+pygeofilter parses; the literals it gets wrong or leaves out are ours: CQL2 1.0's BBOX literal (cql2-json's
+{"bbox": [...]} reached pygeofilter's Envelope as x1, x2, y1, y2 and selected the wrong area; cql2-text's
+BBOX(...) was an unknown function), geometry literals with their own CRS, and CASEI/ACCENTI.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 
+import shapely
+import shapely.errors
+import shapely.geometry
+from geoalchemy2 import Geometry
 from lark.exceptions import LarkError
-from pygeofilter import ast
-from pygeofilter.backends.sqlalchemy import to_filter
+from pygeofilter import ast, values
+from pygeofilter.backends.evaluator import handle
+from pygeofilter.backends.sqlalchemy.evaluate import SQLAlchemyFilterEvaluator
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 
 from gisserver.core.exceptions import Invalid
 from layers.models import Layer
 
 FILTER_LANGS = ("cql2-text", "cql2-json")
 GEOMETRY_NAMES = ("geometry", "geom")
+FUNCTIONS = ("CASEI", "ACCENTI")
+CRS84_NAMES = ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", "urn:ogc:def:crs:OGC:1.3:CRS84", "OGC:CRS84")
 
 
 def field_mapping(layer: Layer, table: Table) -> dict:
@@ -40,16 +53,106 @@ def _names(node) -> set[str]:
     return found
 
 
-def _standard_between(node):
-    """CQL2 1.0 writes between as [property, low, high]; pygeofilter reads [property, [low, high]]."""
-    if isinstance(node, dict):
-        args = node.get("args")
-        if str(node.get("op", "")).lower() == "between" and isinstance(args, list) and len(args) == 3:
-            node = {**node, "args": [args[0], [args[1], args[2]]]}
-        return {k: _standard_between(v) for k, v in node.items()}
+def bbox_geometry(numbers) -> dict:
+    """A CQL2/OGC bbox (minx, miny, maxx, maxy, or with minz/maxz) as a GeoJSON polygon in CRS84.
+
+    A box whose west edge is east of its east edge crosses the antimeridian (OGC API - Features 1, 7.15.3)
+    and becomes two boxes.
+    """
+    if not isinstance(numbers, list | tuple) or len(numbers) not in (4, 6) or not all(
+        isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in numbers
+    ):
+        raise Invalid("a bbox is 4 (or 6, with heights) numbers: minx, miny, maxx, maxy", {"parameter": "filter"})
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    minx, miny, maxx, maxy = (float(n) for n in numbers)
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise Invalid("a bbox is minx, miny, maxx, maxy in CRS84 (longitude, latitude); this one is outside "
+                      "-180..180 / -90..90 or has miny > maxy", {"parameter": "filter", "bbox": list(numbers)})
+
+    def ring(x0, x1):
+        return [[[x0, miny], [x1, miny], [x1, maxy], [x0, maxy], [x0, miny]]]
+
+    if minx > maxx:
+        return {"type": "MultiPolygon", "coordinates": [ring(minx, 180.0), ring(-180.0, maxx)]}
+    return {"type": "Polygon", "coordinates": ring(minx, maxx)}
+
+
+def _json_literals(node):
+    """CQL2-JSON with bbox literals as GeoJSON, ACCENTI as a function call and BETWEEN as pygeofilter reads it."""
     if isinstance(node, list):
-        return [_standard_between(v) for v in node]
-    return node
+        return [_json_literals(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"bbox"}:
+        return bbox_geometry(node["bbox"])
+    op = str(node.get("op", "")).lower()
+    args = node.get("args")
+    if op == "between" and isinstance(args, list) and len(args) == 3:
+        # CQL2 1.0 writes between as [property, low, high]; pygeofilter reads [property, [low, high]].
+        node = {**node, "args": [args[0], [args[1], args[2]]]}
+    elif op == "accenti" and isinstance(args, list):
+        node = {"function": {"name": "accenti", "arguments": args}}
+    return {k: _json_literals(v) for k, v in node.items()}
+
+
+def _checked_geometry(geojson: dict) -> dict:
+    """A geometry literal, refused when it names its own CRS or has coordinates outside CRS84."""
+    if "crs" in geojson:
+        name = ((geojson.get("crs") or {}).get("properties") or {}).get("name")
+        if name not in CRS84_NAMES:
+            raise Invalid(f"geometry literals are in CRS84 (longitude, latitude); {name or 'another CRS'} is not "
+                          "supported", {"parameter": "filter", "supported_crs": [CRS84_NAMES[0]]})
+        geojson = {k: v for k, v in geojson.items() if k != "crs"}
+    try:
+        shape = shapely.geometry.shape(geojson)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, shapely.errors.ShapelyError):
+        raise Invalid("a geometry literal of the filter cannot be read", {"parameter": "filter"}) from None
+    minx, miny, maxx, maxy = shape.bounds if not shape.is_empty else (0, 0, 0, 0)
+    if not (math.isfinite(minx + miny + maxx + maxy) and -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise Invalid("a geometry literal of the filter is outside CRS84 (longitude -180..180, latitude -90..90); "
+                      "coordinates are longitude first", {"parameter": "filter"})
+    return shapely.geometry.mapping(shape)
+
+
+def _geometry_literal(geojson: dict):
+    text = json.dumps(_checked_geometry(geojson))
+    return func.ST_SetSRID(func.ST_GeomFromGeoJSON(text), 4326, type_=Geometry(srid=4326))
+
+
+class _Evaluator(SQLAlchemyFilterEvaluator):
+    """pygeofilter's SQLAlchemy evaluator with CQL2 1.0's literals and functions done as the standard says."""
+
+    @handle(values.Geometry)
+    def geometry(self, node):
+        return _geometry_literal(node.__geo_interface__)
+
+    @handle(values.Envelope)
+    def envelope(self, node):
+        # Only cql2-text's ENVELOPE (not CQL2, kept from pygeofilter): minx, maxx, miny, maxy.
+        return _geometry_literal(bbox_geometry([node.x1, node.y1, node.x2, node.y2]))
+
+    @handle(ast.BBox)
+    def bbox(self, node, lhs):
+        if node.crs and node.crs not in CRS84_NAMES:
+            raise Invalid(f"BBOX in {node.crs} is not supported; only CRS84", {"parameter": "filter"})
+        return func.ST_Intersects(lhs, _geometry_literal(bbox_geometry([node.minx, node.miny, node.maxx,
+                                                                         node.maxy])))
+
+    @handle(ast.Function)
+    def function(self, node, *arguments):
+        name = node.name.lower()
+        if name == "bbox":  # the CQL2 1.0 literal BBOX(minx, miny, maxx, maxy), parsed as a call
+            return _geometry_literal(bbox_geometry(node.arguments))
+        if name == "lower" and len(arguments) == 1:  # CASEI
+            return func.lower(arguments[0])
+        if name == "accenti" and len(arguments) == 1:
+            return func.unaccent(arguments[0])
+        raise Invalid(f"unknown function {node.name!r}", {"parameter": "filter", "functions": list(FUNCTIONS)})
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_filter(text: str, lang: str | None, layer: Layer, table: Table):
@@ -59,10 +162,10 @@ def parse_filter(text: str, lang: str | None, layer: Layer, table: Table):
         raise Invalid(f"filter-lang must be one of {', '.join(FILTER_LANGS)}", {"parameter": "filter-lang"})
     try:
         if lang == "cql2-json":
-            tree = parse_cql2_json(_standard_between(json.loads(text)))
+            tree = parse_cql2_json(_json_literals(json.loads(text, parse_constant=_refuse_constant)))
         else:
             tree = parse_cql2_text(text)
-    except (LarkError, ValueError, TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
+    except (LarkError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
         reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise Invalid(f"malformed {lang} filter: {reason}", {"parameter": "filter"}) from None
     mapping = field_mapping(layer, table)
@@ -71,6 +174,6 @@ def parse_filter(text: str, lang: str | None, layer: Layer, table: Table):
         raise Invalid(f"unknown propert{'y' if len(unknown) == 1 else 'ies'}: {', '.join(unknown)}",
                       {"parameter": "filter", "unknown": unknown, "queryables": sorted(mapping)})
     try:
-        return to_filter(tree, mapping, undefined_as_null=False)
+        return _Evaluator(mapping, undefined_as_null=False).evaluate(tree)
     except (KeyError, ValueError, TypeError, NotImplementedError, AttributeError) as exc:
         raise Invalid(f"unsupported filter: {exc}", {"parameter": "filter"}) from None
