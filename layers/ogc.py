@@ -23,6 +23,9 @@ api_bp = Blueprint("identify", __name__, url_prefix="/api")
 GEOJSON = "application/geo+json"
 RESERVED = {"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs", "crs"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+SUPPORTED_CRS = [CRS84]
+CRS_PARAMETERS = ("crs", "bbox-crs", "filter-crs")
+CONTENT_CRS = {"Content-Crs": f"<{CRS84}>"}
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
@@ -176,15 +179,25 @@ def queryables(collection_id: str):
     return _json(body, "application/schema+json")
 
 
+def _check_crs_parameters() -> None:
+    """Only CRS84 until Part 2 (CRS by reference) is implemented.
+
+    EPSG:4326 used to be accepted and read as lon/lat; its axis order is lat/lon, so a client that sent it
+    correctly got wrong or empty answers. Refused instead, naming what is supported.
+    """
+    for parameter in CRS_PARAMETERS:
+        value = request.args.get(parameter)
+        if value is not None and value != CRS84:
+            raise Invalid(f"{parameter} {value!r} is not supported; the supported CRS is {CRS84} "
+                          "(longitude, latitude)", {"parameter": parameter, "supported": SUPPORTED_CRS})
+
+
 def _item_query(layer: Layer) -> features.ItemQuery:
     names = {a["name"] for a in layer.attributes}
     unknown = [k for k in request.args if k not in RESERVED and k not in names]
     if unknown:
         raise Invalid(f"unknown parameter(s): {', '.join(unknown)}", {"queryables": sorted(names)})
-    for crs_param in ("bbox-crs", "filter-crs", "crs"):
-        value = request.args.get(crs_param)
-        if value and value not in (CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326"):
-            raise Invalid(f"{crs_param} must be {CRS84}", {"parameter": crs_param})
+    _check_crs_parameters()
     q = features.ItemQuery(
         limit=features.parse_limit(request.args.get("limit")),
         offset=features.parse_offset(request.args.get("offset")),
@@ -228,13 +241,14 @@ def items(collection_id: str):
     head = json.dumps({"type": "FeatureCollection", "numberMatched": page.number_matched,
                        "numberReturned": page.number_returned, "timeStamp": stamp, "links": links},
                       ensure_ascii=False)
-    return Response(head[:-1] + ', "features": ' + page.features_json + "}", mimetype=GEOJSON)
+    return Response(head[:-1] + ', "features": ' + page.features_json + "}", mimetype=GEOJSON, headers=CONTENT_CRS)
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def item(collection_id: str, feature_id: str):
     layer = _layer(collection_id)
+    _check_crs_parameters()
     text = features.item(db_read_session(), layer, feature_id)
     if _wants_html():
         return render_template("ogc/item.html", layer=layer, feature=json.loads(text))
@@ -242,7 +256,7 @@ def item(collection_id: str, feature_id: str):
         {"href": request.base_url, "rel": "self", "type": GEOJSON},
         {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
     ])
-    return Response(text[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON)
+    return Response(text[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON, headers=CONTENT_CRS)
 
 
 @bp.get("/collections/<collection_id>/tiles/WebMercatorQuad")
