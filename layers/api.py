@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -112,7 +113,16 @@ def export_layer(name: str):
     session = db_session()
     layer = catalog.get_layer(session, name, include_internal=is_staff())
     tmp = tempfile.TemporaryDirectory(prefix="gisserver-export-")
-    path = export_file(session, layer, fmt, Path(tmp.name), bbox=bbox, area=request.args.get("area"))
-    response = send_file(path, mimetype=FORMATS[fmt][1], as_attachment=True, download_name=path.name)
+    try:
+        export = export_file(session, layer, fmt, Path(tmp.name), bbox=bbox, area=request.args.get("area"),
+                             crs=request.args.get("crs") or None, province=request.args.get("province") or None)
+    except BaseException:
+        tmp.cleanup()
+        raise
+    response = send_file(export.path, mimetype=FORMATS[fmt][1], as_attachment=True, download_name=export.path.name)
+    if export.notes:
+        # What the format could not keep (a Shapefile's 254-byte text, 10-character names), said to API clients as
+        # well as in the archive's NOTES.txt; JSON with ASCII escapes, as header values are Latin-1.
+        response.headers["X-Export-Notes"] = json.dumps(export.notes)
     response.call_on_close(tmp.cleanup)
     return response

@@ -129,16 +129,21 @@ def delete_command(name, yes) -> None:
 @click.option("--bbox", default=None, help="minx,miny,maxx,maxy")
 @click.option("--area", "area_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="GeoJSON file with the area (polygons in WGS84) whose features to export, e.g. a ward")
+@click.option("--crs", default=None, help="CRS of the file: EPSG:3405, vn2000:107.75, a PROJ string (default WGS 84)")
+@click.option("--province", default=None, help="write in the VN-2000 TM-3 zone of a province, e.g. hue")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 @with_appcontext
-def export_command(name, fmt, bbox, area_file, output) -> None:
+def export_command(name, fmt, bbox, area_file, crs, province, output) -> None:
     """Export a layer (or what of it meets a bbox/area) to a file."""
     from layers.catalog import get_layer
     from layers.export import export_file
 
     area = Path(area_file).read_text(encoding="utf-8") if area_file else None
     with tempfile.TemporaryDirectory() as tmp:
-        path = run_in_transaction(lambda s: export_file(s, get_layer(s, name, include_internal=True), fmt, Path(tmp),
-                                                        bbox=bbox, area=area))
-        shutil.move(path, output)
+        export = run_in_transaction(lambda s: export_file(s, get_layer(s, name, include_internal=True), fmt,
+                                                          Path(tmp), bbox=bbox, area=area, crs=crs,
+                                                          province=province))
+        shutil.move(export.path, output)
     click.echo(f"wrote {output}")
+    for note in export.notes:
+        click.echo(f"  note: {note}")

@@ -51,10 +51,21 @@ def _slug(name: str) -> str:
 
 
 def vn2000_tm(central_meridian: float, k: float = 0.9999) -> CRS:
-    """A VN-2000 transverse Mercator zone (3-degree provincial: k=0.9999; 6-degree UTM: k=0.9996)."""
-    return CRS.from_proj4(
-        f"+proj=tmerc +lat_0=0 +lon_0={central_meridian} +k={k} +x_0=500000 +y_0=0 "
-        f"+ellps=WGS84 +towgs84={VN2000_TOWGS84} +units=m +no_defs +type=crs"
+    """A VN-2000 transverse Mercator zone (3-degree provincial: k=0.9999; 6-degree UTM: k=0.9996).
+
+    Written as WKT naming the Vietnam 2000 datum (EPSG:6756) with the national shift as TOWGS84, so that a file
+    exported in it says what it is: a GeoPackage keeps the shift, a Shapefile's .prj keeps at least the datum's
+    name (which our importer, and any GIS, recognises as VN-2000). A bare PROJ string had datum 'unknown'.
+    """
+    kind = "TM-3" if k == 0.9999 else "UTM" if k == 0.9996 else f"TM k={k}"
+    return CRS.from_wkt(
+        f'PROJCS["VN-2000 / {kind} {central_meridian:g}",'
+        'GEOGCS["VN-2000",DATUM["Vietnam_2000",SPHEROID["WGS 84",6378137,298.257223563],'
+        f'TOWGS84[{VN2000_TOWGS84}],AUTHORITY["EPSG","6756"]],PRIMEM["Greenwich",0],'
+        'UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],'
+        f'PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",{central_meridian!r}],'
+        f'PARAMETER["scale_factor",{k!r}],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],'
+        'UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH]]'
     )
 
 

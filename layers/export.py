@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,10 +15,12 @@ import pyogrio
 import shapely
 import shapely.errors
 import shapely.geometry
+from pyproj import CRS
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gisserver.core.exceptions import Invalid
+from gisserver.core.exceptions import Conflict, Invalid
+from layers.crs import parse_crs, province_crs
 from layers.models import Layer
 from layers.storage import attribute_columns, data_table
 
@@ -108,27 +112,99 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+@dataclass
+class Export:
+    path: Path
+    notes: list[str] = field(default_factory=list)  # what the format changed (field names, cut text, split types)
+
+
+SHP_TEXT_BYTES = 254  # a DBF text field holds at most this many bytes
+SHP_FAMILIES = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "MultiLineString": "lines",
+                "Polygon": "polygons", "MultiPolygon": "polygons"}
+
+SHP_EMPTY_TYPES = {"points": "Point", "lines": "MultiLineString", "polygons": "MultiPolygon"}
+
+
+def target_crs(crs: str | None = None, province: str | None = None) -> CRS | None:
+    """The CRS to export in (None: WGS 84 as stored): an EPSG code, 'vn2000:<meridian>', or a province's VN-2000
+    TM-3 zone, read exactly as the importer reads them."""
+    if crs and province:
+        raise Invalid("give either crs or province, not both", {"field": "crs"})
+    if province:
+        return province_crs(province)
+    if crs:
+        return parse_crs(crs)
+    return None
+
+
+def _write_shapefile(frame: gpd.GeoDataFrame, layer: Layer, directory: Path, target: Path) -> list[str]:
+    """A zipped Shapefile; one .shp per geometry type when the layer mixes them. The notes say what the format
+    could not keep: laundered field names (10 characters), text cut to 254 bytes, the split."""
+    families = frame.geometry.geom_type.map(SHP_FAMILIES)
+    others = sorted(set(frame.geometry.geom_type[families.isna() & frame.geometry.notna()]))
+    if others:
+        raise Conflict(f"a Shapefile cannot hold {', '.join(others)} features ({int(families.isna().sum())} in this "
+                       "layer); export it as gpkg or geojson", {"field": "format", "geometry_types": others})
+    notes = []
+    for column in frame.columns:
+        if column != frame.geometry.name and not pd.api.types.is_numeric_dtype(frame[column]):
+            cut = int(frame[column].map(lambda v: isinstance(v, str) and len(v.encode()) > SHP_TEXT_BYTES).sum())
+            if cut:
+                notes.append(f"field {column!r}: {cut} value(s) cut to {SHP_TEXT_BYTES} bytes (Shapefile limit)")
+    groups = sorted(set(families.dropna())) or [SHP_FAMILIES.get(layer.geometry_type, "polygons")]
+    if len(groups) > 1:
+        notes.append(f"the layer mixes geometry types: one Shapefile per type ({', '.join(groups)})")
+    shp_dir = directory / "shp"
+    shp_dir.mkdir()
+    laundered = set()
+    for group in groups:
+        part = frame[families == group] if len(groups) > 1 else frame
+        name = f"{layer.name}_{group}" if len(groups) > 1 else layer.name
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pyogrio.write_dataframe(part, shp_dir / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8",
+                                    geometry_type=None if len(part) else SHP_EMPTY_TYPES[group])
+        # GDAL's own account of renamed fields; it reports cut values once per layer only, hence the count above.
+        laundered |= {str(w.message) for w in caught if "laundered field name" in str(w.message)}
+    notes += sorted(laundered)
+    if notes:
+        (shp_dir / "NOTES.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for part in sorted(shp_dir.iterdir()):
+            zf.write(part, part.name)
+    return notes
+
+
 def export_file(session: Session, layer: Layer, fmt: str, directory: Path, bbox: str | None = None,
-                area: str | None = None) -> Path:
-    """Write the layer (features meeting the bbox and/or the area, if given) as *fmt* into *directory*."""
+                area: str | None = None, crs: str | None = None, province: str | None = None) -> Export:
+    """Write the layer (features meeting the bbox and/or the area, if given) as *fmt* into *directory*,
+    in WGS 84 or the CRS asked for."""
     if fmt not in FORMATS:
         raise Invalid(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
+    to_crs = target_crs(crs, province)
+    if to_crs is not None and fmt == "geojson":
+        raise Invalid("GeoJSON is always WGS 84 (RFC 7946); export as gpkg, shp or csv in another CRS",
+                      {"field": "crs"})
     frame = read_features(session, layer, parse_bbox(bbox), parse_area(area))
+    if to_crs is not None:
+        frame = frame.to_crs(to_crs)
     suffix = FORMATS[fmt][0]
     target = directory / f"{layer.name}{suffix}"
+    notes = []
     if fmt == "geojson":
-        pyogrio.write_dataframe(frame, target, driver="GeoJSON")
+        # 17 decimals: the coordinates exactly as stored. GDAL's default (15) moved Natural Earth's Sudan enough to
+        # make it self-intersect.
+        pyogrio.write_dataframe(frame, target, driver="GeoJSON", layer_options={"COORDINATE_PRECISION": 17})
     elif fmt == "gpkg":
-        pyogrio.write_dataframe(frame, target, driver="GPKG", layer=layer.name)
+        # A mixed layer is a GEOMETRY layer in the GeoPackage; empty frames need the type said.
+        geometry_type = None if len(frame) else ("Unknown" if layer.geometry_type == "Geometry"
+                                                 else layer.geometry_type)
+        pyogrio.write_dataframe(frame, target, driver="GPKG", layer=layer.name, geometry_type=geometry_type)
     elif fmt == "shp":
-        shp_dir = directory / "shp"
-        shp_dir.mkdir()
-        pyogrio.write_dataframe(frame, shp_dir / f"{layer.name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-            for part in sorted(shp_dir.iterdir()):
-                zf.write(part, part.name)
+        notes = _write_shapefile(frame, layer, directory, target)
     else:
         table = spreadsheet_safe(frame.drop(columns=frame.geometry.name))
-        table["wkt"] = frame.geometry.to_wkt()
+        # Full precision: shapely's default of 6 decimals can make a valid polygon invalid.
+        table["wkt"] = frame.geometry.to_wkt(rounding_precision=-1)
         table.to_csv(target, index=False, encoding="utf-8-sig")  # the BOM lets Excel read Vietnamese
-    return target
+    return Export(target, notes)

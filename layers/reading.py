@@ -12,7 +12,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.raw
 import shapely
+import shapely.errors
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from gisserver.core.exceptions import Invalid, UnsupportedMedia
@@ -88,24 +90,27 @@ def _open_archive(path: Path, workdir: Path, limits: ArchiveLimits) -> Path:
 ARROW_KINDS = ("gpkg", "shapefile")
 
 
-def _read_ogr(path: Path, layer: str | None, kind: str) -> tuple[gpd.GeoDataFrame, str | None]:
+def _read_ogr(path: Path, layer: str | None, kind: str) -> tuple[gpd.GeoDataFrame, str | None, Counter]:
+    """The layer's features, its name, and why the geometries GEOS could not build were unreadable."""
     try:
         layers = [name for name, _ in pyogrio.list_layers(path)]
     except (DataSourceError, DataLayerError) as exc:
         raise Invalid(f"cannot read the file: {exc}") from None
     if kind == "kml" and not layer and len(layers) > 1:
         # KML folders become layers; a planner means the whole document.
-        frames = [_read_layer(path, name) for name in layers]
-        frames = [f for f in frames if len(f)]
+        read = [_read_layer(path, name) for name in layers]
+        frames = [f for f, _ in read if len(f)]
+        unbuildable = sum((u for _, u in read), Counter())
         if not frames:
-            return gpd.GeoDataFrame(geometry=[], crs=4326), None
-        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs), None
+            return gpd.GeoDataFrame(geometry=[], crs=4326), None, unbuildable
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs), None, unbuildable
     if layer is not None and layer not in layers:
         raise Invalid(f"no layer {layer!r} in the file", {"layers": layers})
     if layer is None and len(layers) > 1:
         raise Invalid("the file holds several layers; pick one by name", {"layers": layers})
     name = layer or (layers[0] if layers else None)
-    return _read_layer(path, name, arrow=kind in ARROW_KINDS), name
+    frame, unbuildable = _read_layer(path, name, arrow=kind in ARROW_KINDS)
+    return frame, name, unbuildable
 
 
 # Fields GDAL's KML reader adds to every placemark; dropped when they carry nothing.
@@ -119,7 +124,7 @@ def _drop_kml_boilerplate(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.drop(columns=empty)
 
 
-def _read_layer(path: Path, name: str | None, arrow: bool = False) -> gpd.GeoDataFrame:
+def _read_layer(path: Path, name: str | None, arrow: bool = False) -> tuple[gpd.GeoDataFrame, Counter]:
     """One layer of an OGR source; *arrow* reads whole columns at once (half the time of a large file), but
     turns a point with a NaN coordinate into an empty one, so it is kept for formats that cannot hold NaN text."""
     kwargs = {}
@@ -127,11 +132,40 @@ def _read_layer(path: Path, name: str | None, arrow: bool = False) -> gpd.GeoDat
     if path.suffix.lower() == ".shp" and not has_cpg:
         kwargs["encoding"] = "UTF-8"  # without a .cpg GDAL would assume Latin-1 and garble Vietnamese
     try:
-        # A geometry GEOS cannot even build (a ring of two points, an unclosed ring) comes back as
-        # None and is dropped as "no geometry" with the others, instead of failing the whole file.
-        return pyogrio.read_dataframe(path, layer=name, on_invalid="ignore", use_arrow=arrow, **kwargs)
+        # A geometry GEOS cannot even build (a ring of two points, an unclosed ring) comes back as None,
+        # to be dropped with its reason instead of failing the whole file.
+        frame = pyogrio.read_dataframe(path, layer=name, on_invalid="ignore", use_arrow=arrow, **kwargs)
+        unbuildable = Counter()
+        if len(frame) and frame.geometry.isna().any():
+            unbuildable = _unbuildable_reasons(path, name, kwargs)
     except (DataSourceError, DataLayerError, ValueError) as exc:
         raise Invalid(f"cannot read the file: {exc}") from None
+    return frame, unbuildable
+
+
+# GEOS's complaint about a geometry it cannot build -> the reason the planner reads.
+UNBUILDABLE = (
+    (re.compile(r"LinearRing.*(number of points|must be)", re.IGNORECASE), "ring with fewer than 4 points"),
+    (re.compile(r"closed linestring", re.IGNORECASE), "ring that is not closed"),
+    (re.compile(r"(LineString|number of points)", re.IGNORECASE), "line with fewer than 2 points"),
+)
+
+
+def _unbuildable_reasons(path: Path, name: str | None, kwargs: dict) -> Counter:
+    """Why the file's geometries that GEOS could not build were refused (a second read of the geometries alone,
+    only for a file that has any): a missing geometry is 'no geometry', a broken one says what is broken."""
+    _, _, wkb, _ = pyogrio.raw.read(path, layer=name, columns=[], **kwargs)
+    reasons: Counter = Counter()
+    for value in wkb:
+        if value is None:
+            continue
+        try:
+            shapely.from_wkb(value)
+        except shapely.errors.GEOSException as exc:
+            reason = next((text for pattern, text in UNBUILDABLE if pattern.search(str(exc))),
+                          f"geometry that cannot be built ({str(exc).splitlines()[0][:120]})")
+            reasons[reason] += 1
+    return reasons
 
 
 def _find(columns, names) -> str | None:
@@ -170,36 +204,69 @@ def _read_csv(path: Path, crs: str | None, province: str | None) -> tuple[gpd.Ge
     return frame, dropped
 
 
-def _clean(frame: gpd.GeoDataFrame, counts: ReadCounts) -> tuple[gpd.GeoDataFrame, str]:
+# Longitudes/latitudes this little beyond the range are rounding (Natural Earth's Russia ends at
+# 180.00000000000006): put on the edge, not dropped.
+RANGE_TOLERANCE = 1e-9
+DIMENSION_LOST = {"Point": "point that is not valid", "LineString": "line of zero length",
+                  "Polygon": "polygon with no area (its rings collapse to lines or points)"}
+
+
+def _in_range(bounds: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(bounds).all(axis=1)
+                & (bounds[:, 0] >= -180 - tolerance) & (bounds[:, 2] <= 180 + tolerance)
+                & (bounds[:, 1] >= -90 - tolerance) & (bounds[:, 3] <= 90 + tolerance))
+
+
+def _clamp(coords: np.ndarray) -> np.ndarray:
+    coords = coords.copy()
+    coords[:, 0] = np.clip(coords[:, 0], -180.0, 180.0)
+    coords[:, 1] = np.clip(coords[:, 1], -90.0, 90.0)
+    return coords
+
+
+def _same_dimension(original, repaired):
+    """The part of a repaired geometry of the original's dimension (make_valid can turn a polygon whose rings
+    collapse into lines, which a polygon layer cannot hold); None when nothing of that dimension is left."""
+    family = FAMILY.get(original.geom_type)
+    if family is None:  # a GeometryCollection in a mixed layer: any repair will do
+        return None if repaired.is_empty else repaired
+    parts = [p for p in shapely.get_parts(repaired) if FAMILY.get(p.geom_type) == family]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts) if len(parts) > 1 else parts[0]
+    return None if merged.is_empty else merged
+
+
+def _clean(frame: gpd.GeoDataFrame, counts: ReadCounts, unbuildable: Counter | None = None
+           ) -> tuple[gpd.GeoDataFrame, str]:
     reasons: Counter = Counter()
     geoms = frame.geometry.to_numpy()
     missing = shapely.is_missing(geoms)
-    reasons["no geometry"] += int(missing.sum())
+    unbuildable = unbuildable or Counter()
+    reasons.update(unbuildable)
+    reasons["no geometry"] += int(missing.sum()) - sum(unbuildable.values())
     empty = ~missing & shapely.is_empty(geoms)
     reasons["empty geometry"] += int(empty.sum())
     keep = ~(missing | empty)
     # Reprojected coordinates must be real longitudes/latitudes.
     bounds = shapely.bounds(geoms)
-    with np.errstate(invalid="ignore"):
-        out_of_range = keep & ~(
-            np.isfinite(bounds).all(axis=1)
-            & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
-        )
+    out_of_range = keep & ~_in_range(bounds, RANGE_TOLERANCE)
     reasons["coordinates out of range"] += int(out_of_range.sum())
     keep &= ~out_of_range
+    on_edge = keep & ~_in_range(bounds)
+    if on_edge.any():
+        geoms[on_edge] = shapely.transform(geoms[on_edge], _clamp, include_z=None)
     invalid = keep & ~shapely.is_valid(geoms)
     if invalid.any():
         repaired = shapely.make_valid(geoms[invalid])
         for i, geom in zip(np.flatnonzero(invalid), repaired, strict=True):
-            family = FAMILY.get(geoms[i].geom_type)
-            if geom.geom_type == "GeometryCollection" and family:
-                parts = [p for p in shapely.get_parts(geom) if FAMILY.get(p.geom_type) == family]
-                geom = shapely.union_all(parts) if parts else shapely.GeometryCollection()
-            if geom.is_empty:
+            kept = _same_dimension(geoms[i], geom)
+            if kept is None:
                 keep[i] = False
-                reasons["not repairable"] += 1
+                reasons[DIMENSION_LOST.get(FAMILY.get(geoms[i].geom_type), "not repairable")] += 1
             else:
-                geoms[i] = geom
+                geoms[i] = kept
                 counts.repaired += 1
     frame = frame[keep].copy()
     geoms = geoms[keep]
@@ -244,9 +311,9 @@ def read_vector_file(path: Path, *, layer: str | None = None, crs: str | None = 
             _refuse_dtd(source)
         if kind == "csv":
             frame, _ = _read_csv(source, crs, province)
-            source_layer = None
+            source_layer, unbuildable = None, Counter()
         else:
-            frame, source_layer = _read_ogr(source, layer, kind)
+            frame, source_layer, unbuildable = _read_ogr(source, layer, kind)
             if kind == "kml":
                 frame = _drop_kml_boilerplate(frame)
         counts = ReadCounts(read=len(frame))
@@ -255,6 +322,6 @@ def read_vector_file(path: Path, *, layer: str | None = None, crs: str | None = 
             frame = frame.set_crs(source_crs, allow_override=True).to_crs(4326)
         else:
             frame = frame.set_crs(4326, allow_override=True)
-        frame, geometry_type = _clean(frame, counts)
+        frame, geometry_type = _clean(frame, counts, unbuildable)
     return ReadResult(frame=frame, source_crs=description, geometry_type=geometry_type, counts=counts,
                       source_layer=source_layer)
