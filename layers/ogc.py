@@ -21,7 +21,8 @@ bp = Blueprint("ogc", __name__, url_prefix="/ogc", template_folder="templates")
 api_bp = Blueprint("identify", __name__, url_prefix="/api")
 
 GEOJSON = "application/geo+json"
-RESERVED = {"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs", "crs"}
+RESERVED = {"f", "limit", "offset", "cursor", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs",
+            "crs"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 SUPPORTED_CRS = [CRS84]
 CRS_PARAMETERS = ("crs", "bbox-crs", "filter-crs")
@@ -201,6 +202,7 @@ def _item_query(layer: Layer) -> features.ItemQuery:
     q = features.ItemQuery(
         limit=features.parse_limit(request.args.get("limit")),
         offset=features.parse_offset(request.args.get("offset")),
+        after=features.parse_cursor(request.args.get("cursor")),
         bbox=features.parse_bbox(request.args.get("bbox")),
         datetime_range=features.parse_datetime(request.args.get("datetime")),
         properties={k: v for k, v in request.args.items() if k in names},
@@ -211,11 +213,27 @@ def _item_query(layer: Layer) -> features.ItemQuery:
     return q
 
 
-def _page_link(collection_id: str, offset: int, rel: str, mimetype: str = GEOJSON) -> dict:
-    args = request.args.to_dict()
-    args["offset"] = str(offset)
+def _page_link(collection_id: str, rel: str, mimetype: str, **changes) -> dict:
+    """A link to another page: this request's parameters (each once) with *changes* (None removes one)."""
+    args = {k: v for k, v in request.args.items() if k not in changes}
+    args.update({k: str(v) for k, v in changes.items() if v is not None})
     base = _url("ogc.items", collection_id=collection_id)
-    return {"href": f"{base}?{urlencode(args)}", "rel": rel, "type": mimetype}
+    return {"href": f"{base}?{urlencode(args)}" if args else base, "rel": rel, "type": mimetype}
+
+
+def _items_links(layer: Layer, q: features.ItemQuery, page: features.ItemPage, html: bool) -> list[dict]:
+    mimetype, f = ("text/html", "html") if html else (GEOJSON, None)
+    links = [
+        {"href": request.url, "rel": "self", "type": mimetype},
+        _page_link(layer.name, "alternate", GEOJSON if html else "text/html", f="json" if html else "html"),
+        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
+    ]
+    if page.next_after is not None:
+        # Keyset paging: the next page starts after this page's last id, however deep it is.
+        links.append(_page_link(layer.name, "next", mimetype, cursor=page.next_after, offset=None, f=f))
+    if q.offset > 0:
+        links.append(_page_link(layer.name, "prev", mimetype, offset=max(q.offset - q.limit, 0) or None, f=f))
+    return links
 
 
 @bp.get("/collections/<collection_id>/items")
@@ -225,18 +243,11 @@ def items(collection_id: str):
     html = _wants_html()
     q = _item_query(layer)
     page = features.items(db_read_session(), layer, q)
-    links = [
-        {"href": request.url, "rel": "self", "type": "text/html" if html else GEOJSON},
-        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
-    ]
-    if q.offset + q.limit < page.number_matched:
-        links.append(_page_link(layer.name, q.offset + q.limit, "next"))
-    if q.offset > 0:
-        links.append(_page_link(layer.name, max(q.offset - q.limit, 0), "prev"))
-    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    links = _items_links(layer, q, page, html)
     if html:
         return render_template("ogc/items.html", layer=layer, features=json.loads(page.features_json), page=page,
                                links=links, q=q)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     # The features arrive as JSON text from PostGIS; only the envelope is written here.
     head = json.dumps({"type": "FeatureCollection", "numberMatched": page.number_matched,
                        "numberReturned": page.number_returned, "timeStamp": stamp, "links": links},

@@ -73,9 +73,10 @@ def test_items_paging_bbox_and_property_filters(client, layers):
     assert "next" in rels and "prev" not in rels
     second = client.get(rels["next"]).get_json()
     assert codes_from(second)[0] == "L10"
-    assert {link["rel"] for link in second["links"]} >= {"next", "prev"}
+    assert "next" in {link["rel"] for link in second["links"]}  # a keyset cursor: no offset, so no prev
     last = items(client, "?limit=10&offset=20").get_json()
     assert last["numberReturned"] == 5 and "next" not in {link["rel"] for link in last["links"]}
+    assert "offset=10" in next(link["href"] for link in last["links"] if link["rel"] == "prev")
     assert codes(items(client, "?bbox=107.5799,16.4599,107.5816,16.4616")) == ["L00"]
     assert codes(items(client, "?bbox=107.5799,16.4599,0,107.5816,16.4616,100")) == ["L00"]
     assert len(codes(items(client, "?loai_dat=CXX&limit=100"))) == 9

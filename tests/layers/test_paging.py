@@ -1,0 +1,138 @@
+"""Deep pages cost what the first page costs (issue 21, item 5), measured without a clock.
+
+The statement each request runs is captured and explained in PostGIS: the number of rows that pass through
+the plan node building GeoJSON (json_build_object) must be the page's size, not offset + page, and the
+shared buffers a deep page reads must stay near the first page's.
+"""
+
+import json
+from contextlib import contextmanager
+from urllib.parse import parse_qs, urlparse
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from layers.importing import ImportOptions, import_layer
+
+N = 7000  # the issue's GDAL test layer had 6,951 points
+
+
+@pytest.fixture
+def points(db, tmp_path):
+    rng = np.random.default_rng(21)
+    frame = gpd.GeoDataFrame(
+        {"ma": [f"D{i:05d}" for i in range(N)], "loai": np.where(np.arange(N) % 3 == 0, "bơm", "cống")},
+        geometry=gpd.points_from_xy(107.5 + rng.random(N) * 0.2, 16.4 + rng.random(N) * 0.15), crs=4326)
+    path = tmp_path / "diem.gpkg"
+    frame.to_file(path, driver="GPKG")
+    import_layer(db, path, ImportOptions(name="diem", category="infrastructure"))
+    db.commit()
+    return frame
+
+
+@contextmanager
+def page_statements():
+    """The SQL (with parameters) of every feature page the app runs meanwhile."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "json_agg" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+def _walk(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from _walk(child)
+
+
+def rows_built(node) -> int:
+    """Rows a node writes GeoJSON for: an aggregate builds it from its input rows, other nodes for their own."""
+    if node["Node Type"] == "Aggregate":
+        return sum(c["Actual Rows"] * c["Actual Loops"] for c in node.get("Plans", []))
+    return node["Actual Rows"] * node["Actual Loops"]
+
+
+def page_cost(app, client, url) -> tuple[dict, int, int]:
+    """(the answer, rows that had GeoJSON built, shared buffers read) for one request."""
+    with page_statements() as seen:
+        resp = client.get(url)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    (statement, parameters), = seen
+    with app.extensions["gisserver.db"].engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, VERBOSE, BUFFERS, FORMAT JSON) " + statement,
+                                    parameters).scalar()
+    root = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
+    built = max((rows_built(n) for n in _walk(root) if any("json_build_object" in o for o in n.get("Output", []))),
+                default=0)
+    return resp.get_json(), built, root.get("Shared Hit Blocks", 0) + root.get("Shared Read Blocks", 0)
+
+
+def ids(body) -> list[str]:
+    return [f["properties"]["ma"] for f in body["features"]]
+
+
+def test_deep_offset_builds_json_for_the_page_only(app, client, points):
+    first, built_first, buffers_first = page_cost(app, client, "/ogc/collections/diem/items?limit=10")
+    deep, built_deep, buffers_deep = page_cost(app, client, "/ogc/collections/diem/items?limit=10&offset=6900")
+    assert ids(first) == [f"D{i:05d}" for i in range(10)] and ids(deep) == [f"D{i:05d}" for i in range(6900, 6910)]
+    assert deep["numberMatched"] == N and deep["numberReturned"] == 10
+    assert built_first == 10 and built_deep == 10  # it was 6,910 at offset 6,900
+    assert buffers_deep <= 1.5 * buffers_first + 2, (buffers_first, buffers_deep)
+    # With a filter the skipped rows are still found (ids only), but GeoJSON is built for the page alone.
+    in_bbox = "bbox=107.5,16.4,107.7,16.55"
+    filtered, built, _ = page_cost(app, client, f"/ogc/collections/diem/items?limit=10&offset=6900&{in_bbox}")
+    assert built == 10 and filtered["numberMatched"] == N and ids(filtered) == ids(deep)
+    cql, built, _ = page_cost(app, client, "/ogc/collections/diem/items?limit=10&offset=2000&filter=loai%3D'bơm'")
+    want = [m for m, kind in zip(points["ma"], points["loai"], strict=True) if kind == "bơm"][2000:2010]
+    assert built == 10 and ids(cql) == want and cql["numberMatched"] == (N + 2) // 3
+
+
+def test_next_links_page_by_cursor_at_constant_cost(app, client, points):
+    url, seen, costs = "/ogc/collections/diem/items?limit=500&loai=c%E1%BB%91ng", [], []
+    while url:
+        body, built, buffers = page_cost(app, client, url)
+        seen += ids(body)
+        costs.append((built, buffers))
+        assert body["numberMatched"] == N - (N + 2) // 3
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        if nxt:
+            query = parse_qs(urlparse(nxt[0]).query)
+            # Each parameter once; the cursor replaces the offset; the filter is kept.
+            assert {k: len(v) for k, v in query.items()} == {"limit": 1, "loai": 1, "cursor": 1}
+        url = nxt[0] if nxt else None
+    assert seen == [m for m, kind in zip(points["ma"], points["loai"], strict=True) if kind == "cống"]
+    assert all(built <= 500 for built, _ in costs)
+    first_buffers, last_buffers = costs[0][1], costs[-2][1]  # the last full page, deepest in the table
+    assert last_buffers <= 1.5 * first_buffers + 2, costs
+
+
+def test_cursor_and_offset_together_and_bad_values(client, points):
+    body = client.get("/ogc/collections/diem/items?limit=5&cursor=100&offset=10").get_json()
+    assert ids(body) == [f"D{i:05d}" for i in range(110, 115)]  # fids are 1-based: cursor 100 is after D00099
+    last = client.get(f"/ogc/collections/diem/items?limit=5&cursor={N - 2}").get_json()
+    assert ids(last) == [f"D{N - 2:05d}", f"D{N - 1:05d}"] and not [k for k in last["links"] if k["rel"] == "next"]
+    empty = client.get(f"/ogc/collections/diem/items?cursor={N}").get_json()
+    assert empty["features"] == [] and empty["numberReturned"] == 0
+    for bad in ("cursor=-1", "cursor=abc", "offset=99999999999999999999", "cursor=99999999999999999999"):
+        resp = client.get(f"/ogc/collections/diem/items?{bad}")
+        assert resp.status_code == 400, bad
+
+
+def test_fids_are_row_numbers(db, points):
+    """Unfiltered offsets rely on it: a layer's fids are 1..n (storage.create_and_load)."""
+    from sqlalchemy import func, select
+
+    from layers.catalog import data_table, get_layer
+
+    table = data_table(get_layer(db, "diem"))
+    assert db.execute(select(func.min(table.c.fid), func.max(table.c.fid), func.count())).one() == (1, N, N)
