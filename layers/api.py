@@ -1,4 +1,5 @@
-"""HTTP API of the layer catalog: list, read, upload, replace data, update, delete, export."""
+"""HTTP API of the layer catalog: list, read (with styles), upload, replace data, update, delete, export, and each
+layer's vector tiles in XYZ form with their TileJSON."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ from werkzeug.utils import secure_filename
 from gisserver.accounts.auth import actor_label, is_staff, require_roles
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid
-from gisserver.core.http import db_session, json_body, parse_json_text
-from layers import catalog
+from gisserver.core.http import db_read_session, db_session, json_body, parse_json_text
+from layers import catalog, tiles
 from layers.archives import ArchiveLimits
 from layers.catalog import layer_json
 from layers.importing import ImportOptions, import_layer
+from layers.web import external_url, json_response, readable_from_other_origins, tile_response
 
 bp = Blueprint("layers_api", __name__, url_prefix="/api/layers")
 
 
 @bp.get("")
 @open_to("everyone; internal layers listed only for staff")
+@readable_from_other_origins
 def list_layers():
     f = catalog.LayerFilter(category=request.args.get("category") or None, group=request.args.get("group") or None,
                             text=request.args.get("q") or None, include_internal=is_staff())
@@ -31,6 +34,7 @@ def list_layers():
 
 @bp.get("/<name>")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@readable_from_other_origins
 def get_layer(name: str):
     return layer_json(catalog.get_layer(db_session(), name, include_internal=is_staff()))
 
@@ -126,3 +130,26 @@ def export_layer(name: str):
         response.headers["X-Export-Notes"] = json.dumps(export.notes)
     response.call_on_close(tmp.cleanup)
     return response
+
+
+# The XYZ form of a layer's vector tiles ({z}/{x}/{y}, as Leaflet and most web maps ask): the same tiles as OGC
+# API - Tiles' /ogc/collections/<name>/tiles/WebMercatorQuad/{z}/{y}/{x}, at a path that does not claim to be OGC's.
+@bp.get("/<name>/tiles/<z>/<x>/<y>.mvt")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+@readable_from_other_origins
+def xyz_tile(name: str, z: str, x: str, y: str):
+    session = db_read_session()
+    layer = catalog.get_layer(session, name, include_internal=is_staff())
+    zi, xi, yi = tiles.parse_zxy(z, x, y)
+    return tile_response(session, layer, zi, xi, yi)
+
+
+@bp.get("/<name>/tiles.json")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+@readable_from_other_origins
+def xyz_tilejson(name: str):
+    session = db_read_session()
+    layer = catalog.get_layer(session, name, include_internal=is_staff())
+    template = external_url("layers_api.xyz_tile", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt",
+                                                                                          "/{z}/{x}/{y}.mvt")
+    return json_response(tiles.tilejson(layer, tiles.tile_view(session, layer), template))

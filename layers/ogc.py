@@ -1,4 +1,4 @@
-"""OGC API - Features (Part 1 Core + Part 3 Filtering), vector tiles and identify, mounted under /ogc and /api."""
+"""OGC API - Features (Part 1 Core + Part 3 Filtering) under /ogc (with OGC API - Tiles nested), and identify."""
 
 from __future__ import annotations
 
@@ -6,21 +6,29 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request, url_for
+import folium
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from gisserver.accounts.auth import is_staff
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_read_session, finite_float
-from layers import catalog, cql, features, identify, tiles
+from gisserver.core.maps import city_map, embed_map
+from layers import catalog, cql, features, identify, ogc_tiles
 from layers.catalog import data_table
 from layers.models import Layer
 from layers.openapi import openapi_document
+from layers.web import allow_other_origins, external_url, json_response, negotiate, visible_layer
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc", template_folder="templates")
+bp.register_blueprint(ogc_tiles.bp)  # OGC API - Tiles, under the same /ogc root and the same CORS rule
+bp.after_request(allow_other_origins)
 api_bp = Blueprint("identify", __name__, url_prefix="/api")
 
+JSON = "application/json"
 GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 RESERVED = {"f", "limit", "offset", "cursor", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs",
             "crs"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -45,73 +53,71 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    *ogc_tiles.CONFORMANCE,
 ]
-
-
-def _wants_html() -> bool:
-    f = request.args.get("f")
-    if f:
-        if f not in ("json", "html", "geojson"):
-            raise Invalid("f must be json or html", {"parameter": "f"})
-        return f == "html"
-    best = request.accept_mimetypes.best_match(["application/json", GEOJSON, "text/html"])
-    return best == "text/html"
-
-
-def _json(body, mimetype: str = "application/json") -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), mimetype=mimetype)
+PAGE = {"json": JSON, "html": HTML}
 
 
 def _url(endpoint: str, **values) -> str:
-    return url_for(endpoint, _external=True, **values)
+    return external_url(endpoint, **values)
 
 
 def _layer(collection_id: str) -> Layer:
-    return catalog.get_layer(db_read_session(), collection_id, include_internal=is_staff())
+    return visible_layer(collection_id)
+
+
+def _alternate(endpoint: str, answered_in: str, **values) -> dict:
+    """The link to the same resource in the other format (Part 1 requires it for HTML and JSON alike)."""
+    if answered_in == "html":
+        return {"href": _url(endpoint, f="json", **values), "rel": "alternate", "type": JSON, "title": "as JSON"}
+    return {"href": _url(endpoint, f="html", **values), "rel": "alternate", "type": HTML, "title": "as HTML"}
 
 
 @bp.get("")
 @bp.get("/")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def landing():
+    fmt = negotiate(PAGE)
     body = {
         "title": "gisserver",
-        "description": "Map layers of the city as OGC API - Features and vector tiles",
+        "description": "Map layers of the city as OGC API - Features and OGC API - Tiles (vector tiles)",
         "links": [
-            {"href": _url("ogc.landing"), "rel": "self", "type": "application/json", "title": "this document"},
-            {"href": _url("ogc.landing", f="html"), "rel": "alternate", "type": "text/html", "title": "as HTML"},
-            {"href": _url("ogc.api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-             "title": "API definition"},
-            {"href": _url("ogc.conformance"), "rel": "conformance", "type": "application/json",
-             "title": "conformance classes"},
-            {"href": _url("ogc.collections"), "rel": "data", "type": "application/json", "title": "collections"},
+            {"href": _url("ogc.landing"), "rel": "self", "type": PAGE[fmt], "title": "this document"},
+            _alternate("ogc.landing", fmt),
+            {"href": _url("ogc.api"), "rel": "service-desc", "type": OPENAPI, "title": "API definition"},
+            {"href": _url("ogc.conformance"), "rel": "conformance", "type": JSON, "title": "conformance classes"},
+            {"href": _url("ogc.collections"), "rel": "data", "type": JSON, "title": "collections"},
+            {"href": _url("ogc.tiles.tile_matrix_sets"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             "type": JSON, "title": "tile matrix sets"},
         ],
     }
-    if _wants_html():
+    if fmt == "html":
         return render_template("ogc/landing.html", body=body)
-    return _json(body)
+    return json_response(body)
 
 
 @bp.get("/api")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def api():
-    return _json(openapi_document(_url("ogc.landing").rstrip("/")), "application/vnd.oai.openapi+json;version=3.0")
+    negotiate({"json": OPENAPI})  # no HTML rendering of the API definition: 406 for f=html
+    return json_response(openapi_document(_url("ogc.landing").rstrip("/")), OPENAPI)
 
 
 @bp.get("/conformance")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def conformance():
+    fmt = negotiate(PAGE)
     body = {"conformsTo": CONFORMANCE}
-    if _wants_html():
+    if fmt == "html":
         return render_template("ogc/conformance.html", body=body)
-    return _json(body)
+    return json_response(body)
 
 
 def _collection(layer: Layer) -> dict:
     extent = layer.extent or [-180, -90, 180, 90]
-    items = _url("ogc.items", collection_id=layer.name)
+    name = layer.name
     return {
-        "id": layer.name,
+        "id": name,
         "title": layer.title,
         "description": layer.description,
         "keywords": [k for k in (layer.category, layer.group_name) if k],
@@ -120,13 +126,18 @@ def _collection(layer: Layer) -> dict:
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
         "links": [
-            {"href": _url("ogc.collection", collection_id=layer.name), "rel": "self", "type": "application/json"},
-            {"href": items, "rel": "items", "type": GEOJSON, "title": "features"},
-            {"href": _url("ogc.items", collection_id=layer.name, f="html"), "rel": "items", "type": "text/html"},
-            {"href": _url("ogc.queryables", collection_id=layer.name), "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-             "type": "application/schema+json", "title": "queryables"},
-            {"href": _url("ogc.tilejson", collection_id=layer.name), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
-             "type": "application/json", "title": "vector tiles (TileJSON)"},
+            {"href": _url("ogc.collection", collection_id=name), "rel": "self", "type": JSON},
+            {"href": _url("ogc.collection", collection_id=name, f="html"), "rel": "alternate", "type": HTML,
+             "title": "as HTML"},
+            {"href": _url("ogc.items", collection_id=name), "rel": "items", "type": GEOJSON, "title": "features"},
+            {"href": _url("ogc.items", collection_id=name, f="html"), "rel": "items", "type": HTML,
+             "title": "features as HTML"},
+            {"href": _url("ogc.queryables", collection_id=name),
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
+             "title": "queryables"},
+            {"href": _url("ogc.tiles.tilesets", collection_id=name),
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "type": JSON,
+             "title": "vector tilesets (OGC API - Tiles)"},
         ],
     }
 
@@ -134,25 +145,27 @@ def _collection(layer: Layer) -> dict:
 @bp.get("/collections")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def collections():
+    fmt = negotiate(PAGE)
     layers = catalog.list_layers(db_read_session(), catalog.LayerFilter(include_internal=is_staff()))
     body = {
-        "links": [{"href": _url("ogc.collections"), "rel": "self", "type": "application/json"},
-                  {"href": _url("ogc.collections", f="html"), "rel": "alternate", "type": "text/html"}],
+        "links": [{"href": _url("ogc.collections"), "rel": "self", "type": PAGE[fmt]},
+                  _alternate("ogc.collections", fmt)],
         "collections": [_collection(layer) for layer in layers],
     }
-    if _wants_html():
+    if fmt == "html":
         return render_template("ogc/collections.html", body=body, layers=layers)
-    return _json(body)
+    return json_response(body)
 
 
 @bp.get("/collections/<collection_id>")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def collection(collection_id: str):
+    fmt = negotiate(PAGE)
     layer = _layer(collection_id)
     body = _collection(layer)
-    if _wants_html():
+    if fmt == "html":
         return render_template("ogc/collection.html", body=body, layer=layer)
-    return _json(body)
+    return json_response(body)
 
 
 _JSON_TYPES = {"text": "string", "integer": "integer", "bigint": "integer", "double": "number",
@@ -162,6 +175,7 @@ _JSON_TYPES = {"text": "string", "integer": "integer", "bigint": "integer", "dou
 @bp.get("/collections/<collection_id>/queryables")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def queryables(collection_id: str):
+    fmt = negotiate({"json": "application/schema+json", "html": HTML})
     layer = _layer(collection_id)
     properties = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
     for a in layer.attributes:
@@ -177,7 +191,9 @@ def queryables(collection_id: str):
         "properties": properties,
         "additionalProperties": False,
     }
-    return _json(body, "application/schema+json")
+    if fmt == "html":
+        return render_template("ogc/queryables.html", body=body, layer=layer)
+    return json_response(body, "application/schema+json")
 
 
 def _check_crs_parameters() -> None:
@@ -222,11 +238,11 @@ def _page_link(collection_id: str, rel: str, mimetype: str, **changes) -> dict:
 
 
 def _items_links(layer: Layer, q: features.ItemQuery, page: features.ItemPage, html: bool) -> list[dict]:
-    mimetype, f = ("text/html", "html") if html else (GEOJSON, None)
+    mimetype, f = (HTML, "html") if html else (GEOJSON, None)
     links = [
-        {"href": request.url, "rel": "self", "type": mimetype},
-        _page_link(layer.name, "alternate", GEOJSON if html else "text/html", f="json" if html else "html"),
-        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
+        _page_link(layer.name, "self", mimetype),
+        _page_link(layer.name, "alternate", GEOJSON if html else HTML, f="json" if html else "html"),
+        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
     ]
     if page.next_after is not None:
         # Keyset paging: the next page starts after this page's last id, however deep it is.
@@ -236,17 +252,48 @@ def _items_links(layer: Layer, q: features.ItemQuery, page: features.ItemPage, h
     return links
 
 
+def _page_map(layer: Layer, page_features: list[dict]):
+    """A small map of the page's features (geometry only: the table beside it shows the properties)."""
+    m = city_map(current_app.config["SETTINGS"], height=360)
+    shapes = [{"type": "Feature", "id": f["id"], "geometry": f["geometry"], "properties": {}}
+              for f in page_features if f.get("geometry")]
+    if shapes:
+        style = layer.style or {}
+        colour = style.get("stroke") or style.get("fill") or "#0b4f6c"
+        folium.GeoJson({"type": "FeatureCollection", "features": shapes},
+                       style_function=lambda _f: {"color": colour, "weight": 2, "fillOpacity": 0.3}).add_to(m)
+        lons = [c[0] for f in shapes for c in _coordinates(f["geometry"])]
+        lats = [c[1] for f in shapes for c in _coordinates(f["geometry"])]
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=18)
+    return embed_map(m, url_for("static", filename=""))
+
+
+def _coordinates(geometry: dict):
+    if geometry["type"] == "GeometryCollection":
+        for part in geometry["geometries"]:
+            yield from _coordinates(part)
+        return
+    stack = [geometry["coordinates"]]
+    while stack:
+        value = stack.pop()
+        if value and isinstance(value[0], int | float):
+            yield value
+        else:
+            stack.extend(value)
+
+
 @bp.get("/collections/<collection_id>/items")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def items(collection_id: str):
+    html = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML}) == "html"
     layer = _layer(collection_id)
-    html = _wants_html()
     q = _item_query(layer)
     page = features.items(db_read_session(), layer, q)
     links = _items_links(layer, q, page, html)
     if html:
-        return render_template("ogc/items.html", layer=layer, features=json.loads(page.features_json), page=page,
-                               links=links, q=q)
+        page_features = json.loads(page.features_json)
+        return render_template("ogc/items.html", layer=layer, features=page_features, page=page, links=links, q=q,
+                               map=_page_map(layer, page_features))
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     # The features arrive as JSON text from PostGIS; only the envelope is written here.
     head = json.dumps({"type": "FeatureCollection", "numberMatched": page.number_matched,
@@ -258,40 +305,20 @@ def items(collection_id: str):
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def item(collection_id: str, feature_id: str):
+    fmt = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML})
     layer = _layer(collection_id)
     _check_crs_parameters()
     text = features.item(db_read_session(), layer, feature_id)
-    if _wants_html():
-        return render_template("ogc/item.html", layer=layer, feature=json.loads(text))
+    if fmt == "html":
+        feature = json.loads(text)
+        return render_template("ogc/item.html", layer=layer, feature=feature, map=_page_map(layer, [feature]))
+    values = {"collection_id": layer.name, "feature_id": feature_id}
     links = json.dumps([
-        {"href": request.base_url, "rel": "self", "type": GEOJSON},
-        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": "application/json"},
+        {"href": _url("ogc.item", **values), "rel": "self", "type": GEOJSON},
+        {"href": _url("ogc.item", f="html", **values), "rel": "alternate", "type": HTML, "title": "as HTML"},
+        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
     ])
     return Response(text[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON, headers=CONTENT_CRS)
-
-
-@bp.get("/collections/<collection_id>/tiles/WebMercatorQuad")
-@open_to("everyone; internal layers are a 404 for non-staff")
-def tilejson(collection_id: str):
-    layer = _layer(collection_id)
-    url = _url("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")
-    return _json(tiles.tilejson(layer, url))
-
-
-@bp.get("/collections/<collection_id>/tiles/WebMercatorQuad/<z>/<x>/<y>")
-@open_to("everyone; internal layers are a 404 for non-staff")
-def tile(collection_id: str, z: str, x: str, y: str):
-    layer = _layer(collection_id)
-    zi, xi, yi = tiles.parse_zxy(z, x, y)
-    tiles.check_tile(zi, xi, yi)
-    tag = tiles.etag(layer, zi, xi, yi)
-    # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it.
-    sharing = "public" if layer.visibility == "public" else "private"
-    headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}
-    if tag in request.if_none_match:
-        return Response(status=304, headers=headers)  # answered from the catalog row alone
-    data = tiles.tile(db_read_session(), layer, zi, xi, yi)
-    return Response(data, mimetype="application/vnd.mapbox-vector-tile", headers=headers)
 
 
 @api_bp.get("/identify")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
+from dataclasses import dataclass
 
-from sqlalchemy import Integer, func, literal, literal_column, select
+from sqlalchemy import Integer, case, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
@@ -64,23 +66,110 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
     return bytes(data or b"")
 
 
-def tilejson(layer: Layer, tiles_url: str) -> dict:
-    extent = layer.extent or [-180.0, -85.0511, 180.0, 85.0511]
+@dataclass(frozen=True)
+class TileView:
+    """Where a layer's tiles are worth looking at, from its data: the centre (a point on the data), the zoom that
+    shows it all, and the zoom range clients should ask for."""
+
+    center: tuple[float, float]
+    center_zoom: int
+    minzoom: int
+    maxzoom: int
+    bounds: tuple[float, float, float, float]
+
+
+VIEW_PIXELS = 512  # the centre zoom fits the data's extent into a view this wide
+TILE_FEATURES = 2000  # the zoom range ends where an average tile of the data holds no more features than this
+SAMPLE_FEATURES = 1000
+
+
+def _mercator_size(bounds) -> tuple[float, float]:
+    minx, miny, maxx, maxy = bounds
+    lat = [max(min(v, 85.0511), -85.0511) for v in (miny, maxy)]
+
+    def y(v):
+        return WORLD / (2 * math.pi) * math.log(math.tan(math.pi / 4 + math.radians(v) / 2))
+
+    return max((maxx - minx) / 360 * WORLD, 0.01), max(y(lat[1]) - y(lat[0]), 0.01)
+
+
+def _zoom_for(metres_per_tile: float) -> float:
+    return math.log2(WORLD / max(metres_per_tile, 1e-6))
+
+
+# (data table, catalog row's last change, count) -> view: a data table never changes once loaded, and the
+# change time tells a table from an earlier one of the same name (a database restored or recreated).
+_VIEWS: dict[tuple, TileView] = {}
+
+
+def tile_view(session: Session, layer: Layer) -> TileView:
+    """The layer's view from its data (a few index lookups and a sample of up to SAMPLE_FEATURES features),
+    computed once per data version."""
+    key = (layer.data_table, str(layer.updated_at), layer.feature_count)
+    cached = _VIEWS.get(key)
+    if cached is not None:
+        return cached
+    bounds = tuple(layer.extent or (-180.0, -85.0511, 180.0, 85.0511))
+    count, geometry_type = layer.feature_count, layer.geometry_type
+    table = data_table(layer)
+    width, height = _mercator_size(bounds)
+    # The whole extent in a VIEW_PIXELS-wide view (tiles are 256 px).
+    fit = int(math.floor(_zoom_for(max(width, height) * 256 / VIEW_PIXELS)))
+    fit = max(0, min(fit, MAX_ZOOM))
+    # Density: enough zoom that an average tile over the extent holds at most TILE_FEATURES features.
+    dense = math.ceil(_zoom_for(math.sqrt(width * height * TILE_FEATURES / max(count, 1))))
+    # Detail: a tile's grid (1/EXTENT of it) as fine as a tenth of the data's typical segment; points have none.
+    detail = 0
+    if geometry_type not in ("Point", "MultiPoint"):
+        projected = table.c[MERCATOR_COLUMN]
+        # Evenly spread fids (they are the row numbers 1..n), each found through the primary key.
+        spread = select(func.generate_series(1, count, max(count // SAMPLE_FEATURES, 1))).scalar_subquery()
+        sample = select(projected.label("g")).where(table.c.fid.in_(spread)).subquery()
+        length = func.coalesce(func.nullif(func.ST_Perimeter(sample.c.g), 0), func.ST_Length(sample.c.g))
+        segment = session.execute(select(func.percentile_cont(0.5).within_group(
+            length / func.greatest(func.ST_NPoints(sample.c.g) - 1, 1)))).scalar()
+        if segment:
+            detail = math.ceil(_zoom_for(EXTENT * segment / 10))
+    maxzoom = max(fit, min(MAX_ZOOM, max(dense, detail)))
+    minzoom = max(0, fit - 5)  # below this the whole layer is smaller than ~16 pixels
+    # The centre: the middle of the extent when data is there, else the nearest feature's point on surface
+    # (Vietnam's extent is centred in Laos).
+    cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    middle = func.ST_SetSRID(func.ST_MakePoint(cx, cy), 4326)
+    nearest = select(table.c.geom).order_by(table.c.geom.op("<->")(middle)).limit(1).scalar_subquery()
+    point = select(case((func.ST_Intersects(nearest, middle), middle),
+                        else_=func.ST_PointOnSurface(nearest)).label("p")).subquery()
+    x, y = session.execute(select(func.ST_X(point.c.p), func.ST_Y(point.c.p))).one()
+    center = (cx, cy) if x is None else (float(x), float(y))
+    view = TileView(center=center, center_zoom=fit, minzoom=minzoom, maxzoom=maxzoom,
+                    bounds=(bounds[0], bounds[1], bounds[2], bounds[3]))
+    if len(_VIEWS) > 1024:
+        _VIEWS.clear()
+    _VIEWS[key] = view
+    return view
+
+
+def vector_fields(layer: Layer) -> dict:
+    return {a["name"]: "Number" if a["type"] in ("integer", "bigint", "double") else
+            "Boolean" if a["type"] == "boolean" else "String" for a in layer.attributes}
+
+
+def tilejson(layer: Layer, view: TileView, tiles_url: str) -> dict:
+    """TileJSON 3.0.0 of the layer's tiles at *tiles_url* (a {z}/{x}/{y} or {z}/{y}/{x} template)."""
     return {
         "tilejson": "3.0.0",
         "name": layer.title,
         "description": layer.description,
         "tiles": [tiles_url],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
-        "bounds": extent,
-        "center": [(extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2, 14],
+        "minzoom": view.minzoom,
+        "maxzoom": view.maxzoom,
+        "bounds": list(view.bounds),
+        "center": [view.center[0], view.center[1], view.center_zoom],
         "vector_layers": [{
             "id": layer.name,
-            "fields": {a["name"]: "Number" if a["type"] in ("integer", "bigint", "double") else
-                       "Boolean" if a["type"] == "boolean" else "String" for a in layer.attributes},
-            "minzoom": 0,
-            "maxzoom": MAX_ZOOM,
+            "fields": vector_fields(layer),
+            "minzoom": view.minzoom,
+            "maxzoom": view.maxzoom,
         }],
     }
 

@@ -276,12 +276,23 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
         Case("/ogc/collections/tram-bom/items/1", internal(), secrets={INTERNAL_ATTRIBUTE: STAFF})],
     ("GET", "/ogc/collections/<collection_id>/queryables"): [Case("/ogc/collections/tram-bom/queryables", internal(),
                                                                   secrets={INTERNAL_TITLE: STAFF})],
-    ("GET", "/ogc/collections/<collection_id>/tiles/WebMercatorQuad"): [
-        Case("/ogc/collections/tram-bom/tiles/WebMercatorQuad", internal(), secrets={INTERNAL_TITLE: STAFF})],
-    ("GET", "/ogc/collections/<collection_id>/tiles/WebMercatorQuad/<z>/<x>/<y>"): [
+    ("GET", "/ogc/tileMatrixSets"): [Case("/ogc/tileMatrixSets", PUBLIC)],
+    ("GET", "/ogc/tileMatrixSets/<tile_matrix_set_id>"): [Case("/ogc/tileMatrixSets/WebMercatorQuad", PUBLIC)],
+    ("GET", "/ogc/collections/<collection_id>/tiles"): [
+        Case("/ogc/collections/tram-bom/tiles", internal(), secrets={INTERNAL_TITLE: STAFF})],
+    ("GET", "/ogc/collections/<collection_id>/tiles/<tile_matrix_set_id>"): [
+        Case("/ogc/collections/tram-bom/tiles/WebMercatorQuad", internal(), secrets={INTERNAL_TITLE: STAFF}),
+        Case("/ogc/collections/tram-bom/tiles/WebMercatorQuad?f=tilejson", internal(),
+             secrets={INTERNAL_TITLE: STAFF})],
+    ("GET", "/ogc/collections/<collection_id>/tiles/<tile_matrix_set_id>/<tile_matrix>/<tile_row>/<tile_col>"): [
         Case("/ogc/collections/tram-bom/tiles/WebMercatorQuad/0/0/0", internal(),
              secrets={INTERNAL_ATTRIBUTE: STAFF}),
         Case("/ogc/collections/lo-dat/tiles/WebMercatorQuad/0/0/0", PUBLIC)],
+    ("GET", "/api/layers/<name>/tiles.json"): [
+        Case("/api/layers/tram-bom/tiles.json", internal(), secrets={INTERNAL_TITLE: STAFF})],
+    ("GET", "/api/layers/<name>/tiles/<z>/<x>/<y>.mvt"): [
+        Case("/api/layers/tram-bom/tiles/0/0/0.mvt", internal(), secrets={INTERNAL_ATTRIBUTE: STAFF}),
+        Case("/api/layers/lo-dat/tiles/0/0/0.mvt", PUBLIC)],
     # Cameras: public facts, but the stream address only for staff; each writes only for itself.
     ("GET", "/api/cameras"): [Case("/api/cameras", PUBLIC, secrets={STREAM_URL: STAFF})],
     ("GET", "/api/cameras/<code>"): [Case("/api/cameras/CAM-W", PUBLIC, secrets={STREAM_URL: STAFF})],

@@ -65,6 +65,8 @@ ROUTES: dict[str, str] = {
     "/api/layers/<name>": "/api/layers/parcels",
     "/api/layers/<name>/data": "/api/layers/parcels/data",
     "/api/layers/<name>/export": "/api/layers/parcels/export",
+    "/api/layers/<name>/tiles.json": "/api/layers/parcels/tiles.json",
+    "/api/layers/<name>/tiles/<z>/<x>/<y>.mvt": "/api/layers/parcels/tiles/14/13088/7480.mvt",
     "/api/report-categories": "/api/report-categories",
     "/api/summaries/<code>": "/api/summaries/T",
     "/api/summaries/<code>/export.<fmt>": "/api/summaries/T/export.csv",
@@ -100,9 +102,12 @@ ROUTES: dict[str, str] = {
     "/ogc/collections/<collection_id>/items": "/ogc/collections/parcels/items",
     "/ogc/collections/<collection_id>/items/<feature_id>": "/ogc/collections/parcels/items/1",
     "/ogc/collections/<collection_id>/queryables": "/ogc/collections/parcels/queryables",
-    "/ogc/collections/<collection_id>/tiles/WebMercatorQuad": "/ogc/collections/parcels/tiles/WebMercatorQuad",
-    "/ogc/collections/<collection_id>/tiles/WebMercatorQuad/<z>/<x>/<y>":
-        "/ogc/collections/parcels/tiles/WebMercatorQuad/14/13088/7480",
+    "/ogc/collections/<collection_id>/tiles": "/ogc/collections/parcels/tiles",
+    "/ogc/collections/<collection_id>/tiles/<tile_matrix_set_id>": "/ogc/collections/parcels/tiles/WebMercatorQuad",
+    "/ogc/collections/<collection_id>/tiles/<tile_matrix_set_id>/<tile_matrix>/<tile_row>/<tile_col>":
+        "/ogc/collections/parcels/tiles/WebMercatorQuad/14/7480/13088",
+    "/ogc/tileMatrixSets": "/ogc/tileMatrixSets",
+    "/ogc/tileMatrixSets/<tile_matrix_set_id>": "/ogc/tileMatrixSets/WebMercatorQuad",
     "/ogc/conformance": "/ogc/conformance",
     "/open311/v2/discovery.<fmt>": "/open311/v2/discovery.json",
     "/open311/v2/requests.<fmt>": "/open311/v2/requests.json",
@@ -450,7 +455,7 @@ def test_huge_geometry_upload_is_stored_or_refused_cleanly(world):
     ring.append(ring[0])
     response = _upload(world, "huge", "huge.geojson", _geojson({"type": "Polygon", "coordinates": [ring]}))
     assert response.status_code in (201, 400, 413), response.get_data(as_text=True)[:300]
-    tile = world.client.get("/ogc/collections/huge/tiles/WebMercatorQuad/12/3272/1871")
+    tile = world.client.get("/ogc/collections/huge/tiles/WebMercatorQuad/12/1871/3272")
     assert tile.status_code in (200, 404)
     assert world.client.get("/health").status_code == 200
 

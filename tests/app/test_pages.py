@@ -80,7 +80,7 @@ def test_planner_map_sends_small_layers_by_url_big_ones_as_tiles_and_no_features
     assert config["layers"]["nho"]["kind"] == "geojson"
     assert config["layers"]["nho"]["data"].startswith("/ogc/collections/nho/items?")
     assert config["layers"]["lon"]["kind"] == "tiles"
-    assert "/ogc/collections/lon/tiles/WebMercatorQuad/{z}/{x}/{y}" in html
+    assert "/api/layers/lon/tiles/{z}/{x}/{y}.mvt" in html  # the XYZ form, for Leaflet
     assert "SO-00001" not in html  # no feature of either layer is in the page
     # The style's class names came from a file: shown as text in the legend, never a way out of a <script>.
     assert "<script>alert(2)</script>" not in html and "&lt;/script&gt;&lt;script&gt;alert(2)" in html

@@ -147,22 +147,34 @@ def test_cql2_json(client, layers):
     assert bad.status_code == 400
 
 
-def test_vector_tiles_etag_and_change(client, layers, auth_headers, tmp_path):
-    url = f"/ogc/collections/lo-dat/tiles/WebMercatorQuad/{TILE}"
-    resp = client.get(url)
+@pytest.mark.parametrize(("url", "empty", "tilejson"), [
+    # OGC API - Tiles: {tileMatrix}/{tileRow}/{tileCol}, that is z/y/x.
+    ("/ogc/collections/lo-dat/tiles/WebMercatorQuad/{z}/{y}/{x}",
+     "/ogc/collections/lo-dat/tiles/WebMercatorQuad/14/0/0",
+     "/ogc/collections/lo-dat/tiles/WebMercatorQuad?f=tilejson"),
+    # The XYZ form Leaflet asks for.
+    ("/api/layers/lo-dat/tiles/{z}/{x}/{y}.mvt", "/api/layers/lo-dat/tiles/14/0/0.mvt",
+     "/api/layers/lo-dat/tiles.json"),
+])
+def test_vector_tiles_etag_and_change(client, layers, auth_headers, tmp_path, url, empty, tilejson):
+    z, x, y = TILE.split("/")
+    tile_url = url.format(z=z, x=x, y=y)
+    resp = client.get(tile_url)
     assert resp.status_code == 200 and resp.mimetype == "application/vnd.mapbox-vector-tile"
     decoded = mapbox_vector_tile.decode(resp.data)
     assert len(decoded["lo-dat"]["features"]) == 25
     assert decoded["lo-dat"]["features"][0]["properties"]["ma_lo"].startswith("L")
     etag = resp.headers["ETag"]
-    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
-    assert client.get("/ogc/collections/lo-dat/tiles/WebMercatorQuad/14/0/0").data == b""
-    assert client.get("/ogc/collections/lo-dat/tiles/WebMercatorQuad/30/0/0").status_code == 404
-    assert client.get("/ogc/collections/lo-dat/tiles/WebMercatorQuad/2/9/0").status_code == 404
-    assert client.get("/ogc/collections/lo-dat/tiles/WebMercatorQuad/a/b/c").status_code == 400
-    tilejson = client.get("/ogc/collections/lo-dat/tiles/WebMercatorQuad").get_json()
-    assert tilejson["tilejson"] == "3.0.0" and tilejson["tiles"][0].endswith("/{z}/{x}/{y}")
-    assert "tang_cao" in tilejson["vector_layers"][0]["fields"]
+    assert client.get(tile_url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(empty).data == b""
+    assert client.get(url.format(z=30, x=0, y=0)).status_code == 404
+    assert client.get(url.format(z=2, x=9, y=0)).status_code == 404
+    assert client.get(url.format(z=2, x=0, y=9)).status_code == 404
+    assert client.get(url.format(z="a", x="b", y="c")).status_code == 400
+    document = client.get(tilejson).get_json()
+    assert document["tilejson"] == "3.0.0"
+    assert document["tiles"][0].endswith("/{z}/{y}/{x}" if "/ogc/" in url else "/{z}/{x}/{y}.mvt")
+    assert "tang_cao" in document["vector_layers"][0]["fields"]
     # New data: new ETag, new content, at once.
     replacement = tmp_path / "new.geojson"
     new = gpd.GeoDataFrame({"ma_lo": ["MOI"]}, geometry=[box(107.581, 16.461, 107.582, 16.462)], crs=4326)
@@ -170,7 +182,7 @@ def test_vector_tiles_etag_and_change(client, layers, auth_headers, tmp_path):
     resp = client.put("/api/layers/lo-dat/data", data={"file": (io.BytesIO(replacement.read_bytes()), "new.geojson")},
                       headers=auth_headers("planner"), content_type="multipart/form-data")
     assert resp.status_code == 200
-    changed = client.get(url, headers={"If-None-Match": etag})
+    changed = client.get(tile_url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert [f["properties"]["ma_lo"] for f in mapbox_vector_tile.decode(changed.data)["lo-dat"]["features"]] == ["MOI"]
 
@@ -220,3 +232,13 @@ def test_owslib_features_client(live_server):
     page = api.collection_items("lo-dat", limit=5, loai_dat="CXX")
     assert page["numberMatched"] == 9 and len(page["features"]) == 5
     assert api.collection_queryables("lo-dat")["properties"]["ma_lo"]["type"] == "string"
+
+
+def test_identify_tolerance_limit_is_the_documented_one(client, layers):
+    from layers.identify import MAX_TOLERANCE_M
+
+    document = client.get("/api/openapi.json").get_json()
+    (tolerance,) = [p for p in document["paths"]["/api/identify"]["get"]["parameters"] if p["name"] == "tolerance_m"]
+    assert tolerance["schema"]["maximum"] == MAX_TOLERANCE_M == 1000
+    assert client.get("/api/identify?lon=107.58&lat=16.46&tolerance_m=1000").status_code == 200
+    assert client.get("/api/identify?lon=107.58&lat=16.46&tolerance_m=1000.5").status_code == 400
