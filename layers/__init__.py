@@ -1,5 +1,5 @@
-"""Map layers: import planning files into PostGIS, keep the catalog, serve OGC API - Features and vector tiles,
-export, and the planners' map page."""
+"""Map layers: import planning files into PostGIS, keep the catalog, serve OGC API - Features and OGC API - Tiles
+(and the same vector tiles in XYZ form), export, and the planners' map page."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -8,7 +8,7 @@ from gisserver.core.features import DemoStep, Feature, NavLink
 FEATURE = Feature(
     name="layers",
     package="layers",
-    blueprints=("layers.api:bp", "layers.ogc:bp", "layers.ogc:api_bp", "layers.pages:bp"),
+    blueprints=("layers.api:bp", "layers.ogc:bp", "layers.ogc:api_bp", "layers.ogc:xyz_bp", "layers.pages:bp"),
     commands=("layers.cli:layers",),
     models=("layers.models",),
     migrations=("migrations",),

@@ -1,5 +1,4 @@
-"""HTTP API of the layer catalog: list, read (with styles), upload, replace data, update, delete, export, and each
-layer's vector tiles in XYZ form with their TileJSON."""
+"""HTTP API of the layer catalog: list, read (with styles), upload, replace data, update, delete, export."""
 
 from __future__ import annotations
 
@@ -13,12 +12,11 @@ from werkzeug.utils import secure_filename
 from gisserver.accounts.auth import actor_label, is_staff, require_roles
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid
-from gisserver.core.http import db_read_session, db_session, json_body, parse_json_text
-from layers import catalog, tiles
+from gisserver.core.http import db_session, json_body, parse_json_text, readable_from_other_origins
+from layers import catalog
 from layers.archives import ArchiveLimits
 from layers.catalog import layer_json
 from layers.importing import ImportOptions, import_layer
-from layers.web import external_url, json_response, readable_from_other_origins, tile_response
 
 bp = Blueprint("layers_api", __name__, url_prefix="/api/layers")
 
@@ -131,25 +129,3 @@ def export_layer(name: str):
     response.call_on_close(tmp.cleanup)
     return response
 
-
-# The XYZ form of a layer's vector tiles ({z}/{x}/{y}, as Leaflet and most web maps ask): the same tiles as OGC
-# API - Tiles' /ogc/collections/<name>/tiles/WebMercatorQuad/{z}/{y}/{x}, at a path that does not claim to be OGC's.
-@bp.get("/<name>/tiles/<z>/<x>/<y>.mvt")
-@open_to("everyone; an internal layer is a 404 for non-staff")
-@readable_from_other_origins
-def xyz_tile(name: str, z: str, x: str, y: str):
-    session = db_read_session()
-    layer = catalog.get_layer(session, name, include_internal=is_staff())
-    zi, xi, yi = tiles.parse_zxy(z, x, y)
-    return tile_response(session, layer, zi, xi, yi)
-
-
-@bp.get("/<name>/tiles.json")
-@open_to("everyone; an internal layer is a 404 for non-staff")
-@readable_from_other_origins
-def xyz_tilejson(name: str):
-    session = db_read_session()
-    layer = catalog.get_layer(session, name, include_internal=is_staff())
-    template = external_url("layers_api.xyz_tile", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt",
-                                                                                          "/{z}/{x}/{y}.mvt")
-    return json_response(tiles.tilejson(layer, tiles.tile_view(session, layer), template))

@@ -1,4 +1,5 @@
-"""OGC API - Features (Part 1 Core + Part 3 Filtering) under /ogc (with OGC API - Tiles nested), and identify."""
+"""OGC API - Features (Part 1 Core + Part 3 Filtering) and OGC API - Tiles under /ogc, the same tiles in XYZ form
+under /api/layers, and identify."""
 
 from __future__ import annotations
 
@@ -11,21 +12,29 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from gisserver.accounts.auth import is_staff
 from gisserver.core.access import open_to
-from gisserver.core.exceptions import Invalid
-from gisserver.core.http import db_read_session, finite_float
+from gisserver.core.exceptions import Invalid, NotFound
+from gisserver.core.http import (
+    allow_other_origins,
+    db_read_session,
+    finite_float,
+    negotiate,
+    readable_from_other_origins,
+)
 from gisserver.core.maps import city_map, embed_map
-from layers import catalog, cql, features, identify, ogc_tiles
+from layers import catalog, cql, features, identify, tiles, tilesets
 from layers.catalog import data_table
 from layers.models import Layer
 from layers.openapi import openapi_document
-from layers.web import allow_other_origins, external_url, json_response, negotiate, visible_layer
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc", template_folder="templates")
-bp.register_blueprint(ogc_tiles.bp)  # OGC API - Tiles, under the same /ogc root and the same CORS rule
-bp.after_request(allow_other_origins)
+bp.after_request(allow_other_origins)  # every /ogc route is a public read
 api_bp = Blueprint("identify", __name__, url_prefix="/api")
+# The XYZ form of the tiles ({z}/{x}/{y}, as Leaflet and most web maps ask) beside the catalog API: the same tiles
+# as OGC API - Tiles' {tileMatrix}/{tileRow}/{tileCol}, at a path that does not claim to be OGC's.
+xyz_bp = Blueprint("xyz", __name__, url_prefix="/api/layers")
 
 JSON = "application/json"
+MVT = "application/vnd.mapbox-vector-tile"
 GEOJSON = "application/geo+json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -53,17 +62,31 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
-    *ogc_tiles.CONFORMANCE,
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
 ]
 PAGE = {"json": JSON, "html": HTML}
 
 
 def _url(endpoint: str, **values) -> str:
-    return external_url(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def _layer(collection_id: str) -> Layer:
-    return visible_layer(collection_id)
+    """The layer, or a 404 when it is internal and the caller is not staff."""
+    return catalog.get_layer(db_read_session(), collection_id, include_internal=is_staff())
+
+
+def json_response(body, mimetype: str = JSON, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), mimetype=mimetype, headers=headers)
 
 
 def _alternate(endpoint: str, answered_in: str, **values) -> dict:
@@ -87,7 +110,7 @@ def landing():
             {"href": _url("ogc.api"), "rel": "service-desc", "type": OPENAPI, "title": "API definition"},
             {"href": _url("ogc.conformance"), "rel": "conformance", "type": JSON, "title": "conformance classes"},
             {"href": _url("ogc.collections"), "rel": "data", "type": JSON, "title": "collections"},
-            {"href": _url("ogc.tiles.tile_matrix_sets"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+            {"href": _url("ogc.tile_matrix_sets"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
              "type": JSON, "title": "tile matrix sets"},
         ],
     }
@@ -135,7 +158,7 @@ def _collection(layer: Layer) -> dict:
             {"href": _url("ogc.queryables", collection_id=name),
              "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
              "title": "queryables"},
-            {"href": _url("ogc.tiles.tilesets", collection_id=name),
+            {"href": _url("ogc.tilesets", collection_id=name),
              "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "type": JSON,
              "title": "vector tilesets (OGC API - Tiles)"},
         ],
@@ -319,6 +342,127 @@ def item(collection_id: str, feature_id: str):
         {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
     ])
     return Response(text[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON, headers=CONTENT_CRS)
+
+
+# -- OGC API - Tiles -------------------------------------------------------------------------------------------
+
+TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+TILE_TEMPLATE = "/{tileMatrix}/{tileRow}/{tileCol}"
+
+
+def _check_matrix_set(tile_matrix_set_id: str) -> None:
+    if tile_matrix_set_id != tilesets.WEB_MERCATOR_QUAD:
+        raise NotFound(f"no tile matrix set {tile_matrix_set_id!r}; there is {tilesets.WEB_MERCATOR_QUAD}")
+
+
+def _matrix_set_url() -> str:
+    return _url("ogc.tile_matrix_set", tile_matrix_set_id=tilesets.WEB_MERCATOR_QUAD)
+
+
+@bp.get("/tileMatrixSets")
+@open_to("everyone; a fixed definition")
+def tile_matrix_sets():
+    negotiate({"json": JSON})
+    return json_response({
+        "links": [{"href": _url("ogc.tile_matrix_sets"), "rel": "self", "type": JSON}],
+        "tileMatrixSets": [{"id": tilesets.WEB_MERCATOR_QUAD, "title": "Google Maps Compatible for the World",
+                            "uri": tilesets.TMS_URI, "crs": tilesets.EPSG_3857,
+                            "links": [{"href": _matrix_set_url(), "rel": "self", "type": JSON}]}],
+    })
+
+
+@bp.get("/tileMatrixSets/<tile_matrix_set_id>")
+@open_to("everyone; a fixed definition")
+def tile_matrix_set(tile_matrix_set_id: str):
+    negotiate({"json": JSON})
+    _check_matrix_set(tile_matrix_set_id)
+    return json_response(tilesets.tile_matrix_set())
+
+
+def _tileset_links(name: str) -> list[dict]:
+    tileset_url = _url("ogc.tileset", collection_id=name,
+                               tile_matrix_set_id=tilesets.WEB_MERCATOR_QUAD)
+    return [
+        {"href": tileset_url, "rel": "self", "type": JSON, "title": "tileset"},
+        {"href": _matrix_set_url(), "rel": TILING_SCHEME, "type": JSON, "title": "WebMercatorQuad"},
+    ]
+
+
+@bp.get("/collections/<collection_id>/tiles", endpoint="tilesets")
+@open_to("everyone; internal layers are a 404 for non-staff")
+def tilesets_list(collection_id: str):
+    negotiate({"json": JSON})
+    layer = _layer(collection_id)
+    return json_response({
+        "links": [
+            {"href": _url("ogc.tilesets", collection_id=layer.name), "rel": "self", "type": JSON},
+            {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
+        ],
+        "tilesets": [{"title": layer.title, "dataType": "vector", "crs": tilesets.EPSG_3857,
+                      "tileMatrixSetURI": tilesets.TMS_URI, "links": _tileset_links(layer.name)}],
+    })
+
+
+@bp.get("/collections/<collection_id>/tiles/<tile_matrix_set_id>")
+@open_to("everyone; internal layers are a 404 for non-staff")
+def tileset(collection_id: str, tile_matrix_set_id: str):
+    fmt = negotiate({"json": JSON, "tilejson": JSON})
+    layer = _layer(collection_id)
+    _check_matrix_set(tile_matrix_set_id)
+    view = tiles.tile_view(db_read_session(), layer)
+    tileset_url = _url("ogc.tileset", collection_id=layer.name, tile_matrix_set_id=tile_matrix_set_id)
+    if fmt == "tilejson":
+        return json_response(tiles.tilejson(layer, view, tileset_url + "/{z}/{y}/{x}"))
+    links = [
+        *_tileset_links(layer.name)[:2],
+        {"href": tileset_url + TILE_TEMPLATE, "rel": "item", "type": MVT, "templated": True,
+         "title": "Mapbox vector tile; tileMatrix = zoom, tileRow = y, tileCol = x"},
+        {"href": tileset_url + "?f=tilejson", "rel": "alternate", "type": JSON, "title": "TileJSON"},
+        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
+    ]
+    return json_response(tilesets.tileset(layer, view, links))
+
+
+@bp.get("/collections/<collection_id>/tiles/<tile_matrix_set_id>/<tile_matrix>/<tile_row>/<tile_col>")
+@open_to("everyone; internal layers are a 404 for non-staff")
+def tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str):
+    layer = _layer(collection_id)
+    _check_matrix_set(tile_matrix_set_id)
+    z, x, y = tiles.parse_zxy(tile_matrix, tile_col, tile_row)
+    return tile_response(db_read_session(), layer, z, x, y)
+
+
+def tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
+    """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone)."""
+    tiles.check_tile(z, x, y)
+    tag = tiles.etag(layer, z, x, y)
+    # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it.
+    sharing = "public" if layer.visibility == "public" else "private"
+    headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}
+    if tag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    return Response(tiles.tile(session, layer, z, x, y), mimetype=MVT, headers=headers)
+
+
+@xyz_bp.get("/<name>/tiles/<z>/<x>/<y>.mvt")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+@readable_from_other_origins
+def tile_xyz(name: str, z: str, x: str, y: str):
+    layer = _layer(name)
+    zi, xi, yi = tiles.parse_zxy(z, x, y)
+    return tile_response(db_read_session(), layer, zi, xi, yi)
+
+
+@xyz_bp.get("/<name>/tiles.json")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+@readable_from_other_origins
+def tilejson_xyz(name: str):
+    layer = _layer(name)
+    template = _url("xyz.tile_xyz", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
+    return json_response(tiles.tilejson(layer, tiles.tile_view(db_read_session(), layer), template))
+
+
+# -- identify -----------------------------------------------------------------------------------------------------
 
 
 @api_bp.get("/identify")

@@ -69,7 +69,7 @@ def _layer_on_map(layer, m: folium.Map) -> dict:
         entry["data"] = url_for("ogc.items", collection_id=layer.name, limit=max(layer.feature_count, 1), f="json")
     else:
         # The XYZ form (Leaflet's {z}/{x}/{y}); OGC API - Tiles has the same tiles at {z}/{y}/{x}.
-        tiles = url_for("layers_api.xyz_tile", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt",
+        tiles = url_for("xyz.tile_xyz", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt",
                                                                                       "/{z}/{x}/{y}.mvt")
         grid = VectorGridProtobuf(tiles, layer.name, _tile_options(layer), control=False)
         entry["kind"] = "tiles"

@@ -7,11 +7,13 @@ import logging
 import math
 from contextlib import suppress
 from datetime import UTC, date, datetime
+from functools import wraps
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Request, current_app, g, request
+from flask import Request, current_app, g, make_response, request
 from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import NotAcceptable
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
 
@@ -262,3 +264,61 @@ def close_db_session(exc: BaseException | None = None) -> None:
         log.warning("dropping a broken database connection at teardown: %s", str(error).splitlines()[0])
         with suppress(DBAPIError):
             session.invalidate()
+
+
+# Every ?f= value some resource answers in; one a resource does not offer is a 406, anything else a 400.
+FORMAT_NAMES = ("json", "geojson", "html", "tilejson")
+
+
+def negotiate(offers: dict[str, str]) -> str:
+    """The format to answer in, from ?f= or the Accept header, among *offers* ({name: media type}, the first is the
+    default). A format the resource does not have is 406 Not Acceptable, never an answer in another one."""
+    f = request.args.get("f")
+    if f:
+        if f in offers:
+            return f
+        if f in FORMAT_NAMES:
+            raise NotAcceptable(f"this resource is not available as {f}; it is as {', '.join(offers)}")
+        raise Invalid(f"f must be one of {', '.join(offers)}", {"parameter": "f"})
+    if not request.headers.get("Accept"):
+        return next(iter(offers))
+    # The first offer wins ties (*/*), so a browser asking for HTML gets HTML, anything else the default.
+    best = request.accept_mimetypes.best_match(list(offers.values()))
+    if best is None:
+        raise NotAcceptable(f"this resource is available as {', '.join(offers.values())}")
+    return next(name for name, mimetype in offers.items() if mimetype == best)
+
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Content-Crs, X-Request-ID, X-Export-Notes",
+}
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Accept-Language, If-None-Match",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def allow_other_origins(response):
+    """CORS for public read-only routes, so that a map client on another site can read what is public.
+
+    Only answers made for an anonymous caller carry it: one made for a signed-in caller (a session cookie or a
+    token) may hold what is theirs. With '*' and no Allow-Credentials, browsers send no cookie on these cross-origin
+    reads anyway, and Authorization is not an allowed header, so a token cannot ride along either.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") and g.get("principal") is None:
+        response.headers.update(CORS_HEADERS)
+        if request.method == "OPTIONS":
+            response.headers.update(CORS_PREFLIGHT)
+    return response
+
+
+def readable_from_other_origins(view):
+    """allow_other_origins for one view of a blueprint whose other routes must not get it."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        return allow_other_origins(make_response(view(*args, **kwargs)))
+
+    return wrapped
