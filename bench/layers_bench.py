@@ -13,8 +13,14 @@ Steps, all in one run on 127.0.0.1:
    (pinned in bench/peers-requirements.txt);
 4. wrk (Debian package `wrk`) drives each server with the same fixed URL list and concurrency, and pgbench runs
    the equivalent SQL with the same concurrency; the table gives requests/s, p50/p95 and ratios;
-5. last, the parcel GeoPackage is uploaded to our running server (`PUT /api/layers/parcels/data`, as a planner's
+5. paging: one page of 10 points (GDAL's page size) at offset 0 and at offset 100,000, by offset and by the
+   cursor of the `next` links, with and without a bbox filter, one client (wrk -c 1): a page's cost is its latency;
+6. download: the whole 1,000,000-point layer through our OGC API with GDAL's default paging (`ogr2ogr` from
+   OAPIF:, following the next links) beside `ogr2ogr` reading the same table straight from PostgreSQL;
+7. last, the parcel GeoPackage is uploaded to our running server (`PUT /api/layers/parcels/data`, as a planner's
    upload) three times, alternating with ogr2ogr again: the import without the CLI's Python start-up.
+
+`--only paging,download` runs steps 5 and 6 alone (with gisserver only, no peers needed).
 
 tipg is set to our tile parameters (4096 extent, 64 px buffer, no feature cap) so that both build the same tiles.
 pygeoapi 0.21 has an MVT provider for PostgreSQL (MVT-postgresql), but its query cannot use the GiST index of an
@@ -348,8 +354,9 @@ def url_lists(layers: dict[str, Layer]) -> dict[tuple[str, str, str], list[str]]
         lists[("items", layer.name, "tipg")] = [f"/collections/{tipg_id}/items?{s}" for s in q]
         lists[("items", layer.name, "pygeoapi")] = [f"/collections/{layer.name}/items?f=json&{s}" for s in q]
         t = tiles()
+        # OGC API - Tiles: tileMatrix/tileRow/tileCol, that is z/y/x (the XYZ form is /api/layers/<name>/tiles/).
         lists[("tiles", layer.name, "gisserver")] = [
-            f"/ogc/collections/{layer.name}/tiles/WebMercatorQuad/{ZOOM}/{x}/{y}" for x, y in t]
+            f"/ogc/collections/{layer.name}/tiles/WebMercatorQuad/{ZOOM}/{y}/{x}" for x, y in t]
         lists[("tiles", layer.name, "tipg")] = [
             f"/collections/{tipg_id}/tiles/WebMercatorQuad/{ZOOM}/{x}/{y}" for x, y in t]
         # pygeoapi's path is tileMatrix/tileRow/tileCol, that is z/y/x.
@@ -506,6 +513,74 @@ def pgbench(db: Db, script: str, duration: int, connections: int, threads: int) 
     return Result(len(latencies) / duration, q[49] / 1000, q[94] / 1000, failed, len(latencies), duration)
 
 
+WORKLOADS = ("items", "tiles", "paging", "download")
+
+
+# -- paging and the full download ---------------------------------------------------------------------------
+
+PAGE = 10  # GDAL's OAPIF page size when none is asked for
+DEEP = 100_000
+ALL_DATA = ",".join(f"{v:g}" for v in DATA_EXTENT)  # a bbox that holds every feature: a filtered query
+PAGING_CASES = {
+    # name: (URL query of the i-th request, the case it is compared with)
+    "offset 0": (lambda i: f"limit={PAGE}&offset={i * PAGE}", None),
+    f"offset {DEEP:,}": (lambda i: f"limit={PAGE}&offset={DEEP + i * PAGE}", "offset 0"),
+    f"cursor {DEEP:,} (next links)": (lambda i: f"limit={PAGE}&cursor={DEEP + i * PAGE}", "offset 0"),
+    "bbox, offset 0": (lambda i: f"limit={PAGE}&bbox={ALL_DATA}&offset={i * PAGE}", None),
+    f"bbox, offset {DEEP:,}": (lambda i: f"limit={PAGE}&bbox={ALL_DATA}&offset={DEEP + i * PAGE}", "bbox, offset 0"),
+    f"bbox, cursor {DEEP:,} (next links)": (lambda i: f"limit={PAGE}&bbox={ALL_DATA}&cursor={DEEP + i * PAGE}",
+                                            "bbox, offset 0"),
+}
+
+
+def paging_benchmark(db: Db, port: int, args) -> dict[str, Result]:
+    """One client asking for pages of the points layer, each case in alternating rounds: a page's latency is what it
+    costs, deep or not."""
+    lists = {name: [f"/ogc/collections/points/items?{query(i)}" for i in range(N_BBOXES)]
+             for name, (query, _) in PAGING_CASES.items()}
+    for name, paths in lists.items():
+        status, body = fetch(port, paths[0])
+        if status != 200 or len(json.loads(body)["features"]) != PAGE:
+            sys.exit(f"paging case {name!r} answered {status}: {body[:300]!r}")
+    rounds = {name: [] for name in lists}
+    for _ in range(args.rounds):
+        for name, paths in lists.items():
+            drain(db)
+            rounds[name].append(wrk(port, paths, max(1, args.duration // args.rounds), 1, 1))
+    results = {name: combine(parts) for name, parts in rounds.items()}
+    for name, r in results.items():
+        say(f"paging {name}: p50 {r.p50_ms:.2f} ms, {r.rps:.0f} pages/s")
+    return results
+
+
+def _requests_in_log(server: Server, path: str) -> int:
+    return sum(path in line for line in server.log.read_text(errors="replace").splitlines())
+
+
+def download_benchmark(db: Db, layer: Layer, ours: Server) -> dict:
+    """The whole points layer through our OGC API with GDAL's default paging (it follows the next links), and the
+    same table read by ogr2ogr straight from PostgreSQL; both written to a GeoPackage."""
+    through_api, direct = WORK / "download_oapif.gpkg", WORK / "download_pg.gpkg"
+    for target in (through_api, direct):
+        target.unlink(missing_ok=True)
+    items_path = f"/ogc/collections/{layer.name}/items"
+    before = _requests_in_log(ours, items_path)
+    say(f"downloading {layer.name} through OAPIF with GDAL's default paging (minutes: a request per {PAGE} points)")
+    api_seconds = timed(["ogr2ogr", "-f", "GPKG", str(through_api), f"OAPIF:http://127.0.0.1:{ours.port}/ogc",
+                         layer.name, "-nln", layer.name])
+    requests = _requests_in_log(ours, items_path) - before
+    columns = ", ".join(f'{column} AS "{name}"' for name, column in layer.columns)
+    sql = f"SELECT fid, geom, {columns} FROM {layer.table} ORDER BY fid"  # noqa: S608 - our catalog's names
+    direct_seconds = timed(["ogr2ogr", "-f", "GPKG", str(direct), db.ogr, "-sql", sql, "-nln", layer.name])
+    counts = []
+    for target in (through_api, direct):
+        info = run(["ogrinfo", "-ro", "-so", str(target), layer.name]).stdout
+        counts.append(next(int(line.split(":")[1]) for line in info.splitlines() if "Feature Count" in line))
+    say(f"download: OAPIF {api_seconds:.0f} s over {requests} requests, PostgreSQL {direct_seconds:.1f} s")
+    return {"api_seconds": api_seconds, "requests": requests, "direct_seconds": direct_seconds,
+            "features": counts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds measured per target and workload")
@@ -517,12 +592,15 @@ def main() -> None:
     parser.add_argument("--import-rounds", type=int, default=3,
                         help="alternating import rounds; the best of each counts")
     parser.add_argument("--reuse-data", action="store_true", help="keep the database and layers of the last run")
-    parser.add_argument("--only", default="", help="comma-separated workloads to run: items,tiles")
+    parser.add_argument("--only", default="",
+                        help="comma-separated workloads to run: items,tiles,paging,download (default: all)")
     args = parser.parse_args()
+    selected = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
+    with_peers = bool({"items", "tiles"} & set(selected))
     for tool in ("wrk", "pgbench", "ogr2ogr"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: apt-get install wrk postgresql-client gdal-bin")
-    if not (PEERS_VENV / "bin" / "tipg").exists() and not (PEERS_VENV / "bin" / "uvicorn").exists():
+    if with_peers and not (PEERS_VENV / "bin" / "tipg").exists() and not (PEERS_VENV / "bin" / "uvicorn").exists():
         sys.exit(f"install the peers first: python3 -m venv {PEERS_VENV} && "
                  f"{PEERS_VENV}/bin/pip install -r {HERE / 'peers-requirements.txt'}")
     WORK.mkdir(exist_ok=True)
@@ -538,8 +616,12 @@ def main() -> None:
     lists = url_lists(layers)
     scripts = pgbench_scripts(layers)
     started = servers(db, layers, settings, args.workers)
+    if not with_peers:
+        started = started[:1]  # gisserver alone
+        lists = {key: paths for key, paths in lists.items() if key[2] == "gisserver" and key[0] in selected}
     ports = {s.name: s.port for s in started}
     results: dict[tuple[str, str, str], Result] = {}
+    paging, download = None, None
     try:
         for server in started:
             server.start()
@@ -548,7 +630,7 @@ def main() -> None:
         say("servers up: " + ", ".join(f"{s.name} :{s.port}" for s in started))
         answers = check_answers(lists, ports)
         drain(db)
-        workloads = [w for w in ("items", "tiles") if not args.only or w in args.only.split(",")]
+        workloads = [w for w in ("items", "tiles") if w in selected]
         for workload in workloads:
             for layer in layers:
                 targets = ["PostGIS", "gisserver", "tipg"] + (["pygeoapi"] if workload == "items" else [])
@@ -571,6 +653,10 @@ def main() -> None:
                 for target in targets:
                     results[(workload, layer, target)] = combine(rounds[target])
                     say(f"{workload} {layer} {target}: {results[(workload, layer, target)].rps:.1f} req/s")
+        if "paging" in selected:
+            paging = paging_benchmark(db, ports["gisserver"], args)
+        if "download" in selected:
+            download = download_benchmark(db, layers["points"], started[0])
         # Last: it replaces the parcels' data table, which the peers were configured with.
         uploads = None if args.reuse_data else upload_benchmark(db, our_env(settings), ports["gisserver"],
                                                                  args.import_rounds)
@@ -578,6 +664,28 @@ def main() -> None:
         for server in started:
             server.stop()
     report(args, imports, uploads, answers, results)
+    report_paging(paging, download)
+
+
+def report_paging(paging: dict[str, Result] | None, download: dict | None) -> None:
+    if paging:
+        print()
+        print(f"| page of {PAGE} points (1,000,000-point layer), one client | p50 ms | p95 ms | pages/s | "
+              "cost vs its offset-0 page |")
+        print("|---|---|---|---|---|")
+        for name, (_, baseline) in PAGING_CASES.items():
+            r = paging[name]
+            ratio = f"{r.p50_ms / paging[baseline].p50_ms:.2f}" if baseline else "1"
+            goal = " (target <= 1.5)" if baseline == "offset 0" else ""
+            print(f"| {name} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | {r.rps:.0f} | {ratio}{goal} |")
+    if download:
+        print()
+        print("| whole 1,000,000-point layer to a GeoPackage | seconds | requests | features |")
+        print("|---|---|---|---|")
+        print(f"| ogr2ogr from OAPIF: (GDAL's default page of {PAGE}, next links) | {download['api_seconds']:.0f} | "
+              f"{download['requests']:,} | {download['features'][0]:,} |")
+        print(f"| ogr2ogr from PostgreSQL (the same table) | {download['direct_seconds']:.1f} | - | "
+              f"{download['features'][1]:,} |")
 
 
 def report(args, imports, uploads, answers, results) -> None:
@@ -601,6 +709,8 @@ def report(args, imports, uploads, answers, results) -> None:
                   f"{', '.join(f'{t:.1f}' for t in uploads['ours'])} | {best_upload:.1f} |")
             print(f"| ratio upload/ogr2ogr | | {best_upload / best_ogr_again:.2f} (target <= 1.5) |")
         print(f"\n1,000,000 points imported by gisserver in {imports['points']:.1f} s.")
+    if not results:
+        return
     print()
     print("| workload | layer | target | req/s | p50 ms | p95 ms | errors | features per answer (first 3) |")
     print("|---|---|---|---|---|---|---|---|")
