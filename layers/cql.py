@@ -17,6 +17,7 @@ from geoalchemy2 import Geometry
 from lark.exceptions import LarkError
 from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import handle
+from pygeofilter.backends.sqlalchemy import filters
 from pygeofilter.backends.sqlalchemy.evaluate import SQLAlchemyFilterEvaluator
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
@@ -138,6 +139,14 @@ class _Evaluator(SQLAlchemyFilterEvaluator):
             raise Invalid(f"BBOX in {node.crs} is not supported; only CRS84", {"parameter": "filter"})
         return func.ST_Intersects(lhs, _geometry_literal(bbox_geometry([node.minx, node.miny, node.maxx,
                                                                          node.maxy])))
+
+    @handle(ast.Like)
+    def like(self, node, lhs):
+        # pygeofilter looks a function in a LIKE pattern up in its own table, which knows only lower().
+        pattern = node.pattern
+        if isinstance(pattern, ast.Function):
+            pattern = self.function(pattern, *[self.evaluate(a) for a in pattern.arguments])
+        return filters.like(lhs, pattern, not node.nocase, node.not_)
 
     @handle(ast.Function)
     def function(self, node, *arguments):

@@ -139,3 +139,28 @@ def test_conformance_declares_cql2_1_0(client, provinces):
                  "accent-insensitive-comparison"):
         assert f"http://www.opengis.net/spec/cql2/1.0/conf/{name}" in conforms
     assert not any("basic-spatial-operators" in uri for uri in conforms)  # a draft's name
+
+
+@pytest.mark.parametrize("expression", [
+    "S_CROSSES(geometry, LINESTRING(107.0 16.5, 108.0 16.5))",
+    "S_TOUCHES(geometry, POINT(107.4 16.3))",
+    "S_OVERLAPS(geometry, POLYGON((107.4 16.3, 107.7 16.3, 107.7 16.6, 107.4 16.6, 107.4 16.3)))",
+    "S_EQUALS(geometry, POINT(107.5 16.4))",
+    "S_INTERSECTS(geometry, MULTIPOINT((105.85 21.03), (106.70 10.78)))",
+    "S_INTERSECTS(geometry, MULTILINESTRING((107.0 16.5, 108.0 16.5), (105.8 21.0, 105.9 21.0)))",
+    "S_INTERSECTS(geometry, MULTIPOLYGON(((107.4 16.3, 107.7 16.3, 107.7 16.6, 107.4 16.3))))",
+    "S_INTERSECTS(geometry, GEOMETRYCOLLECTION(POINT(105.85 21.03), LINESTRING(107.0 16.5, 108.0 16.5)))",
+])
+def test_every_spatial_function_and_literal_agrees_with_shapely(client, provinces, expression):
+    from shapely import wkt
+
+    op, _, literal = expression.partition("(geometry, ")
+    geometry = wkt.loads(literal[:-1])
+    predicate = {"S_CROSSES": "crosses", "S_TOUCHES": "touches", "S_OVERLAPS": "overlaps", "S_EQUALS": "geom_equals",
+                 "S_INTERSECTS": "intersects"}[op]
+    want = set(provinces[getattr(provinces, predicate)(geometry)]["id"])
+    assert ids(cql_text(client, expression)) == want
+
+
+def test_accenti_finds_hue_without_accents(client, provinces):
+    assert ids(cql_text(client, "ACCENTI(name) LIKE ACCENTI('%Hue%')")) == {"VN-26"}
