@@ -310,10 +310,12 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def servers(db: Db, layers: dict[str, Layer], settings: Settings, workers: int) -> list[Server]:
+def servers(db: Db, layers: dict[str, Layer], settings: Settings, workers: int, peers: bool = True) -> list[Server]:
     peers_bin = PEERS_VENV / "bin"
     ours = Server("gisserver", [str(ROOT / ".venv" / "bin" / "gisserver"), "serve", "--port", str(OURS_PORT),
                                 "--workers", str(workers)], our_env(settings), OURS_PORT, "/health")
+    if not peers:
+        return [ours]
     # tipg's tile parameters are set to ours (4096 extent, 64 px buffer, no feature cap) so that both build the
     # same tiles; everything else is tipg's default.
     tipg_env = os.environ | {
@@ -615,9 +617,8 @@ def main() -> None:
             conn.execute(f"VACUUM ANALYZE {layer.table}")
     lists = url_lists(layers)
     scripts = pgbench_scripts(layers)
-    started = servers(db, layers, settings, args.workers)
-    if not with_peers:
-        started = started[:1]  # gisserver alone
+    started = servers(db, layers, settings, args.workers, peers=with_peers)
+    if not with_peers:  # gisserver alone
         lists = {key: paths for key, paths in lists.items() if key[2] == "gisserver" and key[0] in selected}
     ports = {s.name: s.port for s in started}
     results: dict[tuple[str, str, str], Result] = {}
