@@ -138,8 +138,10 @@ class MapViewer(CityUser):
         z = random.choice(TILE_ZOOMS)
         x, y = _tile_of(lon, lat, z)
         layer = random.choice(TILE_LAYERS)
-        self.client.get(f"/ogc/collections/{layer}/tiles/WebMercatorQuad/{z}/{x}/{y}",
-                        name="GET /ogc/collections/{id}/tiles/{z}/{x}/{y}")
+        # OGC API - Tiles order: tileMatrix/tileRow/tileCol (z/y/x); the planning map asks the XYZ form at
+        # /api/layers/{id}/tiles/{z}/{x}/{y}.mvt for the same tiles.
+        self.client.get(f"/ogc/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+                        name="GET /ogc/collections/{id}/tiles/{z}/{y}/{x}")
 
 
 class Leader(CityUser):
