@@ -55,7 +55,7 @@ class ItemQuery:
 @dataclass
 class ItemPage:
     features_json: str  # a JSON array of GeoJSON features, as PostGIS wrote it
-    number_matched: int
+    number_matched: int | None  # None on a filtered page reached by cursor (not counted again)
     number_returned: int
     next_after: int | None = None  # the cursor of the next page (the last fid of this one), None on the last page
 
@@ -266,7 +266,7 @@ def _page_statement(table: Table, where, count: bool):
 
 
 @functools.lru_cache(maxsize=512)
-def _plain_page_statement(table: Table, with_bbox: bool):
+def _plain_page_statement(table: Table, with_bbox: bool, count: bool):
     """The common request (a bbox or nothing, paged) as one statement object per table version.
 
     SQLAlchemy memoises the cache key of a statement object, so reusing it skips rebuilding and
@@ -276,27 +276,33 @@ def _plain_page_statement(table: Table, with_bbox: bool):
     if with_bbox:
         corners = [bindparam(name, type_=Float(53)) for name in ("minx", "miny", "maxx", "maxy")]
         where = func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*corners, 4326))
-    return _page_statement(table, where, count=with_bbox)
+    return _page_statement(table, where, count=count)
 
 
 def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
-    """One page of features as a JSON array written by PostGIS, plus the matched count and the next cursor."""
+    """One page of features as a JSON array written by PostGIS, the matched count and the next page's cursor.
+
+    numberMatched of an unfiltered layer is the catalog's count. A filtered one is counted on a request without a
+    cursor; pages reached by the cursor of a next link leave it out (it is optional in OGC API - Features):
+    counting every match again on each page made a filtered download cost pages x matches.
+    """
     table = data_table(layer)
     params = {"limit": q.limit, "offset": q.offset, "after": q.after or 0}
     plain = not (q.datetime_range or q.properties or q.filter_expression is not None)
     unfiltered = plain and q.bbox is None
+    count = not unfiltered and q.after is None
     if unfiltered:
         # A layer's fids are its row numbers 1..n (storage.create_and_load; data tables are never written after
         # the load), so the n-th feature is fid n: an offset is a keyset and costs nothing to skip.
         params.update(after=params["after"] + q.offset, offset=0)
     if plain and (q.bbox is None or q.bbox[0] <= q.bbox[2]):
-        statement = _plain_page_statement(table, q.bbox is not None)
+        statement = _plain_page_statement(table, q.bbox is not None, count)
         if q.bbox:
             params.update(zip(("minx", "miny", "maxx", "maxy"), q.bbox, strict=True))
     else:
-        statement = _page_statement(table, and_(true(), *conditions(layer, table, q)), count=True)
+        statement = _page_statement(table, and_(true(), *conditions(layer, table, q)), count=count)
     row = _run(session, statement, params).one()
-    matched = layer.feature_count if unfiltered else row.matched
+    matched = layer.feature_count if unfiltered else row.matched if count else None
     return ItemPage(features_json=row.features, number_matched=matched, number_returned=row.returned,
                     next_after=row.last_fid if row.more else None)
 

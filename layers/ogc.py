@@ -18,7 +18,6 @@ from gisserver.core.http import (
     db_read_session,
     finite_float,
     negotiate,
-    readable_from_other_origins,
 )
 from gisserver.core.maps import city_map, embed_map
 from layers import catalog, cql, features, identify, tiles, tilesets
@@ -32,6 +31,7 @@ api_bp = Blueprint("identify", __name__, url_prefix="/api")
 # The XYZ form of the tiles ({z}/{x}/{y}, as Leaflet and most web maps ask) beside the catalog API: the same tiles
 # as OGC API - Tiles' {tileMatrix}/{tileRow}/{tileCol}, at a path that does not claim to be OGC's.
 xyz_bp = Blueprint("xyz", __name__, url_prefix="/api/layers")
+xyz_bp.after_request(allow_other_origins)  # public reads too
 
 JSON = "application/json"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -85,7 +85,7 @@ def _layer(collection_id: str) -> Layer:
     return catalog.get_layer(db_read_session(), collection_id, include_internal=is_staff())
 
 
-def json_response(body, mimetype: str = JSON, headers: dict | None = None) -> Response:
+def _json(body, mimetype: str = JSON, headers: dict | None = None) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), mimetype=mimetype, headers=headers)
 
 
@@ -116,14 +116,14 @@ def landing():
     }
     if fmt == "html":
         return render_template("ogc/landing.html", body=body)
-    return json_response(body)
+    return _json(body)
 
 
 @bp.get("/api")
 @open_to("everyone; internal layers are a 404 for non-staff")
 def api():
     negotiate({"json": OPENAPI})  # no HTML rendering of the API definition: 406 for f=html
-    return json_response(openapi_document(_url("ogc.landing").rstrip("/")), OPENAPI)
+    return _json(openapi_document(_url("ogc.landing").rstrip("/")), OPENAPI)
 
 
 @bp.get("/conformance")
@@ -133,7 +133,7 @@ def conformance():
     body = {"conformsTo": CONFORMANCE}
     if fmt == "html":
         return render_template("ogc/conformance.html", body=body)
-    return json_response(body)
+    return _json(body)
 
 
 def _collection(layer: Layer) -> dict:
@@ -177,7 +177,7 @@ def collections():
     }
     if fmt == "html":
         return render_template("ogc/collections.html", body=body, layers=layers)
-    return json_response(body)
+    return _json(body)
 
 
 @bp.get("/collections/<collection_id>")
@@ -188,7 +188,7 @@ def collection(collection_id: str):
     body = _collection(layer)
     if fmt == "html":
         return render_template("ogc/collection.html", body=body, layer=layer)
-    return json_response(body)
+    return _json(body)
 
 
 _JSON_TYPES = {"text": "string", "integer": "integer", "bigint": "integer", "double": "number",
@@ -216,7 +216,7 @@ def queryables(collection_id: str):
     }
     if fmt == "html":
         return render_template("ogc/queryables.html", body=body, layer=layer)
-    return json_response(body, "application/schema+json")
+    return _json(body, "application/schema+json")
 
 
 def _check_crs_parameters() -> None:
@@ -319,9 +319,11 @@ def items(collection_id: str):
                                map=_page_map(layer, page_features))
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     # The features arrive as JSON text from PostGIS; only the envelope is written here.
-    head = json.dumps({"type": "FeatureCollection", "numberMatched": page.number_matched,
-                       "numberReturned": page.number_returned, "timeStamp": stamp, "links": links},
-                      ensure_ascii=False)
+    envelope = {"type": "FeatureCollection", "numberMatched": page.number_matched,
+                "numberReturned": page.number_returned, "timeStamp": stamp, "links": links}
+    if page.number_matched is None:
+        del envelope["numberMatched"]
+    head = json.dumps(envelope, ensure_ascii=False)
     return Response(head[:-1] + ', "features": ' + page.features_json + "}", mimetype=GEOJSON, headers=CONTENT_CRS)
 
 
@@ -363,7 +365,7 @@ def _matrix_set_url() -> str:
 @open_to("everyone; a fixed definition")
 def tile_matrix_sets():
     negotiate({"json": JSON})
-    return json_response({
+    return _json({
         "links": [{"href": _url("ogc.tile_matrix_sets"), "rel": "self", "type": JSON}],
         "tileMatrixSets": [{"id": tilesets.WEB_MERCATOR_QUAD, "title": "Google Maps Compatible for the World",
                             "uri": tilesets.TMS_URI, "crs": tilesets.EPSG_3857,
@@ -376,12 +378,11 @@ def tile_matrix_sets():
 def tile_matrix_set(tile_matrix_set_id: str):
     negotiate({"json": JSON})
     _check_matrix_set(tile_matrix_set_id)
-    return json_response(tilesets.tile_matrix_set())
+    return _json(tilesets.tile_matrix_set())
 
 
 def _tileset_links(name: str) -> list[dict]:
-    tileset_url = _url("ogc.tileset", collection_id=name,
-                               tile_matrix_set_id=tilesets.WEB_MERCATOR_QUAD)
+    tileset_url = _url("ogc.tileset", collection_id=name, tile_matrix_set_id=tilesets.WEB_MERCATOR_QUAD)
     return [
         {"href": tileset_url, "rel": "self", "type": JSON, "title": "tileset"},
         {"href": _matrix_set_url(), "rel": TILING_SCHEME, "type": JSON, "title": "WebMercatorQuad"},
@@ -393,7 +394,7 @@ def _tileset_links(name: str) -> list[dict]:
 def tilesets_list(collection_id: str):
     negotiate({"json": JSON})
     layer = _layer(collection_id)
-    return json_response({
+    return _json({
         "links": [
             {"href": _url("ogc.tilesets", collection_id=layer.name), "rel": "self", "type": JSON},
             {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
@@ -412,15 +413,15 @@ def tileset(collection_id: str, tile_matrix_set_id: str):
     view = tiles.tile_view(db_read_session(), layer)
     tileset_url = _url("ogc.tileset", collection_id=layer.name, tile_matrix_set_id=tile_matrix_set_id)
     if fmt == "tilejson":
-        return json_response(tiles.tilejson(layer, view, tileset_url + "/{z}/{y}/{x}"))
+        return _json(tiles.tilejson(layer, view, tileset_url + "/{z}/{y}/{x}"))
     links = [
-        *_tileset_links(layer.name)[:2],
+        *_tileset_links(layer.name),
         {"href": tileset_url + TILE_TEMPLATE, "rel": "item", "type": MVT, "templated": True,
          "title": "Mapbox vector tile; tileMatrix = zoom, tileRow = y, tileCol = x"},
         {"href": tileset_url + "?f=tilejson", "rel": "alternate", "type": JSON, "title": "TileJSON"},
         {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
     ]
-    return json_response(tilesets.tileset(layer, view, links))
+    return _json(tilesets.tileset(layer, view, links))
 
 
 @bp.get("/collections/<collection_id>/tiles/<tile_matrix_set_id>/<tile_matrix>/<tile_row>/<tile_col>")
@@ -429,10 +430,10 @@ def tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row
     layer = _layer(collection_id)
     _check_matrix_set(tile_matrix_set_id)
     z, x, y = tiles.parse_zxy(tile_matrix, tile_col, tile_row)
-    return tile_response(db_read_session(), layer, z, x, y)
+    return _tile_response(db_read_session(), layer, z, x, y)
 
 
-def tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
+def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
     """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone)."""
     tiles.check_tile(z, x, y)
     tag = tiles.etag(layer, z, x, y)
@@ -446,20 +447,18 @@ def tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
 
 @xyz_bp.get("/<name>/tiles/<z>/<x>/<y>.mvt")
 @open_to("everyone; an internal layer is a 404 for non-staff")
-@readable_from_other_origins
 def tile_xyz(name: str, z: str, x: str, y: str):
     layer = _layer(name)
     zi, xi, yi = tiles.parse_zxy(z, x, y)
-    return tile_response(db_read_session(), layer, zi, xi, yi)
+    return _tile_response(db_read_session(), layer, zi, xi, yi)
 
 
 @xyz_bp.get("/<name>/tiles.json")
 @open_to("everyone; an internal layer is a 404 for non-staff")
-@readable_from_other_origins
 def tilejson_xyz(name: str):
     layer = _layer(name)
     template = _url("xyz.tile_xyz", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
-    return json_response(tiles.tilejson(layer, tiles.tile_view(db_read_session(), layer), template))
+    return _json(tiles.tilejson(layer, tiles.tile_view(db_read_session(), layer), template))
 
 
 # -- identify -----------------------------------------------------------------------------------------------------
