@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
@@ -279,6 +279,14 @@ def _plain_page_statement(table: Table, with_bbox: bool, count: bool):
     return _page_statement(table, where, count=count)
 
 
+def _covers(bbox, extent) -> bool:
+    """Whether a bbox holds the whole layer: then it selects every feature (GIS clients often send the layer's
+    extent, or more) and is no filter at all, so numberMatched is the catalog's count and offsets are keysets."""
+    if not bbox or not extent or bbox[0] > bbox[2]:
+        return False
+    return bbox[0] <= extent[0] and bbox[1] <= extent[1] and bbox[2] >= extent[2] and bbox[3] >= extent[3]
+
+
 def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
     """One page of features as a JSON array written by PostGIS, the matched count and the next page's cursor.
 
@@ -288,19 +296,21 @@ def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
     """
     table = data_table(layer)
     params = {"limit": q.limit, "offset": q.offset, "after": q.after or 0}
+    bbox = None if _covers(q.bbox, layer.extent) else q.bbox
     plain = not (q.datetime_range or q.properties or q.filter_expression is not None)
-    unfiltered = plain and q.bbox is None
+    unfiltered = plain and bbox is None
     count = not unfiltered and q.after is None
     if unfiltered:
         # A layer's fids are its row numbers 1..n (storage.create_and_load; data tables are never written after
         # the load), so the n-th feature is fid n: an offset is a keyset and costs nothing to skip.
         params.update(after=params["after"] + q.offset, offset=0)
-    if plain and (q.bbox is None or q.bbox[0] <= q.bbox[2]):
-        statement = _plain_page_statement(table, q.bbox is not None, count)
-        if q.bbox:
-            params.update(zip(("minx", "miny", "maxx", "maxy"), q.bbox, strict=True))
+    if plain and (bbox is None or bbox[0] <= bbox[2]):
+        statement = _plain_page_statement(table, bbox is not None, count)
+        if bbox:
+            params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
     else:
-        statement = _page_statement(table, and_(true(), *conditions(layer, table, q)), count=count)
+        statement = _page_statement(table, and_(true(), *conditions(layer, table, replace(q, bbox=bbox))),
+                                    count=count)
     row = _run(session, statement, params).one()
     matched = layer.feature_count if unfiltered else row.matched if count else None
     return ItemPage(features_json=row.features, number_matched=matched, number_returned=row.returned,
