@@ -72,6 +72,7 @@ def candidates(rule, reports, extra):
         "report_id": [r.id for r in reports], "request_id": [r.tracking_code for r in reports],
         "photo_id": extra["photo_ids"], "alert_id": [1], "name": ["none"], "collection_id": ["none"],
         "feature_id": ["1"], "z": ["0"], "x": ["0"], "y": ["0"], "filename": ["js/flood.js"],
+        "tile_matrix_set_id": ["WebMercatorQuad"], "tile_matrix": ["0"], "tile_row": ["0"], "tile_col": ["0"],
     }
     names = sorted(rule.arguments)
     if any(n not in values for n in names):
