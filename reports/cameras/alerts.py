@@ -17,6 +17,7 @@ from reports.areas.models import Area, Unit
 from reports.areas.service import area_chain_for_point
 from reports.cameras import access
 from reports.cameras.alert_types import alert_type_by_code
+from reports.cameras.changes import AlertChange, announce_alert
 from reports.cameras.models import AiEvent, Alert, AlertEvent, AlertType, Camera
 from reports.cameras.routing import route_alert
 from reports.workflow.models import OPEN_STATUSES
@@ -103,6 +104,7 @@ def _history(session: Session, alert: Alert, at: datetime, actor: str, action: s
              note: str = "") -> None:
     session.add(AlertEvent(alert_id=alert.id, at=at, actor=actor, action=action, from_status=old,
                            to_status=alert.status, note=note))
+    announce_alert(session, AlertChange(alert, action, old, actor, note, at))
 
 
 def record_event(session: Session, camera: Camera, data: EventInput, *, snapshot_path: str | None = None,

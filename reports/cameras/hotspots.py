@@ -17,6 +17,7 @@ from gisserver.accounts.users import Principal
 from gisserver.core.exceptions import Conflict, Forbidden, Invalid, NotFound
 from reports.areas.service import area_chain_for_point
 from reports.cameras import access
+from reports.cameras.changes import HotspotCrossing, announce_crossing
 from reports.cameras.models import Camera, Hotspot, HotspotReading, hotspot_cameras
 from reports.cameras.service import get_camera
 
@@ -186,7 +187,13 @@ def record_readings(session: Session, items, *, now: datetime | None = None,
         insert(HotspotReading).values(rows).on_conflict_do_nothing().returning(HotspotReading.id)
     )
     stored = len(result.all())
+    before = {h.id: status_for(h, h.last_level_cm) for h in hotspots.values()}
     _refresh_latest(session, {r["hotspot_id"] for r in rows})
+    for hotspot in hotspots.values():
+        after = status_for(hotspot, hotspot.last_level_cm)
+        if after != before[hotspot.id] and after != "unknown":
+            announce_crossing(session, HotspotCrossing(hotspot, before[hotspot.id], after,
+                                                       hotspot.last_level_cm, hotspot.last_reading_at or now))
     return ReadingsResult(stored=stored, duplicates=len(rows) - stored)
 
 

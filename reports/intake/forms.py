@@ -6,7 +6,7 @@ from flask import current_app, request
 
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import finite_float
-from reports.intake.submit import DuplicatePolicy, ReportInput
+from reports.intake.submit import DuplicatePolicy, ReportInput, resident_contact
 from reports.workflow import photos as photo_service
 
 
@@ -23,6 +23,9 @@ def form_body() -> dict:
     body = {k: form.get(k) or None for k in ("category", "description", "address", "area", "channel")}
     body["location"] = {k: form.get(k) for k in ("lon", "lat") if form.get(k) not in (None, "")}
     body["reporter"] = {"name": form.get("reporter_name"), "phone": form.get("reporter_phone")}
+    if form.get("notify_email") or form.get("notify_phone"):
+        body["notify"] = {"email": form.get("notify_email"), "phone": form.get("notify_phone"),
+                          "consent": form.get("notify_consent"), "language": form.get("language")}
     return body
 
 
@@ -49,6 +52,7 @@ def report_input(body) -> ReportInput:
         raise Invalid("send a JSON object")
     location = json_object(body, "location")
     reporter = json_object(body, "reporter")
+    notify = json_object(body, "notify")
     lon, lat = location.get("lon", body.get("lon")), location.get("lat", body.get("lat"))
     return ReportInput(
         category=str(body.get("category") or ""),
@@ -61,6 +65,8 @@ def report_input(body) -> ReportInput:
         reporter_phone=reporter.get("phone"),
         channel=str(body.get("channel") or "api"),
         idempotency_key=request.headers.get("Idempotency-Key"),
+        contact=resident_contact(notify.get("email"), notify.get("phone"), notify.get("consent"),
+                                 notify.get("language")) if notify else None,
     )
 
 

@@ -22,7 +22,7 @@ from gisserver.core.ratelimit import retry_after
 from reports.intake import georeport
 from reports.intake.forms import duplicate_policy
 from reports.intake.limits import OPEN311_SCOPE, admit_to_area, check_filer, per_client_intake
-from reports.intake.submit import ReportInput, submit_report
+from reports.intake.submit import ReportInput, resident_contact, submit_report
 from reports.workflow.categories import category_by_code, list_categories
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -144,6 +144,10 @@ def create_request(fmt: str):
         reporter_phone=form.get("phone") or None,
         channel="open311",
         idempotency_key=request.headers.get("Idempotency-Key"),
+        # GeoReport v2's email and phone are told of progress only with the explicit notify_consent=true that
+        # the client showed the resident (an email without it stays unused, as GeoReport clients send it anyway).
+        contact=resident_contact(form.get("email"), form.get("phone"), form.get("notify_consent"),
+                                 (form.get("locale") or "vi")[:2]) if form.get("notify_consent") else None,
     )
     report, created = submit_report(session, data, actor=actor_label(), staff=False, duplicates=duplicate_policy(),
                                     admit=admit_to_area)

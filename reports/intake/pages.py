@@ -20,7 +20,7 @@ from reports.intake.filing import commit_filed, file_report
 from reports.intake.forms import duplicate_policy, request_photos
 from reports.intake.keychains import KINDS, keychain_info
 from reports.intake.limits import admit_to_area, check_filer, per_client_intake
-from reports.intake.submit import ReportInput
+from reports.intake.submit import CONSENT_LINE, ReportInput, resident_contact
 from reports.workflow import queries
 from reports.workflow.categories import list_categories
 
@@ -66,7 +66,8 @@ def _context(ward_code: str, kind: str):
     ward = area_by_code(session, ward_code)
     english = str(get_locale()) == "en"
     return {"info": info, "kind": kind, "label": label_en if english else label_vi, "categories": categories,
-            "english": english, "map": _form_map(ward.id), "unit_type": unit_type}
+            "english": english, "map": _form_map(ward.id), "unit_type": unit_type,
+            "consent_line": CONSENT_LINE["en" if english else "vi"]}
 
 
 @bp.get("/r")
@@ -117,6 +118,8 @@ def submit_form(ward_code: str, kind: str):
             reporter_name=values.get("reporter_name") or None,
             reporter_phone=values.get("reporter_phone") or None,
             channel="qr_web",
+            contact=resident_contact(values.get("notify_email"), values.get("notify_phone"),
+                                     values.get("notify_consent"), str(get_locale())),
         )
         filed = file_report(session, data, request_photos(), current_app.config["SETTINGS"].photo_dir,
                             actor="anonymous", staff=False,

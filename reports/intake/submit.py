@@ -20,6 +20,7 @@ from reports.areas import gazetteer
 from reports.areas.service import ancestors, area_by_code, area_chain_for_point
 from reports.workflow import sql as report_sql
 from reports.workflow.categories import category_by_code
+from reports.workflow.changes import ReportChange, ResidentContact, announce
 from reports.workflow.models import CHANNELS, Report, ReportEvent
 from reports.workflow.routing import route
 
@@ -31,6 +32,16 @@ CITIZEN_CHANNELS = ("qr_web", "api", "open311")
 GEOCODE_MIN_SCORE = 0.6  # below this an address match is a guess: keep the report at its ward instead
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read over the phone
 _PHONE = re.compile(r"^\+?[0-9][0-9 .-]{6,18}[0-9]$")
+# Strict on purpose: an address that reaches a mail header must hold no spaces, quotes, brackets or line breaks.
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+# The line residents agree to when they ask to hear back (the form shows it in their language).
+CONSENT_LINE = {
+    "vi": "Tôi đồng ý để thành phố dùng email/số điện thoại này chỉ để báo tiến độ phản ánh của tôi; "
+          "thông tin được xoá sau khi phản ánh đóng.",
+    "en": "I agree that the city uses this email/phone only to tell me how my report progresses; "
+          "it is deleted after the report closes.",
+}
 
 
 @dataclass
@@ -47,12 +58,37 @@ class ReportInput:
     reporter_phone: str | None = None
     channel: str = "api"
     idempotency_key: str | None = None
+    contact: ResidentContact | None = None  # set by resident_contact() when the resident opted in
 
 
 @dataclass(frozen=True)
 class DuplicatePolicy:
     metres: float = DUPLICATE_METRES
     hours: float = DUPLICATE_HOURS
+
+
+def resident_contact(email, phone, consent, language: str | None) -> ResidentContact | None:
+    """The contact a resident gave to hear back about their report, checked; None when they gave none.
+
+    A contact without the consent box ticked is refused (400), not silently dropped: the resident believes
+    they will hear back.
+    """
+    values = {}
+    for name, value in (("notify_email", email), ("notify_phone", phone)):
+        if value is not None and not isinstance(value, str):
+            raise Invalid(f"{name} must be text", {"field": name})
+        values[name] = (value or "").strip() or None
+    email, phone = values["notify_email"], values["notify_phone"]
+    if email is None and phone is None:
+        return None
+    if email is not None and (len(email) > 254 or not _EMAIL.match(email)):
+        raise Invalid("notify_email is not an email address", {"field": "notify_email"})
+    if phone is not None and not _PHONE.match(phone):
+        raise Invalid("notify_phone is not a phone number", {"field": "notify_phone"})
+    if consent not in (True, "true", "on", "yes", "1"):
+        raise Invalid("tick the consent box to be told about this report", {"field": "notify_consent"})
+    language = language if language in CONSENT_LINE else "vi"
+    return ResidentContact(email=email, phone=phone, language=language, consent=CONSENT_LINE[language])
 
 
 def new_tracking_code() -> str:
@@ -202,5 +238,7 @@ def submit_report(
         raise
     session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action="created", to_status="new",
                             note=f"channel {data.channel}"))
+    announce(session, ReportChange(report, "created", None, actor, f"channel {data.channel}", now,
+                                   contact=data.contact))
     session.flush()
     return report, True

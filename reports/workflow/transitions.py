@@ -19,6 +19,7 @@ from reports.areas.models import Area
 from reports.areas.service import ancestors, area_by_code, area_chain_for_point
 from reports.areas.units import unit_by_code
 from reports.workflow import sql as report_sql
+from reports.workflow.changes import ReportChange, announce
 from reports.workflow.models import OPEN_STATUSES, Report, ReportEvent
 from reports.workflow.routing import route
 
@@ -77,6 +78,7 @@ def _event(session: Session, report: Report, at: datetime, actor: str, action: s
            note: str = "") -> None:
     session.add(ReportEvent(report_id=report.id, at=at, actor=actor, action=action, from_status=old,
                             to_status=report.status, note=note))
+    announce(session, ReportChange(report, action, old, actor, note, at))
 
 
 def _set_status(report: Report, status: str, at: datetime, note: str) -> None:

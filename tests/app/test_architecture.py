@@ -28,6 +28,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("reports.workflow",),
     ("reports.intake",),
     ("reports.cameras",),
+    ("reports.notifications",),
     ("reports.operations", "reports.summaries"),
     # The assembly: the app factory, the command group, migrations and backups use everything.
     ("gisserver.app", "gisserver.cli", "gisserver.migrate", "gisserver.backup", "gisserver.migrations", "reports"),

@@ -71,7 +71,7 @@ def candidates(rule, reports, extra):
         "ward_code": ["T-W"], "kind": ["police", "committee"], "fmt": ["json", "xml", "png", "svg"],
         "report_id": [r.id for r in reports], "request_id": [r.tracking_code for r in reports],
         "photo_id": extra["photo_ids"], "alert_id": [1], "name": ["none"], "collection_id": ["none"],
-        "feature_id": ["1"], "z": ["0"], "x": ["0"], "y": ["0"], "filename": ["js/flood.js"],
+        "feature_id": ["1"], "z": ["0"], "x": ["0"], "y": ["0"], "filename": ["js/flood.js"], "token": ["1.x"],
         "tile_matrix_set_id": ["WebMercatorQuad"], "tile_matrix": ["0"], "tile_row": ["0"], "tile_col": ["0"],
     }
     names = sorted(rule.arguments)
@@ -156,6 +156,8 @@ PUBLIC_WRITES = {
     ("POST", "/api/reports"), ("POST", "/open311/v2/requests.<fmt>"), ("POST", "/r/<ward_code>/<kind>"),
     ("POST", "/login"), ("POST", "/logout"),
     ("POST", "/csp-report"),  # browsers' violation reports: logged, nothing stored
+    # A resident's unsubscribe link: the token in the URL is the credential (tests/reports/notifications).
+    ("POST", "/api/unsubscribe/<token>"), ("POST", "/n/unsubscribe/<token>"),
 }
 
 

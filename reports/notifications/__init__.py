@@ -1,0 +1,25 @@
+"""Closing the loop: every report and alert reaches a person, and every resident hears back.
+
+The lower domains announce their changes through hooks (report_changed, alert_changed, hotspot_level_changed);
+this package writes them to an outbox in the same transaction, and `gisserver worker` (procrastinate) delivers
+them by email, SMS/chat gateways, signed webhooks and Web Push, runs the scheduled checks, and feeds the live map
+(Server-Sent Events from PostgreSQL LISTEN/NOTIFY).
+"""
+
+from gisserver.core.features import DemoStep, Feature
+
+FEATURE = Feature(
+    name="reports.notifications",
+    package="reports.notifications",
+    blueprints=("reports.notifications.api:bp", "reports.notifications.pages:bp"),
+    commands=("reports.notifications.cli:worker", "reports.notifications.cli:notifications"),
+    models=("reports.notifications.models",),
+    migrations=("migrations",),
+    openapi=("reports.notifications.openapi:document",),
+    hooks={
+        "report_changed": ("reports.notifications.outbox:on_report_changed",),
+        "alert_changed": ("reports.notifications.outbox:on_alert_changed",),
+        "hotspot_level_changed": ("reports.notifications.outbox:on_hotspot_level_changed",),
+    },
+    demo_steps=(DemoStep("duty_contacts", "reports.notifications.demo:contacts_step", after=("units",)),),
+)

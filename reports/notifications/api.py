@@ -1,0 +1,128 @@
+"""HTTP API of notifications: the live feed (Server-Sent Events), a staff member's notification choices and
+push subscriptions, and the VAPID public key browsers subscribe with."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import Blueprint, Response, current_app, request
+
+from gisserver.accounts.auth import current_principal, require_roles
+from gisserver.core.access import open_to
+from gisserver.core.exceptions import Invalid, Unavailable
+from gisserver.core.http import db_session, json_body
+from reports.notifications import admin, live, tokens
+from reports.notifications.config import NotificationSettings
+from reports.workflow.access import scope_of
+
+bp = Blueprint("notifications", __name__, url_prefix="/api")
+
+
+class StreamsFull(Unavailable):
+    code = "live_streams_full"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "10"}
+
+
+def _settings() -> NotificationSettings:
+    if "gisserver.notifications" not in current_app.extensions:
+        settings = NotificationSettings.from_env()
+        if current_app.config.get("LIVE_MAX_SECONDS") is not None:  # tests keep streams short
+            settings = replace(settings, live_max_seconds=float(current_app.config["LIVE_MAX_SECONDS"]))
+        current_app.extensions["gisserver.notifications"] = settings
+    return current_app.extensions["gisserver.notifications"]
+
+
+def _hub() -> live.LiveHub:
+    hub = current_app.extensions.get("gisserver.live")
+    if hub is None:
+        hub = current_app.extensions.setdefault(
+            "gisserver.live", live.LiveHub(current_app.extensions["gisserver.db"].url, _settings().live_max_streams))
+    return hub
+
+
+def _last_event_id() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise Invalid("Last-Event-ID is an event number", {"field": "Last-Event-ID"})
+    return int(raw)
+
+
+@bp.get("/live")
+@require_roles("officer", "leader")
+def live_events():
+    settings = _settings()
+    session = db_session()
+    scope = scope_of(session, current_principal())
+    last = _last_event_id()
+    hub = _hub()
+    subscription = hub.subscribe(scope)
+    if subscription is None:
+        raise StreamsFull("too many live maps are open on this server process; reconnecting shortly")
+    try:
+        backlog = live.missed(session, scope, last) if last is not None else []
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
+    session.close()  # the stream holds a thread, not a database connection
+    body = live.stream(hub, subscription, backlog, heartbeat=settings.live_heartbeat_seconds,
+                       max_seconds=settings.live_max_seconds)
+    return Response(body, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/me/notifications")
+@require_roles("officer", "leader")
+def my_notifications():
+    principal = current_principal()
+    if principal.kind != "user":
+        raise Invalid("notification choices belong to a person, not a machine token")
+    return admin.profile_view(db_session(), principal.id)
+
+
+@bp.put("/me/notifications")
+@require_roles("officer", "leader")
+def save_my_notifications():
+    principal = current_principal()
+    if principal.kind != "user":
+        raise Invalid("notification choices belong to a person, not a machine token")
+    session = db_session()
+    view = admin.save_profile(session, principal.id, json_body())
+    session.commit()
+    return view
+
+
+@bp.post("/me/push-subscriptions")
+@require_roles("officer", "leader")
+def add_push_subscription():
+    principal = current_principal()
+    if principal.kind != "user":
+        raise Invalid("push subscriptions belong to a person, not a machine token")
+    session = db_session()
+    subscription_id = admin.add_push_subscription(session, principal.id, json_body(),
+                                                  allow_private=_settings().webhook_allow_private)
+    session.commit()
+    return {"id": subscription_id}, 201
+
+
+@bp.get("/push/key")
+@require_roles("officer", "leader")
+def push_key():
+    key = _settings().vapid_public_key
+    if not key:
+        raise Unavailable("Web Push is not configured on this server")
+    return {"public_key": key}
+
+
+@bp.post("/unsubscribe/<token>")
+@open_to("residents, by the one-click unsubscribe link of their emails (RFC 8058); the token names one contact")
+def one_click_unsubscribe(token: str):
+    session = db_session()
+    key = tokens.signing_key(current_app.config["SETTINGS"])
+    admin.unsubscribe(session, tokens.contact_of(key, token))
+    session.commit()
+    return {"unsubscribed": True}

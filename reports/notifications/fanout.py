@@ -1,0 +1,135 @@
+"""From an outbox event to deliveries: who is told (recipients.py), in which language, and when; one delivery
+row per (event, channel, recipient) and one deliver job each, all in one transaction. A fan-out that runs twice
+(a retried job) finds its rows already there and adds nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from reports.areas.models import Area, Unit
+from reports.areas.service import ancestors, place_name
+from reports.cameras.models import AlertType, Camera
+from reports.notifications import queue, recipients
+from reports.notifications.models import Delivery, NotificationEvent
+from reports.notifications.recipients import Target
+from reports.workflow.models import Category, Report
+
+RESIDENT_KINDS = {"report_filed", "report_status", "report_merged", "report_comment"}
+UNIT_KINDS = {"report_filed", "report_reassigned", "report_deadline_near", "report_overdue", "alert_raised",
+              "camera_offline"}
+
+
+def mask(channel: str, recipient: str) -> str:
+    """How a recipient appears in a history: enough to recognise, not enough to reuse."""
+    if channel == "email" and "@" in recipient:
+        local, _, domain = recipient.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if channel == "sms":
+        return f"***{recipient[-3:]}"
+    if channel in ("webhook", "push"):
+        return f"{urlsplit(recipient).hostname or '?'}/…"
+    return f"{recipient[:2]}***"
+
+
+def targets_for(session: Session, event: NotificationEvent, now: datetime) -> list[Target]:
+    kind, payload, urgent = event.kind, event.payload, event.urgent
+    found: list[Target] = []
+    if kind in UNIT_KINDS:
+        found += recipients.unit_contacts(session, list(event.unit_ids), now, urgent)
+        found += recipients.unit_users(session, list(event.unit_ids), now, urgent)
+    if kind in ("report_escalated", "alert_escalated"):
+        if payload.get("level") == "city":
+            city_units = list(session.scalars(select(Unit.id).where(Unit.unit_type == "city_operations",
+                                                                    Unit.active)))
+            found += recipients.unit_contacts(session, city_units, now, True)
+            found += recipients.area_leaders(session, payload.get("area_ids", []), now, True)
+        else:
+            found += recipients.area_leaders(session, payload.get("area_ids", []), now, True)
+    if kind in ("hotspot_warning", "hotspot_danger"):
+        area = session.get(Area, event.area_id) if event.area_id else None
+        ward_ids = [a.id for a in ancestors(session, area) if a.level == "ward"] if area else []
+        units = list(session.scalars(select(Unit.id).where(Unit.area_id.in_(ward_ids),
+                                                           Unit.unit_type == "ward_committee", Unit.active)))
+        found += recipients.unit_contacts(session, units, now, urgent)
+        found += recipients.area_staff(session, event.area_id, now, urgent)
+    if kind == "digest":
+        found += recipients.area_leaders(session, [event.area_id], now, False, digest=True)
+    if event.subject_type == "report" and kind in RESIDENT_KINDS:
+        found += recipients.resident(session, event.subject_id)
+    found += recipients.subscribers(session, kind)
+    return found
+
+
+def _first_unique(targets: list[Target]) -> list[Target]:
+    seen, out = set(), []
+    for target in targets:
+        if (target.channel, target.recipient) not in seen:
+            seen.add((target.channel, target.recipient))
+            out.append(target)
+    return out
+
+
+def fan_out(session: Session, event_id: int, now: datetime | None = None) -> list[int]:
+    """Write the deliveries of one event and queue them; returns the new delivery ids (none on a re-run)."""
+    now = now or datetime.now(UTC)
+    event = session.get(NotificationEvent, event_id)
+    if event is None:
+        return []
+    created: list[int] = []
+    for target in _first_unique(targets_for(session, event, now)):
+        # A resident's report that was filed is "received", not "a new report to handle".
+        row = session.execute(
+            insert(Delivery).values(
+                event_id=event.id, channel=target.channel, recipient=target.recipient,
+                recipient_masked=mask(target.channel, target.recipient), recipient_kind=target.kind,
+                language=target.language, status="pending", attempts=0, acked_parts=0, created_at=now,
+            ).on_conflict_do_nothing().returning(Delivery.id)).scalar()
+        if row is None:
+            continue
+        created.append(row)
+        queue.defer(session, queue.DELIVER, "deliver", delivery_id=row, scheduled_at=target.not_before,
+                    priority=10 if event.urgent else 0)
+    event.fanned_out_at = now
+    return created
+
+
+def facts_for(session: Session, event: NotificationEvent, language: str) -> dict:
+    """The names a message needs, in *language*: category, place, unit, camera, alert type..."""
+    payload = dict(event.payload)
+    facts = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}
+    english = language == "en"
+    if event.area_id:
+        area = session.get(Area, event.area_id)
+        facts["place"] = (place_name(session, area) or area.name) if area else "-"
+    if event.subject_type == "report":
+        report = session.get(Report, event.subject_id)
+        if report is not None:
+            category = session.get(Category, report.category_id)
+            facts.update(code=report.tracking_code, category=category.name_en if english else category.name_vi,
+                         due=report.due_at.astimezone(recipients.CITY_TIME).strftime("%H:%M %d/%m/%Y"),
+                         status=report.status if event.kind != "report_status" else payload.get("status"))
+            if report.address:
+                facts["place"] = report.address
+            unit = session.get(Unit, report.unit_id) if report.unit_id else None
+            facts["unit"] = unit.name if unit else "-"
+    if event.subject_type == "alert" or payload.get("type"):
+        kind = session.get(AlertType, payload.get("type")) if payload.get("type") else None
+        facts["alert_type"] = (kind.name_en if english else kind.name_vi) if kind else payload.get("type", "-")
+        camera = session.get(Camera, payload.get("camera_id")) if payload.get("camera_id") else None
+        facts["camera"] = camera.code if camera else "-"
+        if payload.get("confidence") is not None:
+            facts["confidence"] = f"{float(payload['confidence']):.0%}"
+        if payload.get("due_at"):
+            facts["due"] = datetime.fromisoformat(payload["due_at"]).astimezone(recipients.CITY_TIME) \
+                .strftime("%H:%M %d/%m/%Y")
+    if event.subject_type == "hotspot":
+        facts["place"] = payload.get("name", "-")
+    if payload.get("level") in ("ward", "city"):
+        facts["level"] = {"ward": "lãnh đạo phường", "city": "thành phố"}[payload["level"]] if not english else \
+            {"ward": "the ward's leaders", "city": "the city"}[payload["level"]]
+    return facts

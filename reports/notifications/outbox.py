@@ -1,0 +1,136 @@
+"""The outbox: what the lower domains' hooks write in the transaction of each change.
+
+One ``notification_events`` row per change worth telling, one fan-out job for the worker, and one PostgreSQL
+NOTIFY for the live map (delivered at commit, dropped with a rollback). Working out who is told happens in the
+worker (fanout.py), so that filing a report costs three small statements more, not a lookup of every recipient.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from reports.cameras.changes import AlertChange, HotspotCrossing
+from reports.notifications import queue
+from reports.notifications.config import NotificationSettings
+from reports.notifications.models import NotificationEvent, ResidentContact
+from reports.workflow.changes import ReportChange
+
+LIVE_CHANNEL = "gisserver_live"
+# The history actions of a report, as notification kinds; None: on the live map only, nobody is messaged.
+REPORT_KINDS = {
+    "created": "report_filed", "acknowledge": "report_status", "start": "report_status",
+    "resolve": "report_status", "reject": "report_status", "reopen": "report_status",
+    "reassign": "report_reassigned", "merge": "report_merged", "comment": "report_comment",
+    "absorb": None, "move": None,
+}
+ALERT_KINDS = {"created": "alert_raised"}
+
+
+def _point(geom) -> tuple[float, float] | None:
+    if geom is None:
+        return None
+    point = to_shape(geom)
+    return round(point.x, 7), round(point.y, 7)
+
+
+def record(session: Session, *, kind: str, subject_type: str, subject_id: int, area_id: int | None,
+           unit_ids: list[int], payload: dict, urgent: bool = False, dedupe_key: str | None = None,
+           notify: bool = True) -> NotificationEvent | None:
+    """Write one outbox event with its fan-out job (and its live-map notice) in the session's transaction.
+
+    With a *dedupe_key* already used the event is not written again and None is returned: scheduled checks
+    run on every worker, each event of theirs happens once.
+    """
+    if dedupe_key is not None:
+        inserted = session.execute(text(
+            "INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, dedupe_key, "
+            "payload, created_at) VALUES (:kind, :st, :sid, :area, :units, :urgent, :key, CAST(:payload AS jsonb), "
+            "now()) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"),
+            {"kind": kind, "st": subject_type, "sid": subject_id, "area": area_id, "units": list(unit_ids),
+             "urgent": urgent, "key": dedupe_key, "payload": json.dumps(payload)}).scalar()
+        if inserted is None:
+            return None
+        event = session.get(NotificationEvent, inserted)
+    else:
+        event = NotificationEvent(kind=kind, subject_type=subject_type, subject_id=subject_id, area_id=area_id,
+                                  unit_ids=list(unit_ids), urgent=urgent, payload=payload,
+                                  created_at=datetime.now(UTC))
+        session.add(event)
+        session.flush()
+    if notify:
+        queue.defer(session, queue.FAN_OUT, "notify", event_id=event.id)
+    live(session, event)
+    return event
+
+
+def live(session: Session, event: NotificationEvent) -> None:
+    """Tell the live map's listeners at commit (the id doubles as the SSE event id)."""
+    notice = {"id": event.id, "kind": event.kind, "subject_type": event.subject_type,
+              "subject_id": event.subject_id, "area_id": event.area_id, "unit_ids": list(event.unit_ids),
+              "urgent": event.urgent, "data": event.payload}
+    body = json.dumps(notice, separators=(",", ":"), default=str)
+    if len(body) > 7900:  # NOTIFY's payload limit is 8000 bytes: listeners read the row instead
+        body = json.dumps({"id": event.id, "reload": True})
+    session.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": LIVE_CHANNEL, "body": body})
+
+
+def report_payload(change: ReportChange) -> dict:
+    report = change.report
+    point = _point(report.geom)
+    return {
+        "tracking_code": report.tracking_code, "status": report.status, "from_status": change.from_status,
+        "action": change.action, "category": report.category.code if report.category else None,
+        "lon": point[0] if point else None, "lat": point[1] if point else None,
+        "created_at": report.created_at.isoformat(), "due_at": report.due_at.isoformat(),
+        "description": report.description[:280], "note": change.note[:1000], "at": change.at.isoformat(),
+        "merged_into_id": report.merged_into_id,
+    }
+
+
+def on_report_changed(session: Session, change: ReportChange) -> None:
+    """The workflow's and the intake's "report_changed" hook."""
+    report = change.report
+    if change.contact is not None:
+        contact = change.contact
+        session.add(ResidentContact(report_id=report.id, email=contact.email, phone=contact.phone,
+                                    language=contact.language, consent=contact.consent, consented_at=change.at))
+    kind = REPORT_KINDS.get(change.action.removeprefix("follow_"), "report_status")
+    record(session, kind=kind or "report_changed", subject_type="report", subject_id=report.id,
+           area_id=report.area_current_id, unit_ids=[report.unit_id] if report.unit_id else [],
+           payload=report_payload(change), notify=kind is not None)
+
+
+def on_alert_changed(session: Session, change: AlertChange) -> None:
+    """The cameras' "alert_changed" hook: a raised alert is told to its units; every change reaches the map."""
+    alert = change.alert
+    point = _point(alert.geom)
+    kind = ALERT_KINDS.get(change.action, "alert_status")
+    urgent = kind == "alert_raised" and alert.type in NotificationSettings.from_env().urgent_types()
+    record(session, kind=kind, subject_type="alert", subject_id=alert.id, area_id=alert.area_id,
+           unit_ids=list(alert.unit_ids), urgent=urgent,
+           payload={"type": alert.type, "status": alert.status, "from_status": change.from_status,
+                    "action": change.action, "lon": point[0], "lat": point[1],
+                    "first_at": alert.first_at.isoformat(), "due_at": alert.due_at.isoformat(),
+                    "camera_id": alert.camera_id, "confidence": alert.max_confidence, "note": change.note[:500],
+                    "at": change.at.isoformat()})
+
+
+def on_hotspot_level_changed(session: Session, crossing: HotspotCrossing) -> None:
+    """The cameras' "hotspot_level_changed" hook: rising into warning or danger is told; every move is mapped."""
+    hotspot = crossing.hotspot
+    rising = crossing.to_level in ("warning", "danger") and (
+        ("normal", "watch", "warning", "danger").index(crossing.to_level) >
+        (("normal", "watch", "warning", "danger").index(crossing.from_level)
+         if crossing.from_level in ("normal", "watch", "warning", "danger") else 0))
+    point = _point(hotspot.geom)
+    record(session, kind=f"hotspot_{crossing.to_level}" if rising else "hotspot_level", subject_type="hotspot",
+           subject_id=hotspot.id, area_id=hotspot.area_id, unit_ids=[], urgent=rising and crossing.to_level == "danger",
+           payload={"code": hotspot.code, "name": hotspot.name, "level": crossing.to_level,
+                    "from_level": crossing.from_level, "level_cm": crossing.level_cm,
+                    "lon": point[0], "lat": point[1], "at": crossing.at.isoformat()},
+           notify=rising)

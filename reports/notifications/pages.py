@@ -1,0 +1,35 @@
+"""The residents' unsubscribe page: the link in every email opens it, one button stops the messages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from gisserver.core.access import open_to
+from gisserver.core.exceptions import NotFound
+from gisserver.core.http import db_session
+from reports.notifications import admin, tokens
+
+bp = Blueprint("notifications_pages", __name__, template_folder="templates")
+
+
+def _contact_id(token: str) -> int:
+    contact_id = tokens.contact_of(tokens.signing_key(current_app.config["SETTINGS"]), token)
+    if contact_id is None:
+        raise NotFound("this unsubscribe link is not valid")
+    return contact_id
+
+
+@bp.get("/n/unsubscribe/<token>")
+@open_to("residents, with the unsubscribe link of their emails; the token names one contact")
+def unsubscribe_page(token: str):
+    _contact_id(token)
+    return render_template("notifications/unsubscribe.html", token=token, done=False)
+
+
+@bp.post("/n/unsubscribe/<token>")
+@open_to("residents, with the unsubscribe link of their emails; the token names one contact")
+def unsubscribe_confirm(token: str):
+    session = db_session()
+    admin.unsubscribe(session, _contact_id(token))
+    session.commit()
+    return render_template("notifications/unsubscribe.html", token=token, done=True)

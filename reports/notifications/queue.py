@@ -1,0 +1,34 @@
+"""The job queue: procrastinate, in the same PostgreSQL database (README "Notifications" says why).
+
+Jobs are deferred on the caller's own connection, inside its transaction (procrastinate's ``connection=``
+argument to the job manager): the outbox row and the job that delivers it commit or roll back together with the
+change that caused them. The worker (worker.py) runs the tasks registered in tasks.py under these names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+from procrastinate import SyncPsycopgConnector, jobs, manager
+from sqlalchemy.orm import Session
+
+NAMESPACE = "gisserver"  # the worker registers tasks.py's blueprint under it
+FAN_OUT = f"{NAMESPACE}:notifications.fan_out"
+DELIVER = f"{NAMESPACE}:notifications.deliver"
+QUEUES = ("notify", "deliver", "checks")
+
+
+@cache
+def _manager() -> manager.JobManager:
+    # Never opened: every job is deferred on a connection the caller hands in.
+    return manager.JobManager(SyncPsycopgConnector())
+
+
+def defer(session: Session, task_name: str, queue: str, *, scheduled_at: datetime | None = None,
+          priority: int = 0, **kwargs) -> int:
+    """Queue *task_name(**kwargs)* in the session's transaction; returns the job id."""
+    connection = session.connection().connection.driver_connection
+    job = jobs.Job(queue=queue, task_name=task_name, task_kwargs=kwargs, scheduled_at=scheduled_at,
+                   priority=priority, lock=None, queueing_lock=None)
+    return _manager().batch_defer_jobs([job], connection=connection)[0].id

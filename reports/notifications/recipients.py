@@ -1,0 +1,144 @@
+"""Who is told what: a unit's duty contacts in their hours, staff by their profiles and quiet hours, the resident
+who asked to hear back, webhook subscribers, and push subscriptions.
+
+Each function returns Targets; fanout.py turns them into deliveries. Quiet hours and duty hours give a time to
+send at (never skipped): urgent events ignore quiet hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gisserver.accounts.models import User, UserGrant
+from reports.areas.models import Area
+from reports.areas.service import ancestors
+from reports.notifications.models import (
+    DutyContact,
+    NotificationProfile,
+    PushSubscription,
+    ResidentContact,
+    WebhookSubscriber,
+)
+
+CITY_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class Target:
+    channel: str
+    recipient: str
+    kind: str  # unit, user, resident, subscriber
+    language: str = "vi"
+    not_before: datetime | None = None
+    ref_id: int | None = None  # the contact, subscriber or subscription row
+
+
+def _in_window(start: time | None, end: time | None, at: time) -> bool:
+    if start is None or end is None or start == end:
+        return True
+    return start <= at < end if start < end else (at >= start or at < end)
+
+
+def next_window_start(start: time, now: datetime) -> datetime:
+    local = now.astimezone(CITY_TIME)
+    candidate = local.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def unit_contacts(session: Session, unit_ids: list[int], now: datetime, urgent: bool) -> list[Target]:
+    """The units' contacts on duty now; a unit with nobody on duty gets the first of its contacts at the start of
+    the next duty window (or at once, when urgent)."""
+    targets: list[Target] = []
+    local = now.astimezone(CITY_TIME).time()
+    rows = session.scalars(select(DutyContact).where(DutyContact.unit_id.in_(unit_ids), DutyContact.active)
+                           .order_by(DutyContact.unit_id, DutyContact.id)).all() if unit_ids else []
+    by_unit: dict[int, list[DutyContact]] = {}
+    for row in rows:
+        by_unit.setdefault(row.unit_id, []).append(row)
+    for contacts in by_unit.values():
+        on_duty = [c for c in contacts if _in_window(c.on_duty_from, c.on_duty_to, local)]
+        if on_duty or urgent:
+            chosen = on_duty or contacts
+            targets += [Target(c.channel, c.address, "unit", c.language, ref_id=c.id) for c in chosen]
+        else:
+            first = min(contacts, key=lambda c: next_window_start(c.on_duty_from, now))
+            targets.append(Target(first.channel, first.address, "unit", first.language,
+                                  not_before=next_window_start(first.on_duty_from, now), ref_id=first.id))
+    return targets
+
+
+def _profile_targets(session: Session, user_ids: set[int], now: datetime, urgent: bool,
+                     digest: bool = False) -> list[Target]:
+    targets: list[Target] = []
+    if not user_ids:
+        return targets
+    profiles = session.execute(
+        select(NotificationProfile).join(User, User.id == NotificationProfile.user_id)
+        .where(NotificationProfile.user_id.in_(sorted(user_ids)), User.active)).scalars()
+    local = now.astimezone(CITY_TIME).time()
+    for profile in profiles:
+        if digest and not profile.digest:
+            continue
+        quiet = profile.quiet_from is not None and _in_window(profile.quiet_from, profile.quiet_to, local)
+        not_before = next_window_start(profile.quiet_to, now) if quiet and not urgent else None
+        for channel in profile.channels:
+            if channel == "email" and profile.email:
+                targets.append(Target("email", profile.email, "user", profile.language, not_before))
+            elif channel == "sms" and profile.phone:
+                targets.append(Target("sms", profile.phone, "user", profile.language, not_before))
+            elif channel == "push" and not digest:
+                for sub in session.scalars(select(PushSubscription).where(PushSubscription.user_id == profile.user_id)):
+                    targets.append(Target("push", sub.endpoint, "user", profile.language, not_before, ref_id=sub.id))
+    return targets
+
+
+def unit_users(session: Session, unit_ids: list[int], now: datetime, urgent: bool) -> list[Target]:
+    """Staff granted one of the units, through the channels they chose."""
+    users = set(session.scalars(select(UserGrant.user_id).where(UserGrant.unit_id.in_(unit_ids)))) if unit_ids \
+        else set()
+    return _profile_targets(session, users, now, urgent)
+
+
+def area_leaders(session: Session, area_ids: list[int], now: datetime, urgent: bool, *,
+                 digest: bool = False) -> list[Target]:
+    """Leaders granted exactly one of these areas (a ward's leaders, the city's leaders)."""
+    if not area_ids:
+        return []
+    users = set(session.scalars(
+        select(UserGrant.user_id).join(User, User.id == UserGrant.user_id)
+        .where(UserGrant.area_id.in_(area_ids), User.roles.any("leader"))))
+    return _profile_targets(session, users, now, urgent, digest=digest)
+
+
+def area_staff(session: Session, area_id: int | None, now: datetime, urgent: bool) -> list[Target]:
+    """Officers and leaders whose granted areas hold *area_id* (a hotspot, a camera)."""
+    if area_id is None:
+        return []
+    chain = [a.id for a in ancestors(session, session.get(Area, area_id))]
+    users = set(session.scalars(select(UserGrant.user_id).where(UserGrant.area_id.in_(chain))))
+    return _profile_targets(session, users, now, urgent)
+
+
+def resident(session: Session, report_id: int) -> list[Target]:
+    contact = session.scalar(select(ResidentContact).where(ResidentContact.report_id == report_id,
+                                                           ResidentContact.unsubscribed_at.is_(None)))
+    if contact is None:
+        return []
+    targets = []
+    if contact.email:
+        targets.append(Target("email", contact.email, "resident", contact.language, ref_id=contact.id))
+    if contact.phone:
+        targets.append(Target("sms", contact.phone, "resident", contact.language, ref_id=contact.id))
+    return targets
+
+
+def subscribers(session: Session, kind: str) -> list[Target]:
+    rows = session.scalars(select(WebhookSubscriber).where(WebhookSubscriber.active).order_by(WebhookSubscriber.id))
+    return [Target("webhook", s.url, "subscriber", "en", ref_id=s.id) for s in rows if not s.kinds or kind in s.kinds]

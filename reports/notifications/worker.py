@@ -1,0 +1,112 @@
+"""`gisserver worker`: procrastinate's worker over the notification queues, kept alive across database restarts.
+
+procrastinate stops its worker when its database connection breaks (a PostgreSQL restart); this loop starts it
+again once the database answers, and regularly hands the jobs of a worker that died (no heartbeat for
+*stall_seconds*) back to the queue, where delivery.py's checks keep a sent message from being sent again.
+SIGTERM and SIGINT stop it gracefully: running jobs finish first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass
+
+from procrastinate import App, PsycopgConnector
+from sqlalchemy.engine import make_url
+
+from gisserver.core.db import Database
+from reports.notifications import queue
+from reports.notifications.channels import templating
+from reports.notifications.config import NotificationSettings
+from reports.notifications.tasks import Runtime, set_runtime, tasks
+
+log = logging.getLogger("gisserver.notifications.worker")
+
+
+@dataclass
+class WorkerOptions:
+    concurrency: int = 8
+    stall_seconds: float = 30.0
+    heartbeat_seconds: float = 5.0
+    wait: bool = True  # False: stop when the queues are empty (tests, one-off runs)
+    queues: tuple[str, ...] = queue.QUEUES
+
+
+def check_settings(settings: NotificationSettings) -> None:
+    """Refuse to start with a gateway template that does not render in the sandbox."""
+    for channel in ("sms", "chat"):
+        gateway = settings.gateway(channel)
+        if gateway["url"]:
+            templating.check(gateway["url"], f"GISSERVER_{channel.upper()}_URL")
+            templating.check(gateway["body"], f"GISSERVER_{channel.upper()}_BODY")
+    if settings.smtp_security not in ("starttls", "ssl", "none"):
+        raise ValueError("GISSERVER_SMTP_SECURITY must be starttls, ssl or none")
+
+
+def libpq_url(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def build_app(database_url: str) -> App:
+    app = App(connector=PsycopgConnector(conninfo=libpq_url(database_url),
+                                         kwargs={"application_name": "gisserver-worker"}))
+    app.add_tasks_from(tasks, namespace=queue.NAMESPACE)
+    return app
+
+
+async def _requeue_stalled(app: App, options: WorkerOptions) -> None:
+    while True:
+        for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=options.stall_seconds):
+            log.warning("job %s (%s) belonged to a worker that stopped; queued again", job.id, job.task_name)
+            await app.job_manager.retry_job(job)
+        await asyncio.sleep(max(options.heartbeat_seconds, 1.0))
+
+
+async def _serve(app: App, options: WorkerOptions, state: dict) -> None:
+    async with app.open_async():
+        requeue = asyncio.create_task(_requeue_stalled(app, options))
+        worker = asyncio.create_task(app.run_worker_async(
+            queues=list(options.queues), concurrency=options.concurrency, wait=options.wait,
+            install_signal_handlers=False, update_heartbeat_interval=options.heartbeat_seconds,
+            stalled_worker_timeout=options.stall_seconds, fetch_job_polling_interval=2.0))
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            state["stopping"] = True
+            worker.cancel()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop)
+        try:
+            await worker
+        except asyncio.CancelledError:
+            if not state["stopping"]:
+                raise
+        finally:
+            requeue.cancel()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+
+def run(database_url: str, settings: NotificationSettings, key: bytes, options: WorkerOptions) -> None:
+    """Run until SIGTERM/SIGINT (or, with options.wait False, until the queues are empty)."""
+    check_settings(settings)
+    set_runtime(Runtime(Database(database_url, pool_size=options.concurrency + 2), settings, key))
+    state = {"stopping": False}
+    pause = 1.0
+    while not state["stopping"]:
+        started = time.monotonic()
+        try:
+            asyncio.run(_serve(build_app(database_url), options, state))
+            if not options.wait:
+                return
+        except Exception as exc:  # the database went away: wait for it and start again
+            log.warning("worker stopped (%s: %s); starting again in %.0fs", type(exc).__name__, exc, pause)
+        if state["stopping"]:
+            break
+        time.sleep(pause)
+        pause = 1.0 if time.monotonic() - started > 60 else min(pause * 2, 15.0)
+    log.info("worker stopped")
