@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from gisserver.accounts.models import User
 from gisserver.core.exceptions import Conflict, Invalid, NotFound
 from reports.areas.units import unit_by_code
 from reports.notifications import queue
@@ -177,6 +178,16 @@ def unsubscribe(session: Session, contact_id: int | None) -> ResidentContact:
 
 
 PROFILE_CHANNELS = ("email", "sms", "push")
+
+
+def user_id_of(session: Session, principal) -> int:
+    """The person behind a session or a personal token (a token's principal carries the token's id)."""
+    if principal.kind == "user":
+        return principal.id
+    user_id = session.scalar(select(User.id).where(User.username == principal.name))
+    if user_id is None:
+        raise Invalid("notification choices belong to a person, not a machine token")
+    return user_id
 
 
 def profile_view(session: Session, user_id: int) -> dict:

@@ -78,20 +78,15 @@ def live_events():
 @bp.get("/me/notifications")
 @require_roles("officer", "leader")
 def my_notifications():
-    principal = current_principal()
-    if principal.kind != "user":
-        raise Invalid("notification choices belong to a person, not a machine token")
-    return admin.profile_view(db_session(), principal.id)
+    session = db_session()
+    return admin.profile_view(session, admin.user_id_of(session, current_principal()))
 
 
 @bp.put("/me/notifications")
 @require_roles("officer", "leader")
 def save_my_notifications():
-    principal = current_principal()
-    if principal.kind != "user":
-        raise Invalid("notification choices belong to a person, not a machine token")
     session = db_session()
-    view = admin.save_profile(session, principal.id, json_body())
+    view = admin.save_profile(session, admin.user_id_of(session, current_principal()), json_body())
     session.commit()
     return view
 
@@ -99,11 +94,9 @@ def save_my_notifications():
 @bp.post("/me/push-subscriptions")
 @require_roles("officer", "leader")
 def add_push_subscription():
-    principal = current_principal()
-    if principal.kind != "user":
-        raise Invalid("push subscriptions belong to a person, not a machine token")
     session = db_session()
-    subscription_id = admin.add_push_subscription(session, principal.id, json_body(),
+    subscription_id = admin.add_push_subscription(session, admin.user_id_of(session, current_principal()),
+                                                  json_body(),
                                                   allow_private=_settings().webhook_allow_private)
     session.commit()
     return {"id": subscription_id}, 201

@@ -68,8 +68,12 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
         contact = session.scalar(select(ResidentContact).where(ResidentContact.report_id == event.subject_id))
         if contact is None or contact.unsubscribed_at is not None:
             raise PermanentError("the resident unsubscribed or the contact was erased")
-        unsubscribe = f"{settings.public_url.rstrip('/')}/n/unsubscribe/{unsubscribe_token(key, contact.id)}"
-        headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        token = unsubscribe_token(key, contact.id)
+        base = settings.public_url.rstrip("/")
+        unsubscribe = f"{base}/n/unsubscribe/{token}"  # the page, for a person clicking
+        # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this address, with no page and no CSRF token
+        headers = {"List-Unsubscribe": f"<{base}/api/unsubscribe/{token}>",
+                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     kind = "report_received" if (event.kind == "report_filed" and delivery.recipient_kind == "resident") \
         else event.kind
     rendered = messages.render(kind, delivery.language, facts, link=link, unsubscribe=unsubscribe)

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from procrastinate import App, PsycopgConnector
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gisserver.core.db import Database
@@ -50,10 +51,17 @@ def libpq_url(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+_apps: dict[str, App] = {}
+
+
 def build_app(database_url: str) -> App:
+    """One procrastinate App per database and process: the tasks' blueprint binds to the first app it joins."""
+    if database_url in _apps:
+        return _apps[database_url]
     app = App(connector=PsycopgConnector(conninfo=libpq_url(database_url),
                                          kwargs={"application_name": "gisserver-worker"}))
     app.add_tasks_from(tasks, namespace=queue.NAMESPACE)
+    _apps[database_url] = app
     return app
 
 
@@ -91,18 +99,29 @@ async def _serve(app: App, options: WorkerOptions, state: dict) -> None:
                 loop.remove_signal_handler(sig)
 
 
+def _due_jobs(database: Database, queues: tuple[str, ...]) -> int:
+    with database.transaction() as session:
+        return session.execute(text(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = ANY(:q) AND status IN ('todo', 'doing') "
+            "AND (scheduled_at IS NULL OR scheduled_at <= now() + interval '1 second')"), {"q": list(queues)}).scalar()
+
+
 def run(database_url: str, settings: NotificationSettings, key: bytes, options: WorkerOptions) -> None:
     """Run until SIGTERM/SIGINT (or, with options.wait False, until the queues are empty)."""
     check_settings(settings)
-    set_runtime(Runtime(Database(database_url, pool_size=options.concurrency + 2), settings, key))
+    database = Database(database_url, pool_size=options.concurrency + 2)
+    set_runtime(Runtime(database, settings, key))
     state = {"stopping": False}
     pause = 1.0
     while not state["stopping"]:
         started = time.monotonic()
         try:
             asyncio.run(_serve(build_app(database_url), options, state))
-            if not options.wait:
+            # procrastinate's wait=False stops at the first empty fetch, while jobs it runs may still queue more
+            if not options.wait and not _due_jobs(database, options.queues):
                 return
+            if not options.wait:
+                continue
         except Exception as exc:  # the database went away: wait for it and start again
             log.warning("worker stopped (%s: %s); starting again in %.0fs", type(exc).__name__, exc, pause)
         if state["stopping"]:

@@ -191,6 +191,19 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("POST", "/r/<ward_code>/<kind>"): [Case("/r/T-W/police", answers(302, anonymous=400, camera_w=403, gauge_w=403),
                                              form=QR_FORM)],
     ("GET", "/status"): [Case("/status", PUBLIC)],
+    # Notifications: the live feed and one's own choices are for officers and leaders; an unsubscribe link is
+    # its own credential (a made-up token is "not found" for everyone; the form also needs its CSRF token).
+    ("GET", "/api/live"): [Case("/api/live", staff_list(200))],
+    ("GET", "/api/me/notifications"): [Case("/api/me/notifications", staff_list(200))],
+    ("PUT", "/api/me/notifications"): [Case("/api/me/notifications", staff_list(200),
+                                            json={"channels": [], "language": "en", "quiet_hours": "22:00-06:00"})],
+    ("POST", "/api/me/push-subscriptions"): [Case("/api/me/push-subscriptions", staff_list(400), json={})],
+    ("GET", "/api/push/key"): [Case("/api/push/key", staff_list(503))],
+    ("POST", "/api/unsubscribe/<token>"): [Case("/api/unsubscribe/1.00000000000000000000000000000000",
+                                                answers(404))],
+    ("GET", "/n/unsubscribe/<token>"): [Case("/n/unsubscribe/1.00000000000000000000000000000000", answers(404))],
+    ("POST", "/n/unsubscribe/<token>"): [Case("/n/unsubscribe/1.00000000000000000000000000000000",
+                                              answers(404), form={})],
     ("GET", "/status/<code>"): [Case("/status/{code_w}", PUBLIC, secrets=PUBLIC_REPORT_PAGE)],
     ("GET", "/api/reports/<code>/status"): [Case("/api/reports/{code_w}/status", PUBLIC, secrets=PUBLIC_REPORT_PAGE)],
     # Open311 publishes the public side of every report, never the reporter or the staff's notes.

@@ -24,7 +24,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
 def render(source: str, context: dict) -> str:
     try:
         return _environment().from_string(source).render(**context)
-    except (TemplateError, TypeError, ValueError) as exc:  # SecurityError is a TemplateError
+    except (TemplateError, TypeError, ValueError, OverflowError) as exc:  # SecurityError is a TemplateError
         raise TemplateRefused(f"{type(exc).__name__}: {exc}") from None
 
 

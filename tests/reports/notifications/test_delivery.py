@@ -1,0 +1,272 @@
+"""Notifications end to end against real servers: the outbox written with each change, the real procrastinate
+worker delivering by email (aiosmtpd) and signed webhooks and SMS (an HTTP receiver that fails on command),
+retries, dead letters and their retry, consent and unsubscribe, SSRF and template refusals, scheduled checks
+that tell each event once."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from gisserver.core.exceptions import Invalid
+from reports.notifications import admin, checks, tokens, worker
+from reports.notifications.channels import segments, webhook
+from reports.notifications.channels.templating import TemplateRefused, render
+from reports.notifications.config import NotificationSettings
+from reports.notifications.models import Delivery, NotificationEvent, ResidentContact
+from reports.workflow.models import Report
+from tests.reports.conftest import WEST_INSIDE
+from tests.reports.notifications.servers import Receiver, SmtpServer
+
+PROCRASTINATE = "procrastinate_jobs, procrastinate_periodic_defers, procrastinate_events"
+
+
+@pytest.fixture
+def queue_empty(city):
+    city.execute(text(f"TRUNCATE {PROCRASTINATE}, notification_channel_budgets CASCADE"))
+    city.commit()
+    return city
+
+
+@pytest.fixture
+def smtp():
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as server:
+        yield server
+
+
+def settings_for(smtp=None, receiver=None, **extra) -> NotificationSettings:
+    return replace(NotificationSettings(), smtp_host="127.0.0.1" if smtp else "", smtp_port=smtp.port if smtp else 0,
+                   smtp_security="none", public_url="http://city.example", notify_backoff_seconds=0.01,
+                   notify_backoff_max_seconds=0.05, notify_max_attempts=3, gateway_timeout=1.0, webhook_timeout=1.0,
+                   sms_url=f"{receiver.url}/sms" if receiver else "", **extra)
+
+
+def drain(app, settings: NotificationSettings) -> None:
+    """The real worker, until the queues are empty."""
+    key = tokens.signing_key(app.config["SETTINGS"])
+    worker.run(app.extensions["gisserver.db"].url, settings, key,
+               worker.WorkerOptions(concurrency=4, wait=False, queues=("notify", "deliver")))
+
+
+def file_report(client, **notify):
+    body = {"category": "gay_roi", "description": "Đánh nhau ở chợ Tây", "location":
+            {"lon": WEST_INSIDE[0], "lat": WEST_INSIDE[1]}}
+    if notify:
+        body["notify"] = notify
+    return client.post("/api/reports", json=body)
+
+
+def test_a_report_reaches_its_unit_and_the_resident_hears_back(app, client, queue_empty, smtp, auth_headers):
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    db.commit()
+    resp = file_report(client, email="hoa@example.vn", consent=True, language="en")
+    assert resp.status_code == 201, resp.get_json()
+    code = resp.get_json()["tracking_code"]
+    settings = settings_for(smtp)
+    drain(app, settings)
+    mails = {m["To"]: m for m in smtp.mailbox.wait_for(2)}
+    assert set(mails) == {"truc-ban@ca.example.vn", "hoa@example.vn"}
+    unit_mail, resident_mail = mails["truc-ban@ca.example.vn"], mails["hoa@example.vn"]
+    assert unit_mail["Subject"].startswith(f"Phản ánh mới {code}")  # the unit's language: Vietnamese
+    assert resident_mail["Subject"] == f"Report {code} received"
+    assert resident_mail.get_content_type() == "multipart/alternative"
+    plain = resident_mail.get_body(("plain",)).get_content()
+    html = resident_mail.get_body(("html",)).get_content()
+    assert f"http://city.example/status/{code}" in plain and f"http://city.example/status/{code}" in html
+    one_click = resident_mail["List-Unsubscribe"].strip().strip("<>")
+    token = one_click.rsplit("/", 1)[1]
+    assert one_click == f"http://city.example/api/unsubscribe/{token}"
+    assert f"http://city.example/n/unsubscribe/{token}" in plain
+    assert "/reports/" in unit_mail.get_body(("plain",)).get_content()
+    assert "List-Unsubscribe" not in unit_mail
+
+    # A status change: the resident hears it, the unit (who made it) is not mailed again.
+    report_id = db.scalar(select(Report.id).where(Report.tracking_code == code))
+    resp = client.post(f"/api/reports/{report_id}/transition", json={"action": "resolve", "note": "Đã xử lý"},
+                       headers=auth_headers("officer", unit_ids=[db.scalar(text(
+                           "SELECT id FROM units WHERE code = 'T-W-CA'"))]))
+    assert resp.status_code == 200, resp.get_json()
+    drain(app, settings)
+    mails = smtp.mailbox.wait_for(3)
+    assert mails[-1]["To"] == "hoa@example.vn" and mails[-1]["Subject"] == f"Report {code}: resolved"
+    assert "Đã xử lý" in mails[-1].get_body(("plain",)).get_content()
+    history = admin.history(db, "report", report_id)
+    assert [(h["channel"], h["outcome"]) for h in history] == [("email", "sent")] * 3
+    assert all("@" in h["recipient"] and "***" in h["recipient"] for h in history)  # masked
+
+
+def test_consent_and_contact_details_are_checked_before_anything_is_stored(client, queue_empty):
+    db = queue_empty
+    for notify, field in ((dict(email="hoa@example.vn\r\nBcc: all@example.vn", consent=True), "notify_email"),
+                          (dict(email="not-an-address", consent=True), "notify_email"),
+                          (dict(phone="0905<script>", consent=True), "notify_phone"),
+                          (dict(email="hoa@example.vn"), "notify_consent")):
+        resp = file_report(client, **notify)
+        assert resp.status_code == 400, notify
+        assert resp.get_json()["error"]["details"]["field"] == field
+    assert db.scalar(select(Report.id)) is None and db.scalar(select(NotificationEvent.id)) is None
+    # Open311: an email without the explicit consent is not used; with it, the resident is told.
+    resp = client.post("/open311/v2/requests.json", data={
+        "service_code": "gay_roi", "lat": str(WEST_INSIDE[1]), "long": str(WEST_INSIDE[0]),
+        "description": "Ồn ào ban đêm", "email": "an@example.vn"})
+    assert resp.status_code == 201
+    assert db.scalar(select(ResidentContact.id)) is None
+    resp = client.post("/open311/v2/requests.json", data={
+        "service_code": "gay_roi", "lat": str(WEST_INSIDE[1]), "long": str(WEST_INSIDE[0]),
+        "description": "Ồn ào ban đêm", "email": "an@example.vn", "notify_consent": "true"})
+    assert resp.status_code == 201
+    contact = db.scalar(select(ResidentContact))
+    assert contact.email == "an@example.vn" and "agree" in contact.consent or "đồng ý" in contact.consent
+
+
+def test_unsubscribe_needs_the_contact_own_token(app, client, queue_empty, smtp):
+    db = queue_empty
+    codes = [file_report(client, email=f"r{i}@example.vn", consent=True).get_json()["tracking_code"]
+             for i in range(2)]
+    first, second = (db.scalar(select(ResidentContact).join(Report).where(Report.tracking_code == c)) for c in codes)
+    key = tokens.signing_key(app.config["SETTINGS"])
+    forged = f"{second.id}.{tokens.unsubscribe_token(key, first.id).split('.')[1]}"
+    for url in (f"/api/unsubscribe/{forged}", "/api/unsubscribe/abc", f"/n/unsubscribe/{forged}"):
+        assert client.post(url).status_code in (400, 404)
+    db.expire_all()
+    assert db.get(ResidentContact, second.id).unsubscribed_at is None
+    assert client.post(f"/api/unsubscribe/{tokens.unsubscribe_token(key, first.id)}").status_code == 200
+    page = client.get(f"/n/unsubscribe/{tokens.unsubscribe_token(key, second.id)}")
+    assert page.status_code == 200
+    db.expire_all()
+    assert db.get(ResidentContact, first.id).unsubscribed_at is not None
+    drain(app, settings_for(smtp))
+    # Both had unsubscribed (one) or not (the other) before the worker ran: only the second is mailed.
+    assert [m["To"] for m in smtp.mailbox.wait_for(1, timeout=2)] == ["r1@example.vn"]
+
+
+def test_webhooks_are_signed_retried_dead_lettered_and_retried_by_an_admin(app, queue_empty, receiver, cli):
+    db = queue_empty
+    subscriber, secret = admin.add_webhook(db, "ioc", f"{receiver.url}/hook", allow_private=True,
+                                           kinds=["report_filed"])
+    db.commit()
+    receiver.mode = "fail"
+    client = app.test_client()
+    assert file_report(client).status_code == 201
+    settings = settings_for(receiver=receiver)
+    drain(app, settings)
+    assert len(receiver.requests) == 3  # notify_max_attempts
+    delivery = db.scalar(select(Delivery).where(Delivery.channel == "webhook"))
+    db.refresh(delivery)
+    assert delivery.status == "dead" and delivery.attempts == 3
+    listed = cli("notifications", "failed")
+    assert listed.exit_code == 0 and f"{delivery.id}\treport_filed" in listed.output
+    receiver.mode = "ok"
+    assert "1 deliveries queued again" in cli("notifications", "retry", "--all").output
+    drain(app, settings)
+    db.refresh(delivery)
+    assert delivery.status == "sent"
+    keys = {r["headers"]["X-Gisserver-Delivery"] for r in receiver.requests}
+    assert keys == {f"dlv-{delivery.id}"}  # the same key on every try: a receiver can drop repeats
+    last = receiver.requests[-1]
+    assert webhook.verify(secret, last["headers"]["X-Gisserver-Signature"], last["body"])
+    assert not webhook.verify("another-secret-of-16", last["headers"]["X-Gisserver-Signature"], last["body"])
+    assert not webhook.verify(secret, last["headers"]["X-Gisserver-Signature"], last["body"] + b" ")
+    drain(app, settings)
+    assert len(receiver.requests) == 4  # sent once: nothing more to do
+
+
+def test_sms_through_the_gateway_in_segments_after_a_timeout(app, client, queue_empty, receiver):
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "sms", "0905 111 222")
+    db.commit()
+    receiver.mode = "slow_once"  # the gateway does not answer in time once, then recovers
+    assert file_report(client).status_code == 201
+    settings = replace(settings_for(receiver=receiver), webhook_allow_private=True)
+    drain(app, settings)
+    delivery = db.scalar(select(Delivery).where(Delivery.channel == "sms"))
+    assert delivery.status == "sent" and delivery.attempts == 2 and delivery.acked_parts >= 2
+    ids = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
+    # The unanswered first segment is sent again with the same key; each acknowledged one exactly once.
+    assert ids[0] == ids[1] == f"dlv-{delivery.id}-1" and len(set(ids[1:])) == len(ids) - 1
+    bodies = [r["body"].decode() for r in receiver.requests]
+    assert all('"to": "0905 111 222"' in b for b in bodies)
+
+
+def test_sms_segments_never_cut_a_vietnamese_character():
+    text_vi = "Phản ánh ABC123 (Mất trật tự công cộng) tại tổ dân phố 11, phường Phú Xuân đã được giao cho Công an phường. " * 2
+    decomposed = unicodedata.normalize("NFD", text_vi)
+    for source in (text_vi, decomposed):
+        parts = segments.split(source)
+        assert len(parts) > 1 and "".join(parts) == unicodedata.normalize("NFC", source)
+        assert all(len(p.encode("utf-16-le")) // 2 <= 67 for p in parts)
+        assert not any(unicodedata.combining(p[0]) for p in parts)
+    ascii_text = "Report ABC123 was resolved. " * 10
+    parts = segments.split(ascii_text)
+    assert all(len(p) <= 153 for p in parts) and "".join(parts) == ascii_text
+    assert segments.split("ok") == ["ok"] and segments.split("x" * 160) == ["x" * 160]
+    assert segments.split("ư" * 70) == ["ư" * 70] and len(segments.split("ư" * 71)) == 2
+
+
+def test_webhook_addresses_that_reach_inside_are_refused(queue_empty):
+    db = queue_empty
+    for url in ("http://127.0.0.1:8080/x", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/",
+                "http://[::1]/", "file:///etc/passwd", "gopher://example.vn/", "http://localhost/",
+                "http://user:pw@example.vn/", "http://example.vn/\r\nX: y"):
+        with pytest.raises(Invalid):
+            admin.add_webhook(db, "bad", url)
+    for address, channel in (("a@b", "email"), ("x@example.vn\nBcc: y@z.vn", "email"), ("12", "sms")):
+        with pytest.raises(Invalid):
+            admin.add_duty_contact(db, "T-W-CA", channel, address)
+
+
+def test_gateway_templates_cannot_read_outside_their_context():
+    for bad in ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "{{ config }}", "{{ to.__init__.__globals__ }}",
+                "{% for x in range(10**9) %}{% endfor %}{{ undefined_name }}"):
+        with pytest.raises(TemplateRefused):
+            render(bad, {"to": "0905", "text": "x"})
+    with pytest.raises(TemplateRefused):
+        worker.check_settings(replace(NotificationSettings(), sms_url="http://gw.example/{{ self.__init__ }}"))
+    assert render('{"to": {{ to|tojson }}}', {"to": 'a"b'}) == '{"to": "a\\"b"}'
+
+
+def test_scheduled_checks_tell_each_event_once_with_several_workers(app, client, queue_empty):
+    db = queue_empty
+    assert file_report(client).status_code == 201
+    db.execute(text("UPDATE reports SET due_at = now() - interval '30 hours', created_at = now() - interval '40 hours'"))
+    db.commit()
+    settings = NotificationSettings()
+    database = app.extensions["gisserver.db"]
+
+    def run():
+        with database.transaction() as session:
+            checks.run_checks(session, settings, datetime.now(UTC))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run()
+    kinds = sorted(db.scalars(select(NotificationEvent.kind).where(NotificationEvent.kind != "report_filed")))
+    assert kinds == ["report_escalated", "report_escalated", "report_overdue"]  # ward, then city
+    levels = sorted(e.payload["level"] for e in db.scalars(select(NotificationEvent)
+                                                           .where(NotificationEvent.kind == "report_escalated")))
+    assert levels == ["city", "ward"]
+    # Within the warning window, the deadline-near event, also once.
+    db.execute(text("UPDATE reports SET due_at = now() + interval '1 hour'"))
+    db.commit()
+    run()
+    run()
+    assert db.scalar(text("SELECT count(*) FROM notification_events WHERE kind = 'report_deadline_near'")) == 1
+    assert checks.run_checks(db, replace(settings, digest_hour=datetime.now(UTC).astimezone(
+        checks.CITY_TIME).hour), datetime.now(UTC))["digests"] == 0  # no leader: no digest
+    db.rollback()
+    assert timedelta(hours=settings.escalate_ward_hours) < timedelta(hours=settings.escalate_city_hours)
