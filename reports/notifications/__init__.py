@@ -16,6 +16,7 @@ FEATURE = Feature(
     models=("reports.notifications.models",),
     migrations=("migrations",),
     openapi=("reports.notifications.openapi:document",),
+    template_context=("reports.notifications.pages:live_context",),
     hooks={
         "report_changed": ("reports.notifications.outbox:on_report_changed",),
         "alert_changed": ("reports.notifications.outbox:on_alert_changed",),

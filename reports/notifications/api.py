@@ -29,8 +29,10 @@ class StreamsFull(Unavailable):
 def _settings() -> NotificationSettings:
     if "gisserver.notifications" not in current_app.extensions:
         settings = NotificationSettings.from_env()
-        if current_app.config.get("LIVE_MAX_SECONDS") is not None:  # tests keep streams short
-            settings = replace(settings, live_max_seconds=float(current_app.config["LIVE_MAX_SECONDS"]))
+        # The app's own config may set the live feed's limits (tests keep streams short).
+        for name in ("live_max_seconds", "live_max_streams", "live_heartbeat_seconds"):
+            if current_app.config.get(name.upper()) is not None:
+                settings = replace(settings, **{name: type(getattr(settings, name))(current_app.config[name.upper()])})
         current_app.extensions["gisserver.notifications"] = settings
     return current_app.extensions["gisserver.notifications"]
 

@@ -136,11 +136,14 @@ def stream(hub: LiveHub, subscription: Subscription, backlog: list[dict], *, hea
             seen = max(seen, event["id"])
             yield _frame(event)
         ends = time.monotonic() + max_seconds
+        beat = time.monotonic() + heartbeat
         while time.monotonic() < ends and not subscription.overflowed:
             try:
-                event = subscription.events.get(timeout=heartbeat)
+                event = subscription.events.get(timeout=max(0.01, min(beat, ends) - time.monotonic()))
             except queue.Empty:
-                yield ": heartbeat\n\n"
+                if time.monotonic() >= beat:
+                    yield ": heartbeat\n\n"
+                    beat = time.monotonic() + heartbeat
                 continue
             if event.get("id", 0) <= seen or "kind" not in event:
                 continue

@@ -33,3 +33,12 @@ def unsubscribe_confirm(token: str):
     admin.unsubscribe(session, _contact_id(token))
     session.commit()
     return render_template("notifications/unsubscribe.html", token=token, done=True)
+
+
+def live_context() -> dict:
+    """Names the live banner include may use (the alert types in the reader's language), read only when shown."""
+    from flask_babel import get_locale
+
+    from reports.cameras.alert_types import alert_type_labels
+
+    return {"live_alert_types": lambda: alert_type_labels(db_session(), str(get_locale()) == "en")}

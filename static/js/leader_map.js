@@ -172,4 +172,10 @@
     load();
   });
   load();
+  // Reports and alerts change the figures: redraw them a few seconds after the last live change (live.js).
+  var liveTimer = null;
+  document.addEventListener("gis:live", function () {
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(load, 5000);
+  });
 })();

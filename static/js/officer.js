@@ -14,6 +14,7 @@
   var MAP_LIMIT = 5000;
   var CAMERA_ZOOM = 15;
   var fitted = false;
+  var markers = {};  // report id -> marker, so that a live change moves or recolours the right pin
   GIS.addAreas(map, config.areas);
   GIS.sidePanel(page, null);
   // Alerts above the camera cones (both are vectors): a click on an alert must reach the alert.
@@ -93,6 +94,7 @@
       }, function () { marker.setLatLng(from); });
     });
     cluster.addLayer(marker);
+    markers[p.id] = marker;
     return marker;
   }
 
@@ -106,6 +108,7 @@
     return GIS.getJSON(config.reports + "?" + filterParams().toString()).then(function (data) {
       var features = data.features || [];
       cluster.clearLayers();
+      markers = {};
       features.forEach(addReport);
       if (!fitted && cluster.getLayers().length) {
         map.fitBounds(cluster.getBounds(), { maxZoom: 15, padding: [20, 20], animate: false });
@@ -189,12 +192,36 @@
     });
   }
 
+  // A report filed or changed elsewhere, in this officer's scope (static/js/live.js): its pin alone is redrawn,
+  // when it still passes the status and category filters; an alert reloads the (short) list of open alerts.
+  function passesFilters(p) {
+    var statuses = (form.status.value || "").split(",").filter(Boolean);
+    return (!statuses.length || statuses.indexOf(p.status) >= 0) && (!form.category.value || form.category.value === p.category);
+  }
+
+  document.addEventListener("gis:live", function (e) {
+    var ev = e.detail.event;
+    var d = ev.data || {};
+    if (ev.subject_type === "alert") { loadAlerts(); return; }
+    if (ev.subject_type !== "report" || d.lon === null || d.lon === undefined) { return; }
+    if (markers[ev.subject_id]) { cluster.removeLayer(markers[ev.subject_id]); delete markers[ev.subject_id]; }
+    var p = { id: ev.subject_id, tracking_code: d.tracking_code, status: d.status, category: d.category,
+              created_at: d.created_at, description: d.description, overdue: Date.parse(d.due_at) < Date.now() &&
+              ["new", "acknowledged", "in_progress"].indexOf(d.status) >= 0 };
+    if (d.merged_into_id || !passesFilters(p)) { return; }
+    addReport({ type: "Feature", geometry: { type: "Point", coordinates: [d.lon, d.lat] }, properties: p });
+  });
+  document.addEventListener("gis:live-show", function (e) { map.setView([e.detail.lat, e.detail.lon], 17); });
+
   load();
   loadAlerts();
   loadCameras();
   // For the page's tests: reload the reports, count the camera cones and alerts drawn.
   window.officerMap = {
     reload: load,
+    hasReport: function (code) {
+      return Object.keys(markers).some(function (id) { return markers[id].feature.properties.tracking_code === code; });
+    },
     alertCount: function () { return alerts.getLayers().length; },
     cameraCount: function () {
       var n = 0;

@@ -53,7 +53,8 @@ def demo_app(database_url, _engine, tmp_path_factory):
     """The app over a freshly loaded small demo city."""
     empty_database(_engine)
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path_factory.mktemp("browser-data"),
-                      **LENIENT_LIMITS})
+                      **LENIENT_LIMITS, "LIVE_MAX_STREAMS": 50,
+                      "LIVE_HEARTBEAT_SECONDS": 2, "LIVE_MAX_SECONDS": 60})
     load_demo(app.extensions["gisserver.db"], DEMO, echo=lambda _line: None)
     yield app
     app.extensions["gisserver.db"].dispose()

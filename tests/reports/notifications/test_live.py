@@ -1,0 +1,86 @@
+"""The live feed: Server-Sent Events from LISTEN/NOTIFY, only inside the caller's scope, with Last-Event-ID
+catch-up, a clear refusal without a session or when the server process serves its cap of streams."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+
+from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
+
+
+def _ids(session, codes):
+    return [session.scalar(text("SELECT id FROM units WHERE code = :c"), {"c": c}) for c in codes]
+
+
+def _events(response) -> list[dict]:
+    body = response.get_data(as_text=True)  # the stream ends after LIVE_MAX_SECONDS (1 s in tests)
+    events = []
+    for frame in body.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in frame.splitlines() if ": " in line and not line.startswith(":"))
+        if "data" in lines:
+            events.append({"id": int(lines["id"]), "event": lines["event"], **json.loads(lines["data"])})
+    return events
+
+
+def _file(client, point, category="gay_roi"):
+    resp = client.post("/api/reports", json={"category": category, "description": "Ồn ào giữa đêm",
+                                             "location": {"lon": point[0], "lat": point[1]}})
+    assert resp.status_code == 201
+    return resp.get_json()["tracking_code"]
+
+
+def test_each_officer_hears_only_of_their_scope(app, city, auth_headers):
+    west = auth_headers("officer", unit_ids=_ids(city, ["T-W-CA"]))
+    east = auth_headers("officer", unit_ids=_ids(city, ["T-E-CA"]))
+    west_stream = app.test_client().get("/api/live", headers=west)
+    east_stream = app.test_client().get("/api/live", headers=east)
+    assert west_stream.status_code == 200 and west_stream.mimetype == "text/event-stream"
+    code = _file(app.test_client(), WEST_INSIDE)
+    west_events, east_events = _events(west_stream), _events(east_stream)
+    assert [(e["kind"], e["data"]["tracking_code"]) for e in west_events] == [("report_filed", code)]
+    assert "reporter" not in json.dumps(west_events)
+    assert east_events == []
+    # Catching up: a reconnect with Last-Event-ID gets what it missed, in its scope only.
+    east_code = _file(app.test_client(), EAST_INSIDE)
+    missed = _events(app.test_client().get("/api/live", headers={**west, "Last-Event-ID": "0"}))
+    assert [e["data"]["tracking_code"] for e in missed] == [code]
+    missed = _events(app.test_client().get("/api/live", headers={**east, "Last-Event-ID": str(west_events[0]["id"])}))
+    assert [e["data"]["tracking_code"] for e in missed] == [east_code]
+
+
+def test_an_urgent_alert_is_flagged_for_the_banner(app, city, auth_headers, db):
+    from reports.cameras.alerts import EventInput, record_event
+    from reports.cameras.service import CameraInput, add_camera
+
+    camera = add_camera(db, CameraInput(code="CAM-W", name="Chợ", lon=WEST_INSIDE[0], lat=WEST_INSIDE[1],
+                                        fov=360, ai_capabilities=("fire", "crowd")))
+    db.commit()
+    admin_headers = auth_headers("admin")
+    stream = app.test_client().get("/api/live", headers=admin_headers)
+    record_event(db, camera, EventInput(type="fire", confidence=0.9, at="2026-01-01T00:00:00Z"))
+    record_event(db, camera, EventInput(type="crowd", confidence=0.9, at="2026-01-01T00:00:00Z"))
+    db.commit()
+    events = _events(stream)
+    assert [(e["event"], e["data"]["type"], e["urgent"]) for e in events] == [
+        ("alert", "fire", True), ("change", "crowd", False)]
+
+
+def test_refusals(app, client, city, auth_headers):
+    resp = client.get("/api/live")
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"]
+    assert client.get("/api/live", headers=auth_headers("planner")).status_code == 403
+    officer = auth_headers("officer")
+    resp = client.get("/api/live", headers={**officer, "Last-Event-ID": "12; DROP"})
+    assert resp.status_code == 400 and resp.get_json()["error"]["details"]["field"] == "Last-Event-ID"
+    app.config["LIVE_MAX_STREAMS"] = 1
+    app.extensions.pop("gisserver.notifications", None)
+    app.extensions.pop("gisserver.live", None)
+    first = app.test_client().get("/api/live", headers=officer)
+    second = app.test_client().get("/api/live", headers=officer)
+    assert first.status_code == 200
+    assert second.status_code == 503 and second.headers["Retry-After"] == "10"
+    assert second.get_json()["error"]["code"] == "live_streams_full"
+    first.get_data()  # the stream ends and frees its place
+    assert app.test_client().get("/api/live", headers=officer).status_code == 200
