@@ -9,10 +9,12 @@ from flask import Blueprint, Response, current_app, request
 
 from gisserver.accounts.auth import current_principal, require_roles
 from gisserver.core.access import open_to
-from gisserver.core.exceptions import Invalid, Unavailable
+from gisserver.core.exceptions import Invalid, NotFound, Unavailable
 from gisserver.core.http import db_session, json_body
+from reports.cameras import alerts
 from reports.notifications import admin, live, tokens
 from reports.notifications.config import NotificationSettings
+from reports.workflow import queries
 from reports.workflow.access import scope_of
 
 bp = Blueprint("notifications", __name__, url_prefix="/api")
@@ -49,7 +51,7 @@ def _last_event_id() -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > 2**31 - 1:
         raise Invalid("Last-Event-ID is an event number", {"field": "Last-Event-ID"})
     return int(raw)
 
@@ -109,7 +111,7 @@ def add_push_subscription():
 def push_key():
     key = _settings().vapid_public_key
     if not key:
-        raise Unavailable("Web Push is not configured on this server")
+        raise NotFound("Web Push is not configured on this server (no VAPID key)")
     return {"public_key": key}
 
 
@@ -121,3 +123,21 @@ def one_click_unsubscribe(token: str):
     admin.unsubscribe(session, tokens.contact_of(key, token))
     session.commit()
     return {"unsubscribed": True}
+
+
+@bp.get("/reports/<int:report_id>/deliveries")
+@require_roles("officer", "leader")
+def report_deliveries(report_id: int):
+    """Every message sent about a report the caller may see (recipients masked)."""
+    session = db_session()
+    report = queries.visible_report(session, current_principal(), report_id)
+    return {"deliveries": admin.history(session, "report", report.id)}
+
+
+@bp.get("/alerts/<int:alert_id>/deliveries")
+@require_roles("officer", "leader")
+def alert_deliveries(alert_id: int):
+    """Every message sent about an alert the caller may see (recipients masked)."""
+    session = db_session()
+    alert = alerts.visible_alert(session, current_principal(), alert_id)
+    return {"deliveries": admin.history(session, "alert", alert.id)}

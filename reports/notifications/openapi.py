@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from gisserver.core.openapi import (
     BOOLEAN,
+    DATABASE_ID,
     INTEGER,
     JSON,
     NULLABLE_STRING,
     STRING,
     TIME,
     json_body,
+    list_of,
     obj,
     op,
     param,
@@ -26,6 +28,11 @@ def document() -> dict:
 
 CHANNEL_LIST = {"type": "array", "items": {"type": "string", "enum": ["email", "sms", "push"]}}
 SCHEMAS = {
+    "DeliveryAttempt": obj(("at", "kind", "channel", "recipient", "outcome"), at=TIME, kind=STRING,
+                           channel={"type": "string", "enum": ["email", "sms", "chat", "webhook", "push"]},
+                           recipient=STRING, recipient_kind=STRING,
+                           outcome={"type": "string", "enum": ["started", "sent", "error", "dead", "skipped"]},
+                           detail=STRING),
     "NotificationProfile": obj(
         email=NULLABLE_STRING, phone=NULLABLE_STRING, language={"type": "string", "enum": ["vi", "en"]},
         channels=CHANNEL_LIST, quiet_hours={"type": "string", "nullable": True,
@@ -57,9 +64,9 @@ SCHEMAS = {
 PATHS = {
     "/api/live": {"get": op(
         "the live feed of changes in the caller's scope (text/event-stream; reconnect with Last-Event-ID)", "live",
-        params=[param("Last-Event-ID", {"type": "string", "pattern": "^[0-9]{1,12}$"}, "header",
+        params=[param("Last-Event-ID", {"type": "string", "pattern": "^[0-9]{1,10}$"}, "header",
                       "send the last event id seen to receive what was missed"),
-                param("last_event_id", {"type": "string", "pattern": "^[0-9]{1,12}$"})],
+                param("last_event_id", {"type": "string", "pattern": "^[0-9]{1,10}$"})],
         ok=(200, "text/event-stream", None), roles=("officer", "leader"))},
     "/api/me/notifications": {
         "get": op("my notification channels and quiet hours", "notifications", ok=(200, JSON, ref(
@@ -74,6 +81,14 @@ PATHS = {
     "/api/push/key": {"get": op("the VAPID public key for PushManager.subscribe", "notifications",
                                 ok=(200, JSON, obj(("public_key",), public_key=STRING)),
                                 roles=("officer", "leader"))},
+    "/api/reports/{report_id}/deliveries": {"get": op(
+        "every message sent about a report (channel, masked recipient, time, outcome)", "notifications",
+        params=[path_param("report_id", DATABASE_ID)], ok=(200, JSON, list_of("deliveries", ref("DeliveryAttempt"))),
+        roles=("officer", "leader"))},
+    "/api/alerts/{alert_id}/deliveries": {"get": op(
+        "every message sent about an alert (channel, masked recipient, time, outcome)", "notifications",
+        params=[path_param("alert_id", DATABASE_ID)], ok=(200, JSON, list_of("deliveries", ref("DeliveryAttempt"))),
+        roles=("officer", "leader"))},
     "/api/unsubscribe/{token}": {"post": op(
         "one-click unsubscribe of a resident (RFC 8058; the List-Unsubscribe header of every email)", "notifications",
         params=[path_param("token")], ok=(200, JSON, obj(("unsubscribed",), unsubscribed=BOOLEAN)))},

@@ -19,6 +19,7 @@ from reports.areas.service import ancestors, list_areas
 from reports.cameras import alerts as alert_service
 from reports.cameras import service as camera_service
 from reports.cameras.alert_types import alert_type_labels
+from reports.notifications.admin import history as delivery_history
 from reports.workflow import photos as photo_service
 from reports.workflow import queries
 from reports.workflow.categories import list_categories
@@ -35,6 +36,12 @@ HISTORY_ACTIONS = {"created": _l("Received"), "acknowledge": _l("Acknowledged"),
                    "resolve": _l("Resolved"), "reject": _l("Rejected"), "reopen": _l("Reopened"),
                    "move": _l("Moved"), "reassign": _l("Reassigned"), "merge": _l("Merged into another report"),
                    "absorb": _l("Duplicates merged in")}
+# Messages sent about a report (reports/notifications): the channel and the outcome in the reader's words.
+DELIVERY_CHANNELS = {"email": _l("Email"), "sms": _l("Text message"), "chat": _l("Chat"), "webhook": _l("Webhook"),
+                     "push": _l("Browser notification")}
+DELIVERY_OUTCOMES = {"started": _l("sending"), "sent": _l("delivered"), "error": _l("failed, will retry"),
+                     "dead": _l("failed for good"), "skipped": _l("not sent")}
+RECIPIENTS = {"unit": _l("unit"), "user": _l("staff"), "resident": _l("resident"), "subscriber": _l("system")}
 # A cluster of report pins drawn as a ring of its statuses' shares (see GIS.reportClusterIcon).
 CLUSTER_ICON = "function (cluster) { return GIS.reportClusterIcon(cluster); }"
 
@@ -145,7 +152,8 @@ def report_page(report_id: int):
     actions = {code: label for code, label in ACTIONS.items() if report.status in TRANSITIONS[code].sources}
     return render_template("operations/report_page.html", report=view, map=m, cameras=cameras, photos=photos,
                            category=category, history=_history(view), actions=actions,
-                           linked_alerts=linked_alerts,
+                           linked_alerts=linked_alerts, deliveries=delivery_history(session, "report", report.id),
+                           channels=DELIVERY_CHANNELS, outcomes=DELIVERY_OUTCOMES, recipients=RECIPIENTS,
                            alert_types=alert_type_labels(session, _english()) if linked_alerts else {},
                            needs_note=[code for code in actions if TRANSITIONS[code].needs_note],
                            can_edit=principal.has_role("officer") and report.merged_into_id is None,

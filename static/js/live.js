@@ -13,6 +13,7 @@
   var lastId = null;
   var source = null;
   var delay = 3000;
+  var counter = window.gisLive = { received: 0, open: false };  // what the page's tests read
 
   function announce(data, urgent) {
     document.dispatchEvent(new CustomEvent("gis:live", { detail: { event: data, urgent: urgent } }));
@@ -47,6 +48,7 @@
       var data;
       try { data = JSON.parse(message.data); } catch (e) { return; }
       lastId = message.lastEventId || lastId;
+      counter.received += 1;
       if (urgent) { showBanner(data); }
       announce(data, urgent);
     };
@@ -56,7 +58,7 @@
     source = new EventSource(text.url + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : ""));
     source.addEventListener("change", onMessage(false));
     source.addEventListener("alert", onMessage(true));
-    source.onopen = function () { status.textContent = text.connected; delay = 3000; };
+    source.onopen = function () { status.textContent = text.connected; delay = 3000; counter.open = true; };
     source.onerror = function () {
       if (source.readyState === EventSource.CLOSED) {  // refused: EventSource does not retry by itself
         status.textContent = text.offline;

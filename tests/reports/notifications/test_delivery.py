@@ -201,7 +201,8 @@ def test_sms_through_the_gateway_in_segments_after_a_timeout(app, client, queue_
 
 
 def test_sms_segments_never_cut_a_vietnamese_character():
-    text_vi = "Phản ánh ABC123 (Mất trật tự công cộng) tại tổ dân phố 11, phường Phú Xuân đã được giao cho Công an phường. " * 2
+    text_vi = ("Phản ánh ABC123 (Mất trật tự công cộng) tại tổ dân phố 11, phường Phú Xuân đã được giao cho "
+               "Công an phường. ") * 2
     decomposed = unicodedata.normalize("NFD", text_vi)
     for source in (text_vi, decomposed):
         parts = segments.split(source)
@@ -240,7 +241,8 @@ def test_gateway_templates_cannot_read_outside_their_context():
 def test_scheduled_checks_tell_each_event_once_with_several_workers(app, client, queue_empty):
     db = queue_empty
     assert file_report(client).status_code == 201
-    db.execute(text("UPDATE reports SET due_at = now() - interval '30 hours', created_at = now() - interval '40 hours'"))
+    db.execute(text("UPDATE reports SET due_at = now() - interval '30 hours', "
+                    "created_at = now() - interval '40 hours'"))
     db.commit()
     settings = NotificationSettings()
     database = app.extensions["gisserver.db"]
