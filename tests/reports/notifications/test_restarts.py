@@ -1,0 +1,121 @@
+"""Restarts in the middle of a burst: the worker (SIGTERM, then started again) and PostgreSQL itself (stopped
+and started under a running worker). A private cluster of its own, a real `gisserver worker` process, a real
+SMTP server; afterwards every delivery was mailed exactly once (one Message-ID each), none lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gisserver.core.cluster import PrivateCluster
+from gisserver.core.db import Database
+from gisserver.migrate import upgrade
+from reports.intake.submit import ReportInput, submit_report
+from reports.notifications.admin import add_duty_contact
+from tests.reports.conftest import WEST_INSIDE, build_small_city
+from tests.reports.notifications.servers import SmtpServer, free_port
+
+pytestmark = pytest.mark.slow
+GISSERVER = Path(sys.executable).parent / "gisserver"
+BURST = 12  # reports per burst; the benchmark sends the big one (bench/notifications.py)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    root = Path(tempfile.mkdtemp(prefix="gisserver-notify-restarts-"))
+    cluster = PrivateCluster(root / "pg", free_port(), "gisserver")
+    cluster.up()
+    try:
+        upgrade(cluster.url())
+        yield cluster, root
+    finally:
+        cluster.down()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _burst(database: Database, start: int) -> None:
+    with database.transaction() as session:
+        for i in range(BURST):
+            submit_report(session, ReportInput(category="gay_roi", description=f"Ồn ào số {start + i}",
+                                               lon=WEST_INSIDE[0] + 0.0001 * i, lat=WEST_INSIDE[1]), actor="test")
+
+
+def _worker(url: str, root: Path, smtp_port: int, log) -> subprocess.Popen:
+    env = dict(os.environ, GISSERVER_DATABASE_URL=url, GISSERVER_DATA_DIR=str(root / "var"),
+               GISSERVER_SMTP_HOST="127.0.0.1", GISSERVER_SMTP_PORT=str(smtp_port), GISSERVER_SMTP_SECURITY="none",
+               GISSERVER_NOTIFY_RATE_CAPS="email=6", GISSERVER_NOTIFY_BACKOFF_SECONDS="0.5",
+               GISSERVER_NOTIFY_BACKOFF_MAX_SECONDS="2", GISSERVER_DB_CONNECT_TIMEOUT="2")
+    return subprocess.Popen([str(GISSERVER), "worker", "--concurrency", "4", "--stall-seconds", "4"], env=env,
+                            stdout=log, stderr=log)
+
+
+def _count(database: Database, sql: str) -> int:
+    with database.transaction() as session:
+        return session.execute(text(sql)).scalar()
+
+
+def _wait(predicate, timeout: float) -> bool:
+    ends = time.monotonic() + timeout
+    while time.monotonic() < ends:
+        try:
+            if predicate():
+                return True
+        except Exception:  # the database may be restarting
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def test_worker_and_database_restarts_lose_nothing_and_send_nothing_twice(cluster):
+    cluster, root = cluster
+    url = cluster.url()
+    database = Database(url)
+    with database.transaction() as session:
+        build_small_city(session)
+        add_duty_contact(session, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    log_path = root / "worker.log"
+    with SmtpServer() as smtp, log_path.open("w") as log:
+        mailbox = smtp.mailbox
+        worker = _worker(url, root, smtp.port, log)
+        try:
+            # 1. The worker is stopped (SIGTERM) while it works through a burst, then started again.
+            _burst(database, 0)
+            assert _wait(lambda: len(mailbox.messages) >= 3, 30), log_path.read_text()[-3000:]
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 0, log_path.read_text()[-3000:]
+            assert len(mailbox.messages) < BURST, "the burst was over before the restart: make it bigger"
+            worker = _worker(url, root, smtp.port, log)
+            assert _wait(lambda: len(mailbox.messages) >= BURST, 40), log_path.read_text()[-3000:]
+
+            # 2. PostgreSQL stops and starts again under the running worker, mid-burst.
+            _burst(database, BURST)
+            assert _wait(lambda: len(mailbox.messages) >= BURST + 2, 30), log_path.read_text()[-3000:]
+            database.dispose()
+            cluster.down()
+            time.sleep(1.0)
+            cluster.up()
+            assert _wait(lambda: _count(database, "SELECT count(*) FROM notification_deliveries "
+                                                  "WHERE status = 'sent'") == 2 * BURST, 60), \
+                log_path.read_text()[-4000:]
+            time.sleep(2.0)  # anything sent twice would arrive now
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    ids = Counter(m["Message-ID"] for m in mailbox.messages)
+    assert len(ids) == 2 * BURST, f"{len(ids)} distinct messages for {2 * BURST} deliveries"
+    assert max(ids.values()) == 1, f"sent twice: {[k for k, v in ids.items() if v > 1]}"
+    assert _count(database, "SELECT count(*) FROM notification_deliveries WHERE status <> 'sent'") == 0
+    database.dispose()
