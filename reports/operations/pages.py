@@ -35,7 +35,7 @@ ACTIONS = {"acknowledge": _l("Acknowledge"), "start": _l("Start handling"), "res
 HISTORY_ACTIONS = {"created": _l("Received"), "acknowledge": _l("Acknowledged"), "start": _l("Handling started"),
                    "resolve": _l("Resolved"), "reject": _l("Rejected"), "reopen": _l("Reopened"),
                    "move": _l("Moved"), "reassign": _l("Reassigned"), "merge": _l("Merged into another report"),
-                   "absorb": _l("Duplicates merged in")}
+                   "absorb": _l("Duplicates merged in"), "comment": _l("Answer to the resident")}
 # Messages sent about a report (reports/notifications): the channel and the outcome in the reader's words.
 DELIVERY_CHANNELS = {"email": _l("Email"), "sms": _l("Text message"), "chat": _l("Chat"), "webhook": _l("Webhook"),
                      "push": _l("Browser notification")}

@@ -93,6 +93,19 @@ def transition_report(report_id: int):
     return queries.staff_view(session, report, with_history=True, viewer=current_principal())
 
 
+@bp.post("/reports/<int:report_id>/comments")
+@require_roles("officer")
+def comment_report(report_id: int):
+    """An answer to the resident (sent to them when they asked to hear back)."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    session = db_session()
+    report = workflow.comment(session, _visible(report_id), actor=actor_label(), text=body.get("text"))
+    session.commit()
+    return queries.staff_view(session, report, with_history=True, viewer=current_principal())
+
+
 @bp.post("/reports/<int:report_id>/reassign")
 @require_roles("officer")
 def reassign_report(report_id: int):

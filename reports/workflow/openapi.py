@@ -63,6 +63,10 @@ PATHS = {
     "/api/reports/{report_id}/transition": {"post": op(
         "acknowledge, start, resolve, reject or reopen", "reports", params=[REPORT_ID],
         body=json_body(ref("Action")), ok=(200, JSON, ref("ReportStaff")), roles=("officer",))},
+    "/api/reports/{report_id}/comments": {"post": op(
+        "answer the resident (they are told when they asked to hear back)", "reports", params=[REPORT_ID],
+        body=json_body(obj(("text",), text={"type": "string", "maxLength": 2000})),
+        ok=(200, JSON, ref("ReportStaff")), roles=("officer",))},
     "/api/reports/{report_id}/reassign": {"post": op(
         "hand to another unit or area", "reports", params=[REPORT_ID],
         body=json_body(obj(("reason",), reason=STRING, unit=STRING, area=STRING)),

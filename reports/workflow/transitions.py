@@ -112,6 +112,25 @@ def transition(session: Session, report: Report, action: str, *, actor: str, not
     return report
 
 
+MAX_COMMENT = 2000
+
+
+def comment(session: Session, report: Report, *, actor: str, text: str, at: datetime | None = None) -> Report:
+    """An answer to the resident about their report, without a change of status (they are told of it)."""
+    text = (text or "").strip() if isinstance(text, str) else ""
+    if not text:
+        raise Invalid("write the answer to the resident", {"field": "text"})
+    if len(text) > MAX_COMMENT:
+        raise Invalid(f"an answer is at most {MAX_COMMENT} characters", {"field": "text"})
+    if report.merged_into_id is not None:
+        raise Conflict("this report was merged; answer on the main report")
+    at = at or datetime.now(UTC)
+    report.updated_at = at
+    _event(session, report, at, actor, "comment", report.status, text)
+    session.flush()
+    return report
+
+
 def reassign(session: Session, report: Report, *, actor: str, reason: str, unit_code: str | None = None,
              area_code: str | None = None, at: datetime | None = None) -> Report:
     """Hand a report to another unit, or to the responsible unit of another area."""

@@ -234,6 +234,9 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("POST", "/api/reports/<int:report_id>/transition"): [
         Case("/api/reports/{report}/transition", write_w(200), json={"action": "acknowledge"},
              prepare=fresh_report, secrets={REPORTER_PHONE: W_UNIT})],
+    ("POST", "/api/reports/<int:report_id>/comments"): [
+        Case("/api/reports/{report}/comments", write_w(200), json={"text": "Đã cử người xuống xem"},
+             prepare=fresh_report, secrets={REPORTER_PHONE: W_UNIT})],
     ("POST", "/api/reports/<int:report_id>/reassign"): [
         Case("/api/reports/{report}/reassign", write_w(200), json={"unit": "T-E-CA", "reason": "wrong ward"},
              prepare=fresh_report, secrets={REPORTER_PHONE: frozenset({"admin"})})],

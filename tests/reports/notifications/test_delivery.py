@@ -102,8 +102,17 @@ def test_a_report_reaches_its_unit_and_the_resident_hears_back(app, client, queu
     mails = smtp.mailbox.wait_for(3)
     assert mails[-1]["To"] == "hoa@example.vn" and mails[-1]["Subject"] == f"Report {code}: resolved"
     assert "Đã xử lý" in mails[-1].get_body(("plain",)).get_content()
+    officer = auth_headers("officer", unit_ids=[db.scalar(text("SELECT id FROM units WHERE code = 'T-W-CA'"))])
+    for bad in ({"text": ""}, {"text": "x" * 2001}, {"text": 5}):
+        assert client.post(f"/api/reports/{report_id}/comments", json=bad, headers=officer).status_code == 400
+    resp = client.post(f"/api/reports/{report_id}/comments", json={"text": "Cảm ơn, đã dọn xong."}, headers=officer)
+    assert resp.status_code == 200
+    drain(app, settings)
+    mails = smtp.mailbox.wait_for(4)
+    assert mails[-1]["Subject"] == f"An answer about report {code}"
+    assert "Cảm ơn, đã dọn xong." in mails[-1].get_body(("plain",)).get_content()
     history = admin.history(db, "report", report_id)
-    assert [(h["channel"], h["outcome"]) for h in history] == [("email", "sent")] * 3
+    assert [(h["channel"], h["outcome"]) for h in history] == [("email", "sent")] * 4
     assert all("@" in h["recipient"] and "***" in h["recipient"] for h in history)  # masked
 
 
