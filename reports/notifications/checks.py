@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gisserver.accounts.models import User, UserGrant
@@ -45,7 +45,10 @@ def reports_due(session: Session, settings: NotificationSettings, now: datetime)
     told = 0
     soon = now + timedelta(hours=settings.deadline_warning_hours)
     base = select(Report).where(Report.status.in_(OPEN_STATUSES), Report.merged_into_id.is_(None))
-    for report in session.scalars(base.where(Report.due_at > now, Report.due_at <= soon).order_by(Report.due_at)
+    # "Near" is the configured hours or the last quarter of the report's own time, whichever is shorter: a
+    # two-hour category is not "near its deadline" the minute it is filed.
+    near = Report.due_at - now <= func.least(soon - now, (Report.due_at - Report.created_at) * 0.25)
+    for report in session.scalars(base.where(Report.due_at > now, near).order_by(Report.due_at)
                                   .limit(CHECK_LIMIT)):
         told += _record(session, "report_deadline_near", report, f"deadline_near:report:{report.id}:{report.due_at}")
     for report in session.scalars(base.where(Report.due_at <= now).order_by(Report.due_at).limit(CHECK_LIMIT)):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 
 @dataclass(frozen=True)
 class NotificationSettings:
+    # Off: the hooks write nothing (no outbox, no live map); for a deployment that delivers nothing.
+    notifications_enabled: bool = True
     # Email (SMTP). smtp_security: "starttls", "ssl" or "none" (a local catcher).
     smtp_host: str = ""
     smtp_port: int = 587

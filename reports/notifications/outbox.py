@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import cache
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import text
@@ -29,6 +30,23 @@ REPORT_KINDS = {
     "absorb": None, "move": None,
 }
 ALERT_KINDS = {"created": "alert_raised"}
+
+
+_enabled: bool | None = None
+
+
+def enabled() -> bool:
+    """GISSERVER_NOTIFICATIONS_ENABLED, read once per process."""
+    global _enabled
+    if _enabled is None:
+        _enabled = NotificationSettings.from_env().notifications_enabled
+    return _enabled
+
+
+def set_enabled(value: bool | None) -> None:
+    """Switch the outbox on or off in this process (the benchmark compares intake with both); None re-reads."""
+    global _enabled
+    _enabled = value
 
 
 def _point(geom) -> tuple[float, float] | None:
@@ -79,6 +97,11 @@ def live(session: Session, event: NotificationEvent) -> None:
     session.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": LIVE_CHANNEL, "body": body})
 
 
+@cache
+def _urgent_types() -> frozenset[str]:
+    return frozenset(NotificationSettings.from_env().urgent_types())
+
+
 def report_payload(change: ReportChange) -> dict:
     report = change.report
     point = _point(report.geom)
@@ -94,6 +117,8 @@ def report_payload(change: ReportChange) -> dict:
 
 def on_report_changed(session: Session, change: ReportChange) -> None:
     """The workflow's and the intake's "report_changed" hook."""
+    if not enabled():
+        return
     report = change.report
     if change.contact is not None:
         contact = change.contact
@@ -107,10 +132,12 @@ def on_report_changed(session: Session, change: ReportChange) -> None:
 
 def on_alert_changed(session: Session, change: AlertChange) -> None:
     """The cameras' "alert_changed" hook: a raised alert is told to its units; every change reaches the map."""
+    if not enabled():
+        return
     alert = change.alert
     point = _point(alert.geom)
     kind = ALERT_KINDS.get(change.action, "alert_status")
-    urgent = kind == "alert_raised" and alert.type in NotificationSettings.from_env().urgent_types()
+    urgent = kind == "alert_raised" and alert.type in _urgent_types()
     record(session, kind=kind, subject_type="alert", subject_id=alert.id, area_id=alert.area_id,
            unit_ids=list(alert.unit_ids), urgent=urgent,
            payload={"type": alert.type, "status": alert.status, "from_status": change.from_status,
@@ -122,6 +149,8 @@ def on_alert_changed(session: Session, change: AlertChange) -> None:
 
 def on_hotspot_level_changed(session: Session, crossing: HotspotCrossing) -> None:
     """The cameras' "hotspot_level_changed" hook: rising into warning or danger is told; every move is mapped."""
+    if not enabled():
+        return
     hotspot = crossing.hotspot
     rising = crossing.to_level in ("warning", "danger") and (
         ("normal", "watch", "warning", "danger").index(crossing.to_level) >

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from procrastinate import App, PsycopgConnector
@@ -74,6 +75,9 @@ async def _requeue_stalled(app: App, options: WorkerOptions) -> None:
 
 
 async def _serve(app: App, options: WorkerOptions, state: dict) -> None:
+    # procrastinate runs sync tasks in the loop's default executor: give it a thread per concurrent job.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(options.concurrency,
+                                                                       thread_name_prefix="deliver"))
     async with app.open_async():
         requeue = asyncio.create_task(_requeue_stalled(app, options))
         worker = asyncio.create_task(app.run_worker_async(
