@@ -60,7 +60,8 @@ def _link(settings: NotificationSettings, event: NotificationEvent, delivery: De
 
 def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes) -> Message:
     event = session.get(NotificationEvent, delivery.event_id)
-    facts = fanout.facts_for(session, event, delivery.language)
+    # A webhook carries the event's facts as data, not a text: no names to look up for it.
+    facts = {} if delivery.channel == "webhook" else fanout.facts_for(session, event, delivery.language)
     link = _link(settings, event, delivery, facts)
     unsubscribe = None
     headers = {}
@@ -76,7 +77,8 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     kind = "report_received" if (event.kind == "report_filed" and delivery.recipient_kind == "resident") \
         else event.kind
-    rendered = messages.render(kind, delivery.language, facts, link=link, unsubscribe=unsubscribe)
+    rendered = messages.render(kind, delivery.language, facts, link=link, unsubscribe=unsubscribe) \
+        if delivery.channel != "webhook" else messages.Rendered(event.kind, "", "", "")
     body, secret, allow_private, push_keys = {}, "", False, {}
     if delivery.channel == "webhook":
         subscriber = session.scalar(select(WebhookSubscriber).where(WebhookSubscriber.url == delivery.recipient,

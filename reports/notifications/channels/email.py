@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -34,25 +35,67 @@ def build(message: Message, settings: NotificationSettings) -> EmailMessage:
     return mail
 
 
+# One open SMTP session per sending thread, reused while the server keeps it: a new connection (and TLS
+# handshake) per message would cost more than the message.
+_sessions = threading.local()
+
+
+def _connect(settings: NotificationSettings) -> smtplib.SMTP:
+    if settings.smtp_security == "ssl":
+        client = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout,
+                                  context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    if settings.smtp_security == "starttls":
+        client.starttls(context=ssl.create_default_context())
+    if settings.smtp_user:
+        client.login(settings.smtp_user, settings.smtp_password)
+    return client
+
+
+def _session(settings: NotificationSettings) -> smtplib.SMTP:
+    """This thread's session with the configured server, checked with NOOP before reuse (never a resend: a
+    message is only ever handed to a session that just answered)."""
+    target = (settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_user)
+    client = getattr(_sessions, "client", None)
+    if client is not None and getattr(_sessions, "target", None) == target:
+        try:
+            if client.noop()[0] == 250:
+                return client
+        except (OSError, smtplib.SMTPException):
+            pass
+        _drop()
+    client = _connect(settings)
+    _sessions.client, _sessions.target = client, target
+    return client
+
+
+def _drop() -> None:
+    client = getattr(_sessions, "client", None)
+    _sessions.client = None
+    if client is not None:
+        try:
+            client.close()
+        except OSError:
+            pass
+
+
 def send(message: Message, settings: NotificationSettings) -> Receipt:
     if not settings.smtp_host:
         raise PermanentError("no SMTP server configured (GISSERVER_SMTP_HOST)")
     mail = build(message, settings)
     try:
-        if settings.smtp_security == "ssl":
-            client = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout,
-                                      context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
-        with client:
-            if settings.smtp_security == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if settings.smtp_user:
-                client.login(settings.smtp_user, settings.smtp_password)
+        client = _session(settings)
+        try:
             refused = client.send_message(mail)
+        except (OSError, smtplib.SMTPServerDisconnected):
+            _drop()
+            raise
     except smtplib.SMTPRecipientsRefused as exc:
+        _reset()
         raise PermanentError(f"recipient refused: {exc.recipients}") from None
     except smtplib.SMTPResponseException as exc:
+        _reset()
         if 500 <= exc.smtp_code < 600:
             raise PermanentError(f"SMTP {exc.smtp_code}") from None
         raise DeliveryError(f"SMTP {exc.smtp_code}") from None
@@ -61,3 +104,13 @@ def send(message: Message, settings: NotificationSettings) -> Receipt:
     if refused:
         raise PermanentError(f"recipient refused: {sorted(refused)}")
     return Receipt(f"accepted by {settings.smtp_host}:{settings.smtp_port}")
+
+
+def _reset() -> None:
+    """After a refused message the session is still usable once reset (RSET)."""
+    client = getattr(_sessions, "client", None)
+    try:
+        if client is not None:
+            client.rset()
+    except (OSError, smtplib.SMTPException):
+        _drop()

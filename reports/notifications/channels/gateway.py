@@ -11,7 +11,7 @@ import requests
 
 from gisserver.core.exceptions import Invalid
 from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, segments
-from reports.notifications.channels.netguard import check_url
+from reports.notifications.channels.netguard import check_url, client
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
 
@@ -41,7 +41,7 @@ def send(message: Message, settings: NotificationSettings, on_part=None) -> Rece
         except (TemplateRefused, Invalid) as exc:
             raise PermanentError(f"gateway configuration: {exc}") from None
         try:
-            response = requests.request(gateway["method"], url, data=body.encode(), headers={
+            response = client().request(gateway["method"], url, data=body.encode(), headers={
                 "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": context["message_id"],
                 **gateway["headers"]}, timeout=settings.gateway_timeout, allow_redirects=False)
         except requests.RequestException as exc:

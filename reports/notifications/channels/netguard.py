@@ -5,9 +5,23 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from urllib.parse import urlsplit
 
+import requests
+
 from gisserver.core.exceptions import Invalid
+
+_clients = threading.local()
+
+
+def client() -> requests.Session:
+    """This thread's HTTP session: connections to a gateway or subscriber are kept alive between messages."""
+    session = getattr(_clients, "session", None)
+    if session is None:
+        session = _clients.session = requests.Session()
+        session.trust_env = False  # no proxy from the environment: the address checked is the one called
+    return session
 
 
 def _blocked(address: str) -> bool:

@@ -13,7 +13,7 @@ import requests
 
 from gisserver.core.exceptions import Invalid
 from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
-from reports.notifications.channels.netguard import check_url
+from reports.notifications.channels.netguard import check_url, client
 from reports.notifications.config import NotificationSettings
 
 TOLERANCE_SECONDS = 300  # what a receiver should accept between the timestamp and its clock
@@ -47,7 +47,7 @@ def send(message: Message, settings: NotificationSettings) -> Receipt:
                "X-Gisserver-Event": message.body.get("kind", ""), "X-Gisserver-Delivery": message.key,
                "X-Gisserver-Signature": signature(message.secret, int(time.time()), body)}
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=settings.webhook_timeout,
+        response = client().post(url, data=body, headers=headers, timeout=settings.webhook_timeout,
                                  allow_redirects=False)
     except requests.RequestException as exc:
         raise DeliveryError(f"webhook: {type(exc).__name__}") from None
