@@ -113,6 +113,9 @@ def db_migrate() -> None:
               help="seconds an idle client connection stays open")
 def serve(host: str, port: int, workers: int, threads: int, keep_alive: int) -> None:
     """Serve the app with gunicorn (the production server)."""
+    # Each open live map (Server-Sent Events) holds one of a worker's threads: half of them at most, so that
+    # ordinary requests always find a thread (GISSERVER_LIVE_MAX_STREAMS overrides; README "Live map").
+    os.environ.setdefault("GISSERVER_LIVE_MAX_STREAMS", str(max(1, threads // 2)))
     argv = [
         sys.executable,
         "-m",

@@ -65,9 +65,24 @@ case "${1:-}" in
         server_shell=$$
         ( while sleep 120 && kill -0 "$server_shell" 2>/dev/null; do gis demo pulse >/dev/null 2>&1 || true; done ) &
         pulse_pid=$!
-        trap 'kill "$pulse_pid" 2>/dev/null || true' EXIT INT TERM
+        # Notifications: the demo units' duty mailboxes are delivered to a local catcher (var/mail), by the worker.
+        export GISSERVER_SMTP_HOST="${GISSERVER_SMTP_HOST:-127.0.0.1}" GISSERVER_SMTP_PORT="${GISSERVER_SMTP_PORT:-1025}"
+        export GISSERVER_SMTP_SECURITY="${GISSERVER_SMTP_SECURITY:-none}"
+        export GISSERVER_PUBLIC_URL="${GISSERVER_PUBLIC_URL:-http://127.0.0.1:${GISSERVER_PORT:-5000}}"
+        say "mail catcher on 127.0.0.1:$GISSERVER_SMTP_PORT (messages in $GISSERVER_DATA_DIR/mail)"
+        "$VENV/bin/python" scripts/mail_catcher.py --port "$GISSERVER_SMTP_PORT" &
+        catcher_pid=$!
+        say "notification worker"
+        "$VENV/bin/gisserver" worker &
+        worker_pid=$!
+        trap 'kill "$pulse_pid" "$catcher_pid" "$worker_pid" 2>/dev/null || true' EXIT INT TERM
         say "serving on http://127.0.0.1:${GISSERVER_PORT:-5000}"
         "$VENV/bin/gisserver" serve --host 127.0.0.1 --port "${GISSERVER_PORT:-5000}"
+        ;;
+    worker)
+        # The notification worker alone (a server already runs elsewhere): `scripts/setup.sh worker`.
+        install_all
+        exec "$VENV/bin/gisserver" worker "${@:2}"
         ;;
     test)
         install_all
@@ -77,7 +92,7 @@ case "${1:-}" in
         say "pytest"; exec "$VENV/bin/python" -m pytest "${@:2}"
         ;;
     *)
-        echo "usage: $0 serve|test|install" >&2
+        echo "usage: $0 serve|test|install|worker" >&2
         exit 2
         ;;
 esac

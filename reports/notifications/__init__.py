@@ -22,5 +22,6 @@ FEATURE = Feature(
         "alert_changed": ("reports.notifications.outbox:on_alert_changed",),
         "hotspot_level_changed": ("reports.notifications.outbox:on_hotspot_level_changed",),
     },
-    demo_steps=(DemoStep("duty_contacts", "reports.notifications.demo:contacts_step", after=("units",)),),
+    demo_steps=(DemoStep("duty_contacts", "reports.notifications.demo:contacts_step",
+                         after=("units", "users", "reports", "ai_events", "hotspots")),),
 )

@@ -63,7 +63,7 @@ class NotificationSettings:
     # Where links in messages point (the report page, the status page, unsubscribe).
     public_url: str = "http://127.0.0.1:5000"
     # Live map: open event streams per server process, and the heartbeat interval in seconds.
-    live_max_streams: int = 16
+    live_max_streams: int = 2  # `gisserver serve` sets it to half its --threads
     live_heartbeat_seconds: float = 15.0
     live_max_seconds: float = 600.0
 

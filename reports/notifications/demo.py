@@ -1,13 +1,23 @@
-"""The demo city's duty contacts: every unit's mailbox at the local SMTP catcher that `setup.sh serve` starts
-(mailpit-like addresses on example.vn, delivered to 127.0.0.1:1025), so that a newcomer sees mails arrive."""
+"""The demo city's notifications: every unit's duty mailbox (unit-code@example.vn) and the demo officer's choice of
+email, delivered by `setup.sh serve` to a local SMTP catcher (var/mail), so that a newcomer sees mails arrive.
+
+The demo replays months of history; what that history would have told (every report filed, every overdue one)
+counts as told already: its outbox events stay (the live map's catch-up and the scheduled checks' once-only
+keys), their jobs are dropped. From then on, every new report, change, alert and deadline is delivered.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from gisserver.accounts.models import User
 from reports.areas.models import Unit
-from reports.notifications.admin import add_duty_contact
+from reports.notifications.admin import add_duty_contact, save_profile
+from reports.notifications.checks import run_checks
+from reports.notifications.config import NotificationSettings
 
 
 def contacts_step(session: Session, context) -> str:
@@ -15,4 +25,10 @@ def contacts_step(session: Session, context) -> str:
     for unit in session.scalars(select(Unit).where(Unit.active).order_by(Unit.code)):
         add_duty_contact(session, unit.code, "email", f"{unit.code.lower()}@example.vn")
         count += 1
-    return f"{count} duty mailboxes"
+    officer = session.scalar(select(User).where(User.username == "officer"))
+    if officer is not None:
+        save_profile(session, officer.id, {"email": "officer@example.vn", "channels": ["email"], "language": "vi"})
+    run_checks(session, NotificationSettings(), datetime.now(UTC))
+    session.flush()
+    dropped = session.execute(text("DELETE FROM procrastinate_jobs WHERE status = 'todo'")).rowcount
+    return f"{count} duty mailboxes; {dropped} messages of the demo's past not sent"
