@@ -53,6 +53,9 @@ class DemoSummary:
     steps: dict[str, str] = field(default_factory=dict)
 
 
+HISTORY_REPLAY = "history_replay"  # session.info key: the changes in this session are history, not news
+
+
 def _demo_actor() -> dict:
     return {"actor": "cli:demo-loader", "remote_addr": None, "request_id": None}
 
@@ -76,6 +79,9 @@ def load_demo(db: Database, options: DemoOptions | None = None, echo: Callable[[
     for step in features.demo_steps(skip=skipped):
         with db.transaction() as session:
             set_context(session, _demo_actor)
+            # The demo replays months of history: features that react to changes as news (notifications, the
+            # live map) read this and stay quiet.
+            session.info[HISTORY_REPLAY] = True
             result = features.load(step.run)(session, context)
         summary.steps[step.name] = result
         echo(f"{step.name}: {result}")

@@ -1,9 +1,10 @@
 """The demo city's notifications: every unit's duty mailbox (unit-code@example.vn) and the demo officer's choice of
 email, delivered by `setup.sh serve` to a local SMTP catcher (var/mail), so that a newcomer sees mails arrive.
 
-The demo replays months of history; what that history would have told (every report filed, every overdue one)
-counts as told already: its outbox events stay (the live map's catch-up and the scheduled checks' once-only
-keys), their jobs are dropped. From then on, every new report, change, alert and deadline is delivered.
+The demo replays months of history, which is not news: the loader marks its sessions (HISTORY_REPLAY) and the
+outbox hooks stay quiet. What the scheduled checks would find in that past (every overdue report, every silent
+camera) counts as told already: their events are written, with their once-only keys, and their jobs dropped.
+From then on, every new report, change, alert and deadline is delivered.
 """
 
 from __future__ import annotations

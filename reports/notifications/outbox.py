@@ -15,6 +15,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gisserver.demo.loader import HISTORY_REPLAY
 from reports.cameras.changes import AlertChange, HotspotCrossing
 from reports.notifications import queue
 from reports.notifications.config import NotificationSettings
@@ -117,7 +118,7 @@ def report_payload(change: ReportChange) -> dict:
 
 def on_report_changed(session: Session, change: ReportChange) -> None:
     """The workflow's and the intake's "report_changed" hook."""
-    if not enabled():
+    if not enabled() or session.info.get(HISTORY_REPLAY):
         return
     report = change.report
     if change.contact is not None:
@@ -132,7 +133,7 @@ def on_report_changed(session: Session, change: ReportChange) -> None:
 
 def on_alert_changed(session: Session, change: AlertChange) -> None:
     """The cameras' "alert_changed" hook: a raised alert is told to its units; every change reaches the map."""
-    if not enabled():
+    if not enabled() or session.info.get(HISTORY_REPLAY):
         return
     alert = change.alert
     point = _point(alert.geom)
@@ -149,7 +150,7 @@ def on_alert_changed(session: Session, change: AlertChange) -> None:
 
 def on_hotspot_level_changed(session: Session, crossing: HotspotCrossing) -> None:
     """The cameras' "hotspot_level_changed" hook: rising into warning or danger is told; every move is mapped."""
-    if not enabled():
+    if not enabled() or session.info.get(HISTORY_REPLAY):
         return
     hotspot = crossing.hotspot
     rising = crossing.to_level in ("warning", "danger") and (
