@@ -120,7 +120,7 @@ def gauges_silent(session: Session, settings: NotificationSettings, now: datetim
 
 
 _DIGEST = text("""
-WITH sub AS (
+WITH RECURSIVE sub AS (
     SELECT id FROM areas WHERE id = :area
     UNION ALL SELECT a.id FROM areas a JOIN sub ON a.parent_id = sub.id
 )
