@@ -23,6 +23,7 @@ class NotificationSettings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_timeout: float = 10.0
+    smtp_ca_file: str = ""  # a private CA to trust for the SMTP server's certificate (else the system's)
     mail_from: str = "gisserver <no-reply@localhost>"
     # SMS and chat gateways: URL template, method, headers (JSON object) and body template, each rendered in a
     # sandbox with {to, text, segment, segments, message_id}. Empty URL: the channel is off.

@@ -40,14 +40,19 @@ def build(message: Message, settings: NotificationSettings) -> EmailMessage:
 _sessions = threading.local()
 
 
+def _tls(settings: NotificationSettings) -> ssl.SSLContext:
+    # Certificates are always verified (host name included); a city's own CA can be named instead of the system's.
+    return ssl.create_default_context(cafile=settings.smtp_ca_file or None)
+
+
 def _connect(settings: NotificationSettings) -> smtplib.SMTP:
     if settings.smtp_security == "ssl":
         client = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout,
-                                  context=ssl.create_default_context())
+                                  context=_tls(settings))
     else:
         client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
     if settings.smtp_security == "starttls":
-        client.starttls(context=ssl.create_default_context())
+        client.starttls(context=_tls(settings))
     if settings.smtp_user:
         client.login(settings.smtp_user, settings.smtp_password)
     return client
