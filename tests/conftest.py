@@ -83,7 +83,7 @@ LENIENT_LIMITS = {"INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIM
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "data", "TESTING": True,
-                      **LENIENT_LIMITS, "LIVE_MAX_SECONDS": 1})
+                      **LENIENT_LIMITS, "LIVE_MAX_SECONDS": 0.2})
     yield app
     app.extensions["gisserver.db"].dispose()
 

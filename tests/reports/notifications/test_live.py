@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import text
 
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
+
+
+@pytest.fixture(autouse=True)
+def streams_last_a_second(app):
+    """Long enough for a change committed after the stream opened to arrive (elsewhere streams end at once)."""
+    app.config["LIVE_MAX_SECONDS"] = 1.5
+    app.extensions.pop("gisserver.notifications", None)
 
 
 def _ids(session, codes):
@@ -15,7 +23,7 @@ def _ids(session, codes):
 
 
 def _events(response) -> list[dict]:
-    body = response.get_data(as_text=True)  # the stream ends after LIVE_MAX_SECONDS (1 s in tests)
+    body = response.get_data(as_text=True)  # the stream ends after LIVE_MAX_SECONDS
     events = []
     for frame in body.split("\n\n"):
         lines = dict(line.split(": ", 1) for line in frame.splitlines() if ": " in line and not line.startswith(":"))
