@@ -85,7 +85,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.arrivals.add(message["Message-ID"].strip("<>").split("@")[0].split(".")[-1])
+        self.arrivals.add(message["Message-ID"].strip("<>").split(".")[0])
         return "250 OK"
 
 

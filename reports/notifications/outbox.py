@@ -111,7 +111,9 @@ def report_payload(change: ReportChange) -> dict:
         "action": change.action, "category": report.category.code if report.category else None,
         "lon": point[0] if point else None, "lat": point[1] if point else None,
         "created_at": report.created_at.isoformat(), "due_at": report.due_at.isoformat(),
-        "description": report.description[:280], "note": change.note[:1000], "at": change.at.isoformat(),
+        # The intake's own note ("channel api") is not for anyone's eyes; officers' notes are the answers.
+        "description": report.description[:280], "note": "" if change.action == "created" else change.note[:1000],
+        "at": change.at.isoformat(),
         "merged_into_id": report.merged_into_id,
     }
 

@@ -113,6 +113,9 @@ def _due_jobs(database: Database, queues: tuple[str, ...]) -> int:
 def run(database_url: str, settings: NotificationSettings, key: bytes, options: WorkerOptions) -> None:
     """Run until SIGTERM/SIGINT (or, with options.wait False, until the queues are empty)."""
     check_settings(settings)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # procrastinate tells of every job at INFO; the worker's own lines (and failures) are what an operator reads
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     database = Database(database_url, pool_size=options.concurrency + 2)
     set_runtime(Runtime(database, settings, key))
     state = {"stopping": False}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import ssl
 import threading
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
 from reports.notifications.config import NotificationSettings
@@ -25,8 +26,11 @@ def build(message: Message, settings: NotificationSettings) -> EmailMessage:
     mail["To"] = _no_line_breaks(message.recipient, "To")
     mail["Subject"] = _no_line_breaks(message.subject, "Subject")
     mail["Date"] = formatdate(localtime=False)
-    # The same Message-ID on every try: a receiving system that saw it may drop a resend.
-    mail["Message-ID"] = make_msgid(idstring=message.key, domain="gisserver.local")
+    # The same Message-ID on every try of a delivery (a receiving system that saw it may drop a resend), unique to
+    # this installation by a digest of its public address.
+    installation = hashlib.sha256(settings.public_url.encode()).hexdigest()[:10]
+    domain = settings.mail_from.rpartition("@")[2].strip(" >") or "gisserver.local"
+    mail["Message-ID"] = f"<{message.key}.{installation}@{domain}>"
     for name, value in message.headers.items():
         mail[name] = _no_line_breaks(value, name)
     mail.set_content(message.text)

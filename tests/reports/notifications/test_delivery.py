@@ -5,6 +5,7 @@ that tell each event once."""
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from dataclasses import replace
@@ -91,6 +92,9 @@ def test_a_report_reaches_its_unit_and_the_resident_hears_back(app, client, queu
     assert f"http://city.example/n/unsubscribe/{token}" in plain
     assert "/reports/" in unit_mail.get_body(("plain",)).get_content()
     assert "List-Unsubscribe" not in unit_mail
+    assert "channel api" not in plain  # the intake's internal note is nobody's business
+    delivery_ids = {m["To"]: m["Message-ID"] for m in smtp.mailbox.messages}
+    assert all(re.fullmatch(r"<dlv-\d+\.[0-9a-f]{10}@localhost>", v) for v in delivery_ids.values())
 
     # A status change: the resident hears it, the unit (who made it) is not mailed again.
     report_id = db.scalar(select(Report.id).where(Report.tracking_code == code))
