@@ -19,10 +19,16 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gisserver.core.db import Base
 
-# Never copied into the audit log: secrets and private reporter data.
+# Never copied into the audit log: secrets and private reporter data. A model adds its own with
+# ``__audit_redacted__ = ("column", ...)``, and opts out with ``__audited__ = False`` (derived rows such as an
+# outbox, whose cause is audited itself).
 REDACTED_COLUMNS = {"password_hash", "token_hash", "reporter_name", "reporter_phone", "stream_url", "totp_secret",
                     "code_hash", "secret_hash"}
 SKIPPED_TABLES = {"audit_log"}
+
+
+def _audited(obj) -> bool:
+    return getattr(obj, "__tablename__", None) not in SKIPPED_TABLES and getattr(obj, "__audited__", True)
 CONTEXT_KEY = "audit_context"
 
 
@@ -76,9 +82,10 @@ def _jsonable(value):
 def _changes(obj, action: str) -> dict:
     state = inspect(obj)
     out = {}
+    redacted = REDACTED_COLUMNS.union(getattr(obj, "__audit_redacted__", ()))
     for attr in state.mapper.column_attrs:
         key = attr.key
-        if key in REDACTED_COLUMNS:
+        if key in redacted:
             if action != "delete" and state.attrs[key].history.has_changes():
                 out[key] = "<redacted>"
             continue
@@ -117,12 +124,12 @@ def _collect(session: Session, flush_context, instances) -> None:
     pending = session.info.setdefault("_audit_pending", [])
     for action, objects in (("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
-            if getattr(obj, "__tablename__", None) in SKIPPED_TABLES:
+            if not _audited(obj):
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue
             pending.append((action, obj, _changes(obj, action), _row_id(obj)))
-    session.info["_audit_new"] = [o for o in session.new if getattr(o, "__tablename__", None) not in SKIPPED_TABLES]
+    session.info["_audit_new"] = [o for o in session.new if _audited(o)]
 
 
 @event.listens_for(Session, "after_flush")

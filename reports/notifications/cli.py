@@ -104,6 +104,7 @@ def contact_add(unit, channel, address, language, hours) -> None:
 @click.argument("contact_id", type=int)
 @with_appcontext
 def contact_remove(contact_id: int) -> None:
+    """Remove a duty contact (its id from `notifications contacts`)."""
     from reports.notifications.admin import remove_duty_contact
 
     run_in_transaction(lambda s: remove_duty_contact(s, contact_id))
@@ -146,6 +147,7 @@ def webhook_add(name, url, kinds, allow_private) -> None:
 @click.argument("name")
 @with_appcontext
 def webhook_remove(name) -> None:
+    """Remove a webhook subscriber; its pending deliveries are dropped."""
     from reports.notifications.admin import remove_webhook
 
     run_in_transaction(lambda s: remove_webhook(s, name))

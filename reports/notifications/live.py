@@ -85,6 +85,7 @@ class LiveHub:
             subscription = Subscription(scope)
             self._subscriptions.add(subscription)
             if self._thread is None or not self._thread.is_alive():
+                self._ready.clear()  # the new listener is ready only once its LISTEN is in place
                 self._thread = threading.Thread(target=self._listen, name="live-listener", daemon=True)
                 self._thread.start()
         self._ready.wait(timeout=5)  # LISTEN is in place before the caller reads what it missed

@@ -35,6 +35,7 @@ class NotificationEvent(Base):
     """
 
     __tablename__ = "notification_events"
+    __audited__ = False  # derived from a change that is audited itself; one more row per change would double it
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -53,6 +54,7 @@ class Delivery(Base):
     """One message to one recipient on one channel; unique, so a re-run fan-out adds nothing twice."""
 
     __tablename__ = "notification_deliveries"
+    __audit_redacted__ = ("recipient",)
     __table_args__ = (UniqueConstraint("event_id", "channel", "recipient"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -106,6 +108,7 @@ class NotificationProfile(Base):
     """A staff user's channels and quiet hours (non-urgent messages wait until they end)."""
 
     __tablename__ = "notification_profiles"
+    __audit_redacted__ = ("email", "phone")
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[str | None] = mapped_column(Text)
@@ -122,6 +125,7 @@ class ResidentContact(Base):
     The unsubscribe token is an HMAC of the row id (tokens.py), so no token is stored."""
 
     __tablename__ = "resident_contacts"
+    __audit_redacted__ = ("email", "phone")  # a resident's contact is shown to nobody, admins included
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), unique=True)
@@ -137,6 +141,7 @@ class WebhookSubscriber(Base):
     """Another system told of events (an IOC, a city dashboard): JSON bodies signed with its own secret."""
 
     __tablename__ = "webhook_subscribers"
+    __audit_redacted__ = ("secret",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -151,6 +156,7 @@ class PushSubscription(Base):
     """A browser that accepted Web Push for a staff user."""
 
     __tablename__ = "push_subscriptions"
+    __audit_redacted__ = ("endpoint", "p256dh", "auth")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
