@@ -78,7 +78,7 @@
     var marker = L.marker([c[1], c[0]], { icon: reportIcon(p), draggable: config.canEdit, status: p.status,
                                           title: p.tracking_code });
     marker.feature = feature;
-    marker.bindPopup(function () { return reportPopup(p); }, GIS.popupOptions());
+    marker.bindPopup(function () { return reportPopup(marker.feature.properties); }, GIS.popupOptions());
     marker.on("dragend", function () {
       var to = marker.getLatLng();
       var from = L.latLng(c[1], c[0]);
@@ -204,12 +204,28 @@
     var d = ev.data || {};
     if (ev.subject_type === "alert") { loadAlerts(); return; }
     if (ev.subject_type !== "report" || d.lon === null || d.lon === undefined) { return; }
-    if (markers[ev.subject_id]) { cluster.removeLayer(markers[ev.subject_id]); delete markers[ev.subject_id]; }
     var p = { id: ev.subject_id, tracking_code: d.tracking_code, status: d.status, category: d.category,
               created_at: d.created_at, description: d.description, overdue: Date.parse(d.due_at) < Date.now() &&
               ["new", "acknowledged", "in_progress"].indexOf(d.status) >= 0 };
-    if (d.merged_into_id || !passesFilters(p)) { return; }
-    addReport({ type: "Feature", geometry: { type: "Point", coordinates: [d.lon, d.lat] }, properties: p });
+    var marker = markers[ev.subject_id];
+    if (d.merged_into_id || !passesFilters(p)) {
+      if (marker) { cluster.removeLayer(marker); delete markers[ev.subject_id]; }
+      return;
+    }
+    if (!marker) {
+      addReport({ type: "Feature", geometry: { type: "Point", coordinates: [d.lon, d.lat] }, properties: p });
+      return;
+    }
+    // Changed in place, so that a pin being dragged or showing its tooltip (perhaps this page's own change) stays.
+    var old = marker.feature.properties;
+    marker.feature.properties = p;
+    var at = marker.getLatLng();
+    if (Math.abs(at.lat - d.lat) > 1e-7 || Math.abs(at.lng - d.lon) > 1e-7) { marker.setLatLng([d.lat, d.lon]); }
+    if (old.status !== p.status || old.overdue !== p.overdue) {
+      marker.options.status = p.status;
+      marker.setIcon(reportIcon(p));
+      cluster.refreshClusters(marker);
+    }
   });
   document.addEventListener("gis:live-show", function (e) { map.setView([e.detail.lat, e.detail.lon], 17); });
 
