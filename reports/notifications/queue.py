@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
-from procrastinate import SyncPsycopgConnector, jobs, manager
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from procrastinate import manager
 
 NAMESPACE = "gisserver"  # the worker registers tasks.py's blueprint under it
 FAN_OUT = f"{NAMESPACE}:notifications.fan_out"
@@ -21,13 +24,18 @@ QUEUES = ("notify", "deliver", "checks")
 
 @cache
 def _manager() -> manager.JobManager:
-    # Never opened: every job is deferred on a connection the caller hands in.
+    # Imported on first use: procrastinate costs a web worker's boot more than half a second, and most requests
+    # defer nothing. Never opened: every job is deferred on a connection the caller hands in.
+    from procrastinate import SyncPsycopgConnector, manager
+
     return manager.JobManager(SyncPsycopgConnector())
 
 
 def defer(session: Session, task_name: str, queue: str, *, scheduled_at: datetime | None = None,
           priority: int = 0, **kwargs) -> int:
     """Queue *task_name(**kwargs)* in the session's transaction; returns the job id."""
+    from procrastinate import jobs
+
     connection = session.connection().connection.driver_connection
     job = jobs.Job(queue=queue, task_name=task_name, task_kwargs=kwargs, scheduled_at=scheduled_at,
                    priority=priority, lock=None, queueing_lock=None)

@@ -8,15 +8,15 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
-import requests
-
 from gisserver.core.exceptions import Invalid
 
 _clients = threading.local()
 
 
-def client() -> requests.Session:
-    """This thread's HTTP session: connections to a gateway or subscriber are kept alive between messages."""
+def client():
+    """This thread's requests.Session: connections to a gateway or subscriber are kept alive between messages."""
+    import requests  # the worker's, not the web app's: checking a URL needs no HTTP client
+
     session = getattr(_clients, "session", None)
     if session is None:
         session = _clients.session = requests.Session()
