@@ -70,7 +70,7 @@ def _wait(predicate, timeout: float) -> bool:
         try:
             if predicate():
                 return True
-        except Exception:  # the database may be restarting
+        except Exception:  # noqa: S110 - the database may be restarting: ask again
             pass
         time.sleep(0.2)
     return False
