@@ -23,6 +23,7 @@ from gisserver.accounts.auth import init_auth
 from gisserver.accounts.demo import active_demo_users
 from gisserver.core import features, health, openapi, security
 from gisserver.core.access import init_access
+from gisserver.core.assets import init_assets
 from gisserver.core.cluster import resolve_database_url
 from gisserver.core.config import Settings, load_or_create_secret, weak_secret
 from gisserver.core.db import Database
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_request_logging(app)
     app.request_class = StrictRequest
     app.before_request(check_request_text)  # after the request id is assigned, so its 400 carries one
+    init_assets(app)
     init_i18n(app)
     init_access(app)
     init_auth(app)

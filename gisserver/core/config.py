@@ -66,8 +66,12 @@ class Settings:
     camera_offline_minutes: int = 10
     # AI events of one camera and type this many minutes apart fold into one alert.
     alert_dedup_minutes: int = 10
-    # The public address residents reach the app at, printed into QR codes (default: the request's host).
+    # The public address residents reach the app at, printed into QR codes and keychains; keychain sheets are
+    # refused while it is unset or a loopback address.
     public_url: str = ""
+    # What users read as the service's name and see as its logo (an SVG or PNG file), per city.
+    product_name: str = ""
+    product_logo: str = ""
     # Number of trusted reverse proxies in front of the app (for client addresses).
     proxy_hops: int = 0
     # Send the session cookie only over HTTPS (turn on behind a TLS proxy).

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from babel.dates import format_skeleton
+from babel.dates import format_date, format_datetime
 from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel, format_decimal, get_locale, get_timezone
 
+from gisserver.core import formats
 from gisserver.core.access import open_to
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
@@ -42,6 +43,11 @@ def choose_language(code: str):
     return response
 
 
+def date_pattern() -> str:
+    """The visitor's way to write a day (gisserver.core.formats holds one per language)."""
+    return formats.date_pattern(str(get_locale()))
+
+
 def format_when(value: datetime | date | str | None, *, time: bool = True) -> str:
     """A moment (or an ISO string of one) in the visitor's language and the city's time zone:
     25/11/2026 16:05 in Vietnamese, 11/25/2026 16:05 in English."""
@@ -52,11 +58,9 @@ def format_when(value: datetime | date | str | None, *, time: bool = True) -> st
         value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     locale = get_locale()
     if not isinstance(value, datetime):
-        return format_skeleton("yMd", value, locale=locale)
-    parts = [format_skeleton("yMd", value, tzinfo=get_timezone(), locale=locale)]
-    if time:
-        parts.append(format_skeleton("Hm", value, tzinfo=get_timezone(), locale=locale))
-    return " ".join(parts)
+        return format_date(value, date_pattern(), locale=locale)
+    pattern = date_pattern() + (" " + formats.TIME_PATTERN if time else "")
+    return format_datetime(value, pattern, tzinfo=get_timezone(), locale=locale)
 
 
 def format_number(value: float | int | None, digits: int = 0) -> str:

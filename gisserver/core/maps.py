@@ -14,6 +14,7 @@ from folium.template import Template
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
+from gisserver.core.assets import asset_path
 from gisserver.core.security import csp_nonce
 
 VENDOR = "vendor"
@@ -39,6 +40,10 @@ LOCAL_ASSETS: dict[str, str] = {
 }
 # Assets Folium adds that our maps do not use (Bootstrap 3 glyph icons, a rotation helper).
 DROPPED_ASSETS = {"glyphicons_css", "awesome_rotate_css"}
+# Folium's Map always asks for these (about 400 KiB): only Font Awesome marker icons (folium.Icon) use them, so a
+# map without such an icon goes without (a resident's form on a phone loads Leaflet and little else).
+ICON_ASSETS = {"jquery", "bootstrap", "bootstrap_css", "awesome_markers", "awesome_markers_css",
+               "awesome_markers_font_css"}
 
 
 class UnvendoredAsset(RuntimeError):
@@ -48,9 +53,21 @@ class UnvendoredAsset(RuntimeError):
 CITY_VIEW = ([16.463, 107.585], 13)  # where city maps open before they fit their data
 
 
+def _uses_marker_icons(root: Element) -> bool:
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        if isinstance(element, folium.Icon):
+            return True
+        stack.extend(element._children.values())
+    return False
+
+
 def localize_assets(root: Element, static_url: str) -> None:
-    """Point every element's JS/CSS at static/vendor; refuse any asset we have not vendored."""
-    base = static_url.rstrip("/") + "/" + VENDOR + "/"
+    """Point every element's JS/CSS at static/vendor (content-hashed names inside the app); refuse any asset we
+    have not vendored, and leave out the icon libraries a map without marker icons does not need."""
+    base = static_url.rstrip("/") + "/"
+    dropped = DROPPED_ASSETS if _uses_marker_icons(root) else DROPPED_ASSETS | ICON_ASSETS
     stack = [root]
     while stack:
         element = stack.pop()
@@ -60,11 +77,11 @@ def localize_assets(root: Element, static_url: str) -> None:
                 continue
             local = []
             for name, url in assets:
-                if name in DROPPED_ASSETS:
+                if name in dropped:
                     continue
                 if name not in LOCAL_ASSETS:
                     raise UnvendoredAsset(f"{type(element).__name__} needs {name} ({url}), not vendored")
-                local.append((name, base + LOCAL_ASSETS[name]))
+                local.append((name, base + asset_path(f"{VENDOR}/{LOCAL_ASSETS[name]}")))
             setattr(element, attribute, local)
         stack.extend(element._children.values())
 

@@ -18,10 +18,6 @@ MIME = {"csv": "text/csv", "pdf": "application/pdf",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-
-
-
-
 def download(body: bytes, fmt: str, name: str) -> Response:
     return Response(body, mimetype=MIME[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"', "X-Content-Type-Options": "nosniff"})
@@ -41,10 +37,11 @@ def export_summary(code: str, fmt: str):
     summary = summarize(db_session(), current_principal(), summary_query(code), rank_by=rank_by())
     name = f"summary-{summary['area']['code']}-{summary['period']['from']}-{summary['period']['to']}"
     if fmt == "pdf":
-        return download(exports.summary_pdf(summary, label_tables(), str(labels.WORDS["summary_title"])), fmt, name)
+        return download(exports.summary_pdf(summary, label_tables(), str(labels.WORDS["summary_title"]),
+                                            labels.language()), fmt, name)
     sheets = exports.summary_sheets(summary, label_tables(), labels.english())
     if fmt == "xlsx":
-        return download(exports.to_xlsx(sheets), fmt, name)
+        return download(exports.to_xlsx(sheets, labels.language()), fmt, name)
     table = request.args.get("table") or "children"
     chosen = [s for s in sheets if s.key == table]
     if not chosen:
@@ -64,7 +61,7 @@ def get_records(code: str, fmt: str = "json"):
                 "page": page.page, "per_page": page.per_page, "items": page.items}
     sheet = exports.records_sheet(page, label_tables(), labels.english())
     name = f"records-{page.area['code']}-{page.filter['source']}-{page.filter['measure']}"
-    return download(exports.to_csv(sheet) if fmt == "csv" else exports.to_xlsx([sheet]), fmt, name)
+    return download(exports.to_csv(sheet) if fmt == "csv" else exports.to_xlsx([sheet], labels.language()), fmt, name)
 
 
 @bp.get("/summaries/<code>/map")

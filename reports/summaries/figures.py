@@ -373,6 +373,8 @@ def summarize(session: Session, principal: Principal, query: SummaryQuery, *, ra
         "period": period.as_dict(),
         "engine": "rollup" if ctx.uses_rollup else "records",
         "breadcrumb": [a.as_dict() for a in breadcrumb(ctx.hierarchy, area, ctx.visible)],
+        # The city every page of an export names, whether or not the reader may open its figures.
+        "city": breadcrumb(ctx.hierarchy, area, None)[0].name,
         "reports": {
             "totals": totals,
             "handling_hours": handling_percentiles(hist),

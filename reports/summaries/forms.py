@@ -33,4 +33,5 @@ def rank_by() -> str:
 def label_tables() -> dict:
     return {"words": labels.WORDS, "reports": labels.REPORT_MEASURES, "dossiers": labels.DOSSIER_MEASURES,
             "alerts": labels.ALERT_MEASURES, "sections": labels.SECTIONS, "ages": labels.AGES,
-            "channels": labels.CHANNELS, "alert_types": alert_type_labels(db_session(), labels.english())}
+            "channels": labels.CHANNELS, "alert_types": alert_type_labels(db_session(), labels.english()),
+            "notes": {"reports": labels.REPORT_NOTES, "dossiers": labels.DOSSIER_NOTES, "alerts": labels.ALERT_NOTES}}

@@ -55,6 +55,7 @@ def leader_map():
     indicator = rank_by()
     settings = current_app.config["SETTINGS"]
     m = offline_map(*CITY_VIEW, settings.basemap_url, settings.basemap_attribution, height="100%")
+    m.options["zoom_snap"] = 0.25  # fit an area closely: its parts get room for their names
     Fullscreen().add_to(m)
     args = {k: request.args[k] for k in PERIOD_ARGS if request.args.get(k)}
     config = {
@@ -87,6 +88,8 @@ def summary_page(code: str):
         "ranking": [{"code": c, "name": children[c]["name"], "value": children[c]["reports"]["on_time_rate"]}
                     for c in rank(summary["children"], "reports_on_time_rate")],
         "english": labels.english(),
+        "periods": {t["key"]: labels.period_label(t["key"])
+                    for t in summary["reports"]["trend"] + summary["dossiers"]["trend"]},
         "labels": {"received": str(labels.REPORT_MEASURES["received"]),
                    "resolved": str(labels.REPORT_MEASURES["resolved"]),
                    "overdue": str(labels.REPORT_MEASURES["overdue"]),

@@ -7,14 +7,13 @@
   var days = document.querySelector('.period button[data-days="' + asked + '"]') ? asked : 7;
   var chart = null;
 
-  function when(ms) {
-    return new Date(ms).toLocaleString([], { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" });
-  }
+  // In the page's language and the city's time zone, like every other date (GIS.formatDate).
+  function when(ms) { return GIS.formatDate(new Date(ms).toISOString()); }
 
-  function tick(ms) {  // hours for a day's chart, dates for longer ones
-    var d = new Date(ms);
-    return days <= 1 ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-      : d.toLocaleDateString([], { day: "2-digit", month: "2-digit" });
+  function tick(ms) {  // hours for a day's chart, days (without the year) for longer ones
+    var options = days <= 1 ? { hour: "2-digit", minute: "2-digit", hourCycle: "h23" } : { day: "2-digit", month: "2-digit" };
+    options.timeZone = "Asia/Ho_Chi_Minh";
+    return new Intl.DateTimeFormat(GIS.lang, options).format(new Date(ms));
   }
 
   function threshold(name, level, start, end) {

@@ -8,6 +8,9 @@
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.animation = false;
 
+  // Trend buckets as the page's tables write them (11/2026, Tuần 45/2026).
+  function periodLabel(key) { return (config.periods || {})[key] || key; }
+
   function make(id, spec) {
     var canvas = document.getElementById(id);
     if (canvas) { new Chart(canvas, spec); }
@@ -16,7 +19,7 @@
   make("chart-trend", {
     type: "bar",
     data: {
-      labels: config.trend.map(function (t) { return t.key; }),
+      labels: config.trend.map(function (t) { return periodLabel(t.key); }),
       datasets: [
         { type: "bar", label: L.received, data: config.trend.map(function (t) { return t.received; }), backgroundColor: "#6baed6", yAxisID: "y" },
         { type: "bar", label: L.overdue, data: config.trend.map(function (t) { return t.overdue; }), backgroundColor: "#e34a33", yAxisID: "y" },
@@ -47,7 +50,7 @@
   make("chart-dossiers", {
     type: "bar",
     data: {
-      labels: config.dossierTrend.map(function (t) { return t.key; }),
+      labels: config.dossierTrend.map(function (t) { return periodLabel(t.key); }),
       datasets: [
         { type: "bar", label: L.dossiers, data: config.dossierTrend.map(function (t) { return t.received; }), backgroundColor: "#9ecae1", yAxisID: "y" },
         { type: "line", label: L.dossierOnTime + " (%)", data: config.dossierTrend.map(function (t) { return pct(t.on_time_rate); }), borderColor: "#006d2c", yAxisID: "rate", spanGaps: true }

@@ -36,8 +36,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
 # Rooms that speak HTTP or the command line; every other module of a feature is a service and must not.
 WEB_ROOMS = {"api", "pages", "forms", "cli", "open311", "ogc", "navigation", "limits", "auth"}
 # The core's own web glue (request helpers, error handlers, its few routes).
-CORE_WEB = {"access", "commands", "errors", "health", "http", "i18n", "logs", "maps", "openapi", "ratelimit",
-            "security"}
+CORE_WEB = {"access", "assets", "commands", "errors", "health", "http", "i18n", "logs", "maps", "openapi",
+            "ratelimit", "security"}
 VIEWS = {"api", "pages", "open311", "ogc", "navigation"}
 # Translations are not request handling: labels and manifests may name lazy strings.
 TRANSLATION_ONLY = {"labels", "__init__"}

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -138,7 +139,9 @@ def test_hotspot_page_charts_its_history_without_a_cdn(client, hotspot):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Kiệt 12 Phan Bội Châu" in html and 'id="hotspot-chart"' in html
-    assert "/static/vendor/chartjs/chart.umd.min.js" in html and "/static/js/hotspot.js" in html
+    # Scripts by their content-hashed names (cached for good, see gisserver.core.assets).
+    assert re.search(r"/static/vendor/chartjs/chart\.umd\.min\.[0-9a-f]{10}\.js", html)
+    assert re.search(r"/static/js/hotspot\.[0-9a-f]{10}\.js", html)
     assert "cdn" not in html.lower() and "unpkg" not in html
     assert "/api/hotspots/NGAP-1/readings" in html  # where the chart reads its data
     for path in ("/static/vendor/chartjs/chart.umd.min.js", "/static/js/hotspot.js"):

@@ -63,38 +63,92 @@ def test_csv_export_matches_the_summary_and_defuses_formulas(client, history, ad
     assert client.get("/api/summaries/T/export.doc", headers=admin).status_code == 400
 
 
-def test_xlsx_export_reads_back(client, history, admin):
+def test_xlsx_export_reads_back_with_formats_widths_frozen_headers_and_explanations(client, history, admin):
     summary = client.get("/api/summaries/T?lang=en", headers=admin).get_json()
     response = client.get("/api/summaries/T/export.xlsx?lang=en", headers=admin)
     workbook = load_workbook(io.BytesIO(response.data))
     assert workbook.sheetnames[:3] == ["Overview", "Areas side by side", "By category"]
+    assert workbook.sheetnames[-1] == "Explanations"
     children = workbook["Areas side by side"]
     header = [c.value for c in children[1]]
-    assert header[:3] == ["Code", "Name", "Rank"]
+    assert header[:3] == ["Code", "Area name", "Rank"]  # a place's name, not a person's
     col = header.index("Citizen reports: Overdue") + 1
+    rate = header.index("Citizen reports: On-time rate") + 1
     for r, child in enumerate(summary["children"], start=2):
         assert children.cell(row=r, column=1).value == child["code"]
         assert children.cell(row=r, column=col).value == child["reports"]["overdue"]
-    overview = {row[0].value: row[1].value for row in workbook["Overview"].iter_rows(min_row=2)}
-    assert overview["Citizen reports: Received"] == summary["reports"]["totals"]["received"]
-    assert overview["Administrative dossiers: In progress"] == 2
+        assert children.cell(row=r, column=col).number_format == "#,##0"
+        if child["reports"]["on_time_rate"] is not None:  # a share stays a number, shown as a percent
+            assert children.cell(row=r, column=rate).value == pytest.approx(child["reports"]["on_time_rate"])
+            assert children.cell(row=r, column=rate).number_format == "0.0%"
+    assert children.freeze_panes == "C2"  # the header row and the areas' code and name stay in view
+    assert children.cell(row=1, column=col).alignment.wrap_text
+    assert 6 <= children.column_dimensions["B"].width <= 50
+    overview = {row[0].value: row[1] for row in workbook["Overview"].iter_rows(min_row=2)}
+    assert overview["Citizen reports: Received"].value == summary["reports"]["totals"]["received"]
+    assert overview["Administrative dossiers: In progress"].value == 2
+    assert overview["City"].value == "Thành phố Thử"
+    as_of = overview["As of"]
+    assert as_of.is_date and as_of.value.date().isoformat() == summary["period"]["as_of"]
+    assert as_of.number_format == "mm/dd/yyyy"  # the English reader's days
+    assert overview["Citizen reports: On-time rate"].number_format == "0.0%"
+    trend = workbook["Trend"]
+    assert trend["A2"].is_date and trend.freeze_panes == "B2"
+    notes = {row[1].value: row[2].value for row in workbook["Explanations"].iter_rows(min_row=2)}
+    assert "Overdue" in notes and "deadline" in notes["Overdue"] and "On-time rate" in notes
+    vietnamese = load_workbook(io.BytesIO(client.get("/api/summaries/T/export.xlsx", headers=admin).data))
+    assert [c.value for c in vietnamese["So sánh các địa bàn"][1]][1] == "Tên địa bàn"
+    assert vietnamese["Tổng quan"]["B6"].number_format == "dd/mm/yyyy"
     records = client.get("/api/summaries/T/records.xlsx", headers=admin,
                          query_string={"source": "dossiers", "measure": "in_progress"})
     sheet = load_workbook(io.BytesIO(records.data)).active
     cells = [c for row in sheet.iter_rows(min_row=2) for c in row if c.value == FORMULA]
     assert len(cells) == 1 and cells[0].data_type == "s"  # text, never a formula
+    assert sheet["C2"].is_date and sheet["C2"].number_format == "dd/mm/yyyy hh:mm"
 
 
-def test_pdf_is_one_page_with_the_figures(client, history, admin):
+def _pdf_words(page) -> list[tuple[float, float, float, str]]:
+    """Every piece of text a PDF page draws: (x, y, width, text), from the content stream's own positions."""
+    found = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            scale = tm[0] * cm[0] or 1
+            x, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+            found.append((x, y, len(text.strip()) * font_size * 0.5 * abs(scale), text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return found
+
+
+def test_pdf_has_wrapped_headers_that_never_overlap_reader_numbers_and_the_city_on_every_page(client, history,
+                                                                                               admin):
     summary = client.get("/api/summaries/T", headers=admin).get_json()
     response = client.get("/api/summaries/T/export.pdf", headers=admin)
     assert response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
-    assert len(reader.pages) == 1
-    text = reader.pages[0].extract_text()
-    assert "Thành phố Thử" in text and "Phường Tây" in text and "Phường Đông" in text
-    assert "Tỷ lệ đúng hạn" in text
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Phường Tây" in text and "Phường Đông" in text and "Tỷ lệ đúng hạn" in text
     assert str(summary["reports"]["totals"]["received"]) in text
+    rate = summary["reports"]["totals"]["on_time_rate"]
+    if rate is not None:  # 83,8% for a Vietnamese reader
+        assert f"{rate * 100:.1f}%".replace(".", ",") in text
+    period = summary["period"]
+    days = [datetime.fromisoformat(period[k]).strftime("%d/%m/%Y") for k in ("from", "to")]
+    for page in reader.pages:  # whose figures and which period, on every page
+        words = page.extract_text()
+        assert "Thành phố Thử" in words and all(d in words for d in days)
+    # The header cells of the areas' table: each is wrapped inside its column, so no two on one line overlap.
+    cells = [w for w in _pdf_words(reader.pages[0]) if w[3] in (
+        "Hạng", "Tên địa bàn", "Đã tiếp nhận", "Tỷ lệ đúng", "hạn", "Quá hạn", "Nộp trực", "tuyến")]
+    assert len({w[3] for w in cells}) >= 5, cells
+    by_line: dict[int, list] = {}
+    for x, y, width, word in cells:
+        by_line.setdefault(round(y), []).append((x, x + width, word))
+    for line in by_line.values():
+        line.sort()
+        for (_, right, a), (left, _, b) in zip(line, line[1:], strict=False):
+            assert right <= left + 0.5, f"{a!r} runs into {b!r}: {line}"
 
 
 def test_leader_map_page_renders_offline(client, history, auth_headers):
@@ -107,7 +161,7 @@ def test_leader_map_page_renders_offline(client, history, auth_headers):
                                   re.S).group(1))
     assert config["area"] == "T" and config["indicator"] == "reports_overdue"
     assert config["api"] == "/api/summaries/CODE/map"
-    assert "js/leader_map.js" in html and "Tồn đọng quá hạn" in html
+    assert re.search(r"js/leader_map\.[0-9a-f]{10}\.js", html) and "Tồn đọng quá hạn" in html
     # Every script and stylesheet comes from this server.
     assert not re.findall(r'(?:src|href)="(?:https?:)?//', html)
     english = client.get("/maps/leader?area=T&lang=en", headers=leader).data.decode()
@@ -151,7 +205,7 @@ def test_summary_and_records_pages(client, history, auth_headers):
     page = client.get("/summaries/T", headers=leader)
     assert page.status_code == 200
     html = page.data.decode()
-    assert "chart.umd.min.js" in html and "js/summary.js" in html
+    assert re.search(r"chart\.umd\.min\.[0-9a-f]{10}\.js", html) and re.search(r"js/summary\.[0-9a-f]{10}\.js", html)
     links = re.findall(r'href="(/summaries/T/records\?[^"]+)"', html)
     assert len(links) > 50
     # A figure's link leads to a page listing exactly that many records.
