@@ -49,3 +49,29 @@ for entry in "${PACKAGES[@]}"; do
   echo "$spec" > "$DEST/$folder/VERSION"
   rm -rf "$WORK/x" "$tarball"
 done
+
+# Category icons for the resident's form: a handful of Lucide icons (ISC) gathered into one SVG sprite, so that
+# the form loads one small cached file instead of an icon font.
+LUCIDE="lucide-static@0.462.0"
+ICONS="shield swords hand-coins users car volume-2 trash-2 building-2 construction lamp-floor droplets utensils flame
+       trees file-text landmark circle-help"
+echo "==> $LUCIDE (sprite)"
+(cd "$WORK" && npm pack --silent "$LUCIDE" >/dev/null 2>&1)
+tarball=$(ls -t "$WORK"/*.tgz | head -1)
+mkdir -p "$WORK/x" && tar -xzf "$tarball" -C "$WORK/x"
+rm -rf "$DEST/lucide" && mkdir -p "$DEST/lucide"
+python3 - "$WORK/x/package/icons" "$DEST/lucide/icons.svg" $ICONS <<'PY'
+import re, sys
+from pathlib import Path
+source, target, names = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+symbols = []
+for name in names:
+    body = (source / f"{name}.svg").read_text()
+    inner = re.search(r"<svg[^>]*>(.*)</svg>", body, re.S).group(1)
+    inner = re.sub(r"\s+", " ", inner).strip()
+    symbols.append(f'<symbol id="{name}" viewBox="0 0 24 24">{inner}</symbol>')
+target.write_text('<svg xmlns="http://www.w3.org/2000/svg" fill="none" stroke="currentColor" stroke-width="2" '
+                  'stroke-linecap="round" stroke-linejoin="round">' + "".join(symbols) + "</svg>\n")
+PY
+cp "$WORK/x/package/LICENSE" "$DEST/lucide/"
+echo "$LUCIDE" > "$DEST/lucide/VERSION"

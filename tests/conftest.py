@@ -19,6 +19,9 @@ from gisserver.core.db import Base
 from gisserver.core.features import import_models
 from gisserver.migrate import upgrade
 
+# The city's public address the QR codes point at (keychains are refused without one).
+PUBLIC_URL = "https://phananh.example.vn"
+
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
@@ -83,7 +86,7 @@ LENIENT_LIMITS = {"INTAKE_RATE_LIMIT": "10000 per minute", "INTAKE_AREA_RATE_LIM
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "data", "TESTING": True,
-                      **LENIENT_LIMITS, "LIVE_MAX_SECONDS": 0.2})
+                      **LENIENT_LIMITS, "LIVE_MAX_SECONDS": 0.2, "PUBLIC_URL": PUBLIC_URL})
     yield app
     app.extensions["gisserver.db"].dispose()
 

@@ -25,16 +25,17 @@ class DemoUser:
 def create_demo_users(session: Session, *, city_area_id: int, ward_area_id: int, ward_unit_ids: list[int]):
     """admin, planner, a city leader, a ward leader and a ward officer working its units' queues."""
     made = []
+    # Display names are people's names: history entries and pages name who acted by them.
     specs = [
-        ("admin", ("admin",), "administrator", {}),
-        ("planner", ("planner",), "planner: manages layers", {}),
-        ("leader", ("leader",), "city leader: sees the whole city", {"areas": [city_area_id]}),
-        ("ward-leader", ("leader",), "ward leader: sees one ward", {"areas": [ward_area_id]}),
-        ("officer", ("officer",), "ward officer: works the ward's police and committee queues",
+        ("admin", ("admin",), "administrator", "Quản trị hệ thống", {}),
+        ("planner", ("planner",), "planner: manages layers", "Lê Thị Quy Hoạch", {}),
+        ("leader", ("leader",), "city leader: sees the whole city", "Trần Văn Lãnh", {"areas": [city_area_id]}),
+        ("ward-leader", ("leader",), "ward leader: sees one ward", "Phạm Thị Phường", {"areas": [ward_area_id]}),
+        ("officer", ("officer",), "ward officer: works the ward's police and committee queues", "Nguyễn Văn An",
          {"areas": [ward_area_id], "units": ward_unit_ids}),
     ]
-    for username, roles, description, grants in specs:
-        user = create_user(session, username, DEMO_PASSWORD, roles, display_name=description)
+    for username, roles, description, display_name, grants in specs:
+        user = create_user(session, username, DEMO_PASSWORD, roles, display_name=display_name)
         for area_id in grants.get("areas", []):
             grant(session, user, area_id=area_id)
         for unit_id in grants.get("units", []):

@@ -237,8 +237,9 @@ def _resolve_linked_report(session: Session, alert, at: datetime) -> None:
 
     report = session.get(Report, alert.linked_report_id) if alert.linked_report_id else None
     if report is not None and report.status in OPEN_STATUSES and at > report.created_at:
-        transition(session, report, "resolve", actor="user:officer", at=at,
-                   note="Xử lý cùng cảnh báo từ camera")
+        # Recorded for the report's unit: the demo's one officer works only the first ward.
+        transition(session, report, "resolve", actor=f"unit:{report.unit.code}" if report.unit else "user:officer",
+                   at=at, note="Xử lý cùng cảnh báo từ camera")
 
 
 def alert_types_step(session: Session, context) -> str:

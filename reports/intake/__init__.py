@@ -9,8 +9,11 @@ FEATURE = Feature(
     name="reports.intake",
     package="reports.intake",
     blueprints=("reports.intake.api:bp", "reports.intake.open311:bp", "reports.intake.pages:bp"),
+    commands=("reports.intake.cli:keychains",),
     openapi=("reports.intake.openapi:document",),
     nav_links=(
+        NavLink("intake_pages.keychains_page", _l("QR keychains"),
+                _l("Print the QR keychain cards of your ward for residents."), ("officer",), order=30),
         NavLink("intake_pages.choose_ward", _l("Send a report"),
                 _l("Tell your ward about a problem: rubbish, a broken street light, flooding, noise..."), order=50),
         NavLink("intake_pages.status_page", _l("Track a report"),

@@ -11,7 +11,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gisserver.demo.geography import CENTER
+from gisserver.demo.geography import CENTER, CITY_CODE
 from reports.areas.models import Area
 from reports.intake.submit import ReportInput, submit_report
 from reports.workflow import transitions as workflow
@@ -53,7 +53,7 @@ class DemoReportsResult:
 def _group_polygons(session: Session):
     rows = session.execute(select(Area.code, Area.geom, Area.parent_id).where(Area.level == "group",
                                                                              Area.valid_to.is_(None)))
-    return [(code, to_shape(geom)) for code, geom, _ in rows]
+    return [(code, to_shape(geom), parent_id) for code, geom, parent_id in rows]
 
 
 def _point_in(rng: np.random.Generator, polygon) -> tuple[float, float]:
@@ -66,18 +66,22 @@ def _point_in(rng: np.random.Generator, polygon) -> tuple[float, float]:
 
 
 def load_demo_reports(session: Session, *, seed: int, end: datetime, days: int = 365, per_day: float = 12.0,
-                      urban_centre=(107.585, 16.463), actor: str = "user:officer") -> DemoReportsResult:
+                      urban_centre=(107.585, 16.463), actor: str = "user:officer",
+                      officer_ward: str | None = None) -> DemoReportsResult:
     """About *per_day* reports a day over *days* days up to *end*, handled like a real ward would.
 
     Deterministic for a seed and an end date. Busier near the centre; more flooding in the rainy season.
+    In *officer_ward* the demo officer (*actor*) takes the calls and handles the reports; elsewhere each report's
+    unit does ("unit:<code>" in the history), and calls are taken by the unit's duty line.
     """
+    ward_id = session.scalar(select(Area.id).where(Area.code == officer_ward)) if officer_ward else None
     rng = np.random.default_rng(seed)
     groups = _group_polygons(session)
     if not groups:
         raise ValueError("load the areas first")
     # Residential groups near the centre are denser and report more.
     centre = shapely.Point(urban_centre)
-    weights = np.array([1.0 / (0.01 + poly.centroid.distance(centre)) ** 1.3 for _, poly in groups])
+    weights = np.array([1.0 / (0.01 + poly.centroid.distance(centre)) ** 1.3 for _, poly, _ in groups])
     weights /= weights.sum()
     codes = list(PROFILE)
     cat_weights = np.array([PROFILE[c][0] for c in codes], dtype=float)
@@ -103,7 +107,8 @@ def load_demo_reports(session: Session, *, seed: int, end: datetime, days: int =
             at = midnight + timedelta(hours=float(rng.uniform(6, 22))) - LOCAL
             if at >= end:
                 continue
-            _, polygon = groups[rng.choice(len(groups), p=weights)]
+            _, polygon, parent_id = groups[rng.choice(len(groups), p=weights)]
+            officers = ward_id is None or parent_id == ward_id  # the demo officer's own ward
             lon, lat = _point_in(rng, polygon)
             named = rng.random() < 0.4
             data = ReportInput(
@@ -115,10 +120,13 @@ def load_demo_reports(session: Session, *, seed: int, end: datetime, days: int =
                 reporter_name=f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}" if named else None,
                 reporter_phone=f"09{rng.integers(10_000_000, 99_999_999)}" if named else None,
             )
-            report, _ = submit_report(session, data, actor="anonymous" if data.channel != "phone" else actor,
-                                      staff=data.channel == "phone", now=at)
+            phoned = data.channel == "phone"  # a call taken by the officer (in their ward) or a unit's duty line
+            by_officer = phoned and officers
+            report, _ = submit_report(session, data, actor=actor if by_officer else "anonymous", staff=phoned,
+                                      now=at, filed_by=actor.split(":", 1)[1] if by_officer else None)
             created += 1
-            status = _handle(session, rng, report, at, end, late_share, reject_share, actor)
+            handler = actor if officers or report.unit is None else f"unit:{report.unit.code}"
+            status = _handle(session, rng, report, at, end, late_share, reject_share, handler)
             if status in ("new", "acknowledged", "in_progress"):
                 open_count += 1
                 overdue_open += report.due_at < end
@@ -155,5 +163,5 @@ def reports_step(session: Session, context) -> str:
         return "already there"
     o = context.options
     result = load_demo_reports(session, seed=o.seed, end=context.end, days=o.days, per_day=o.reports_per_day,
-                               urban_centre=CENTER)
+                               urban_centre=CENTER, officer_ward=f"{CITY_CODE}-01")
     return f"{result.created} reports ({result.open} open, {result.overdue_open} of them overdue)"

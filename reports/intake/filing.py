@@ -22,14 +22,14 @@ class Filed:
 
 def file_report(session: Session, data: ReportInput, photos: list[ProcessedPhoto], photo_dir: Path, *,
                 actor: str, staff: bool, duplicates: DuplicatePolicy | None = None,
-                admit: Callable[[str | None], None] | None = None) -> Filed:
+                admit: Callable[[str | None], None] | None = None, filed_by: str | None = None) -> Filed:
     """Submit the report and store its photos; the caller commits with commit_filed()."""
     if data.lon is None and data.lat is None:
         located = next((p.gps for p in photos if p.gps), None)
         if located:
             data.lon, data.lat = located  # the phone knew where the picture was taken
     report, created = submit_report(session, data, actor=actor, staff=staff,
-                                    duplicates=duplicates or DuplicatePolicy(), admit=admit)
+                                    duplicates=duplicates or DuplicatePolicy(), admit=admit, filed_by=filed_by)
     filed = Filed(report, created)
     if created and photos:
         filed.written = save_photos(session, report.id, photos, photo_dir, report.created_at)

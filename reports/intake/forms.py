@@ -6,8 +6,8 @@ from flask import current_app, request
 
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import finite_float
+from reports.intake import keychains
 from reports.intake.submit import DuplicatePolicy, ReportInput, resident_contact
-from reports.workflow import photos as photo_service
 
 
 def json_object(body, name: str) -> dict:
@@ -20,7 +20,7 @@ def json_object(body, name: str) -> dict:
 def form_body() -> dict:
     """A multipart form (with photos) in the shape of the JSON body."""
     form = request.form
-    body = {k: form.get(k) or None for k in ("category", "description", "address", "area", "channel")}
+    body = {k: form.get(k) or None for k in ("category", "description", "address", "area", "channel", "ward_choice")}
     body["location"] = {k: form.get(k) for k in ("lon", "lat") if form.get(k) not in (None, "")}
     body["reporter"] = {"name": form.get("reporter_name"), "phone": form.get("reporter_phone")}
     if form.get("notify_email") or form.get("notify_phone"):
@@ -33,18 +33,6 @@ def duplicate_policy() -> DuplicatePolicy:
     """How near and how recent an open report must be for a new one to be flagged (configurable)."""
     settings = current_app.config["SETTINGS"]
     return DuplicatePolicy(metres=float(settings.duplicate_metres), hours=float(settings.duplicate_hours))
-
-
-def request_photos() -> list[photo_service.ProcessedPhoto]:
-    settings = current_app.config["SETTINGS"]
-    files = [f for f in request.files.getlist("photos") if f.filename or f.content_length]
-    if len(files) > settings.photo_max_count:
-        raise Invalid(f"at most {settings.photo_max_count} photos", {"field": "photos"})
-    max_bytes = settings.photo_max_mb * 1024 * 1024
-    return [
-        photo_service.process_photo(f.stream.read(max_bytes + 1), max_bytes=max_bytes, name=f"photo {i + 1}")
-        for i, f in enumerate(files)
-    ]
 
 
 def report_input(body) -> ReportInput:
@@ -67,9 +55,11 @@ def report_input(body) -> ReportInput:
         idempotency_key=request.headers.get("Idempotency-Key"),
         contact=resident_contact(notify.get("email"), notify.get("phone"), notify.get("consent"),
                                  notify.get("language")) if notify else None,
+        ward_choice=body.get("ward_choice") or None,
     )
 
 
 def public_base() -> str:
-    """The city's public address for links printed or sent away from the request (QR codes, keychains)."""
-    return current_app.config["SETTINGS"].public_url or request.url_root
+    """The city's public address for links printed or sent away from the request (QR codes, keychains); refused
+    while GISSERVER_PUBLIC_URL is unset or a loopback address."""
+    return keychains.public_base(current_app.config["SETTINGS"].public_url)

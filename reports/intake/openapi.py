@@ -10,6 +10,7 @@ from gisserver.core.openapi import (
     LON,
     NULLABLE_STRING,
     NULLABLE_TIME,
+    POINT,
     STRING,
     TIME,
     json_body,
@@ -39,7 +40,10 @@ SCHEMAS = {
     "ReportIn": obj(("category", "description"), category=STRING, description={"type": "string", "maxLength": 4000},
                     location=obj(("lon", "lat"), lon=LON, lat=LAT), address=STRING, area=STRING,
                     channel={"type": "string", "enum": ["api", "qr_web", "open311"]},
-                    reporter=obj(name=STRING, phone=STRING)),
+                    reporter=obj(name=STRING, phone=STRING),
+                    ward_choice={"type": "string", "enum": ["place", "ward"],
+                                 "description": "when the place lies in another ward than *area* (a QR code's): "
+                                                "file it where the place is, or keep it in that ward"}),
     "ReportPublic": obj(("tracking_code", "category", "status", "created_at", "due_at", "overdue", "progress"),
                         tracking_code=STRING, category={"type": "object"}, status=STRING,
                         area={"type": "object", "nullable": True}, unit=NULLABLE_STRING, created_at=TIME,
@@ -56,6 +60,18 @@ PATHS = {
                                               body=json_body(ref("ReportIn")), ok=(200, JSON, ref("ReportPublic")),
                                               description=INTAKE_CALLERS),
                                            ref("ReportPublic"))},
+    "/api/reports/placement": {"get": op(
+        "where a report filed at a point would go (area, unit) and whether that stays in the caller's scope",
+        "reports", params=[*POINT, param("category", STRING, required=True)],
+        ok=(200, JSON, obj(("inside_city", "in_scope"), inside_city=BOOLEAN, in_scope=BOOLEAN,
+                           area={"type": "object", "nullable": True}, ward={"type": "object", "nullable": True},
+                           place=STRING, unit={"type": "object", "nullable": True})), roles=("officer",))},
+    "/api/reports/nearby": {"get": op(
+        "open reports of public categories near a point (not police matters), nearest first", "reports",
+        params=POINT, ok=(200, JSON, obj(("reports",), reports={"type": "array", "items": obj(
+            ("tracking_code", "status", "created_at", "category", "distance_m"), tracking_code=STRING,
+            status=STRING, created_at=TIME, category={"type": "object"}, description=STRING, distance_m=INTEGER,
+            status_url=STRING)})))},
     "/api/reports/{code}/status": {"get": op("a report's progress by tracking code", "reports",
                                              params=[path_param("code")], ok=(200, JSON, ref("ReportPublic")))},
     "/api/areas/{code}/qr/{kind}.{fmt}": {"get": op(
@@ -64,7 +80,8 @@ PATHS = {
                 path_param("fmt", {"type": "string", "enum": ["png", "svg"]})],
         ok=(200, ("image/png", "image/svg+xml"), None))},
     "/api/areas/{code}/keychains.pdf": {"get": op(
-        "a sheet of QR keychain cards for a ward", "areas",
+        "a sheet of QR keychain cards for a ward (its officers, admins); refused while GISSERVER_PUBLIC_URL is "
+        "unset or a loopback address", "areas",
         params=[path_param("code"), param("copies", {"type": "integer", "minimum": 1, "maximum": 200})],
-        ok=(200, "application/pdf", None))},
+        ok=(200, "application/pdf", None), roles=("officer",))},
 }

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Conflict, Invalid
 from reports.areas import gazetteer
+from reports.areas.models import Area
 from reports.areas.service import ancestors, area_by_code, area_chain_for_point
 from reports.workflow import sql as report_sql
+from reports.workflow.access import Scope
 from reports.workflow.categories import category_by_code
 from reports.workflow.changes import ReportChange, ResidentContact, announce
 from reports.workflow.models import CHANNELS, Report, ReportEvent
@@ -59,6 +61,12 @@ class ReportInput:
     channel: str = "api"
     idempotency_key: str | None = None
     contact: ResidentContact | None = None  # set by resident_contact() when the resident opted in
+    # When the place lies in another ward than the QR code's (area_code): "place" files it where the place is,
+    # "ward" keeps it in the QR code's ward (without the point). Unset, such a report is sent back to ask.
+    ward_choice: str | None = None
+
+
+WARD_CHOICES = ("place", "ward")
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,8 @@ def _validate(data: ReportInput, staff: bool) -> None:
     data.reporter_phone = _clean_text(data.reporter_phone, "reporter_phone", 20)
     if data.reporter_phone and not _PHONE.match(data.reporter_phone):
         raise Invalid("reporter_phone is not a phone number", {"field": "reporter_phone"})
+    if data.ward_choice not in (None, *WARD_CHOICES):
+        raise Invalid(f"ward_choice must be one of {', '.join(WARD_CHOICES)}", {"field": "ward_choice"})
     if data.idempotency_key is not None:
         key = _clean_text(data.idempotency_key, "idempotency_key", 100)
         if not key or not re.fullmatch(r"[A-Za-z0-9._:-]+", key):
@@ -158,12 +168,16 @@ def submit_report(
     now: datetime | None = None,
     duplicates: DuplicatePolicy = DuplicatePolicy(),  # noqa: B008 - frozen dataclass
     admit: Callable[[str | None], None] | None = None,
+    filed_by: str | None = None,
 ) -> tuple[Report, bool]:
     """File a report; returns (report, created). A retry with the same idempotency key returns the first one.
 
     Citizens' points outside the city are refused; staff may file them, flagged *outside_city*.
     *now* lets the demo loader replay history; live callers leave it None. *admit* is told the ward (or
     the deepest area) the report lands in before it is stored, and raises to refuse it (the per-area limit).
+    A place in another ward than the QR code's is never filed there silently: without *data.ward_choice* the
+    report is refused with a 409 naming both wards, for the resident to choose. *filed_by* names the staff
+    member who filed it (a phone call), who keeps seeing it wherever it lands.
     """
     _validate(data, staff)
     category = category_by_code(session, data.category)
@@ -186,14 +200,24 @@ def submit_report(
     outside = False
     if point is not None:
         chain = area_chain_for_point(session, *point, on=now.date())
-        if not chain:
-            if not staff:
-                raise Invalid(
-                    "this place is outside the city; please call the local authority there",
-                    {"field": "location", "reason": "outside_city"},
-                )
-            outside = True
-    elif data.area_code:
+        if chain and data.area_code and data.ward_choice != "place":
+            elsewhere = _other_ward(session, data.area_code, chain)
+            if elsewhere is not None and data.ward_choice == "ward":
+                point, chain = None, []  # kept in the QR code's ward, as the resident asked
+            elif elsewhere is not None:
+                qr_ward, place_ward = elsewhere
+                raise Conflict(f"this place is in {place_ward.name}, not in {qr_ward.name} of the QR code; "
+                               "confirm where to send the report (ward_choice: place or ward)",
+                               {"field": "location", "reason": "outside_qr_ward", "qr_ward": _named(qr_ward),
+                                "place_ward": _named(place_ward)})
+    if point is not None and not chain:
+        if not staff:
+            raise Invalid(
+                "this place is outside the city; please call the local authority there",
+                {"field": "location", "reason": "outside_city"},
+            )
+        outside = True
+    if point is None and data.area_code:
         area = area_by_code(session, data.area_code)
         if area.valid_to is not None:
             raise Invalid(f"area {data.area_code} no longer exists", {"field": "area"})
@@ -216,6 +240,7 @@ def submit_report(
         reporter_phone=data.reporter_phone,
         outside_city=outside,
         idempotency_key=key,
+        filed_by=filed_by,
         created_at=now,
         due_at=now + timedelta(hours=category.deadline_hours),
         updated_at=now,
@@ -237,8 +262,34 @@ def submit_report(
             return existing, False
         raise
     session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action="created", to_status="new",
-                            note=f"channel {data.channel}"))
-    announce(session, ReportChange(report, "created", None, actor, f"channel {data.channel}", now,
-                                   contact=data.contact))
+                            details={"channel": data.channel}))
+    announce(session, ReportChange(report, "created", None, actor, "", now, contact=data.contact))
     session.flush()
     return report, True
+
+
+def _named(area: Area) -> dict:
+    return {"code": area.code, "name": area.name}
+
+
+def _other_ward(session: Session, area_code: str, chain: list[Area]) -> tuple[Area, Area] | None:
+    """(the QR code's ward, the place's ward) when the place lies in another ward; None when it does not."""
+    given = area_by_code(session, area_code)
+    qr_ward = next((a for a in ancestors(session, given) if a.level == "ward"), None)
+    found = next((a for a in chain if a.level == "ward"), None)
+    if qr_ward is None or found is None or qr_ward.id == found.id:
+        return None
+    return qr_ward, found
+
+
+def placement(session: Session, category_code: str, lon: float, lat: float, scope: Scope) -> dict:
+    """Where a report of a category at (lon, lat) would land, which unit would get it, and whether that stays in
+    *scope* (an officer taking a call warns the caller when it goes to another ward), before it is filed."""
+    category = category_by_code(session, category_code)
+    chain = area_chain_for_point(session, lon, lat)
+    unit = route(session, category, chain)
+    ward = next((a for a in chain if a.level == "ward"), None)
+    in_scope = any(scope.covers(area_id=a.id) for a in chain) or (unit is not None and scope.covers(unit_id=unit.id))
+    return {"inside_city": bool(chain), "area": _named(chain[0]) if chain else None,
+            "ward": _named(ward) if ward else None, "place": ", ".join(a.name for a in chain if a.level != "city"),
+            "unit": {"code": unit.code, "name": unit.name} if unit else None, "in_scope": in_scope}

@@ -13,5 +13,8 @@ FEATURE = Feature(
         NavLink("operations.officer_map", _l("Reports map"),
                 _l("Reports of your units on a map: filter, place new ones, move misplaced ones; cameras and alerts."),
                 ("officer", "leader"), order=10),
+        NavLink("operations.queue_page", _l("Work queue"),
+                _l("The reports and AI alerts of your units as a list: find one by its code, address or caller; "
+                   "overdue first."), ("officer", "leader"), order=11),
     ),
 )

@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, current_app, request, send_file, url_for
 
 from gisserver.accounts.auth import actor_label, current_principal, require_roles
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid
-from gisserver.core.http import bool_arg, date_arg, db_session, finite_float, int_arg, json_body
+from gisserver.core.http import db_session, finite_float, json_body
 from reports.workflow import photos as photo_service
 from reports.workflow import queries
 from reports.workflow import transitions as workflow
 from reports.workflow.categories import list_categories
+from reports.workflow.forms import queue_filter, request_photos
 from reports.workflow.models import Report
 
 bp = Blueprint("workflow", __name__, url_prefix="/api")
 
 
-def _queue_filter() -> queries.QueueFilter:
-    return queries.QueueFilter(
-        statuses=[s for s in request.args.get("status", "").split(",") if s],
-        overdue=bool_arg("overdue"),
-        category=request.args.get("category") or None,
-        area=request.args.get("area") or None,
-        unit=request.args.get("unit") or None,
-        date_from=date_arg("from"),
-        date_to=date_arg("to"),
-        sort=request.args.get("sort", "-created"),
-        page=int_arg("page", 1),
-        per_page=int_arg("per_page", 50),
-    )
-
-
 @bp.get("/reports.geojson")
 @require_roles("officer", "leader")
 def reports_geojson():
-    text = queries.queue_geojson(db_session(), current_principal(), _queue_filter())
+    text = queries.queue_geojson(db_session(), current_principal(), queue_filter())
     return current_app.response_class(text, mimetype="application/geo+json")
 
 
@@ -43,7 +31,7 @@ def reports_geojson():
 @require_roles("officer", "leader")
 def list_reports():
     session = db_session()
-    page = queries.queue(session, current_principal(), _queue_filter())
+    page = queries.queue(session, current_principal(), queue_filter())
     return {
         "items": [queries.staff_view(session, r, viewer=current_principal()) for r in page.items],
         "total": page.total,
@@ -64,7 +52,7 @@ def get_report(report_id: int):
     body = queries.staff_view(session, report, with_history=True, viewer=current_principal())
     body["photos"] = [
         {"url": url_for("workflow.get_photo", report_id=report.id, photo_id=p.id), "width": p.width,
-         "height": p.height}
+         "height": p.height, "kind": p.kind}
         for p in photo_service.photos_of(session, report.id)
     ]
     return body
@@ -83,13 +71,27 @@ def get_photo(report_id: int, photo_id: int):
 @bp.post("/reports/<int:report_id>/transition")
 @require_roles("officer")
 def transition_report(report_id: int):
-    body = json_body()
+    """A workflow step; as multipart/form-data it may carry photos of the fix, which the resident will see."""
+    multipart = request.mimetype == "multipart/form-data"
+    body = request.form.to_dict() if multipart else json_body()
     if not isinstance(body, dict):
         raise Invalid("send a JSON object")
+    photos = request_photos() if multipart else []  # every photo is checked before anything is stored
     session = db_session()
-    report = workflow.transition(session, _visible(report_id), str(body.get("action") or ""), actor=actor_label(),
-                                 note=str(body.get("note") or ""))
-    session.commit()
+    report = _visible(report_id)
+    action = str(body.get("action") or "")
+    if photos and action != "resolve":
+        raise Invalid("photos of the fix go with resolve", {"field": "photos"})
+    report = workflow.transition(session, report, action, actor=actor_label(), note=str(body.get("note") or ""))
+    written = photo_service.save_photos(session, report.id, photos, current_app.config["SETTINGS"].photo_dir,
+                                        datetime.now(UTC), kind="fix")
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return queries.staff_view(session, report, with_history=True, viewer=current_principal())
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gisserver.core.db import Base
@@ -78,8 +79,10 @@ class Report(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)  # the answer the resident reads when it is closed
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The staff member who filed it (a phone call taken on the map), by username: it stays in their view.
+    filed_by: Mapped[str | None] = mapped_column(Text)
 
     category: Mapped[Category] = relationship(lazy="joined")
     unit: Mapped[Unit | None] = relationship(lazy="joined")
@@ -104,6 +107,12 @@ class ReportEvent(HistoryEntry, Base):
     __tablename__ = "report_events"
 
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    # What the system did, as data (the channel, a move's distance and direction, the unit it went to), so that
+    # each reader reads it in their language; *note* keeps what a person wrote.
+    details: Mapped[dict | None] = mapped_column(JSONB)
+
+
+PHOTO_KINDS = ("report", "fix")
 
 
 class ReportPhoto(Base):
@@ -111,6 +120,7 @@ class ReportPhoto(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="report")  # the resident's, or the officers' fix
     path: Mapped[str] = mapped_column(Text)  # relative to the photos directory
     content_type: Mapped[str] = mapped_column(String(32))
     width: Mapped[int] = mapped_column(Integer)

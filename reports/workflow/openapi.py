@@ -25,7 +25,12 @@ STAFF = ("officer", "leader")
 QUEUE = [param("status", STRING, description="comma-separated statuses"), param("overdue", BOOLEAN),
          param("category", STRING), param("area", STRING), param("unit", STRING),
          param("from", {"type": "string", "format": "date"}), param("to", {"type": "string", "format": "date"}),
-         param("sort", {"type": "string", "enum": ["created", "-created", "due", "-due", "updated", "-updated"]}),
+         param("sort", {"type": "string", "enum": ["created", "-created", "due", "-due", "updated", "-updated",
+                                                   "status", "category"]}),
+         param("q", {"type": "string", "maxLength": 200},
+               description="a tracking code, words of the address or description, or the reporter's phone"),
+         param("mine", BOOLEAN, description="only the reports the caller filed"),
+         param("overdue_first", BOOLEAN),
          param("page", {"type": "integer", "minimum": 1}), param("per_page", {"type": "integer", "minimum": 1,
                                                                               "maximum": 200})]
 REPORT_ID = path_param("report_id", DATABASE_ID)
@@ -61,8 +66,12 @@ PATHS = {
         "a report's photo", "reports", params=[REPORT_ID, path_param("photo_id", DATABASE_ID)],
         ok=(200, "image/jpeg", None), roles=STAFF)},
     "/api/reports/{report_id}/transition": {"post": op(
-        "acknowledge, start, resolve, reject or reopen", "reports", params=[REPORT_ID],
-        body=json_body(ref("Action")), ok=(200, JSON, ref("ReportStaff")), roles=("officer",))},
+        "acknowledge, start, resolve, reject or reopen; resolving and rejecting need the answer the resident reads "
+        "(note); photos of the fix go with resolve as multipart/form-data", "reports", params=[REPORT_ID],
+        body={**json_body(ref("Action")), "multipart/form-data": {"schema": obj(
+            ("action",), action=STRING, note=STRING,
+            photos={"type": "array", "items": {"type": "string", "format": "binary"}})}},
+        ok=(200, JSON, ref("ReportStaff")), roles=("officer",))},
     "/api/reports/{report_id}/comments": {"post": op(
         "answer the resident (they are told when they asked to hear back)", "reports", params=[REPORT_ID],
         body=json_body(obj(("text",), text={"type": "string", "maxLength": 2000})),

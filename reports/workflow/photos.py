@@ -82,8 +82,10 @@ def process_photo(raw: bytes, *, max_bytes: int, name: str = "photo") -> Process
 
 
 def save_photos(session: Session, report_id: int, photos: list[ProcessedPhoto], directory: Path,
-                at: datetime) -> list[Path]:
-    """Write the files and their rows; returns the written paths so a failed commit can remove them."""
+                at: datetime, kind: str = "report") -> list[Path]:
+    """Write the files and their rows; returns the written paths so a failed commit can remove them.
+
+    *kind* says whose they are: the resident's ("report") or the officers' photos of the fix ("fix")."""
     written = []
     for photo in photos:
         relative = Path(f"{at:%Y/%m}") / f"{uuid.uuid4().hex}.jpg"
@@ -91,15 +93,18 @@ def save_photos(session: Session, report_id: int, photos: list[ProcessedPhoto], 
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(photo.data)
         written.append(target)
-        session.add(ReportPhoto(report_id=report_id, path=str(relative), content_type="image/jpeg",
+        session.add(ReportPhoto(report_id=report_id, kind=kind, path=str(relative), content_type="image/jpeg",
                                 width=photo.width, height=photo.height, bytes=len(photo.data),
                                 sha256=hashlib.sha256(photo.data).hexdigest(), created_at=at))
     session.flush()
     return written
 
 
-def photos_of(session: Session, report_id: int) -> list[ReportPhoto]:
-    return list(session.scalars(select(ReportPhoto).where(ReportPhoto.report_id == report_id).order_by(ReportPhoto.id)))
+def photos_of(session: Session, report_id: int, kind: str | None = None) -> list[ReportPhoto]:
+    query = select(ReportPhoto).where(ReportPhoto.report_id == report_id)
+    if kind is not None:
+        query = query.where(ReportPhoto.kind == kind)
+    return list(session.scalars(query.order_by(ReportPhoto.id)))
 
 
 def photo_file(session: Session, report_id: int, photo_id: int, directory: Path) -> Path:

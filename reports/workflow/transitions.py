@@ -1,6 +1,8 @@
 """Report workflow: status transitions, reassignment, merging duplicates, moving a misplaced point.
 
-Every change appends a ReportEvent; the history table refuses edits in the database.
+Every change appends a ReportEvent; the history table refuses edits in the database. What the system did goes
+into the entry's *details* as data (where a report went, how far it moved), what a person wrote into its *note*:
+pages put the two together in the reader's language (reports.workflow.history).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from reports.workflow import sql as report_sql
 from reports.workflow.changes import ReportChange, announce
 from reports.workflow.models import OPEN_STATUSES, Report, ReportEvent
 from reports.workflow.routing import route
+
+# Closing a report answers the resident: the text (and any photo of the fix) is what their status page shows.
+ANSWERED_ACTIONS = ("resolve", "reject")
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,12 @@ def get_report(session: Session, report_id: int) -> Report:
 
 
 def _event(session: Session, report: Report, at: datetime, actor: str, action: str, old: str | None,
-           note: str = "") -> None:
-    session.add(ReportEvent(report_id=report.id, at=at, actor=actor, action=action, from_status=old,
-                            to_status=report.status, note=note))
+           note: str = "", details: dict | None = None) -> ReportEvent:
+    event = ReportEvent(report_id=report.id, at=at, actor=actor, action=action, from_status=old,
+                        to_status=report.status, note=note, details=details)
+    session.add(event)
     announce(session, ReportChange(report, action, old, actor, note, at))
+    return event
 
 
 def _set_status(report: Report, status: str, at: datetime, note: str) -> None:
@@ -95,11 +102,14 @@ def _set_status(report: Report, status: str, at: datetime, note: str) -> None:
 
 def transition(session: Session, report: Report, action: str, *, actor: str, note: str = "",
                at: datetime | None = None) -> Report:
-    """Apply a workflow action; an illegal one is a 409, a missing reason a 400."""
+    """Apply a workflow action; an illegal one is a 409, a missing reason (or answer to the resident) a 400."""
     if report.merged_into_id is not None and action in TRANSITIONS:
         raise Conflict("this report was merged; act on the main report")
     checked = check_step("a report", report.status, action, note, at, since=report.created_at)
     note, at = checked.note, checked.at
+    if action in ANSWERED_ACTIONS and not note:
+        raise Invalid(f"write the answer the resident will read to {action} the report",
+                      {"field": "note", "reason": "answer_required"})
     old = report.status
     _set_status(report, checked.transition.to, at, note)
     _event(session, report, at, actor, action, old, note)
@@ -107,7 +117,7 @@ def transition(session: Session, report: Report, action: str, *, actor: str, not
     for merged in session.scalars(select(Report).where(Report.merged_into_id == report.id)):
         previous = merged.status
         _set_status(merged, report.status, at, note)
-        _event(session, merged, at, actor, f"follow_{action}", previous, f"follows {report.tracking_code}")
+        _event(session, merged, at, actor, f"follow_{action}", previous, details={"main": report.tracking_code})
     session.flush()
     return report
 
@@ -142,13 +152,13 @@ def reassign(session: Session, report: Report, *, actor: str, reason: str, unit_
     if report.status not in OPEN_STATUSES:
         raise Conflict(f"cannot reassign a report that is {report.status}")
     at = at or datetime.now(UTC)
-    notes = []
+    details = {}
     if area_code:
         area = area_by_code(session, area_code)
         if area.valid_to is not None:
             raise Invalid(f"area {area_code} no longer exists", {"field": "area"})
         report.area_current_id = area.id
-        notes.append(f"area {area.code}")
+        details |= {"area": area.code, "area_name": area.name}
         if not unit_code:
             unit = route(session, report.category, ancestors(session, area))
             report.unit_id = unit.id if unit else None
@@ -157,9 +167,12 @@ def reassign(session: Session, report: Report, *, actor: str, reason: str, unit_
         if not unit.active:
             raise Invalid(f"unit {unit_code} is not active", {"field": "unit"})
         report.unit_id = unit.id
-    notes.append(f"unit {report.unit.code if report.unit else '-'}" if not unit_code else f"unit {unit_code}")
+    session.flush()
+    session.refresh(report)
+    if report.unit is not None:
+        details |= {"unit": report.unit.code, "unit_name": report.unit.name}
     report.updated_at = at
-    _event(session, report, at, actor, "reassign", report.status, f"{reason} ({', '.join(notes)})")
+    _event(session, report, at, actor, "reassign", report.status, reason, details)
     session.flush()
     session.refresh(report)
     return report
@@ -182,9 +195,10 @@ def merge(session: Session, main: Report, duplicates: list[Report], *, actor: st
             raise Conflict(f"report {dup.tracking_code} has duplicates of its own; merge those first")
         previous = dup.status
         dup.merged_into_id = main.id
-        _set_status(dup, main.status, at, f"merged into {main.tracking_code}")
-        _event(session, dup, at, actor, "merge", previous, f"merged into {main.tracking_code}")
-    _event(session, main, at, actor, "absorb", main.status, ", ".join(d.tracking_code for d in duplicates))
+        _set_status(dup, main.status, at, main.resolution or "")
+        _event(session, dup, at, actor, "merge", previous, details={"into": main.tracking_code})
+    _event(session, main, at, actor, "absorb", main.status,
+           details={"duplicates": [d.tracking_code for d in duplicates]})
     session.flush()
     return main
 
@@ -197,6 +211,10 @@ def move(session: Session, report: Report, lon: float, lat: float, *, actor: str
         raise Invalid("this place is outside the city", {"field": "location", "reason": "outside_city"})
     at = at or datetime.now(UTC)
     old_area = report.area_current_id
+    details = {"to": [round(lon, 7), round(lat, 7)], "area": chain[0].code, "area_name": chain[0].name}
+    step = report_sql.step_between(session, report.id, lon, lat)
+    if step is not None:  # how far, which way: "120 m to the north-east"
+        details |= {"metres": round(step.metres, 1), "bearing": round(step.bearing, 1)}
     report.geom = from_shape(Point(lon, lat), srid=4326)
     report.area_filed_id = chain[0].id  # the old point was a mistake: correct where it was filed too
     report.area_current_id = chain[0].id
@@ -204,10 +222,22 @@ def move(session: Session, report: Report, lon: float, lat: float, *, actor: str
     if old_area != chain[0].id and report.status in OPEN_STATUSES:
         unit = route(session, report.category, chain)
         report.unit_id = unit.id if unit else None
+        if unit is not None:
+            details |= {"unit": unit.code, "unit_name": unit.name}
     report.updated_at = at
-    _event(session, report, at, actor, "move", report.status, reason.strip() or f"moved to {lon:.6f}, {lat:.6f}")
+    _event(session, report, at, actor, "move", report.status, reason.strip(), details)
     session.flush()
     session.refresh(report)
+    return report
+
+
+def add_support(session: Session, report: Report, *, channel: str = "qr_web", at: datetime | None = None) -> Report:
+    """Another resident sees the same open problem ("add your voice"): an entry in the history, no status change."""
+    if report.status not in OPEN_STATUSES or report.merged_into_id is not None:
+        raise Conflict("this report is closed; send a new one if the problem is back")
+    _event(session, report, at or datetime.now(UTC), "anonymous", "support", report.status,
+           details={"channel": channel})
+    session.flush()
     return report
 
 

@@ -98,10 +98,30 @@
     return marker;
   }
 
+  // The filters as the page's URL and the list's link carry them ("all" statuses spelled out; open is the default).
+  var OPEN = form.status.options[0].value;
+  function sharedParams() {
+    var params = new URLSearchParams();
+    var data = new FormData(form);
+    config.sharedFilters.forEach(function (k) {
+      var value = data.get(k);
+      if (value && !(k === "status" && value === OPEN)) { params.set(k, value); }
+    });
+    return params;
+  }
+
+  // The filters as the API takes them.
   function filterParams() {
     var params = new URLSearchParams(new FormData(form));
     Array.from(params.keys()).forEach(function (k) { if (!params.get(k)) { params.delete(k); } });
+    if (params.get("status") === config.all) { params.delete("status"); }
     return params;
+  }
+
+  function rememberFilters() {
+    var query = sharedParams().toString();
+    history.replaceState(null, "", config.page + (query ? "?" + query : ""));
+    document.getElementById("queue-link").href = config.queue + (query ? "?" + query : "");
   }
 
   function load() {
@@ -172,23 +192,67 @@
   form.addEventListener("change", function (e) {
     if (e.target.id === "show-cameras") { loadCameras(); return; }
     if (e.target.id === "show-alerts") { loadAlerts(); return; }
+    rememberFilters();
     load();
   });
+  form.addEventListener("submit", function (e) { e.preventDefault(); rememberFilters(); load(); });
+  var typing = null;
+  form.q.addEventListener("input", function () {
+    clearTimeout(typing);
+    typing = setTimeout(function () { rememberFilters(); load(); }, 400);
+  });
   map.on("moveend", loadCameras);
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (m, k) { return values[k] === undefined ? m : values[k]; });
+  }
+
+  // Where a call's report would land: said in the form, and a warning to confirm when it leaves the officer's area.
+  function showPlacement(node, at) {
+    var url = config.placement + "?lon=" + at.lng.toFixed(7) + "&lat=" + at.lat.toFixed(7) + "&category=" +
+      encodeURIComponent(node.category.value);
+    return GIS.getJSON(url).then(function (p) {
+      var box = node.querySelector(".elsewhere");
+      var unit = p.unit ? p.unit.name : text.noUnit;
+      node.querySelector(".placement").textContent = p.inside_city ? fill(text.place, { place: p.place, unit: unit }) : "";
+      box.hidden = !p.inside_city || p.in_scope;
+      node.confirm_elsewhere.checked = false;
+      node.querySelector(".elsewhere-text").textContent =
+        fill(text.elsewhere, { ward: p.ward ? p.ward.name : p.place, unit: unit });
+    });
+  }
+
+  // The tracking code to read back to the caller, and the unit the report went to.
+  function showFiled(at, body) {
+    var node = document.getElementById("filed-report").content.firstElementChild.cloneNode(true);
+    node.querySelector(".big-code").textContent = body.tracking_code.replace(/(.{4})(?=.)/g, "$1 ");
+    node.querySelector(".filed-unit").textContent = fill(text.sentTo, { unit: body.unit || text.noUnit });
+    node.querySelector(".filed-link").href = config.reportPage.replace(/0$/, String(body.id));
+    L.popup(GIS.popupOptions({ minWidth: 240, closeOnClick: false })).setLatLng(at).setContent(node).openOn(map);
+  }
 
   if (config.canEdit) {
     map.on(L.Draw.Event.CREATED, function (e) {
       var at = e.layer.getLatLng();
-      popupForm("new-report-form", at, function (node) {
+      var popup = popupForm("new-report-form", at, function (node) {
+        if (!node.querySelector(".elsewhere").hidden && !node.confirm_elsewhere.checked) {
+          return Promise.resolve(text.confirm);
+        }
         var body = { category: node.category.value, description: node.description.value, channel: "phone",
                      location: { lon: at.lng, lat: at.lat } };
         if (node.reporter_phone.value) { body.reporter = { phone: node.reporter_phone.value }; }
         return GIS.send("POST", config.create, body).then(function (res) {
           if (!res.ok) { return errorText(res); }
           drawn.clearLayers();
-          return load().then(function () { return null; });
+          return load().then(function () {
+            setTimeout(function () { showFiled(at, res.data); }, 0);
+            return null;
+          });
         });
       }, function () { drawn.clearLayers(); });
+      var node = popup.getContent();
+      showPlacement(node, at);
+      node.category.addEventListener("change", function () { showPlacement(node, at); });
     });
   }
 

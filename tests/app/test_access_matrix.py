@@ -157,6 +157,7 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     # Shell, health, language, static files.
     ("GET", "/"): [Case("/", PUBLIC)],
     ("GET", "/favicon.ico"): [Case("/favicon.ico", answers(301))],
+    ("GET", "/brand/logo"): [Case("/brand/logo", answers(302))],
     ("GET", "/health"): [Case("/health", PUBLIC)],
     ("GET", "/api/openapi.json"): [Case("/api/openapi.json", PUBLIC)],
     ("GET", "/lang/<code>"): [Case("/lang/en?next=/", answers(302))],
@@ -206,6 +207,14 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/n/unsubscribe/<token>"): [Case("/n/unsubscribe/1.00000000000000000000000000000000", answers(404))],
     ("POST", "/n/unsubscribe/<token>"): [Case("/n/unsubscribe/1.00000000000000000000000000000000",
                                               answers(404), form={})],
+    # "I see it too" on a report's status page: a resident's form (CSRF), or any bearer caller.
+    ("POST", "/status/<code>/support"): [Case("/status/{code_w}/support", answers(302, anonymous=400),
+                                              form={"me": "too"})],
+    # The public photos of a report: never those of a police matter (the west report is one).
+    ("GET", "/status/<code>/photos/<int:photo_id>"): [Case("/status/{code_w}/photos/{photo_w}", answers(404))],
+    # Open reports near a point: public categories only (the west report is a police matter, never listed).
+    ("GET", "/api/reports/nearby"): [Case(f"/api/reports/nearby?lon={WEST_INSIDE[0]}&lat={WEST_INSIDE[1]}", PUBLIC,
+                                          secrets={"West ward disturbance": NOBODY})],
     ("GET", "/status/<code>"): [Case("/status/{code_w}", PUBLIC, secrets=PUBLIC_REPORT_PAGE)],
     ("GET", "/api/reports/<code>/status"): [Case("/api/reports/{code_w}/status", PUBLIC, secrets=PUBLIC_REPORT_PAGE)],
     # Open311 publishes the public side of every report, never the reporter or the staff's notes.
@@ -230,6 +239,11 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/reports/<int:report_id>"): [Case("/reports/{report_w}", read_w(anonymous=302),
                                                secrets=W_REPORT_SECRETS)],
     ("GET", "/maps/reports"): [Case("/maps/reports", staff_list(anonymous=302))],
+    ("GET", "/reports"): [Case("/reports", staff_list(anonymous=302), secrets={"West ward disturbance": W_READERS})],
+    # Where a call's report would go: officers placing one.
+    ("GET", "/api/reports/placement"): [
+        Case(f"/api/reports/placement?lon={EAST_INSIDE[0]}&lat={EAST_INSIDE[1]}&category=gay_roi",
+             answers(403, anonymous=401, admin=200, officer_w=200, officer_e=200))],
     # Officers' writes on reports: each call works on a fresh report of the west ward.
     ("POST", "/api/reports/<int:report_id>/transition"): [
         Case("/api/reports/{report}/transition", write_w(200), json={"action": "acknowledge"},
@@ -254,7 +268,11 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/areas.geojson"): [Case("/api/areas.geojson?level=ward", PUBLIC)],
     ("GET", "/api/areas/lookup"): [Case(f"/api/areas/lookup?lon={WEST_INSIDE[0]}&lat={WEST_INSIDE[1]}", PUBLIC)],
     ("GET", "/api/areas/<code>/qr/<kind>.<fmt>"): [Case("/api/areas/T-W/qr/police.png", PUBLIC)],
-    ("GET", "/api/areas/<code>/keychains.pdf"): [Case("/api/areas/T-W/keychains.pdf?copies=1", PUBLIC)],
+    # Keychain sheets: for the ward's officers (another ward's do not exist for them) and admins.
+    ("GET", "/api/areas/<code>/keychains.pdf"): [
+        Case("/api/areas/T-W/keychains.pdf?copies=1", answers(403, anonymous=401, admin=200, officer_w=200,
+                                                              officer_e=404))],
+    ("GET", "/keychains"): [Case("/keychains", answers(403, anonymous=302, admin=200, officer_w=200, officer_e=200))],
     # The gazetteer is built from the internal layer here: only staff find its addresses.
     ("GET", "/api/geocode"): [Case("/api/geocode?q=valve", PUBLIC, secrets={INTERNAL_ATTRIBUTE: STAFF})],
     ("GET", "/api/geocode/reverse"): [Case(f"/api/geocode/reverse?lon={PUMP[0]}&lat={PUMP[1]}", internal(),

@@ -76,6 +76,8 @@ ROUTES: dict[str, str] = {
     "/api/reports": "/api/reports",
     "/api/reports.geojson": "/api/reports.geojson",
     "/api/reports/<code>/status": "/api/reports/{tracking}/status",
+    "/api/reports/nearby": "/api/reports/nearby",
+    "/api/reports/placement": "/api/reports/placement",
     "/api/reports/<int:report_id>": "/api/reports/{report}",
     "/api/reports/<int:report_id>/location": "/api/reports/{report}/location",
     "/api/reports/<int:report_id>/merge": "/api/reports/{report}/merge",
@@ -92,6 +94,7 @@ ROUTES: dict[str, str] = {
     "/api/push/key": "/api/push/key",
     "/api/unsubscribe/<token>": "/api/unsubscribe/1.00000000000000000000000000000000",
     "/n/unsubscribe/<token>": "/n/unsubscribe/1.00000000000000000000000000000000",
+    "/brand/logo": "/brand/logo",
     "/favicon.ico": "/favicon.ico",
     "/flood": "/flood",
     "/flood/<code>": "/flood/NGAP-1",
@@ -123,20 +126,25 @@ ROUTES: dict[str, str] = {
     "/open311/v2/requests/<request_id>.<fmt>": "/open311/v2/requests/{tracking}.json",
     "/open311/v2/services.<fmt>": "/open311/v2/services.json",
     "/open311/v2/services/<code>.<fmt>": "/open311/v2/services/gay_roi.json",
+    "/keychains": "/keychains",
     "/r": "/r",
     "/r/<ward_code>/<kind>": "/r/T-W/police",
+    "/reports": "/reports",
     "/reports/<int:report_id>": "/reports/{report}",
     "/status": "/status",
     "/status/<code>": "/status/{tracking}",
+    "/status/<code>/photos/<int:photo_id>": "/status/{tracking}/photos/1",
+    "/status/<code>/support": "/status/{tracking}/support",
     "/summaries/<code>": "/summaries/T",
     "/summaries/<code>/records": "/summaries/T/records",
 }
 # Routes left out on purpose, with the reason.
 NOT_ATTACKED: dict[str, str] = {
-    "/static/<path:filename>": "files from static/, served by send_from_directory (safe_join refuses ..)",
+    "/static/<path:filename>": "files from static/, served by gisserver.core.assets (safe_join refuses ..)",
 }
 # Routes that may answer a bad request with a redirect rather than a 4xx, and why.
 REDIRECTS = {
+    "/brand/logo": "without a configured logo, the default icon",
     "/lang/<code>": "switches language and goes back; an unknown code sets nothing",
     "/logout": "ends the session whatever the body says",
     "/account/password": "sends anonymous callers to the login page",
@@ -145,10 +153,12 @@ REDIRECTS = {
     "/login/code": "sends a browser whose password step did not just succeed to the login page",
     "/r/<ward_code>/<kind>": "an unknown kind of code opens the committee's form of the ward",
     "/status/<code>": "tracking codes are put in upper case first",
+    "/status/<code>/support": "back to the status page, whatever the form says",
 }
 # Write routes that take no body, so that a bad one is ignored (and the write happens).
 BODYLESS = {
     "/api/cameras/<code>/heartbeat": "a heartbeat says only 'alive'",
+    "/status/<code>/support": "'I see it too' says nothing more (limited like a report per client)",
     "/logout": "ends the session",
     "/csp-report": "browsers' violation reports: what cannot be read is dropped, nothing is stored",
     "/api/unsubscribe/<token>": "RFC 8058 one-click: the token in the URL says everything, the body is ignored",

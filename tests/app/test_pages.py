@@ -115,11 +115,12 @@ def test_dates_and_numbers_follow_the_language(app):
     with app.test_request_context("/?lang=vi"):
         assert format_when(moment) == "24/11/2026 10:05"
         assert format_when(moment.isoformat(), time=False) == "24/11/2026"
-        assert format_when("2026-11-05", time=False) == "5/11/2026"  # a calendar day: no time zone shift
+        # A calendar day: no time zone shift; two digits, as the browser's popups write it too (gis-common.js).
+        assert format_when("2026-11-05", time=False) == "05/11/2026"
         assert format_number(1234.5, 1) == "1.234,5"
     with app.test_request_context("/?lang=en"):
         assert format_when(moment) == "11/24/2026 10:05"
-        assert format_when("2026-11-05", time=False) == "11/5/2026"
+        assert format_when("2026-11-05", time=False) == "11/05/2026"
         assert format_number(1234.5, 1) == "1,234.5"
         assert format_when(None) == ""
 
@@ -165,7 +166,10 @@ def test_report_page_offers_only_the_actions_that_apply(client, city):
     html = client.get(f"/reports/{report.id}").get_data(as_text=True)
     actions = re.findall(r'<option value="(\w+)">', html)
     assert actions == ["acknowledge", "start", "resolve", "reject"]  # not "reopen": it is not resolved
-    assert 'data-needs-note="reject"' in html
+    config = json.loads(re.search(r'<script id="report-config" type="application/json">(.*?)</script>', html,
+                                  re.S).group(1))
+    # Rejecting needs a reason; resolving and rejecting both need the answer the resident will read.
+    assert set(config["needsNote"]) == {"resolve", "reject"} and config["answers"] == ["resolve", "reject"]
     assert "Kênh: Số điện thoại" in html  # the channel in the reader's language, not "channel phone"
 
 

@@ -7,7 +7,9 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from reports.areas.service import area_by_code
 from reports.workflow.models import Report
+from tests.conftest import PUBLIC_URL
 
 
 def csrf(html: str) -> str:
@@ -19,7 +21,11 @@ def test_qr_form_files_a_report_and_shows_its_status(client, city):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Phường Tây" in html and "0234 3822 000" in html
-    assert "gay_roi" in html and "moi_truong_rac_thai" not in html  # police handle security and order
+    # The police's matters come first; the People's Committee's are folded below (a resident may have scanned the
+    # wrong code), each with an icon and a few words.
+    primary, other = html.split('class="other-group"')
+    assert 'value="gay_roi"' in primary and 'value="moi_truong_rac_thai"' not in primary
+    assert 'value="moi_truong_rac_thai"' in other and "#trash-2" in other
     assert "cdn" not in html.lower() and "unpkg" not in html
     resp = client.post("/r/T-W/police", data={
         "csrf_token": csrf(html), "category": "gay_roi", "description": "Đánh nhau ở chợ",
@@ -44,7 +50,7 @@ def test_form_errors_render_the_form_again(client, city):
     assert city.scalar(select(Report)) is None
 
 
-def test_qr_codes_and_keychain_sheet(client, city):
+def test_qr_codes_and_keychain_sheet(client, city, auth_headers):
     png = client.get("/api/areas/T-W/qr/police.png")
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     svg = client.get("/api/areas/T-W/qr/committee.svg")
@@ -52,42 +58,53 @@ def test_qr_codes_and_keychain_sheet(client, city):
     assert client.get("/api/areas/T-W/qr/mayor.png").status_code == 404
     assert client.get("/api/areas/T-W/qr/police.gif").status_code == 400
     assert client.get("/api/areas/T-W-01/qr/police.png").status_code == 404  # a group has no keychain
-    pdf = client.get("/api/areas/T-W/keychains.pdf?copies=12")
+    # Sheets are for the ward's staff (and admins): the west officer prints the west ward's, not the east's.
+    west = auth_headers("officer", area_ids=[area_by_code(city, "T-W").id])
+    assert client.get("/api/areas/T-W/keychains.pdf").status_code == 401
+    assert client.get("/api/areas/T-E/keychains.pdf", headers=west).status_code == 404
+    pdf = client.get("/api/areas/T-W/keychains.pdf?copies=12", headers=west)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Phường Tây" in text and "0234 3822 000" in text
-    assert client.get("/api/areas/T-W/keychains.pdf?copies=0").status_code == 400
+    assert client.get("/api/areas/T-W/keychains.pdf?copies=0", headers=west).status_code == 400
 
 
-def test_keychain_codes_decode_to_the_ward_intake_links(client, city):
-    def decoded(image) -> list[str]:
-        return sorted(r.text for r in zxingcpp.read_barcodes(image.convert("L")))
+def _decoded(image) -> list[str]:
+    return sorted(r.text for r in zxingcpp.read_barcodes(image.convert("L")))
 
-    for kind in ("police", "committee"):
+
+def test_keychain_codes_decode_to_the_public_address_with_a_call_to_action(client, city, auth_headers):
+    for kind, short in (("police", "ca"), ("committee", "ub")):
         png = client.get(f"/api/areas/T-W/qr/{kind}.png")
-        assert decoded(Image.open(io.BytesIO(png.data))) == [f"http://localhost/r/T-W/{kind}"]
+        assert _decoded(Image.open(io.BytesIO(png.data))) == [f"{PUBLIC_URL}/r/T-W/{short}"]
         svg = client.get(f"/api/areas/T-W/qr/{kind}.svg").data
         assert svg.count(b"<svg") == 1 and b"<script" not in svg
-    # Each printed card carries both codes, the ward's name and the police duty phone.
-    pdf = PdfReader(io.BytesIO(client.get("/api/areas/T-W/keychains.pdf?copies=2").data))
+    # Each printed card carries both codes, the call to action, the short addresses, the ward and the duty phone.
+    admin = auth_headers("admin")
+    pdf = PdfReader(io.BytesIO(client.get("/api/areas/T-W/keychains.pdf?copies=2", headers=admin).data))
     (page,) = pdf.pages
     text = page.extract_text()
     assert text.count("Phường Tây") == 2 and text.count("Trực ban Công an: 0234 3822 000") == 2
+    assert text.count("Quét để phản ánh") == 2
     assert text.count("An ninh, trật tự") == 2 and text.count("Kinh tế - xã hội") == 2
-    links = sorted({link for image in page.images for link in decoded(image.image)})
-    assert links == ["http://localhost/r/T-W/committee", "http://localhost/r/T-W/police"]
+    assert text.count("phananh.example.vn/r/T-W/ca") == 2 and text.count("phananh.example.vn/r/T-W/ub") == 2
+    links = sorted({link for image in page.images for link in _decoded(image.image)})
+    assert links == [f"{PUBLIC_URL}/r/T-W/ca", f"{PUBLIC_URL}/r/T-W/ub"]
     # The form a code opens is that ward's, for that unit.
-    assert "Phường Tây" in client.get("/r/T-W/committee").get_data(as_text=True)
+    police = client.get("/r/T-W/ca").get_data(as_text=True)
+    assert "Phường Tây" in police and "An ninh, trật tự" in police
 
 
-def test_keychains_print_the_configured_public_address(database_url, tmp_path, city):
+@pytest.mark.parametrize("address", ["", "http://127.0.0.1:5000", "http://localhost:5000", "http://[::1]/"])
+def test_no_codes_without_a_public_address(database_url, tmp_path, city, address):
     from gisserver.app import create_app
 
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "d", "TESTING": True,
-                      "PUBLIC_URL": "https://phananh.hue.gov.vn"})
-    png = app.test_client().get("/api/areas/T-E/qr/police.png").data
-    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
-    assert result.text == "https://phananh.hue.gov.vn/r/T-E/police"
+                      "PUBLIC_URL": address})
+    client = app.test_client()
+    for path in ("/api/areas/T-E/qr/police.png", "/api/areas/T-E/qr/ub.svg"):
+        refused = client.get(path)
+        assert refused.status_code == 409 and "GISSERVER_PUBLIC_URL" in refused.get_json()["error"]["message"]
     app.extensions["gisserver.db"].dispose()
 
 
@@ -126,3 +143,13 @@ def test_a_failed_commit_leaves_no_photo_behind(app, city, tmp_path, monkeypatch
     session.close()
     city.rollback()
     assert city.scalar(select(Report)) is None and city.scalar(select(ReportPhoto)) is None
+
+
+def test_keychain_sheets_from_the_command_line(cli, city, tmp_path, database_url):
+    target = tmp_path / "west.pdf"
+    done = cli("keychains", "sheet", "T-W", "--copies", "3", "-o", str(target))
+    assert done.exit_code == 0, done.output
+    assert f"{PUBLIC_URL}/r/T-W/ca" in done.output
+    page = PdfReader(target).pages[0]
+    assert page.extract_text().count("Quét để phản ánh") == 3
+    assert cli("keychains", "sheet", "T-W-01").exit_code != 0  # a residential group has no keychain

@@ -154,7 +154,7 @@ def test_error_messages_do_not_echo_reporter_data(client, city):
 # Writes anyone may make: citizen intake (rate-limited), signing in and choosing a language.
 PUBLIC_WRITES = {
     ("POST", "/api/reports"), ("POST", "/open311/v2/requests.<fmt>"), ("POST", "/r/<ward_code>/<kind>"),
-    ("POST", "/login"), ("POST", "/logout"),
+    ("POST", "/login"), ("POST", "/logout"), ("POST", "/status/<code>/support"),
     ("POST", "/csp-report"),  # browsers' violation reports: logged, nothing stored
     # A resident's unsubscribe link: the token in the URL is the credential (tests/reports/notifications).
     ("POST", "/api/unsubscribe/<token>"), ("POST", "/n/unsubscribe/<token>"),

@@ -178,7 +178,9 @@ def test_per_area_limit_counts_every_channel_by_where_the_report_lands(limited_c
 
     # The ward comes from the location: giving no "area" (or a wrong one) no longer escapes the limit.
     assert api(EAST_INSIDE).status_code == 201
-    assert api(EAST_INSIDE, area="T-W").status_code == 201
+    # (A place in another ward than the QR code's is filed there only once the resident confirms it.)
+    assert api(EAST_INSIDE, area="T-W").status_code == 409
+    assert api(EAST_INSIDE, area="T-W", ward_choice="place").status_code == 201
     assert open311(EAST_INSIDE).status_code == 201
     assert qr_form("T-E", EAST_INSIDE).status_code == 302
     for refused in (api(EAST_INSIDE), open311(EAST_INSIDE), qr_form("T-E", EAST_INSIDE)):

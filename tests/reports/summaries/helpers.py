@@ -53,7 +53,8 @@ def build_history(db, seed: int = 7, count: int = 60, now=None) -> list[Report]:
             at = report.created_at + deadline * 0.3
         if at < now:
             action = "reject" if outcome == "reject" else ("start" if outcome == "open" else "resolve")
-            workflow.transition(db, report, action, actor="test", note="lý do" if action == "reject" else "", at=at)
+            workflow.transition(db, report, action, actor="test",
+                                note="lý do" if action in ("reject", "resolve") else "", at=at)
         reports.append(report)
     # One duplicate merged into another report: it is counted once, in its main report.
     dup = file(db, WEST_INSIDE, 3, now=now)

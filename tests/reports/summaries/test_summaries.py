@@ -109,7 +109,7 @@ def test_rollup_follows_every_write(client, history, admin):
     report = history.scalar(select(Report).where(Report.status.in_(("new", "in_progress")), Report.area_current_id.in_(
         [area_by_code(history, c).id for c in ("T-W", "T-W-01", "T-W-02")])).limit(1))
     assert report is not None
-    workflow.transition(history, report, "resolve", actor="test")
+    workflow.transition(history, report, "resolve", actor="test", note="Đã xong")
     history.commit()
     after = totals()
     assert after["resolved"] == before["resolved"] + 1 and after["open"] == before["open"] - 1
@@ -135,16 +135,16 @@ def test_as_of_a_past_date_counts_the_state_of_that_day(client, history, admin):
 def test_deadline_and_as_of_boundaries(client, city, admin):
     now = datetime.now(UTC)
     exact = file(city, WEST_INSIDE, 10, now=now)
-    workflow.transition(city, exact, "resolve", actor="t", at=exact.due_at)
+    workflow.transition(city, exact, "resolve", actor="t", note="xong", at=exact.due_at)
     late = file(city, WEST_INSIDE, 10, now=now)
-    workflow.transition(city, late, "resolve", actor="t", at=late.due_at + timedelta(seconds=1))
+    workflow.transition(city, late, "resolve", actor="t", note="xong", at=late.due_at + timedelta(seconds=1))
     # Closed in the last second of the as-of day, and in the first second of the next one.
     as_of = today() - timedelta(days=2)
     midnight = local_start(as_of + timedelta(days=1))
     inside = file(city, WEST_INSIDE, 20, now=now)
-    workflow.transition(city, inside, "resolve", actor="t", at=midnight - timedelta(seconds=1))
+    workflow.transition(city, inside, "resolve", actor="t", note="xong", at=midnight - timedelta(seconds=1))
     outside = file(city, WEST_INSIDE, 20, now=now)
-    workflow.transition(city, outside, "resolve", actor="t", at=midnight)
+    workflow.transition(city, outside, "resolve", actor="t", note="xong", at=midnight)
     # Due exactly at the as-of instant is not yet overdue; one second earlier is.
     due_at_t = file(city, EAST_INSIDE, 5, now=now)
     city.execute(update(Report).where(Report.id == due_at_t.id).values(due_at=midnight))

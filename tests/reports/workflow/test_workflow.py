@@ -30,7 +30,7 @@ def test_full_lifecycle_with_history(city):
     workflow.transition(city, report, "reopen", actor="officer-b", note="Rác lại đổ", at=T0 + timedelta(hours=80))
     assert report.status == "in_progress" and report.closed_at is None
     assert is_overdue(report, now=T0 + timedelta(hours=80))  # 72 h deadline
-    workflow.transition(city, report, "resolve", actor="officer-b", at=T0 + timedelta(hours=90))
+    workflow.transition(city, report, "resolve", actor="officer-b", note="Đã xong", at=T0 + timedelta(hours=90))
     assert handled_on_time(report) is False
     city.commit()
     events = city.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id))
@@ -48,7 +48,7 @@ def test_deadline_boundary(city):
     report = new_report(city)  # 72 h
     assert not is_overdue(report, now=T0 + timedelta(hours=72))
     assert is_overdue(report, now=T0 + timedelta(hours=72, seconds=1))
-    workflow.transition(city, report, "resolve", actor="x", at=T0 + timedelta(hours=72))
+    workflow.transition(city, report, "resolve", actor="x", note="Đã xong", at=T0 + timedelta(hours=72))
     assert handled_on_time(report) is True
 
 
@@ -81,7 +81,7 @@ def test_merged_duplicates_follow_the_main_report(city):
     dup = new_report(city, at=T0 + timedelta(hours=1))
     assert dup.possible_duplicate_of_id == main.id
     workflow.merge(city, main, [dup], actor="x", at=T0 + timedelta(hours=2))
-    workflow.transition(city, main, "resolve", actor="x", at=T0 + timedelta(hours=3))
+    workflow.transition(city, main, "resolve", actor="x", note="Đã xong", at=T0 + timedelta(hours=3))
     assert dup.status == "resolved" and dup.merged_into_id == main.id
     with pytest.raises(Conflict):
         workflow.transition(city, dup, "reopen", actor="x", note="n")
@@ -160,7 +160,7 @@ def test_every_transition_and_every_refusal(city):
             assert report.status == status
             t += timedelta(minutes=1)
             if status in sources:
-                if action in ("reject", "reopen"):  # these need a reason
+                if action in ("reject", "reopen", "resolve"):  # these need a reason (or an answer to the resident)
                     with pytest.raises(Invalid):
                         workflow.transition(city, report, action, actor="x", note="  ", at=t)
                     assert report.status == status
@@ -219,7 +219,8 @@ def test_queue_filters_sort_and_paging(client, city, auth_headers):
         "fight_west": new_report(city, category="gay_roi", point=(107.55, 16.47), at=now - timedelta(days=2)),
         "theft_east": new_report(city, category="trom_cap", point=EAST_INSIDE, at=now - timedelta(days=10)),
     }
-    workflow.transition(city, made["theft_east"], "resolve", actor="x", at=now - timedelta(days=9))
+    workflow.transition(city, made["theft_east"], "resolve", actor="x", note="Đã xong",
+                        at=now - timedelta(days=9))
     city.commit()
     headers = auth_headers("admin")
 
