@@ -13,6 +13,7 @@ FEATURE = Feature(
     models=("layers.models",),
     migrations=("migrations",),
     openapi=("layers.openapi:api_document",),
+    template_context=("layers.labels:template_labels",),
     nav_links=(
         NavLink("layer_pages.planner_map", _l("Planning map"),
                 _l("Planning and infrastructure layers: switch them on, click to see what is planned, "

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
 from layers import storage
-from layers.models import CATEGORIES, VISIBILITIES, Layer
+from layers.models import ATTRIBUTE_FORMATS, CATEGORIES, VISIBILITIES, Layer
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-STYLE_KEYS = {"fill", "stroke", "weight", "opacity", "fill_opacity", "radius", "by", "categories"}
+STYLE_KEYS = {"fill", "stroke", "weight", "opacity", "fill_opacity", "radius", "by", "categories", "labels"}
+MAX_LABEL = 200
+ATTRIBUTE_META = {"alias": str, "format": str, "unit": str, "decimals": int}
 CATEGORY_COLOURS = {
     "planning": "#e3a72f", "infrastructure": "#6c757d", "flood": "#1f78b4", "environment": "#33a02c",
     "disaster": "#e31a1c", "administrative": "#6a3d9a", "other": "#0b4f6c",
@@ -74,7 +76,55 @@ def check_style(style, attributes: list[dict] | None = None) -> dict:
             isinstance(v, str) and COLOUR.match(v) for v in categories.values()
         ):
             raise Invalid("style.categories maps values to colours like #1f78b4", {"field": "style"})
+    if "labels" in style:
+        # What a legend reads for a category value ("ODT" -> "Đất ở tại đô thị").
+        labels = style["labels"]
+        if not isinstance(labels, dict) or not all(
+            isinstance(v, str) and 0 < len(v.strip()) <= MAX_LABEL for v in labels.values()
+        ):
+            raise Invalid(f"style.labels maps values to texts of 1 to {MAX_LABEL} characters", {"field": "style"})
     return style
+
+
+def check_attribute_meta(changes, attributes: list[dict]) -> list[dict]:
+    """The layer's attributes with what readers see changed: [{"name", "alias"?, "format"?, "unit"?, "decimals"?}].
+    A value of null removes that setting."""
+    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+        raise Invalid("attributes is a list of {name, alias, format, unit, decimals}", {"field": "attributes"})
+    by_name = {a["name"]: dict(a) for a in attributes}
+    for change in changes:
+        name = change.get("name")
+        if name not in by_name:
+            raise Invalid(f"no attribute {name!r} in the layer", {"field": "attributes"})
+        unknown = set(change) - {"name", *ATTRIBUTE_META}
+        if unknown:
+            raise Invalid(f"unknown attribute setting(s): {', '.join(sorted(unknown))}", {"field": "attributes"})
+        for key, kind in ATTRIBUTE_META.items():
+            if key not in change:
+                continue
+            value = change[key]
+            if value is None:
+                by_name[name].pop(key, None)
+                continue
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise Invalid(f"attributes: {key} of {name!r} must be a {kind.__name__}", {"field": "attributes"})
+            if kind is str:
+                value = value.strip()
+                if not 0 < len(value) <= MAX_LABEL:
+                    raise Invalid(f"attributes: {key} of {name!r} is 1 to {MAX_LABEL} characters",
+                                  {"field": "attributes"})
+            if key == "format" and value not in ATTRIBUTE_FORMATS:
+                raise Invalid(f"attributes: format is one of {', '.join(ATTRIBUTE_FORMATS)}", {"field": "attributes"})
+            if key == "decimals" and not 0 <= value <= 6:
+                raise Invalid("attributes: decimals is 0 to 6", {"field": "attributes"})
+            by_name[name][key] = value
+    return [by_name[a["name"]] for a in attributes]
+
+
+def carry_attribute_meta(old: list[dict], new: list[dict]) -> list[dict]:
+    """New data's attributes keep the aliases and formats the old data's attributes of the same name had."""
+    kept = {a["name"]: {k: a[k] for k in ATTRIBUTE_META if k in a} for a in old or []}
+    return [{**a, **kept.get(a["name"], {})} for a in new]
 
 
 def default_style(category: str) -> dict:
@@ -84,7 +134,8 @@ def default_style(category: str) -> dict:
 
 def list_layers(session: Session, f: LayerFilter | None = None) -> list[Layer]:
     f = f or LayerFilter()
-    query = select(Layer).order_by(Layer.category, Layer.group_name.nulls_last(), Layer.title)
+    # The catalog's order (set by planners), then by subject: the map's tree and its legend follow it.
+    query = select(Layer).order_by(Layer.sort_order, Layer.category, Layer.group_name.nulls_last(), Layer.title)
     if not f.include_internal:
         query = query.where(Layer.visibility == "public")
     if f.category:
@@ -107,7 +158,8 @@ def get_layer(session: Session, name: str, *, include_internal: bool = False) ->
 
 
 def update_layer(session: Session, layer: Layer, changes: dict, *, actor: str) -> Layer:
-    allowed = {"title", "description", "category", "group", "style", "visibility"}
+    allowed = {"title", "description", "category", "group", "style", "visibility", "shown_by_default", "sort_order",
+               "attributes"}
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"cannot change: {', '.join(sorted(unknown))}", {"fields": sorted(allowed)})
@@ -126,6 +178,17 @@ def update_layer(session: Session, layer: Layer, changes: dict, *, actor: str) -
         layer.style = check_style(changes["style"], layer.attributes)
     if "visibility" in changes:
         layer.visibility = check_visibility(changes["visibility"])
+    if "shown_by_default" in changes:
+        if not isinstance(changes["shown_by_default"], bool):
+            raise Invalid("shown_by_default must be true or false", {"field": "shown_by_default"})
+        layer.shown_by_default = changes["shown_by_default"]
+    if "sort_order" in changes:
+        order = changes["sort_order"]
+        if isinstance(order, bool) or not isinstance(order, int) or not -10_000 <= order <= 10_000:
+            raise Invalid("sort_order must be a whole number from -10000 to 10000", {"field": "sort_order"})
+        layer.sort_order = order
+    if "attributes" in changes:
+        layer.attributes = check_attribute_meta(changes["attributes"], layer.attributes)
     layer.updated_by = actor
     layer.updated_at = func.now()
     session.flush()
@@ -151,9 +214,12 @@ def layer_json(layer: Layer) -> dict:
         "feature_count": layer.feature_count,
         "extent": layer.extent,
         "source_crs": layer.source_crs,
-        "attributes": [{"name": a["name"], "type": a["type"]} for a in layer.attributes],
+        "attributes": [{"name": a["name"], "type": a["type"],
+                        **{k: a[k] for k in ATTRIBUTE_META if k in a}} for a in layer.attributes],
         "style": layer.style,
         "visibility": layer.visibility,
+        "shown_by_default": layer.shown_by_default,
+        "sort_order": layer.sort_order,
         "data_version": layer.data_version,
         "source_file": layer.source_file,
         "created_by": layer.created_by,

@@ -38,8 +38,12 @@ def identify(session: Session, lon: float, lat: float, *, tolerance_m: float = 5
     for layer in layers:
         hits = _layer_hits(session, layer, point, margin, tolerance_m)
         if hits:
+            # The catalog's aliases, formats and units, so that a client reads "Năm hoàn thành: 2027".
+            attributes = [{"name": a["name"], "type": a["type"],
+                           **{k: a[k] for k in ("alias", "format", "unit", "decimals") if k in a}}
+                          for a in layer.attributes]
             results.append({"layer": layer.name, "title": layer.title, "category": layer.category,
-                            "features": hits})
+                            "attributes": attributes, "features": hits})
     return results
 
 

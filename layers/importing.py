@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from gisserver.core.exceptions import Conflict, Invalid
 from layers import storage
 from layers.archives import ArchiveLimits
-from layers.catalog import check_category, check_name, check_style, check_visibility, default_style
+from layers.catalog import (
+    carry_attribute_meta,
+    check_attribute_meta,
+    check_category,
+    check_name,
+    check_style,
+    check_visibility,
+    default_style,
+)
 from layers.models import Layer
 from layers.reading import ReadResult, read_vector_file
 
@@ -41,6 +49,9 @@ class ImportOptions:
     actor: str = "system"
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     source_name: str | None = None  # the uploaded file's name, for the catalog
+    shown_by_default: bool = True  # on when the planner's map opens
+    sort_order: int = 0  # place in the catalog
+    attribute_meta: list[dict] | None = None  # aliases, formats and units, as catalog.check_attribute_meta takes
 
 
 @dataclass
@@ -82,13 +93,17 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
     attributes = storage.infer_attributes(read.frame)
     if options.style and "by" in options.style:
         check_style(options.style, attributes)
+    if existing is not None:
+        attributes = carry_attribute_meta(existing.attributes, attributes)
+    if options.attribute_meta:
+        attributes = check_attribute_meta(options.attribute_meta, attributes)
     if existing is None:
         layer = Layer(
             name=options.name, title=(options.title or options.name).strip(), description=options.description,
             category=options.category, group_name=options.group, visibility=options.visibility,
             style=options.style or default_style(options.category), data_version=1, data_table="l0_v0",
             geometry_type=read.geometry_type, attributes=attributes, created_by=options.actor,
-            updated_by=options.actor,
+            updated_by=options.actor, shown_by_default=options.shown_by_default, sort_order=options.sort_order,
         )
         session.add(layer)
         session.flush()

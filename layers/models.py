@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, DateTime, Float, Integer, String, Text, func
+from sqlalchemy import ARRAY, Boolean, DateTime, Float, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,6 +15,8 @@ CATEGORIES = ("planning", "infrastructure", "flood", "environment", "disaster", 
 VISIBILITIES = ("public", "internal")
 GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "Geometry")
 ATTRIBUTE_TYPES = ("text", "integer", "bigint", "double", "boolean", "date", "timestamp")
+# How an attribute's values read: "number" (1.234,5), "plain" (years and codes: 2027), "percent" (0.35 -> 35%).
+ATTRIBUTE_FORMATS = ("number", "plain", "percent")
 
 
 class Layer(Base):
@@ -31,10 +33,14 @@ class Layer(Base):
     extent: Mapped[list[float] | None] = mapped_column(ARRAY(Float))
     source_crs: Mapped[str | None] = mapped_column(Text)
     source_file: Mapped[str | None] = mapped_column(Text)
-    # [{"name": original attribute name, "column": "a0", "type": one of ATTRIBUTE_TYPES}]
+    # [{"name": original attribute name, "column": "a0", "type": one of ATTRIBUTE_TYPES}], and what readers see:
+    # "alias" ("Năm hoàn thành" for nam_hoan_thanh), "format" (ATTRIBUTE_FORMATS), "unit" ("m²"), "decimals".
     attributes: Mapped[list[dict]] = mapped_column(JSONB, default=list)
     style: Mapped[dict] = mapped_column(JSONB, default=dict)
     visibility: Mapped[str] = mapped_column(String(16), default="public")
+    # The planner's map opens with the layers shown by default, in the catalog's order (lowest first).
+    shown_by_default: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
     data_table: Mapped[str] = mapped_column(String(63))
     data_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -97,7 +97,8 @@ def api_document() -> dict:
                      geometry_type=STRING, feature_count=INTEGER,
                      extent={"type": "array", "items": NUMBER, "nullable": True}, source_crs=NULLABLE_STRING,
                      attributes={"type": "array", "items": {"type": "object"}}, style={"type": "object"},
-                     visibility=STRING, data_version=INTEGER, updated_at=NULLABLE_STRING),
+                     visibility=STRING, data_version=INTEGER, updated_at=NULLABLE_STRING,
+                     shown_by_default={"type": "boolean"}, sort_order=INTEGER),
         "LayerUpload": obj(("file",), name=STRING, file={"type": "string", "format": "binary"}, title=STRING,
                            category=STRING, group=STRING, description=STRING, layer=STRING, crs=STRING,
                            province=STRING, visibility={"type": "string", "enum": ["public", "internal"]},
@@ -118,8 +119,10 @@ def api_document() -> dict:
         },
         "/api/layers/{name}": {
             "get": op("one layer", "layers", params=[path_param("name")], ok=(200, JSON, ref("Layer"))),
-            "patch": op("change a layer's title, style, category or visibility", "layers",
-                        params=[path_param("name")], body=json_body({"type": "object"}), ok=(200, JSON, ref("Layer")),
+            "patch": op("change a layer's title, style (with legend labels), category, visibility, whether the map "
+                        "shows it at first, its place in the catalog, or its attributes' aliases, formats and units",
+                        "layers", params=[path_param("name")], body=json_body({"type": "object"}),
+                        ok=(200, JSON, ref("Layer")),
                         roles=("planner",)),
             "delete": op("remove a layer", "layers", params=[path_param("name")], ok=(204, JSON, None),
                          roles=("planner",)),

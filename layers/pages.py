@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import folium
 from flask import Blueprint, current_app, render_template, url_for
-from flask_babel import lazy_gettext as _l
 from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 from jinja2.utils import htmlsafe_json_dumps
@@ -18,24 +17,31 @@ from gisserver.core.access import open_to
 from gisserver.core.http import db_session
 from gisserver.core.maps import city_map, embed_map
 from layers import catalog
+from layers.labels import attribute_label, layer_category
 
 bp = Blueprint("layer_pages", __name__, template_folder="templates")
-CATEGORY_LABELS = {
-    "planning": _l("Planning"), "infrastructure": _l("Infrastructure"), "flood": _l("Flood"),
-    "environment": _l("Environment"), "disaster": _l("Disaster prevention"), "administrative": _l("Administrative"),
-    "other": _l("Other"),
-}
 # Up to this many features a layer is sent whole as GeoJSON (crisp, no tile seams); beyond, as vector tiles.
 SMALL_LAYER_FEATURES = 1000
 
 
 def _tree(layers) -> list[dict]:
-    """Category -> group (the planning project) -> layers, in catalog order."""
+    """Category -> group (the planning project) -> layers, in catalog order (a category comes where its first
+    layer does); headings as the catalog writes them, categories in the reader's language."""
     tree: dict[str, dict[str, list]] = {}
     for layer in layers:
         tree.setdefault(layer.category, {}).setdefault(layer.group_name or "", []).append(layer)
-    return [{"category": CATEGORY_LABELS.get(c, c), "groups": [{"name": g, "layers": ls} for g, ls in groups.items()]}
+    return [{"category": layer_category(c), "groups": [{"name": g, "layers": ls} for g, ls in groups.items()]}
             for c, groups in tree.items()]
+
+
+def _legend(layer) -> list[dict]:
+    """A style's classes as the legend reads them: the label the catalog gives a code, else the code."""
+    style = layer.style or {}
+    if not (style.get("by") and style.get("categories")):
+        return []
+    labels = style.get("labels") or {}
+    return [{"value": value, "label": labels.get(value, value), "colour": colour}
+            for value, colour in style["categories"].items()]
 
 
 def _js(value) -> str:
@@ -55,15 +61,21 @@ def _tile_options(layer) -> str:
 
 def _layer_on_map(layer, m: folium.Map) -> dict:
     """Add one catalog layer to the map; what planner.js needs to switch and load it."""
-    entry = {"title": layer.title, "style": layer.style, "geometry": layer.geometry_type}
+    entry = {"title": layer.title, "style": layer.style, "geometry": layer.geometry_type,
+             "shown": layer.shown_by_default, "legend": _legend(layer),
+             # What identify and the print legend show: aliases, formats and units, in the catalog's order.
+             "attributes": [{"name": a["name"], "label": attribute_label(a), "type": a["type"],
+                             **{k: a[k] for k in ("format", "unit", "decimals") if k in a}} for a in layer.attributes]}
     if layer.feature_count <= SMALL_LAYER_FEATURES:
         # An empty GeoJSON layer; planner.js fills it from the OGC API the first time it is shown.
         style = _js(layer.style or {})
         grid = folium.GeoJson(
             {"type": "FeatureCollection", "features": []}, control=False,
             style=JsCode(f"function (f) {{ return GIS.style({style}, f.properties, f.geometry.type); }}"),
-            point_to_layer=JsCode(f"function (f, at) {{ return L.circleMarker(at, GIS.style({style}, f.properties)); }}"
-                                  ),
+            # Drawn in the layer's own pane (planner.js makes one per layer: its opacity and its place in the
+            # stack), points included.
+            point_to_layer=JsCode(f"function (f, at) {{ return L.circleMarker(at, Object.assign("
+                                  f"GIS.style({style}, f.properties), GIS.layerPane({_js(layer.name)}))); }}"),
         )
         entry["kind"] = "geojson"
         entry["data"] = url_for("ogc.items", collection_id=layer.name, limit=max(layer.feature_count, 1), f="json")
@@ -91,4 +103,4 @@ def planner_map():
         "areas": url_for("areas.areas_geojson", level="ward"),
     }
     return render_template("layers/planner_map.html", map=embed_map(m, url_for("static", filename="")),
-                           tree=_tree(layers), config=config)
+                           tree=_tree(layers), config=config, legends={layer.name: _legend(layer) for layer in layers})

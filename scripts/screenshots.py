@@ -15,6 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pyotp
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,20 +23,48 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--no-first-run", "--disable-component-update", "--disable-sync"]
 SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 PASSWORD = "demo-password-2025"
-# (who, path); a path "first-report" opens the first report on the officer's map, "first-status" its public
-# status page.
+# (who, path); a path "first-report" opens the first report of the officer's work queue, "first-status" the
+# public status page of a closed report.
 PAGES = [
     (None, "/"), (None, "/login"), (None, "/maps/layers"), (None, "/flood"), (None, "/flood/NGAP-001"), (None, "/r"),
-    (None, "/r/HUE-01/committee"), (None, "/status"), (None, "first-status"),
-    ("officer", "/"), ("officer", "/maps/reports"), ("officer", "first-report"), ("officer", "/account/password"),
+    (None, "/r/HUE-01/ub"), (None, "/r/HUE-01/ca"), (None, "/status"), (None, "first-status"),
+    ("officer", "/"), ("officer", "/maps/reports"), ("officer", "/reports"), ("officer", "first-report"),
+    ("officer", "/keychains"), ("officer", "/account/password"),
+    ("planner", "/maps/layers"), ("planner", "/ogc/collections?f=html"),
     ("leader", "/maps/leader"), ("leader", "/summaries/HUE"), ("leader", "/summaries/HUE-01"),
     ("leader", "/summaries/HUE/records?measure=overdue"),
 ]
-USERS = (None, "officer", "leader")
+USERS = (None, "officer", "planner", "leader")
+
+
+def sign_in(page, base: str, user: str, secrets: dict[str, str]) -> None:
+    """The sign-in form, and the code step for roles with two-factor sign-in (enrolled on the first sign-in; each
+    code is taken once, so a second sign-in uses the next 30 s step's code)."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.card button[type=submit]")
+    page.wait_for_load_state()
+    if not page.url.endswith("/login/code"):
+        return
+    shown = page.locator("code.secret")
+    if shown.count():
+        secrets[user] = shown.inner_text()
+    page.fill("input[name=code]", pyotp.TOTP(secrets[user]).at(time.time() + (30 if shown.count() == 0 else 0)))
+    page.click("form.card button[type=submit]")
+    page.wait_for_load_state()
+    if page.locator(".recovery-codes").count():
+        page.click("section.card a")
+        page.wait_for_load_state()
 
 
 def first_status_code(base: str) -> str:
-    """A tracking code from the public Open311 list (the status page is reached by its code)."""
+    """A tracking code from the public Open311 list (the status page is reached by its code): a closed request
+    when there is one, so that the page shows the answer too."""
+    with urllib.request.urlopen(f"{base}/open311/v2/requests.json?status=closed") as answer:
+        closed = json.load(answer)
+    if closed:
+        return closed[0]["service_request_id"]
     with urllib.request.urlopen(f"{base}/open311/v2/requests.json") as answer:
         return json.load(answer)[0]["service_request_id"]
 
@@ -44,6 +73,7 @@ def main(base: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:  # Playwright gives the browser a fresh temporary profile
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        secrets: dict[str, str] = {}
         for size, (width, height) in SIZES.items():
             for user in USERS:
                 context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN",
@@ -55,24 +85,15 @@ def main(base: str, out: Path) -> None:
                 page.on("request", lambda r, outside=outside: not r.url.startswith((base, "data:"))
                         and outside.append(r.url))
                 if user:
-                    page.goto(f"{base}/login")
-                    page.fill("input[name=username]", user)
-                    page.fill("input[name=password]", PASSWORD)
-                    page.click("form.card button[type=submit]")
-                    page.wait_for_load_state()
+                    sign_in(page, base, user, secrets)
                 for who, path in PAGES:
                     if who != user:
                         continue
                     if path == "first-status":
                         path = "/status/" + first_status_code(base)
-                    if path == "first-report":
-                        page.goto(f"{base}/maps/reports", wait_until="networkidle")
-                        link = page.evaluate("JSON.parse(document.getElementById('officer-config').textContent)"
-                                             ".reportPage")
-                        first = page.evaluate("c => window[c].getLayers()[0].feature.properties.id",
-                                              page.evaluate("JSON.parse(document.getElementById("
-                                                            "'officer-config').textContent).cluster"))
-                        path = link[:-1] + str(first)
+                    if path == "first-report":  # the first report of the officer's work queue
+                        page.goto(f"{base}/reports?status=all", wait_until="networkidle")
+                        path = page.get_attribute("#queue-table a.code", "href")
                     page.goto(base + path, wait_until="networkidle")
                     time.sleep(1)
                     name = f"{user or 'resident'}{re.sub(r'[^a-z0-9]+', '_', path.lower())[:40]}_{size}.png"

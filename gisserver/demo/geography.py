@@ -106,11 +106,12 @@ STREET_NAMES = [
 ]
 
 LAND_USE_CLASSES = [
-    # (code, Vietnamese name, weight)
-    ("ODT", "Đất ở đô thị", 40),
+    # (code, Vietnamese name, weight): codes and names of the national land-use code list (the Ministry of
+    # Natural Resources and Environment's land statistics and land-use planning codes).
+    ("ODT", "Đất ở tại đô thị", 40),
     ("TMD", "Đất thương mại, dịch vụ", 10),
-    ("CXX", "Đất cây xanh", 12),
-    ("DGD", "Đất xây dựng cơ sở giáo dục", 6),
+    ("DKV", "Đất khu vui chơi, giải trí công cộng", 12),
+    ("DGD", "Đất xây dựng cơ sở giáo dục và đào tạo", 6),
     ("DYT", "Đất xây dựng cơ sở y tế", 3),
     ("TON", "Đất cơ sở tôn giáo", 3),
     ("DDT", "Đất có di tích lịch sử - văn hóa", 5),
@@ -224,6 +225,8 @@ def land_use_parcels(rng: np.random.Generator, city, size_deg: float = 0.0018, h
             if cell.intersects(river) or not city.contains(cell):
                 continue
             code = str(rng.choice(codes, p=weights))
+            # Square metres of the block (a degree of longitude is shorter this far from the equator).
+            side_x = (size_deg - 2 * gap) * 111_320 * np.cos(np.radians(y0))
             rows.append(
                 {
                     "ma_lo": f"L{i:03d}-{j:03d}",
@@ -231,6 +234,8 @@ def land_use_parcels(rng: np.random.Generator, city, size_deg: float = 0.0018, h
                     "ten_loai": names[code],
                     "tang_cao": int(rng.integers(1, 12)) if code in ("ODT", "TMD") else 0,
                     "mat_do_xd": round(float(rng.uniform(0.2, 0.8)), 2),
+                    "dien_tich": round(float(side_x * (size_deg - 2 * gap) * 110_540), 1),
+                    "nam_hoan_thanh": int(rng.choice([2026, 2027, 2028, 2030])),
                     "do_an": "Quy hoạch phân khu đô thị Huế 2030",
                 }
             )

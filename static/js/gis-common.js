@@ -33,14 +33,41 @@ var GIS = (function () {
     };
   }
 
-  function propertiesTable(properties) {
+  // An attribute's value as the catalog says it reads: a year plain (2027), a share as a percent, a unit after
+  // (layers/labels.py writes the same on the server's pages).
+  function attributeValue(value, attribute) {
+    if (value === null || value === undefined) { return ""; }
+    if (typeof value !== "number" || !attribute) { return String(value); }
+    var text;
+    if (attribute.format === "plain") {
+      text = String(value);
+    } else if (attribute.format === "percent") {
+      text = formatNumber(value * 100, attribute.decimals === undefined ? 1 : attribute.decimals) + "%";
+    } else {
+      var digits = attribute.decimals !== undefined ? attribute.decimals : (attribute.type === "double" ? 2 : 0);
+      text = new Intl.NumberFormat(lang, { maximumFractionDigits: digits }).format(value);
+    }
+    return attribute.unit ? text + " " + attribute.unit : text;
+  }
+
+  // A feature's attributes as a table: by the catalog's aliases and formats when given (in its order), a coded
+  // value with its label (ODT - Đất ở tại đô thị); the file's own names and plain numbers otherwise.
+  function propertiesTable(properties, attributes, labels) {
     var table = el("table", "props");
-    Object.keys(properties || {}).forEach(function (k) {
+    var known = attributes && attributes.length ? attributes : Object.keys(properties || {}).map(function (k) {
+      return { name: k, label: k };
+    });
+    known.forEach(function (a) {
+      if (!Object.prototype.hasOwnProperty.call(properties || {}, a.name)) { return; }
       var row = document.createElement("tr");
-      var value = properties[k];
-      if (typeof value === "number") { value = formatNumber(value); }
-      row.appendChild(el("th", "", k));
-      row.appendChild(el("td", "", value));
+      var value = properties[a.name];
+      var text = attributes && attributes.length ? attributeValue(value, a) :
+        (typeof value === "number" ? formatNumber(value) : value);
+      if (labels && labels.by === a.name && labels.map && Object.prototype.hasOwnProperty.call(labels.map, value)) {
+        text = labels.map[value] + " (" + value + ")";
+      }
+      row.appendChild(el("th", "", a.label || a.name));
+      row.appendChild(el("td", "", text));
       table.appendChild(row);
     });
     return table;
@@ -119,7 +146,13 @@ var GIS = (function () {
     if (button) { button.setAttribute("aria-expanded", "false"); }
   }
 
+  // Each planner layer draws in a pane of its own (its opacity, its place in the stack); planner.js registers them.
+  var panes = {};
+  function layerPane(name) { return panes[name] || {}; }
+  function setLayerPane(name, options) { panes[name] = options; }
+
   return { lang: lang, esc: esc, el: el, style: style, propertiesTable: propertiesTable, table: table, send: send, getJSON: getJSON,
+           attributeValue: attributeValue, layerPane: layerPane, setLayerPane: setLayerPane,
            mapNamed: mapNamed, popupOptions: popupOptions, formatNumber: formatNumber, formatDate: formatDate, sidePanel: sidePanel,
            closeSidePanel: closeSidePanel };
 })();

@@ -109,6 +109,43 @@
     box.appendChild(link);
   }
 
+  // On the map a ward goes without "Phường"/"Xã" (the list and the panel keep the full name): more labels fit.
+  function shortName(name) { return name.replace(/^(Phường|Xã|Thị trấn|Ward|Commune)\s+/, ""); }
+
+  // Area names on the map, with their figure, where they fit inside the area; the others in a list under the
+  // legend (a phone cannot hover to read them).
+  function fitLabels(data) {
+    if (!layer) { return; }
+    var hidden = [];
+    layer.eachLayer(function (lyr) {
+      var tip = lyr.getTooltip();
+      var node = tip && tip.getElement();
+      if (!node) { return; }
+      var b = lyr.getBounds();
+      var nw = map.latLngToContainerPoint(b.getNorthWest());
+      var se = map.latLngToContainerPoint(b.getSouthEast());
+      var fits = node.offsetWidth <= (se.x - nw.x) * 0.9 && node.offsetHeight <= (se.y - nw.y) * 0.8;
+      node.classList.toggle("does-not-fit", !fits);
+      if (!fits) { hidden.push(lyr.feature.properties); }
+    });
+    var list = document.getElementById("small-areas");
+    list.textContent = "";
+    document.getElementById("small-areas-box").hidden = !hidden.length;
+    hidden.sort(function (a, b) { return a.name.localeCompare(b.name, lang); }).forEach(function (p) {
+      var item = el("li");
+      var link = el("a", p.name);
+      link.href = "#";
+      link.addEventListener("click", function (e) {
+        e.preventDefault();
+        info(p.name, p, data.legend.format);
+        if (p.has_children) { drill(p.code); }
+      });
+      item.appendChild(link);
+      item.appendChild(document.createTextNode(": " + fmt(p.value, data.legend.format)));
+      list.appendChild(item);
+    });
+  }
+
   function draw(data) {
     if (layer) { map.removeLayer(layer); }
     if (outline) { map.removeLayer(outline); }
@@ -121,7 +158,9 @@
                  fillColor: f.properties.colour, fillOpacity: 0.8 };
       },
       onEachFeature: function (f, lyr) {
-        lyr.bindTooltip(GIS.esc(f.properties.name) + ": " + GIS.esc(fmt(f.properties.value, data.legend.format)), { sticky: true });
+        lyr.bindTooltip(GIS.esc(shortName(f.properties.name)) + "<br><span class=\"area-value\">" +
+                        GIS.esc(fmt(f.properties.value, data.legend.format)) + "</span>",
+                        { permanent: true, direction: "center", className: "area-label", interactive: false });
         lyr.on("click", function () {
           info(f.properties.name, f.properties, data.legend.format);
           if (f.properties.has_children) { drill(f.properties.code); }
@@ -131,7 +170,11 @@
       }
     }).addTo(map);
     var bounds = (outline || layer).getBounds();
-    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [10, 10] }); }
+    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [10, 10], animate: false }); }
+    map.off("zoomend", map._fitAreaLabels);
+    map._fitAreaLabels = function () { fitLabels(data); };
+    map.on("zoomend", map._fitAreaLabels);
+    fitLabels(data);
     document.getElementById("leader-title").textContent = data.area.name;
     document.getElementById("leader-period").textContent = script.dataset.period + " " + GIS.formatDate(data.period.from, false) + " – " +
       GIS.formatDate(data.period.to, false);

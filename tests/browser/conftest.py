@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from gisserver.accounts.demo import DEMO_PASSWORD
 from gisserver.app import create_app
 from gisserver.demo.loader import DemoOptions, load_demo
-from tests.conftest import LENIENT_LIMITS, empty_database
+from tests.conftest import LENIENT_LIMITS, PUBLIC_URL, empty_database
 from tests.signing import next_code
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -54,7 +54,7 @@ def demo_app(database_url, _engine, tmp_path_factory):
     empty_database(_engine)
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path_factory.mktemp("browser-data"),
                       **LENIENT_LIMITS, "LIVE_MAX_STREAMS": 50,
-                      "LIVE_HEARTBEAT_SECONDS": 2, "LIVE_MAX_SECONDS": 60})
+                      "LIVE_HEARTBEAT_SECONDS": 2, "LIVE_MAX_SECONDS": 60, "PUBLIC_URL": PUBLIC_URL})
     load_demo(app.extensions["gisserver.db"], DEMO, echo=lambda _line: None)
     yield app
     app.extensions["gisserver.db"].dispose()

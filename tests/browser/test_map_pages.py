@@ -136,7 +136,7 @@ def test_planner_map_tiles_geojson_toggle_identify_and_shared_url(browser_page, 
     popup = page.wait_for_selector(".leaflet-popup-content .identify")
     assert "Quy hoạch sử dụng đất 2030" in popup.inner_text()
     cells = page.locator(".identify table.props td").all_inner_texts()
-    assert feature["properties"]["loai_dat"] in cells
+    assert any(c.endswith(f"({feature['properties']['loai_dat']})") for c in cells)  # its label, then the code
 
     # Switch the parcels off: gone from the map and from the URL; a reload of that URL keeps it all.
     page.uncheck(".layer-toggle[value='quy-hoach-su-dung-dat']")
@@ -183,7 +183,7 @@ def test_officer_map_shows_reports_filters_cameras_and_alerts(browser_page, demo
     lon, lat = point_in_area(demo_db, OFFICER_WARD)
     _report(demo_db, lon, lat, "Cây đổ chắn đường")
     done = _report(demo_db, lon + 0.002, lat, "Đèn đường đã sửa xong")
-    workflow.transition(demo_db, done, "resolve", actor="test")
+    workflow.transition(demo_db, done, "resolve", actor="test", note="Đã thay bóng đèn")
     # A camera of the ward looking north-east, and a flood it has just seen.
     camera = add_camera(demo_db, CameraInput(code="TEST-CAM-1", name="Ngã tư thử", lon=lon - 0.002, lat=lat,
                                              direction=45, ai_capabilities=("flood",)))
@@ -204,7 +204,7 @@ def test_officer_map_shows_reports_filters_cameras_and_alerts(browser_page, demo
     # The alert is on the map; its popup names it in the page's language.
     page.wait_for_function("() => window.officerMap.alertCount() === 1")
     # Filters: everything ever, then one category, then nothing before the city existed.
-    page.select_option("select[name=status]", "")
+    page.select_option("select[name=status]", "all")
     page.wait_for_function("([c, n]) => window[c].getLayers().length > n", arg=[config["cluster"], shown])
     page.select_option("select[name=category]", "dien_chieu_sang")
     page.wait_for_function("c => window[c].getLayers().every(m => m.feature.properties.category === "
@@ -383,7 +383,7 @@ def test_resident_sends_a_report_from_the_phone(phone_page, demo_db):
     page.wait_for_function("() => document.getElementById('lat').value !== ''")
     tapped = float(page.input_value("#lon")), float(page.input_value("#lat"))
     assert metres_between(tapped, (lon, lat)) < 5
-    page.select_option("select[name=category]", "moi_truong_rac_thai")
+    page.click("label.category-card:has(input[value=moi_truong_rac_thai])")
     page.fill("textarea[name=description]", "Rác thải ùn ứ ở đầu kiệt")
     with page.expect_navigation():
         page.click("#report-form button[type=submit]")

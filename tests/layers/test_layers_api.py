@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import zipfile
 
 import geopandas as gpd
@@ -169,3 +170,41 @@ def test_export_of_an_area(client, auth_headers, cli, tmp_path, parcels):
         resp = client.get("/api/layers/lo-dat/export", query_string={"format": "geojson", "area": bad})
         assert resp.status_code == 400, bad
         assert resp.get_json()["error"]["details"]["field"] == "area"
+
+
+def test_what_readers_see_defaults_order_labels_aliases_and_formats(client, auth_headers, parcels, points):
+    planner = auth_headers("planner")
+    buf = io.BytesIO(parcels.to_json(drop_id=True).encode())
+    client.post("/api/layers", data={"file": (buf, "lo.geojson"), "name": "lo-dat", "category": "planning"},
+                headers=planner, content_type="multipart/form-data")
+    upload(client, points, planner)
+    meta = [{"name": "so_tang", "alias": "Năm hoàn thành", "format": "plain"},
+            {"name": "dien_tich", "alias": "Diện tích", "unit": "m²", "decimals": 1}]
+    changed = client.patch("/api/layers/lo-dat", headers=planner, json={
+        "shown_by_default": False, "sort_order": 5, "attributes": meta,
+        "style": {"fill": "#ff0000", "by": "ten_lo", "categories": {VI_NAMES[0]: "#00ff00"},
+                  "labels": {VI_NAMES[0]: "Đất ở tại đô thị"}}})
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    assert body["shown_by_default"] is False and body["sort_order"] == 5
+    assert {"name": "so_tang", "type": "integer", "alias": "Năm hoàn thành", "format": "plain"} in body["attributes"]
+    for bad in ({"attributes": [{"name": "nope", "alias": "x"}]}, {"attributes": [{"name": "so_tang", "format": "x"}]},
+                {"attributes": "all"}, {"sort_order": "first"}, {"shown_by_default": "yes"},
+                {"style": {"labels": {"a": ""}}}):
+        assert client.patch("/api/layers/lo-dat", headers=planner, json=bad).status_code == 400, bad
+    # The catalog's order: tram-bom (0) before lo-dat (5).
+    assert [layer["name"] for layer in client.get("/api/layers").get_json()["layers"]] == ["tram-bom", "lo-dat"]
+    # Identify gives the aliases and formats; the planner's map starts with the layer off and reads its labels.
+    hit = client.get("/api/identify?lon=107.5805&lat=16.4605&layers=lo-dat").get_json()["layers"][0]
+    area = {"name": "dien_tich", "type": "double", "alias": "Diện tích", "unit": "m²", "decimals": 1}
+    assert area in hit["attributes"]
+    page = client.get("/maps/layers").get_data(as_text=True)
+    assert re.search(r'value="lo-dat"\s*>', page) and re.search(r'value="tram-bom"\s*checked>', page)
+    assert "Đất ở tại đô thị" in page and "Quy hoạch" in page
+    # New data keeps the aliases; the data catalogue's pages read them too, numbers by their format.
+    buf = io.BytesIO(parcels.to_json(drop_id=True).encode())
+    client.put("/api/layers/lo-dat/data", data={"file": (buf, "new.geojson")}, headers=planner,
+               content_type="multipart/form-data")
+    items = client.get("/ogc/collections/lo-dat/items?f=html", headers=planner).get_data(as_text=True)
+    assert "<th>Năm hoàn thành</th>" in items and "<td>120,5 m²</td>" in items and "<td>3</td>" in items
+    assert "Quy hoạch" in client.get("/ogc/collections/lo-dat?f=html", headers=planner).get_data(as_text=True)
