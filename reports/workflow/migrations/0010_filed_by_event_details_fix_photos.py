@@ -1,8 +1,8 @@
 """Who filed a report (an officer taking a call keeps it in "reports I filed" wherever it lands), the facts of a
 history entry kept as data (so that it reads in each reader's language), and photos of the fix.
 
-Revision ID: reports_0009
-Revises: reports_0007
+Revision ID: reports_0010
+Revises: reports_0009
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "reports_0009"
-down_revision = "reports_0007"
+revision = "reports_0010"
+down_revision = "reports_0009"
 branch_labels = None
 depends_on = None
 
