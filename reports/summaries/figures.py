@@ -8,7 +8,9 @@ or now when that day is today):
   at T and past due; handling time = closing minus creation (percentiles from 10 % wide buckets);
 - a dossier counts by its received time; on time = finished at or before its due time;
 - on today's areas a record counts where its area lies today; on the areas of the time, where its
-  area lay on the record's day.
+  area lay on the record's day;
+- with a category, report figures count that category's reports only (dossiers, alerts and cameras have no
+  report category and stay whole); handling times and the breakdowns by unit and channel are then not given.
 Today's figures as of now come from the daily rollups; anything else from the records themselves.
 """
 
@@ -60,6 +62,7 @@ class SummaryQuery:
     as_of: date | None = None
     mode: str = "now"
     trend: str | None = None
+    category: str | None = None  # a report category's code
 
 
 @dataclass(frozen=True)
@@ -127,14 +130,18 @@ class Context:
     area: AreaRef
     period: Period
     mapping: Mapping
+    category: Category | None = None
 
     @property
     def uses_rollup(self) -> bool:
-        # The rollups hold today's areas as of now; groups keep no breakdowns there.
-        return self.period.mode == "now" and self.period.is_now and self.area.level != "group" and self.area.current
+        # The rollups hold today's areas as of now; groups keep no breakdowns there (so no rows per category).
+        return (self.period.mode == "now" and self.period.is_now and self.area.level != "group" and self.area.current
+                and (self.category is None or all(c.level != "group" for c in self.mapping.children)))
 
     def params(self, mapping: Mapping | None = None) -> dict:
-        return {**self.period.params(), **(mapping or self.mapping).params(), "area_id": self.area.id}
+        return {**self.period.params(), **(mapping or self.mapping).params(), "area_id": self.area.id,
+                "category_id": self.category.id if self.category else None,
+                "category_key": str(self.category.id) if self.category else None}
 
 
 def context(session: Session, principal: Principal, query: SummaryQuery, now: datetime | None = None) -> Context:
@@ -145,8 +152,13 @@ def context(session: Session, principal: Principal, query: SummaryQuery, now: da
     if period.mode == "now" and not area.current:
         raise Invalid(f"{area.code} was replaced on {area.valid_to}; see it on the areas of the time (areas=then)",
                       {"field": "areas"})
+    category = None
+    if query.category is not None:
+        category = session.scalar(select(Category).where(Category.code == query.category))
+        if category is None:
+            raise Invalid(f"unknown category {str(query.category)[:64]!r}", {"field": "category"})
     return Context(hierarchy, visible, area, period, mapping(hierarchy, area, period.mode, period.date_from,
-                                                            period.date_to))
+                                                            period.date_to), category)
 
 
 # -- counting ---------------------------------------------------------------------------------------
@@ -179,15 +191,18 @@ def report_cells(session: Session, ctx: Context) -> dict[tuple[int, str, str], d
     due (read from the few reports open now that are recent or not yet due), and the backlog by age.
     """
     params = ctx.params()
+    one = ctx.category is not None
     if not ctx.uses_rollup:
-        return _cells(session.execute(sql.report_cells(ctx.period.mode, open_only=False), params), REPORT_KEYS)
+        return _cells(session.execute(sql.report_cells(ctx.period.mode, open_only=False, category=one), params),
+                      REPORT_KEYS)
     targets = [ctx.area.id, *(c.id for c in ctx.mapping.children)]
-    cells = _cells(session.execute(sql.report_rollup_cells(ctx.period.trend), {**params, "targets": targets}),
-                   REPORT_KEYS)
+    statement = sql.report_rollup_category_cells(ctx.period.trend) if one else sql.report_rollup_cells(
+        ctx.period.trend)
+    cells = _cells(session.execute(statement, {**params, "targets": targets}), REPORT_KEYS)
     for counts in cells.values():
         counts["open"] = counts["received"] - counts["resolved"] - counts["rejected"]
     # Overdue = open - not yet due; the backlog's age from the recent open reports, the oldest by difference.
-    recent = _cells(session.execute(sql.report_cells("now", open_only="recent"),
+    recent = _cells(session.execute(sql.report_cells("now", open_only="recent", category=one),
                                     {**params, "recent": ctx.period.t - timedelta(days=30)}), REPORT_KEYS)
     for key, counts in cells.items():
         found = recent.get(key, {"open": 0, "overdue": 0})
@@ -338,6 +353,8 @@ def summarize(session: Session, principal: Principal, query: SummaryQuery, *, ra
     units = _names(session, Unit, _dimension(reports, area.id, "unit"))
 
     def breakdown(dim, describe):
+        if ctx.category is not None and dim != "category":
+            return []  # not kept per category by the rollup: neither engine gives it
         cells = _dimension(reports, area.id, dim)
         rows = [{**describe(key), **report_figures(counts)} for key, counts in cells.items()]
         return sorted(rows, key=lambda r: (-r["received"], r["key"]))
@@ -371,6 +388,8 @@ def summarize(session: Session, principal: Principal, query: SummaryQuery, *, ra
     return {
         "area": {"id": area.id, **area.as_dict()},
         "period": period.as_dict(),
+        "category": {"code": ctx.category.code, "name_vi": ctx.category.name_vi, "name_en": ctx.category.name_en}
+        if ctx.category else None,
         "engine": "rollup" if ctx.uses_rollup else "records",
         "breadcrumb": [a.as_dict() for a in breadcrumb(ctx.hierarchy, area, ctx.visible)],
         # The city every page of an export names, whether or not the reader may open its figures.
@@ -486,7 +505,8 @@ def records(session: Session, principal: Principal, query: SummaryQuery, f: Reco
         target = match[0].id
     key = _record_key(session, f.source, f.dim, f.key) if f.dim else None
     open_only = ctx.period.is_now and f.measure in ("open", "overdue", "in_progress") and f.source != "alerts"
-    statement = sql.record_ids(f.source, ctx.period.mode, f.measure, f.dim, open_only)
+    statement = sql.record_ids(f.source, ctx.period.mode, f.measure, f.dim, open_only,
+                               category=ctx.category is not None and f.source == "reports")
     with _bounded():
         rows = session.execute(statement, {**ctx.params(ctx.mapping.restricted(target)), "key": key,
                                            "limit": f.per_page, "offset": (f.page - 1) * f.per_page}).all()
@@ -494,7 +514,8 @@ def records(session: Session, principal: Principal, query: SummaryQuery, f: Reco
     by_id = {r.id: r._mapping for r in session.execute(sql.RECORD_ROWS[f.source], {"ids": [r.id for r in rows]})}
     items = [_record_dict(f.source, by_id[r.id], ctx.period.t) for r in rows]
     return RecordPage(area=ctx.area.as_dict(), period=ctx.period.as_dict(),
-                      filter={"source": f.source, "measure": f.measure, "child": f.child, "dim": f.dim, "key": f.key},
+                      filter={"source": f.source, "measure": f.measure, "child": f.child, "dim": f.dim, "key": f.key,
+                              "category": ctx.category.code if ctx.category and f.source == "reports" else None},
                       total=total, page=f.page, per_page=f.per_page, items=items)
 
 

@@ -14,7 +14,8 @@ from reports.summaries.figures import INDICATORS, RecordFilter, SummaryQuery
 def summary_query(code: str) -> SummaryQuery:
     """The area, period, as-of date and areas (now/then) of a request, shared by every summary URL."""
     return SummaryQuery(area_code=code, date_from=date_arg("from"), date_to=date_arg("to"), as_of=date_arg("as_of"),
-                        mode=request.args.get("areas") or "now", trend=request.args.get("trend") or None)
+                        mode=request.args.get("areas") or "now", trend=request.args.get("trend") or None,
+                        category=request.args.get("category") or None)
 
 
 def record_filter() -> RecordFilter:

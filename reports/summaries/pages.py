@@ -18,7 +18,7 @@ from reports.summaries.hierarchy import area_in_scope, default_area, load_hierar
 
 bp = Blueprint("summaries_pages", __name__, template_folder="templates")
 CITY_VIEW = ([16.463, 107.585], 11)
-PERIOD_ARGS = ("from", "to", "as_of", "areas", "trend")
+PERIOD_ARGS = ("from", "to", "as_of", "areas", "trend", "category")
 
 
 def _start_area() -> str:
@@ -31,8 +31,11 @@ def _start_area() -> str:
 def _pinned(summary: dict) -> dict:
     """The resolved period of a summary as URL arguments, so that a figure's link counts the same records."""
     period = summary["period"]
-    return {"from": period["from"], "to": period["to"], "as_of": period["as_of"], "areas": period["areas"],
-            "trend": period["trend"]}
+    pinned = {"from": period["from"], "to": period["to"], "as_of": period["as_of"], "areas": period["areas"],
+              "trend": period["trend"]}
+    if summary.get("category"):
+        pinned["category"] = summary["category"]["code"]
+    return pinned
 
 
 @bp.app_context_processor

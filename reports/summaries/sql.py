@@ -47,14 +47,17 @@ TARGET = "CASE WHEN GROUPING(target) = 0 THEN target ELSE :area_id END AS target
 RECENT_OPEN = f"AND r.status IN {OPEN_STATUSES_SQL} AND (r.created_at >= :recent OR r.due_at >= :t)"
 
 
-def report_facts(mode: str, open_only: bool | str) -> str:
+def report_facts(mode: str, open_only: bool | str, category: bool = False) -> str:
     """One row per report counted in the period, with the child it lies under and its state as of :t.
 
-    *open_only*: True for the reports open now, "recent" for those of them that are recent or not yet due.
+    *open_only*: True for the reports open now, "recent" for those of them that are recent or not yet due;
+    *category*: only the reports of the category :category_id.
     """
     leaf = REPORT_LEAF[mode]
     open_filter = RECENT_OPEN if open_only == "recent" else (
         f"AND r.status IN {OPEN_STATUSES_SQL}" if open_only else "")
+    if category:
+        open_filter += " AND r.category_id = :category_id"
     return f"""{MAPPING}, f AS (
     SELECT r.id, r.created_at, m.target, r.category_id::text AS category, coalesce(r.unit_id, 0)::text AS unit,
            r.channel, {trend_start('d.day')} AS period, c.closed,
@@ -77,12 +80,13 @@ REPORT_MEASURES_SQL = """count(*) AS received, count(*) FILTER (WHERE resolved) 
        count(*) FILTER (WHERE overdue) AS overdue"""
 
 
-def report_cells(mode: str, open_only: bool | str):
+def report_cells(mode: str, open_only: bool | str, category: bool = False):
     """Counts per (target, dimension, key) from the reports themselves: the area's breakdowns, and each
-    child's totals. Open reports have no handling time, so that breakdown is left out for them."""
-    hist_set, hist_dim, hist_key = ("", "", "") if open_only else (
+    child's totals. Open reports have no handling time, so that breakdown is left out for them; nor has
+    a summary of one category (the rollup keeps no handling times per category: both engines say the same)."""
+    hist_set, hist_dim, hist_key = ("", "", "") if open_only or category else (
         "(hist), ", "WHEN GROUPING(hist) = 0 THEN 'hist' ", "hist::text, ")
-    return text(f"""WITH {report_facts(mode, open_only)}
+    return text(f"""WITH {report_facts(mode, open_only, category)}
 SELECT {TARGET},
        CASE WHEN GROUPING(category) = 0 THEN 'category' WHEN GROUPING(unit) = 0 THEN 'unit'
             WHEN GROUPING(channel) = 0 THEN 'channel' WHEN GROUPING(period) = 0 THEN 'trend'
@@ -125,6 +129,31 @@ WITH cells AS (
     {trend_rows}
 )
 SELECT area_id AS target, dim, key, {REPORT_SUMS} FROM cells GROUP BY area_id, dim, key
+UNION ALL
+SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, {REPORT_SUMS} FROM trend GROUP BY 3
+""")  # noqa: S608 - fixed fragments only
+
+
+def report_rollup_category_cells(trend: str):
+    """The cells of one category (:category_key) from the rollup: each target's totals and the area's trend.
+
+    Only areas above the residential groups keep rows per category; the caller reads groups from the records.
+    """
+    columns = "area_id, dim, key, day, received, resolved, rejected, on_time, late"
+    one = "dim = 'category' AND key = :category_key"
+    cells = _rollup_rows("report_daily", columns, [(f"area_id = ANY(CAST(:targets AS int[])) AND {one}", "")],
+                         SPAN_RANGES)
+    trend_rows = _rollup_rows("report_daily", columns, [(f"area_id = :area_id AND {one}", "")],
+                              WEEK_RANGES if trend == "week" else SPAN_RANGES)
+    return text(f"""
+WITH cells AS (
+    {cells}
+), trend AS (
+    {trend_rows}
+)
+SELECT area_id AS target, 'all' AS dim, '' AS key, {REPORT_SUMS} FROM cells GROUP BY area_id
+UNION ALL
+SELECT :area_id, 'category', :category_key, {REPORT_SUMS} FROM cells WHERE area_id = :area_id
 UNION ALL
 SELECT :area_id, 'trend', {trend_label(trend_start('day'))}, {REPORT_SUMS} FROM trend GROUP BY 3
 """)  # noqa: S608 - fixed fragments only
@@ -233,15 +262,18 @@ _ORDER = {"reports": "f.created_at DESC, f.id DESC", "dossiers": "f.received_at 
           "alerts": "f.first_at DESC, f.id DESC"}
 
 
-def record_ids(source: str, mode: str, measure: str, dim: str | None, open_only: bool = False):
+def record_ids(source: str, mode: str, measure: str, dim: str | None, open_only: bool = False,
+               category: bool = False):
     """Ids of the records behind one figure, newest first, with their total.
 
-    *open_only* narrows the scan to records open now; only right when the figure is as of now.
+    *open_only* narrows the scan to records open now; only right when the figure is as of now. *category*:
+    reports of the category :category_id only.
     """
     condition = MEASURES[source][measure]
     if dim:
         condition += f" AND {DIMENSIONS[source][dim]} = :key"
-    return text(f"""WITH {_FACTS[source](mode, open_only)}
+    facts = report_facts(mode, open_only, category) if source == "reports" else _FACTS[source](mode, open_only)
+    return text(f"""WITH {facts}
 SELECT f.id, count(*) OVER () AS total FROM f WHERE {condition}
 ORDER BY {_ORDER[source]} LIMIT :limit OFFSET :offset""")  # noqa: S608 - fixed fragments only
 

@@ -119,6 +119,41 @@ def test_rollup_follows_every_write(client, history, admin):
     assert totals()["received"] == before["received"] - 1
 
 
+def test_one_category_from_the_rollup_and_the_records(client, history, admin, monkeypatch):
+    """A category filter: the city from the rollup's category rows, a ward's groups from the records, the same
+    figures from both engines, and the records behind each figure are that category's."""
+    date_from, date_to = today() - timedelta(days=100), today()
+    truth = Truth(history, date_from=date_from, date_to=date_to, t=datetime.now(UTC),
+                  leaf_to_target=lambda r: ancestors_now(history)(r.area_current_id))
+    code = CATEGORIES[1]
+
+    def of_category(r):
+        return truth.categories[r.category_id] == code
+
+    args = period_args(date_from, date_to, category=code)
+    city = client.get("/api/summaries/T", query_string=args, headers=admin).get_json()
+    assert city["engine"] == "rollup" and city["category"]["code"] == code
+    assert figures(city["reports"]["totals"]) == truth.counts("T", of_category)
+    assert {c["code"]: figures(c["reports"]) for c in city["children"]} == {
+        c: truth.counts(c, of_category) for c in ("T-E", "T-W")}
+    assert sum(t["received"] for t in city["reports"]["trend"]) == truth.counts("T", of_category)["received"]
+    assert city["reports"]["by_unit"] == [] and city["reports"]["handling_hours"]["median"] is None
+    ward = client.get("/api/summaries/T-W", query_string=args, headers=admin).get_json()
+    assert ward["engine"] == "records"
+    assert {c["code"]: figures(c["reports"]) for c in ward["children"]} == {
+        c: truth.counts(c, of_category) for c in ("T-W-01", "T-W-02")}
+    page = client.get("/api/summaries/T/records", headers=admin,
+                      query_string={**args, "measure": "open", "per_page": 500}).get_json()
+    assert {i["id"] for i in page["items"]} == truth.ids("T", "open", of_category)
+    assert page["filter"]["category"] == code
+    monkeypatch.setattr(Context, "uses_rollup", property(lambda self: False))
+    slow = client.get("/api/summaries/T", query_string=args, headers=admin).get_json()
+    for key in ("reports", "children", "direct"):
+        assert slow[key] == city[key]
+    bad = client.get("/api/summaries/T", query_string={"category": "khong_co"}, headers=admin)
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "category"
+
+
 def test_as_of_a_past_date_counts_the_state_of_that_day(client, history, admin):
     as_of = today() - timedelta(days=30)
     date_from = today() - timedelta(days=100)
