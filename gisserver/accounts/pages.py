@@ -15,6 +15,7 @@ from gisserver.accounts.limits import attempt_for, policy, remember_device
 from gisserver.accounts.models import User
 from gisserver.accounts.users import authenticate, set_password
 from gisserver.core.access import open_to
+from gisserver.core.features import hooks
 from gisserver.core.http import db_session
 from gisserver.core.i18n import safe_next
 
@@ -64,6 +65,8 @@ def _signed_in(user: User, attempt: signin.Attempt, next_url: str, recovery_code
     signin.record_success(db, attempt)
     login_user(user)
     db.commit()
+    if next_url == "/":  # no page in mind: the first page a feature offers this person, if any
+        next_url = start_page(current_principal()) or next_url
     if recovery_codes:  # just set up at sign-in: shown once, before going on
         response = make_response(render_template("accounts/recovery_codes.html", codes=recovery_codes,
                                                  next=next_url))
@@ -128,6 +131,17 @@ def login_code():
                                error=_("Too many wrong codes: sign in again.")), 401
     session[PENDING_KEY] = pending
     return _code_page(user, pending, _("That code is not right (or was used already)."), 401)
+
+
+def start_page(principal) -> str | None:
+    """Where a person lands after signing in without a page in mind: the first page a feature offers them
+    (the "start_page" hook: a leader's dashboard), else the start page."""
+    for offer in hooks("start_page"):
+        target = offer(db_session(), principal)
+        if target is not None:
+            endpoint, values = target
+            return url_for(endpoint, **values)
+    return None
 
 
 @bp.post("/logout")

@@ -30,6 +30,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("reports.cameras",),
     ("reports.notifications",),
     ("reports.operations", "reports.summaries"),
+    ("reports.dashboards",),
     # The assembly: the app factory, the command group, migrations and backups use everything.
     ("gisserver.app", "gisserver.cli", "gisserver.migrate", "gisserver.backup", "gisserver.migrations", "reports"),
 )
