@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gisserver.accounts.users import Principal
-from gisserver.core.exceptions import Invalid, ServiceError
+from gisserver.core.exceptions import Invalid, NotFound, ServiceError
+from layers.models import Layer
 from reports.cameras.alert_types import alert_type_labels
 from reports.cameras.hotspots import status_for
 from reports.cameras.models import Hotspot
 from reports.dashboards import labels
-from reports.dashboards.indicators import CATALOG, CHILDREN, GROUP, HIGHER, ITEMS, LAYER_MEASURES, LOWER, TIME, VALUE
+from reports.dashboards.indicators import CHILDREN, GROUP, HIGHER, ITEMS, LAYER_MEASURES, LOWER, TIME, VALUE
 from reports.dashboards.layerstats import LayerStat, Resolved, resolve, statistic
 from reports.dashboards.panels import DEFAULT_PERIOD, Filters, IndicatorRef, Panel, PeriodSpec
 from reports.summaries import sql as summaries_sql
 from reports.summaries.figures import SummaryQuery, summarize
-from reports.summaries.hierarchy import TZ, AreaRef, area_in_scope, load_hierarchy, visible_area_ids
+from reports.summaries.hierarchy import TZ, AreaRef, area_in_scope, breadcrumb, load_hierarchy, visible_area_ids
 from reports.summaries.indicator_map import NO_DATA, class_breaks, class_of, colours
 from reports.workflow.labels import CHANNEL_LABELS
 
@@ -231,7 +232,12 @@ class Evaluator:
         key = (ref.key, ref.layer, ref.by, ref.within)
         if key not in self._resolved:
             stat = LayerStat(LAYER_MEASURES[ref.key], ref.layer, ref.by, ref.within)
-            self._resolved[key] = resolve(self.session, stat, include_internal=self.viewer.include_internal)
+            try:
+                self._resolved[key] = resolve(self.session, stat, include_internal=self.viewer.include_internal)
+            except NotFound:
+                if self.viewer.display and self.viewer.principal.is_staff and _internal(self.session, stat):
+                    raise NotFound("an internal layer: shown to people signed in, never on a wall screen") from None
+                raise
         return self._resolved[key]
 
     def _layer_series(self, panel: Panel, ref: IndicatorRef, side: Side, base: dict) -> list[dict]:
@@ -308,6 +314,12 @@ class Evaluator:
                                             "colour": point["colour"], "drill": point.get("drill")}})
         return {"type": "FeatureCollection", "features": features, "outline": self._shapes.get(area.id),
                 "legend": {**breaks, "colours": palette, "no_data": NO_DATA}}
+
+
+def _internal(session: Session, stat: LayerStat) -> bool:
+    """Whether a statistic names an internal layer (for saying why a wall screen leaves it out)."""
+    names = [n for n in (stat.layer, stat.within) if n]
+    return bool(session.scalar(select(Layer.id).where(Layer.name.in_(names), Layer.visibility == "internal")))
 
 
 # -- reading the summaries' figures -----------------------------------------------------------------------
@@ -387,13 +399,4 @@ def evaluate(session: Session, viewer: Viewer, panels: list[Panel], filters: Fil
 
 
 def _breadcrumb(evaluator: Evaluator, area: AreaRef) -> list[dict]:
-    from reports.summaries.hierarchy import breadcrumb
-
     return [{"code": a.code, "name": a.name} for a in breadcrumb(evaluator.hierarchy, area, evaluator.visible)]
-
-
-def today_local(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(TZ).date()
-
-
-__all__ = ["CATALOG", "Evaluator", "Side", "Viewer", "evaluate", "today_local"]

@@ -39,8 +39,9 @@ def _parts(measure: str, tables: StatTables, targets: list[int]):
     f = tables.table.alias("f")
     frm = t.join(f, func.ST_Intersects(f.c.geom, t.c.geom))
     conditions = []
-    # Most features lie wholly inside one area: measure them as they are and cut only those on a border.
-    inside = case((func.ST_CoveredBy(f.c.geom, t.c.geom), f.c.geom), else_=func.ST_Intersection(f.c.geom, t.c.geom))
+    # Most features lie wholly inside one area: measure them as they are and cut only those on a border. (ST_Covers
+    # with the area first: PostGIS prepares the repeated area once; ST_CoveredBy the other way round was 20x slower.)
+    inside = case((func.ST_Covers(t.c.geom, f.c.geom), f.c.geom), else_=func.ST_Intersection(f.c.geom, t.c.geom))
     if measure == "count":
         conditions.append(func.ST_Intersects(t.c.geom, func.ST_PointOnSurface(f.c.geom)))
         if tables.within is not None:
@@ -53,7 +54,7 @@ def _parts(measure: str, tables: StatTables, targets: list[int]):
         union = (select(t.c.target.label("target"), func.ST_Union(b.c.geom).label("geom"))
                  .select_from(t.join(b, func.ST_Intersects(b.c.geom, t.c.geom))).group_by(t.c.target).cte("u"))
         frm = frm.join(union, (union.c.target == t.c.target) & func.ST_Intersects(f.c.geom, union.c.geom))
-        measured = case((func.ST_CoveredBy(f.c.geom, union.c.geom), inside),
+        measured = case((func.ST_Covers(union.c.geom, f.c.geom), inside),
                         else_=func.ST_Intersection(inside, union.c.geom))
     size = func.ST_Area if measure == "area" else func.ST_Length
     return frm, conditions, size(cast(measured, Geography(srid=4326))), t.c.target, f

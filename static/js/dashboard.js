@@ -98,7 +98,7 @@ var DASH = (function () {
                        ctx.labels.words.previous + ": " + number(s.previous, s.unit, ctx.labels));
         card.appendChild(delta);
       }
-      if (s.spark && s.spark.length > 1) { card.appendChild(sparkline(s.spark)); }
+      if (s.spark && s.spark.filter(function (v) { return v !== null; }).length > 1) { card.appendChild(sparkline(s.spark)); }
       box.appendChild(card);
     });
     body.appendChild(box);
@@ -318,29 +318,13 @@ var DASH = (function () {
     var row = el("div", "dmaps");
     body.appendChild(row);
     (panel.shapes || []).forEach(function (shapes, i) {
+      var series = panel.series[i];
+      var unit = series ? series.unit : "count";
       var cell = el("div", "dmap-cell");
       if (panel.sides.length > 1) { cell.appendChild(el("div", "dnum-side", sideLabel(panel.sides[i]))); }
       var box = el("div", "dmap");
       cell.appendChild(box);
       row.appendChild(cell);
-      var map = L.map(box, { zoomControl: false, attributionControl: false, scrollWheelZoom: false, dragging: !ctx.wall,
-                             doubleClickZoom: false, keyboard: false });
-      maps.push(map);
-      var series = panel.series[i];
-      var unit = series ? series.unit : "count";
-      var layer = L.geoJSON(shapes, {
-        style: function (f) { return { color: "#fff", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.85 }; },
-        onEachFeature: function (f, l) {
-          l.bindTooltip(f.properties.name + ": " + number(f.properties.value, unit, ctx.labels), { sticky: true });
-          l.on("click", function () {
-            if (ctx.interactive && f.properties.drill && ctx.onDrill) { ctx.onDrill(f.properties.drill); }
-          });
-        }
-      }).addTo(map);
-      var bounds = layer.getBounds();
-      if (bounds.isValid()) { map.fitBounds(bounds, { padding: [4, 4] }); }
-      else if (shapes.outline) { map.fitBounds(L.geoJSON(shapes.outline).getBounds()); }
-      box.dataset.features = String(shapes.features.length);
       var legend = el("ul", "legend choropleth dlegend");
       var lower = shapes.legend.lower;
       (shapes.legend.bins || []).forEach(function (upper, k) {
@@ -354,6 +338,22 @@ var DASH = (function () {
         lower = upper;
       });
       cell.appendChild(legend);
+      var map = L.map(box, { zoomControl: false, attributionControl: false, scrollWheelZoom: false, dragging: !ctx.wall,
+                             doubleClickZoom: false, keyboard: false, zoomSnap: 0.1 });
+      maps.push(map);
+      var layer = L.geoJSON(shapes, {
+        style: function (f) { return { color: "#fff", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.85 }; },
+        onEachFeature: function (f, l) {
+          l.bindTooltip(f.properties.name + ": " + number(f.properties.value, unit, ctx.labels), { sticky: true });
+          l.on("click", function () {
+            if (ctx.interactive && f.properties.drill && ctx.onDrill) { ctx.onDrill(f.properties.drill); }
+          });
+        }
+      }).addTo(map);
+      var bounds = layer.getBounds();
+      if (bounds.isValid()) { map.fitBounds(bounds, { padding: [4, 4] }); }
+      else if (shapes.outline) { map.fitBounds(L.geoJSON(shapes.outline).getBounds()); }
+      box.dataset.features = String(shapes.features.length);
     });
   }
 

@@ -15,6 +15,26 @@
 
   function url(id) { return config.data.replace(/0$/, String(id)); }
 
+  // How many grid rows the panels take (CSS grid's sparse placement on 12 columns), so that the whole dashboard
+  // fits the screen: a wall is not scrolled.
+  function rowsOf(panels) {
+    var taken = {}, row = 0, col = 0, rows = 0;
+    panels.forEach(function (p) {
+      var w = Math.min(p.width, 12), h = p.height, free, r, c;
+      for (;;) {
+        if (col + w > 12) { row += 1; col = 0; continue; }
+        free = true;
+        for (r = 0; r < h && free; r++) { for (c = 0; c < w; c++) { if (taken[(row + r) + ":" + (col + c)]) { free = false; break; } } }
+        if (free) { break; }
+        col += 1;
+      }
+      for (r = 0; r < h; r++) { for (c = 0; c < w; c++) { taken[(row + r) + ":" + (col + c)] = true; } }
+      rows = Math.max(rows, row + h);
+      col += w;
+    });
+    return Math.max(rows, 1);
+  }
+
   function show() {
     var current = config.dashboards[index];
     if (!current || inFlight || document.hidden) { return; }
@@ -34,6 +54,8 @@
         refreshes += 1;
         document.getElementById("wall-title").textContent = current.title;
         document.getElementById("wall-area").textContent = answer.data.area.name;
+        var rows = rowsOf(answer.data.panels);
+        grid.style.gridAutoRows = "max(7rem, calc((100vh - 4.5rem - " + (rows - 1) * 0.75 + "rem) / " + rows + "))";
         DASH.render(grid, answer.data, { labels: config.labels, links: null, interactive: false, wall: true });
         grid.dataset.dashboard = String(current.id);
         grid.dataset.refreshes = String(refreshes);

@@ -52,6 +52,7 @@ STAFF_NOTE = "NOTE-W internal follow-up"
 INTERNAL_TITLE = "INTERNAL-TITLE pumping stations"
 INTERNAL_ATTRIBUTE = "INTERNAL-ATTR valve"
 STREAM_URL = "rtsp://10.20.30.40/stream-w"
+NUMBER_PANEL = {"id": "n", "chart": "number", "indicators": [{"key": "reports_received"}]}
 SECRETS = (REPORTER_NAME, REPORTER_PHONE, STAFF_NOTE, INTERNAL_TITLE, INTERNAL_ATTRIBUTE, STREAM_URL)
 
 
@@ -102,6 +103,29 @@ class World:
         import_layer(self.session, path, ImportOptions(name=name, visibility="internal"))
         self.commit()
         return name
+
+    def new_dashboard(self) -> int:
+        """A private dashboard of the west ward's leader."""
+        from reports.dashboards.service import create_dashboard
+
+        dashboard = create_dashboard(self.session, self.leader_w(), {"title": f"fresh {next(self.counter)}",
+                                                                     "panels": [NUMBER_PANEL]}, actor="test")
+        self.commit()
+        return dashboard.id
+
+    def new_display(self) -> int:
+        from reports.dashboards.displays import create_display
+
+        display, _ = create_display(self.session, self.leader_w(), {"name": "wall", "dashboards": [
+            self.names["dash_w"]]})
+        self.commit()
+        return display.id
+
+    def leader_w(self):
+        from gisserver.accounts.models import User
+        from gisserver.accounts.users import principal_for_user
+
+        return principal_for_user(self.session, self.session.scalar(select(User).where(User.username == "leader-w")))
 
     def reset_alert(self) -> dict:
         self.session.execute(text("UPDATE alerts SET status = 'new', closed_at = NULL"))
@@ -178,5 +202,26 @@ def build_world(app, session, tmp: Path) -> World:
         report_w=report_w.id, report_e=report_e.id, code_w=report_w.tracking_code, photo_w=photo_id,
         alert_w=alert.id, missing=report_e.id + 1000,
     )
+    _dashboards(world)
     return world
+
+
+def _dashboards(world: World) -> None:
+    """The west leader's private dashboard, the city leader's shared with every leader, a wall display."""
+    from gisserver.accounts.models import User
+    from gisserver.accounts.users import principal_for_user
+    from reports.dashboards.displays import create_display
+    from reports.dashboards.service import create_dashboard
+
+    session = world.session
+    city = principal_for_user(session, session.scalar(select(User).where(User.username == "leader-city")))
+    shared = create_dashboard(session, city, {"title": "City", "area": "T", "share": {"roles": ["leader"]},
+                                              "panels": [NUMBER_PANEL, {**NUMBER_PANEL, "id": "t",
+                                                                        "chart": "table"}]}, actor="test")
+    private = create_dashboard(session, world.leader_w(), {"title": "Mine", "panels": [NUMBER_PANEL]},
+                               actor="test")
+    world.names.update(dash_shared=shared.id, dash_w=private.id)
+    _, secret = create_display(session, world.leader_w(), {"name": "wall", "dashboards": [private.id]})
+    session.commit()
+    world.names["wall_secret"] = secret
 

@@ -24,6 +24,7 @@ from tests.app.access_world import (
     CALLERS,
     INTERNAL_ATTRIBUTE,
     INTERNAL_TITLE,
+    NUMBER_PANEL,
     PASSWORD,
     PEOPLE,
     REPORTER_NAME,
@@ -88,6 +89,11 @@ def admins(ok: int) -> dict[str, int]:
 def leads(ok: int = 200, anonymous: int = 401, leader_w: int | None = None) -> dict[str, int]:
     """Leaders' summaries: admins and the leaders whose areas cover the area; other roles are refused."""
     return answers(403, anonymous=anonymous, admin=ok, leader_city=ok, leader_w=ok if leader_w is None else leader_w)
+
+
+def own_dashboard(ok: int, anonymous: int = 401) -> dict[str, int]:
+    """The west leader's own dashboard: they and admins; another leader is told it does not exist."""
+    return answers(403, anonymous=anonymous, admin=ok, leader_w=ok, leader_city=404)
 
 
 def dossier_file(_values) -> dict:
@@ -382,6 +388,38 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
         Case("/api/summaries/T-E/records", leads(leader_w=404))],
     ("GET", "/api/summaries/<code>/records.<fmt>"): [Case("/api/summaries/T-W/records.csv", leads())],
     ("GET", "/api/summaries/<code>/map"): [Case("/api/summaries/T/map", leads(leader_w=404))],
+    # Dashboards: leaders (and admins) only; one they may not see does not exist for them; only its owner (or an
+    # admin) changes it. The indicator catalog lists internal layers to people, as the layer catalog does.
+    ("GET", "/api/indicators"): [Case("/api/indicators", leads(), secrets={INTERNAL_TITLE: STAFF})],
+    ("GET", "/api/dashboards"): [Case("/api/dashboards", leads())],
+    ("POST", "/api/dashboards"): [Case("/api/dashboards", leads(201), json={"title": "New", "panels": []})],
+    ("GET", "/api/dashboards/<int:dashboard_id>"): [Case("/api/dashboards/{dash_shared}", leads()),
+                                                    Case("/api/dashboards/{dash_w}", own_dashboard(200))],
+    ("PUT", "/api/dashboards/<int:dashboard_id>"): [
+        Case("/api/dashboards/{dashboard}", own_dashboard(200), json={"title": "Renamed"},
+             prepare=lambda w: {"dashboard": w.new_dashboard()})],
+    ("DELETE", "/api/dashboards/<int:dashboard_id>"): [
+        Case("/api/dashboards/{dashboard}", own_dashboard(204), prepare=lambda w: {"dashboard": w.new_dashboard()})],
+    ("POST", "/api/dashboards/<int:dashboard_id>/copy"): [Case("/api/dashboards/{dash_shared}/copy", leads(201))],
+    ("GET", "/api/dashboards/<int:dashboard_id>/data"): [Case("/api/dashboards/{dash_shared}/data", leads())],
+    ("POST", "/api/dashboards/preview"): [
+        Case("/api/dashboards/preview?area=T-W", leads(), json={"panels": [NUMBER_PANEL]})],
+    ("GET", "/api/dashboards/<int:dashboard_id>/export.<fmt>"): [
+        Case("/api/dashboards/{dash_w}/export.xlsx", own_dashboard(200))],
+    ("GET", "/api/dashboard-displays"): [Case("/api/dashboard-displays", leads())],
+    ("POST", "/api/dashboard-displays"): [Case("/api/dashboard-displays", leads(201),
+                                               json=lambda v: {"name": "Wall", "dashboards": [v["dash_shared"]]})],
+    ("DELETE", "/api/dashboard-displays/<int:display_id>"): [
+        Case("/api/dashboard-displays/{display}", own_dashboard(204), prepare=lambda w: {"display": w.new_display()})],
+    ("GET", "/dashboards"): [Case("/dashboards", leads(anonymous=302))],
+    ("GET", "/dashboards/<int:dashboard_id>"): [Case("/dashboards/{dash_w}", own_dashboard(200, anonymous=302))],
+    ("GET", "/dashboards/layer-records"): [
+        Case("/dashboards/layer-records?layer=tram-bom&measure=count&area=T-W", leads(anonymous=302),
+             secrets=INTERNAL_LAYER)],
+    # The wall: a display token's cookie is its only key (bearer tokens and sessions open nothing there).
+    ("GET", "/wall/<secret>"): [Case("/wall/{wall_secret}", answers(302))],
+    ("GET", "/wall"): [Case("/wall", answers(401))],
+    ("GET", "/wall/data/<int:dashboard_id>"): [Case("/wall/data/{dash_w}", answers(401))],
     # Dossier exports come from the one-stop shops' system: admins, or a machine token for that job.
     ("POST", "/api/dossiers/import"): [Case("/api/dossiers/import", admins(201), form=dossier_file)],
 }

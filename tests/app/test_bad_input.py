@@ -69,6 +69,21 @@ ROUTES: dict[str, str] = {
     "/api/layers/<name>/tiles/<z>/<x>/<y>.mvt": "/api/layers/parcels/tiles/14/13088/7480.mvt",
     "/api/report-categories": "/api/report-categories",
     "/api/summaries/<code>": "/api/summaries/T",
+    "/api/indicators": "/api/indicators",
+    "/api/dashboards": "/api/dashboards",
+    "/api/dashboards/<int:dashboard_id>": "/api/dashboards/{dashboard}",
+    "/api/dashboards/<int:dashboard_id>/copy": "/api/dashboards/{dashboard}/copy",
+    "/api/dashboards/<int:dashboard_id>/data": "/api/dashboards/{dashboard}/data",
+    "/api/dashboards/<int:dashboard_id>/export.<fmt>": "/api/dashboards/{dashboard}/export.xlsx",
+    "/api/dashboards/preview": "/api/dashboards/preview",
+    "/api/dashboard-displays": "/api/dashboard-displays",
+    "/api/dashboard-displays/<int:display_id>": "/api/dashboard-displays/1",
+    "/dashboards": "/dashboards",
+    "/dashboards/<int:dashboard_id>": "/dashboards/{dashboard}",
+    "/dashboards/layer-records": "/dashboards/layer-records",
+    "/wall": "/wall",
+    "/wall/<secret>": "/wall/gsd_not-a-token",
+    "/wall/data/<int:dashboard_id>": "/wall/data/{dashboard}",
     "/api/summaries/<code>/export.<fmt>": "/api/summaries/T/export.csv",
     "/api/summaries/<code>/map": "/api/summaries/T/map",
     "/api/summaries/<code>/records": "/api/summaries/T/records",
@@ -163,6 +178,7 @@ BODYLESS = {
     "/csp-report": "browsers' violation reports: what cannot be read is dropped, nothing is stored",
     "/api/unsubscribe/<token>": "RFC 8058 one-click: the token in the URL says everything, the body is ignored",
     "/n/unsubscribe/<token>": "the unsubscribe page's button: the token in the URL says everything",
+    "/api/dashboards/<int:dashboard_id>/copy": "makes a private copy of the dashboard as it is",
 }
 # Query parameters offered to every GET route; those it reads get SQL and garbage, one at a time.
 QUERY_PARAMS = ("sort", "filter", "filter-lang", "bbox", "q", "limit", "offset", "page", "per_page", "lon", "lat",
@@ -237,7 +253,12 @@ def world(database_url, tmp_path, auth_headers, app):
     session.close()
     app.config["WTF_CSRF_ENABLED"] = False
     headers = auth_headers("admin")
-    return World(app.test_client(), headers, database_url, values)
+    client = app.test_client()
+    made = client.post("/api/dashboards", headers=headers, json={"title": "Bảng", "panels": [
+        {"id": "n", "chart": "number", "indicators": [{"key": "reports_received"}]},
+        {"id": "l", "chart": "table", "indicators": [{"key": "layer_count", "layer": "parcels", "by": "ten_lo"}]}]})
+    values["dashboard"] = made.get_json()["id"]
+    return World(client, headers, database_url, values)
 
 
 def _counts(world: World) -> dict[str, int]:

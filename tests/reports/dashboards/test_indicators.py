@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from reports.dashboards.indicators import CATALOG
+from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 from tests.reports.dashboards.helpers import (
     alert_truth,
     build_everything,
@@ -18,7 +19,6 @@ from tests.reports.dashboards.helpers import (
     dossier_truth,
     hotspot_truth,
 )
-from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 from tests.reports.summaries.helpers import TZ, Truth, ancestors_now, exact_percentile, file, local_start
 
 DAYS = 100

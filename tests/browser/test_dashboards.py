@@ -1,0 +1,151 @@
+"""Dashboards in chromium: a leader lands on the city dashboard, builds one of their own (add panels, drag to
+arrange, save), drills down from the city to a ward and to the records behind a figure, and puts a dashboard on
+a wall screen that refreshes by itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from gisserver.demo.geography import CITY_CODE
+from reports.areas.models import Area
+from reports.dashboards.models import Dashboard
+from reports.intake.submit import ReportInput, submit_report
+from tests.browser.helpers import point_in_area
+
+READY = "document.getElementById('dash-grid').dataset.state === 'ready'"
+
+
+def _ready(page, panels: int | None = None):
+    page.wait_for_function(READY)
+    if panels is not None:
+        page.wait_for_function(f"document.querySelectorAll('#dash-grid .dpanel').length === {panels}")
+
+
+def _add(page, chart: str, indicator: str, **choices):
+    page.click("#dash-add")
+    page.select_option("#panel-form select[name=chart]", chart)
+    page.select_option("#panel-form select[name=indicator]", indicator)
+    for name, value in choices.items():
+        page.select_option(f"#panel-form select[name={name}]", value)
+    count = page.locator("#dash-grid .dpanel").count()
+    page.click("#panel-ok")
+    _ready(page, count + 1)
+
+
+def test_leader_lands_on_the_city_dashboard_and_builds_their_own(browser_page, demo_db):
+    page = browser_page.page
+    city = demo_db.scalar(select(Dashboard).where(Dashboard.template.is_(False)).order_by(Dashboard.id))
+    browser_page.login("leader")
+    assert page.url.endswith(f"/dashboards/{city.id}")  # where a leader starts
+    _ready(page, len(city.panels))
+    assert page.locator("#dash-grid .dpanel-error").count() == 0
+    assert page.locator("#dash-grid canvas").count() >= 4 and page.locator("#dash-grid .dmap path").count() > 10
+
+    browser_page.goto("/dashboards")
+    with page.expect_navigation():
+        page.click("#dash-new")
+    assert page.url.endswith("?edit=1")
+    _ready(page, 0)
+    page.fill("#dash-editbar input[name=title]", "Theo dõi quá hạn")
+    _add(page, "number", "reports_overdue", width="3")
+    _add(page, "ranking", "reports_on_time_rate", width="6", height="2")
+    _add(page, "bar", "layer_count", layer="diem-so-tan", within="vung-nguy-co-ngap", width="6", height="2")
+    assert page.locator("#panel-form select[name=dimension]").input_value() == "children"
+    # Drag the ranking onto the number card: it moves first.
+    order = page.locator("#dash-grid .dpanel").evaluate_all("els => els.map(e => e.dataset.chart)")
+    assert order == ["number", "ranking", "bar"]
+    page.drag_and_drop("#dash-grid .dpanel-ranking", "#dash-grid .dpanel-number")
+    assert page.locator("#dash-grid .dpanel").evaluate_all("els => els.map(e => e.dataset.chart)") == [
+        "ranking", "number", "bar"]
+    page.click("#dash-save")
+    page.wait_for_function("document.getElementById('dash-status').textContent.length > 0")
+    saved = demo_db.scalar(select(Dashboard).where(Dashboard.title == "Theo dõi quá hạn"))
+    assert [p["chart"] for p in saved.panels] == ["ranking", "number", "bar"]
+    assert saved.panels[2]["indicators"] == [{"key": "layer_count", "layer": "diem-so-tan",
+                                              "within": "vung-nguy-co-ngap"}]
+    # Opened again (not editing): the same three panels, with figures.
+    browser_page.goto(f"/dashboards/{saved.id}")
+    _ready(page, 3)
+    assert page.locator(".dpanel-number .dnum-value").inner_text().strip() != ""
+
+
+def test_drill_down_from_the_city_to_a_ward_and_to_the_records(browser_page, demo_db, demo_app):
+    page = browser_page.page
+    city = demo_db.scalar(select(Dashboard).where(Dashboard.template.is_(False)).order_by(Dashboard.id))
+    browser_page.login("leader")
+    browser_page.goto(f"/dashboards/{city.id}")
+    _ready(page, len(city.panels))
+    assert page.locator("#dash-grid").get_attribute("data-area") == CITY_CODE
+    # Click a ward in the table of the areas: the whole dashboard shows that ward, with a breadcrumb back up.
+    drill = page.locator("#dash-grid .dpanel-table button.drill").first
+    ward_code = drill.get_attribute("data-drill")
+    ward = demo_db.scalar(select(Area).where(Area.code == ward_code))
+    drill.click()
+    page.wait_for_function(f"document.getElementById('dash-grid').dataset.area === '{ward_code}' && {READY}")
+    assert f"area={ward_code}" in page.url
+    assert page.locator("#dash-crumbs strong").inner_text() == ward.name
+    received = page.locator(".dpanel[data-panel=received] .dnum-value")
+    value = int(received.get_attribute("data-value"))
+    period = page.evaluate("new URLSearchParams(location.search).get('last_days')")
+    assert period in (None, "365")
+    # The number is the summary's, and its link lists exactly those records.
+    with page.expect_navigation():
+        received.click()
+    assert f"/summaries/{ward_code}/records" in page.url
+    admin = demo_app.test_client()
+    assert page.locator("main p.hint").first.inner_text().startswith(ward.name)
+    total = page.evaluate("document.querySelectorAll('main table tbody tr').length")
+    assert total == min(value, 50) or value == 0
+    page.go_back()
+    page.wait_for_function(READY)
+    page.locator("#dash-crumbs a", has_text="Thành phố").click()
+    page.wait_for_function(f"document.getElementById('dash-grid').dataset.area === '{CITY_CODE}' && {READY}")
+    del admin
+
+
+def test_wall_screen_shows_the_dashboard_large_and_refreshes_itself(browser, browser_page, demo_db):
+    page = browser_page.page
+    city = demo_db.scalar(select(Dashboard).where(Dashboard.template.is_(False)).order_by(Dashboard.id))
+    browser_page.login("ward-leader")
+    browser_page.goto(f"/dashboards/{city.id}")
+    _ready(page, len(city.panels))
+    ward = page.locator("#dash-grid").get_attribute("data-area")  # a shared city dashboard opens on their ward
+    page.click("#dash-wall")
+    page.select_option("#wall-form select[name=refresh]", "30")
+    page.click("#wall-form button[type=submit]")
+    page.wait_for_function("document.getElementById('wall-url').value.includes('/wall/gsd_')")
+    url = page.locator("#wall-url").input_value()
+
+    # The screen: a fresh browser with no session, its clock under the test's control.
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN",
+                                  timezone_id="Asia/Ho_Chi_Minh")
+    try:
+        screen = context.new_page()
+        errors = []
+        screen.on("pageerror", lambda e: errors.append(str(e)))
+        screen.clock.install()
+        screen.goto(url)
+        assert screen.url.endswith("/wall")
+        screen.wait_for_function("document.getElementById('dash-grid').dataset.refreshes === '1'")
+        assert screen.locator("#wall-area").inner_text() != "" and screen.locator(".dpanel").count() == len(
+            city.panels)
+        size = screen.evaluate("parseFloat(getComputedStyle(document.querySelector('.dnum-value')).fontSize)")
+        assert size >= 48  # large type, read from across the room
+        # Internal layers stay off the wall (the drainage panel), whatever its owner sees.
+        assert screen.locator(".dpanel[data-panel=drainage].dpanel-error").count() == 1
+        before = int(screen.locator(".dpanel[data-panel=received] .dnum-value").get_attribute("data-value"))
+        # A report filed in the ward shows at the next refresh, without reloading the page.
+        lon, lat = point_in_area(demo_db, ward)
+        submit_report(demo_db, ReportInput("moi_truong_rac_thai", "Rác thải bên đường", lon, lat),
+                      now=datetime.now(UTC))
+        demo_db.commit()
+        screen.clock.run_for(31_000)
+        screen.wait_for_function("document.getElementById('dash-grid').dataset.refreshes === '2'")
+        after = int(screen.locator(".dpanel[data-panel=received] .dnum-value").get_attribute("data-value"))
+        assert after == before + 1
+        assert errors == []
+        screen.screenshot(path="/tmp/wall.png")
+    finally:
+        context.close()
