@@ -310,14 +310,15 @@ def dashboard_data(session: Session, viewer: Viewer, dashboard: Dashboard, filte
 
 
 def start_page(session: Session, principal: Principal):
-    """Where a leader lands after signing in: their latest own dashboard, else (a ward's leader) the ward template,
-    else a dashboard shared with them. None for everyone else. (The "start_page" hook of accounts' sign-in.)"""
+    """Where a leader lands after signing in: their latest own dashboard (with panels), else (a ward's leader) the
+    ward template, else a dashboard shared with them. None for everyone else. (The "start_page" hook of accounts'
+    sign-in.)"""
     if "leader" not in principal.roles:
         return None
     listing = list_dashboards(session, principal)
     hierarchy = load_hierarchy(session)
     top = default_area(hierarchy, principal)
     in_ward = top is not None and top.level in ("ward", "group")
-    mine = sorted(listing.mine, key=lambda d: d.updated_at, reverse=True)
+    mine = sorted((d for d in listing.mine if d.panels), key=lambda d: d.updated_at, reverse=True)
     order = [*mine, *(listing.templates if in_ward else []), *listing.shared, *listing.templates]
     return ("dashboards_pages.view_dashboard", {"dashboard_id": order[0].id}) if order else None

@@ -63,11 +63,26 @@ var DASH = (function () {
     maps = [];
   }
 
+  function kinds(panel) {
+    var seen = {};
+    panel.series.forEach(function (x) { seen[x.indicator + "|" + (x.group === undefined ? "" : x.group)] = true; });
+    return Object.keys(seen).length;
+  }
+
+  // A series' name in a legend or a table's head: the indicator, and with a comparison the side it shows (alone,
+  // when the panel shows one indicator: "Phường A" and "Phường B", or the two periods).
+  function sideName(panel, n) {
+    var a = panel.sides[0], b = panel.sides[1], side = panel.sides[n];
+    if (a && b && a.area.code === b.area.code && side.period) {
+      return GIS.formatDate(side.period.from, false) + " – " + GIS.formatDate(side.period.to, false);
+    }
+    return side.area.name;
+  }
+
   function seriesName(s, panel) {
-    var name = s.group !== undefined ? s.label : s.label;
-    if (panel.sides.length > 1 && s.group === undefined) { name += " · " + sideLabel(panel.sides[s.side]).split(" · ")[0]; }
-    if (panel.sides.length > 1 && s.group !== undefined) { name += " (" + (s.side + 1) + ")"; }
-    return name;
+    if (panel.sides.length < 2) { return s.label; }
+    if (kinds(panel) === 1) { return sideName(panel, s.side); }
+    return s.label + " · " + sideName(panel, s.side);
   }
 
   function colourOf(s, i, panel) {
@@ -360,6 +375,31 @@ var DASH = (function () {
   var DRAW = { number: numberCard, line: chartPanel, bar: chartPanel, stacked: chartPanel, ranking: chartPanel,
                table: tablePanel, gauge: gaugePanel, choropleth: mapPanel };
 
+  // Two areas compared area by area (or hotspot by hotspot): each has its own parts, so each side gets its own
+  // chart, side by side, rather than one axis mixing the wards of one with the groups of the other.
+  function splits(panel) {
+    return panel.sides.length > 1 && panel.sides[0].area.code !== panel.sides[1].area.code &&
+      (panel.dimension === "children" || panel.dimension === "items") && panel.chart !== "choropleth";
+  }
+
+  function drawPanel(body, panel, ctx) {
+    if (!splits(panel)) { DRAW[panel.chart](body, panel, ctx); return; }
+    var row = el("div", "dsides");
+    body.appendChild(row);
+    panel.sides.forEach(function (side, n) {
+      var cell = el("div", "dside");
+      cell.appendChild(el("div", "dnum-side side-" + n, sideLabel(side)));
+      var inner = el("div", "dside-body");
+      cell.appendChild(inner);
+      row.appendChild(cell);
+      var one = {};
+      Object.keys(panel).forEach(function (k) { one[k] = panel[k]; });
+      one.sides = [side];
+      one.series = panel.series.filter(function (x) { return x.side === n; });
+      DRAW[panel.chart](inner, one, ctx);
+    });
+  }
+
   function panelTitle(panel) {
     if (panel.title) { return panel.title; }
     var names = [];
@@ -376,7 +416,7 @@ var DASH = (function () {
     article.style.gridRow = "span " + panel.height;
     var head = el("header", "dpanel-head");
     head.appendChild(el("h2", null, panelTitle(panel)));
-    if (panel.sides.length > 1 && panel.chart !== "number" && panel.chart !== "choropleth") {
+    if (panel.sides.length > 1 && panel.chart !== "number" && panel.chart !== "choropleth" && !splits(panel)) {
       var sides = el("div", "dpanel-sides");
       panel.sides.forEach(function (side, i) {
         var tag = el("span", "side side-" + i, sideLabel(side));
@@ -396,7 +436,7 @@ var DASH = (function () {
       body.appendChild(el("p", "hint", ctx.labels.words.no_data));
       return article;
     }
-    ctx.pending.push(function () { DRAW[panel.chart](body, panel, ctx); });
+    ctx.pending.push(function () { drawPanel(body, panel, ctx); });
     return article;
   }
 
