@@ -153,7 +153,7 @@ def create_display():
     display, secret = displays.create_display(session, current_principal(), capped_json())
     session.commit()
     return {**displays.display_json(display), "token": secret,
-            "url": url_for("dashboards_wall.open_wall", secret=secret, _external=True)}, 201
+            "url": url_for("dashboards_wall.wall", _external=True) + "#" + secret}, 201
 
 
 @bp.delete("/dashboard-displays/<int:display_id>")

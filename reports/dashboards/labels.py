@@ -96,7 +96,9 @@ WORDS = {
     "unsaved": _l("Leave without saving your changes?"), "move_left": _l("Move before"),
     "move_right": _l("Move after"), "edit_panel": _l("Change this panel"), "remove_panel": _l("Remove this panel"),
     "offline": _l("No connection to the server since"), "updated": _l("Updated"),
-    "new_title": _l("New dashboard"),
+    "new_title": _l("New dashboard"), "wall": _l("Wall screen"),
+    "no_display": _l("This screen has no valid display link. Open the link the dashboard's owner made (it may "
+                     "have been revoked)."),
 }
 FAMILIES = {"reports": _l("Citizen reports"), "dossiers": _l("Administrative dossiers"),
             "alerts": _l("Camera alerts"), "cameras": _l("Cameras"), "hotspots": _l("Flood hotspots"),

@@ -3,13 +3,13 @@ layer statistic, and the wall screen opened by a display token."""
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, make_response, render_template, request, url_for
 from sqlalchemy import select
 
 from gisserver.accounts.auth import current_principal, page_roles
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid, NotFound, Unauthorized
-from gisserver.core.http import db_session, int_arg
+from gisserver.core.http import db_session, int_arg, json_body
 from reports.dashboards import displays, labels, service
 from reports.dashboards.forms import request_filters
 from reports.dashboards.indicators import LAYER_MEASURES
@@ -134,31 +134,36 @@ def _wall():
     return wall
 
 
-@wall_bp.get("/wall/<secret>")
-@open_to("wall screens holding a display token; the token is checked and kept in a cookie")
-def open_wall(secret: str):
-    """The display link: checked, kept in a cookie (so that it leaves the address bar and the logs of the
-    page's own requests), then the wall."""
-    if displays.wall_for(db_session(), secret) is None:
+@wall_bp.post("/wall/open")
+@open_to("wall screens holding a display token; the token is checked, then kept in a cookie")
+def open_wall():
+    """The display link is /wall#<token>: the token stays in the fragment, which browsers never send, so it is in
+    no server log, proxy or Referer. The wall page posts it here once; it is kept in an HttpOnly cookie for /wall."""
+    body = json_body()
+    secret = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(secret, str) or displays.wall_for(db_session(), secret) is None:
         raise NotFound("no display with this link (it may have been revoked)")
-    response = make_response(redirect(url_for("dashboards_wall.wall")))
-    response.set_cookie(WALL_COOKIE, secret, max_age=WALL_COOKIE_AGE, httponly=True, samesite="Lax",
+    response = make_response("", 204)
+    response.set_cookie(WALL_COOKIE, secret, max_age=WALL_COOKIE_AGE, httponly=True, samesite="Strict",
                         secure=request.is_secure, path="/wall")
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
 @wall_bp.get("/wall")
-@open_to("wall screens holding a display token cookie; read-only, the token is checked on every request")
+@open_to("wall screens; the page shows the dashboards of the display token in its cookie, read-only, or opens a "
+         "display link")
 def wall():
-    wall = _wall()
-    config = {"dashboards": [{"id": d.id, "title": d.title} for d in wall.dashboards],
-              "data": url_for("dashboards_wall.wall_data", dashboard_id=0),
-              "refresh": wall.display.refresh_seconds, "rotate": wall.display.rotate_seconds,
-              "labels": _labels(), "links": None}
-    response = make_response(render_template("dashboards/wall.html", config=config, name=wall.display.name))
+    wall = displays.wall_for(db_session(), request.cookies.get(WALL_COOKIE), english=english())
+    config = {"open": url_for("dashboards_wall.open_wall"), "labels": _labels(), "links": None,
+              "data": url_for("dashboards_wall.wall_data", dashboard_id=0), "dashboards": None}
+    if wall is not None:
+        config.update(dashboards=[{"id": d.id, "title": d.title} for d in wall.dashboards],
+                      refresh=wall.display.refresh_seconds, rotate=wall.display.rotate_seconds)
+    response = make_response(render_template("dashboards/wall.html", config=config,
+                                             name=wall.display.name if wall else labels.WORDS["wall"]))
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -359,7 +359,7 @@ var DASH = (function () {
       var layer = L.geoJSON(shapes, {
         style: function (f) { return { color: "#fff", weight: 1, fillColor: f.properties.colour, fillOpacity: 0.85 }; },
         onEachFeature: function (f, l) {
-          l.bindTooltip(f.properties.name + ": " + number(f.properties.value, unit, ctx.labels), { sticky: true });
+          l.bindTooltip(GIS.esc(f.properties.name) + ": " + GIS.esc(number(f.properties.value, unit, ctx.labels)), { sticky: true });
           l.on("click", function () {
             if (ctx.interactive && f.properties.drill && ctx.onDrill) { ctx.onDrill(f.properties.drill); }
           });

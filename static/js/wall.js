@@ -3,6 +3,25 @@
 // fetched while the screen is hidden). A lost connection keeps the last figures up and says since when.
 (function () {
   var config = JSON.parse(document.getElementById("wall-config").textContent);
+  // Opening a display link (/wall#<token>): the token goes to the server once, in a POST, and the page reloads
+  // with it kept in a cookie; the fragment leaves the address bar.
+  if (!config.dashboards) {
+    var token = window.location.hash.slice(1);
+    var state0 = document.getElementById("wall-state");
+    if (!token) { state0.textContent = config.labels.words.no_display; state0.className = "wall-state error"; return; }
+    var csrf = document.querySelector("meta[name=csrf-token]");
+    fetch(config.open, { method: "POST", credentials: "same-origin",
+                         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : "" },
+                         body: JSON.stringify({ token: token }) }).then(function (answer) {
+      if (answer.status === 204) { window.location.replace(window.location.pathname); return; }
+      state0.textContent = config.labels.words.no_display;
+      state0.className = "wall-state error";
+    }, function () {
+      state0.textContent = config.labels.words.no_display;
+      state0.className = "wall-state error";
+    });
+    return;
+  }
   var grid = document.getElementById("dash-grid");
   var state = document.getElementById("wall-state");
   var index = 0;

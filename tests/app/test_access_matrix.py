@@ -417,8 +417,9 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
         Case("/dashboards/layer-records?layer=tram-bom&measure=count&area=T-W", leads(anonymous=302),
              secrets=INTERNAL_LAYER)],
     # The wall: a display token's cookie is its only key (bearer tokens and sessions open nothing there).
-    ("GET", "/wall/<secret>"): [Case("/wall/{wall_secret}", answers(302))],
-    ("GET", "/wall"): [Case("/wall", answers(401))],
+    # The wall page itself only opens a display link when it holds no token.
+    ("POST", "/wall/open"): [Case("/wall/open", answers(204), json=lambda v: {"token": v["wall_secret"]})],
+    ("GET", "/wall"): [Case("/wall", PUBLIC)],
     ("GET", "/wall/data/<int:dashboard_id>"): [Case("/wall/data/{dash_w}", answers(401))],
     # Dossier exports come from the one-stop shops' system: admins, or a machine token for that job.
     ("POST", "/api/dossiers/import"): [Case("/api/dossiers/import", admins(201), form=dossier_file)],

@@ -82,7 +82,7 @@ ROUTES: dict[str, str] = {
     "/dashboards/<int:dashboard_id>": "/dashboards/{dashboard}",
     "/dashboards/layer-records": "/dashboards/layer-records",
     "/wall": "/wall",
-    "/wall/<secret>": "/wall/gsd_not-a-token",
+    "/wall/open": "/wall/open",
     "/wall/data/<int:dashboard_id>": "/wall/data/{dashboard}",
     "/api/summaries/<code>/export.<fmt>": "/api/summaries/T/export.csv",
     "/api/summaries/<code>/map": "/api/summaries/T/map",

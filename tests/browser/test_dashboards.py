@@ -115,7 +115,7 @@ def test_wall_screen_shows_the_dashboard_large_and_refreshes_itself(browser, bro
     page.click("#dash-wall")
     page.select_option("#wall-form select[name=refresh]", "30")
     page.click("#wall-form button[type=submit]")
-    page.wait_for_function("document.getElementById('wall-url').value.includes('/wall/gsd_')")
+    page.wait_for_function("document.getElementById('wall-url').value.includes('/wall#gsd_')")
     url = page.locator("#wall-url").input_value()
 
     # The screen: a fresh browser with no session, its clock under the test's control.
@@ -127,7 +127,8 @@ def test_wall_screen_shows_the_dashboard_large_and_refreshes_itself(browser, bro
         screen.on("pageerror", lambda e: errors.append(str(e)))
         screen.clock.install()
         screen.goto(url)
-        assert screen.url.endswith("/wall")
+        screen.wait_for_url("**/wall")  # the token has left the address bar for a cookie
+        assert "gsd_" not in screen.url
         screen.wait_for_function("document.getElementById('dash-grid').dataset.refreshes === '1'")
         assert screen.locator("#wall-area").inner_text() != "" and screen.locator(".dpanel").count() == len(
             city.panels)

@@ -205,14 +205,16 @@ def test_wall_display_token_read_only_scoped_and_revocable(app, client, world):
                                                          "refresh_seconds": 30}, headers=world["west"])
     assert made.status_code == 201
     secret = made.get_json()["token"]
-    assert made.get_json()["url"].endswith(f"/wall/{secret}") and secret.startswith("gsd_")
+    # The secret travels in the link's fragment (never sent in a GET, never in a log), posted once by the page.
+    assert made.get_json()["url"].endswith(f"/wall#{secret}") and secret.startswith("gsd_")
     screen = app.test_client()
-    assert screen.get("/wall").status_code == 401  # no token yet
-    opened = screen.get(f"/wall/{secret}")
-    assert opened.status_code == 302 and opened.headers["Location"] == "/wall"
+    assert b'"dashboards": null' in screen.get("/wall").data  # no token yet: the page only opens a link
+    assert screen.get(f"/wall/data/{shown['id']}").status_code == 401
+    opened = screen.post("/wall/open", json={"token": secret})
+    assert opened.status_code == 204
     assert "HttpOnly" in opened.headers["Set-Cookie"] and "Path=/wall" in opened.headers["Set-Cookie"]
     page = screen.get("/wall")
-    assert page.status_code == 200 and b"wall-config" in page.data and b"<script>" not in page.data
+    assert page.status_code == 200 and f'"id": {shown["id"]}'.encode() in page.data and b"<script>" not in page.data
     wall = screen.get(f"/wall/data/{shown['id']}", headers={"Accept": "application/json"})
     assert wall.status_code == 200 and wall.headers["Cache-Control"] == "no-store"
     panels = wall.get_json()["panels"]
@@ -223,7 +225,7 @@ def test_wall_display_token_read_only_scoped_and_revocable(app, client, world):
     assert client.get("/api/dashboards", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert screen.get(f"/dashboards/{shown['id']}").status_code == 302
     assert screen.post(f"/wall/data/{shown['id']}").status_code == 405
-    assert app.test_client().get("/wall/gsd_not-a-real-one").status_code == 404
+    assert app.test_client().post("/wall/open", json={"token": "gsd_not-a-real-one"}).status_code == 404
     # Revoked: the screen stops at its next refresh.
     display = made.get_json()["id"]
     assert client.delete(f"/api/dashboard-displays/{display}", headers=world["east"]).status_code == 404
