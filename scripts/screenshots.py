@@ -32,7 +32,8 @@ PAGES = [
     ("officer", "/keychains"), ("officer", "/account/password"),
     ("planner", "/maps/layers"), ("planner", "/ogc/collections?f=html"),
     ("leader", "/maps/leader"), ("leader", "/summaries/HUE"), ("leader", "/summaries/HUE-01"),
-    ("leader", "/summaries/HUE/records?measure=overdue"),
+    ("leader", "/summaries/HUE/records?measure=overdue"), ("leader", "/dashboards"), ("leader", "/dashboards/1"),
+    ("leader", "/dashboards/1?compare_area=HUE-05"),
 ]
 USERS = (None, "officer", "planner", "leader")
 
