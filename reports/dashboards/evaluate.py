@@ -380,8 +380,7 @@ def evaluate(session: Session, viewer: Viewer, panels: list[Panel], filters: Fil
     """Every panel's data for one viewer, with the filters the dashboard was seen with."""
     evaluator = Evaluator(session, viewer, filters, now)
     area = evaluator.area(filters.area)  # the dashboard's own area: outside the viewer's scope, the whole is 404
-    if filters.compare_area:
-        evaluator.area(filters.compare_area)
+    other = evaluator.area(filters.compare_area) if filters.compare_area else None
     period = filters.period or DEFAULT_PERIOD
     start, end = period.dates(evaluator.today)
     return {
@@ -391,8 +390,8 @@ def evaluate(session: Session, viewer: Viewer, panels: list[Panel], filters: Fil
         if area.current else [],
         "period": {**period.as_json(), "from": start.isoformat(), "to": end.isoformat()},
         "category": filters.category,
-        "compare": {"area": filters.compare_area, "period": filters.compare_period.as_json()
-                    if filters.compare_period else None},
+        "compare": {"area": filters.compare_area, "area_name": other.name if other else None,
+                    "period": filters.compare_period.as_json() if filters.compare_period else None},
         "panels": [evaluator.panel(p) for p in panels],
         "generated_at": (now or datetime.now(UTC)).isoformat(),
     }

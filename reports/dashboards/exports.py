@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from datetime import UTC, datetime
 
 from reportlab.graphics import renderPDF
@@ -119,7 +120,15 @@ class Painter:
             d.add(self.text(6, body_h / 2, labels.WORDS["no_data"], 7, colour="#52606d"))
             return d
         draw = getattr(self, f"draw_{panel['chart']}")
-        d.add(draw(panel, w, body_h))
+        if _splits(panel):
+            # Two areas compared part by part: each has its own parts, so each gets its own half of the panel.
+            for n, side in enumerate(sides):
+                one = {**panel, "sides": [side], "series": [s for s in panel["series"] if s["side"] == n]}
+                part = draw(one, w / 2, body_h)
+                part.translate(w / 2 * n, 0)
+                d.add(part)
+        else:
+            d.add(draw(panel, w, body_h))
         return d
 
     def side_label(self, side: dict) -> str:
@@ -162,11 +171,15 @@ class Painter:
         chart.x, chart.y, chart.width, chart.height = left, bottom, max(w - left - 8, 10), max(h - bottom - 4, 10)
         return chart
 
-    def _value_axis(self, axis, unit):
+    def _value_axis(self, axis, unit, data=None):
         axis.labels.fontName, axis.labels.fontSize = self.regular, 6
         axis.labelTextFormat = lambda v: number(v, unit, self.english) if unit == "percent" else \
             number(v, "count" if float(v).is_integer() else unit, self.english).replace(UNIT_SUFFIX.get(unit, ""), "")
         axis.forceZero = True
+        if data is not None and not any(v for row in data for v in row):
+            axis.valueMin, axis.valueMax = 0, 1  # all zero: a plain axis, not -0.01 .. 0.01
+        elif data is not None and unit == "count" and max(v for row in data for v in row) <= 8:
+            axis.valueStep = 1  # a few features: whole numbers on the axis
 
     def _data(self, panel):
         series = [s for s in panel["series"] if s.get("points") is not None]
@@ -181,11 +194,11 @@ class Painter:
             return g
         chart = self._chart_frame(VerticalBarChart(), w, h)
         chart.data = data
-        chart.categoryAxis.categoryNames = [_short(c, 14) for c in self._categories(panel)]
+        chart.categoryAxis.categoryNames = _thin([_short(c, 14) for c in self._categories(panel)])
         chart.categoryAxis.labels.fontName, chart.categoryAxis.labels.fontSize = self.regular, 5.5
         if len(chart.categoryAxis.categoryNames) > 8:
             chart.categoryAxis.labels.angle, chart.categoryAxis.labels.boxAnchor = 45, "ne"
-        self._value_axis(chart.valueAxis, series[0]["unit"])
+        self._value_axis(chart.valueAxis, series[0]["unit"], data)
         if stacked:
             chart.categoryAxis.style = "stacked"
         chart.barSpacing, chart.groupSpacing = 0.5, 3
@@ -209,7 +222,7 @@ class Painter:
             return g
         chart = self._chart_frame(HorizontalLineChart(), w, h)
         chart.data = data
-        chart.categoryAxis.categoryNames = self._categories(panel)
+        chart.categoryAxis.categoryNames = _thin(self._categories(panel))
         chart.categoryAxis.labels.fontName, chart.categoryAxis.labels.fontSize = self.regular, 5.5
         if len(chart.categoryAxis.categoryNames) > 8:
             chart.categoryAxis.labels.angle, chart.categoryAxis.labels.boxAnchor = 45, "ne"
@@ -300,6 +313,10 @@ class Painter:
             g.add(self.text(6, h / 2, labels.WORDS["no_data"], 7, colour="#52606d"))
             return g
         per_row = max(1, min(len(items), int(w // 70)))
+        fits = per_row * max(1, int(h // 55))  # the worst first: those that fit, then how many more
+        if len(items) > fits:
+            g.add(self.text(w - 4, 2, f"… +{len(items) - fits + 1}", 6, colour="#52606d", anchor="end"))
+            items = items[:fits - 1] if fits > 1 else items[:1]
         rows = math.ceil(len(items) / per_row)
         cell_w, cell_h = w / per_row, h / rows
         for i, (label, value, top, bands, unit) in enumerate(items):
@@ -366,6 +383,18 @@ class Painter:
         return g
 
 
+def _thin(names: list[str], most: int = 20) -> list[str]:
+    """Every k-th label of a long axis (forty wards' names side by side print over each other)."""
+    step = math.ceil(len(names) / most) if names else 1
+    return [n if i % step == 0 else "" for i, n in enumerate(names)]
+
+
+def _splits(panel: dict) -> bool:
+    sides = panel.get("sides") or []
+    return (len(sides) > 1 and sides[0]["area"]["code"] != sides[1]["area"]["code"]
+            and panel["dimension"] in ("children", "items") and panel["chart"] != "choropleth")
+
+
 def _rings(geometry: dict):
     polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]] \
         if geometry["type"] == "Polygon" else []
@@ -395,7 +424,8 @@ def dashboard_pdf(title: str, data: dict, english: bool = False) -> bytes:
         subtitle += f" · {labels.WORDS['category']}: {data['category']}"
     compare = data.get("compare") or {}
     if compare.get("area") or compare.get("period"):
-        other = compare.get("area") or f"{compare['period'].get('from', '')} – {compare['period'].get('to', '')}"
+        other = compare.get("area_name") or compare.get("area") or \
+            f"{compare['period'].get('from', '')} – {compare['period'].get('to', '')}"
         subtitle += f" · {labels.WORDS['compare']}: {other}"
     stamp = f"{labels.WORDS['generated']} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     for page in range(pages):
@@ -437,13 +467,13 @@ def dashboard_xlsx(title: str, data: dict) -> bytes:
                 [words["category"], data.get("category") or words["all_categories"]]]
     compare = data.get("compare") or {}
     if compare.get("area") or compare.get("period"):
-        overview.append([words["compare"], compare.get("area") or
+        overview.append([words["compare"], compare.get("area_name") or compare.get("area") or
                          f"{compare['period'].get('from', '')} – {compare['period'].get('to', '')}"])
     sheets = [Sheet("overview", str(labels.WORDS["dashboards"]), [words["key"], words["value"]], overview)]
     used = set()
     for i, panel in enumerate(data["panels"], start=1):
         name = (panel.get("title") or (panel["series"][0]["label"] if panel["series"] else panel["id"]))
-        sheet_title = f"{i} {name}".replace("/", "-")[:31]
+        sheet_title = re.sub(r"[\\/?*:\[\]]", "-", f"{i} {name}")[:31]  # characters Excel refuses in a name
         if panel.get("error"):
             sheets.append(Sheet(panel["id"], sheet_title, [words["value"]], [[panel["error"]["message"]]]))
             continue

@@ -184,7 +184,7 @@ def test_pdf_is_vector_a_page_per_screen_and_xlsx_holds_the_figures(client, city
                {"id": "gauge", "chart": "gauge", "dimension": "items", "indicators": [{"key": "hotspot_levels"}],
                 "width": 6, "height": 2},
                {"id": "table", "chart": "table", "indicators": [{"key": "dossiers_received"}], "width": 6,
-                "height": 2}]
+                "height": 2, "title": "Hồ sơ: tiếp nhận/trả [tháng]?"}]
     made = client.post("/api/dashboards", json={"title": "Họp giao ban", "panels": panels}, headers=leader)
     assert made.status_code == 201, made.get_json()
     dashboard = made.get_json()["id"]
