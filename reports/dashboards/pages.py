@@ -142,7 +142,7 @@ def open_wall():
     body = json_body()
     secret = body.get("token") if isinstance(body, dict) else None
     if not isinstance(secret, str) or displays.wall_for(db_session(), secret) is None:
-        raise NotFound("no display with this link (it may have been revoked)")
+        raise Unauthorized("this display link is unknown or has been revoked")
     response = make_response("", 204)
     response.set_cookie(WALL_COOKIE, secret, max_age=WALL_COOKIE_AGE, httponly=True, samesite="Strict",
                         secure=request.is_secure, path="/wall")

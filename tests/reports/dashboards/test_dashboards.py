@@ -225,7 +225,7 @@ def test_wall_display_token_read_only_scoped_and_revocable(app, client, world):
     assert client.get("/api/dashboards", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert screen.get(f"/dashboards/{shown['id']}").status_code == 302
     assert screen.post(f"/wall/data/{shown['id']}").status_code == 405
-    assert app.test_client().post("/wall/open", json={"token": "gsd_not-a-real-one"}).status_code == 404
+    assert app.test_client().post("/wall/open", json={"token": "gsd_not-a-real-one"}).status_code == 401
     # Revoked: the screen stops at its next refresh.
     display = made.get_json()["id"]
     assert client.delete(f"/api/dashboard-displays/{display}", headers=world["east"]).status_code == 404
