@@ -167,7 +167,8 @@ def main(argv=None) -> int:
     def http(path):
         def call(_i):
             response = client.get(path, headers=headers)
-            assert response.status_code == 200, response.data[:300]
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: {response.status_code} {response.data[:300]!r}")
         return call
 
     with app.test_request_context():
