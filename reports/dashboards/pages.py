@@ -163,7 +163,6 @@ def wall():
     response = make_response(render_template("dashboards/wall.html", config=config,
                                              name=wall.display.name if wall else labels.WORDS["wall"]))
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
