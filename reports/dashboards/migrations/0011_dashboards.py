@@ -1,7 +1,7 @@
 """Leaders' dashboards and the display tokens of wall screens.
 
-Revision ID: reports_0009
-Revises: reports_0007
+Revision ID: reports_0011
+Revises: reports_0010
 Create Date: 2026-12-04
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-revision = "reports_0009"
-down_revision = "reports_0007"
+revision = "reports_0011"
+down_revision = "reports_0010"
 branch_labels = None
 depends_on = "base_0002"  # dashboards belong to users
 
