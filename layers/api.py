@@ -1,4 +1,5 @@
-"""HTTP API of the layer catalog: list, read (with styles), upload, replace data, update, delete, export."""
+"""HTTP API of the layer catalog: list, read (with styles), upload, replace data, update, delete, export; a
+layer's history and restores."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from werkzeug.utils import secure_filename
 from gisserver.accounts.auth import actor_label, is_staff, require_roles
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid
-from gisserver.core.http import db_session, json_body, parse_json_text, readable_from_other_origins
-from layers import catalog
+from gisserver.core.http import db_session, int_arg, json_body, parse_json_text, readable_from_other_origins
+from layers import catalog, editing, history
 from layers.archives import ArchiveLimits
 from layers.catalog import layer_json
 from layers.importing import ImportOptions, import_layer
@@ -129,3 +130,66 @@ def export_layer(name: str):
     response.call_on_close(tmp.cleanup)
     return response
 
+
+# -- history: changes, a feature's versions, restores ---------------------------------------------------------
+
+
+def _planner_layer(name: str):
+    session = db_session()
+    return session, catalog.get_layer(session, name, include_internal=True)
+
+
+@bp.get("/<name>/changes")
+@require_roles("planner")
+def layer_changes(name: str):
+    session, layer = _planner_layer(name)
+    fid = request.args.get("fid")
+    if fid is not None and not fid.isdigit():
+        raise Invalid("fid must be a feature id", {"field": "fid"})
+    limit = int_arg("limit", 100)
+    if not 1 <= limit <= 1000:
+        raise Invalid("limit must be from 1 to 1000", {"field": "limit"})
+    rows = history.changes(session, layer, fid=int(fid) if fid else None, limit=limit,
+                           before_id=int_arg("before", 0) or None)
+    return {"layer": layer.name, "changes": [history.change_json(c) for c in rows]}
+
+
+@bp.get("/<name>/features/<int:fid>/versions")
+@require_roles("planner")
+def feature_versions(name: str, fid: int):
+    session, layer = _planner_layer(name)
+    return history.versions(session, layer, fid)
+
+
+def _restore_body() -> dict:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object")
+    comment = body.get("comment", "")
+    if not isinstance(comment, str) or len(comment) > 2000:
+        raise Invalid("comment is a text of at most 2000 characters", {"field": "comment"})
+    return body
+
+
+@bp.post("/<name>/features/<int:fid>/restore")
+@require_roles("planner")
+def restore_feature(name: str, fid: int):
+    body = _restore_body()
+    session, layer = _planner_layer(name)
+    result = editing.restore_feature(session, layer, str(fid), body.get("version"), actor=actor_label(),
+                                     comment=body.get("comment", ""))
+    session.commit()
+    return {"fid": fid, "change": history.change_json(result.change), "etag": result.etag}
+
+
+@bp.post("/<name>/restore")
+@require_roles("planner")
+def restore_layer(name: str):
+    body = _restore_body()
+    at = history.parse_instant(body.get("at") if isinstance(body.get("at"), str) else None, "at")
+    if at is None:
+        raise Invalid("at is required: the instant whose data to restore", {"field": "at"})
+    session, layer = _planner_layer(name)
+    change = history.restore_layer(session, layer, at, actor=actor_label(), comment=body.get("comment", ""))
+    session.commit()
+    return {"change": history.change_json(change), "layer": layer_json(layer)}

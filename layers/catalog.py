@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
-from layers import storage
+from layers import history, storage
 from layers.models import ATTRIBUTE_FORMATS, CATEGORIES, VISIBILITIES, Layer
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -196,8 +196,9 @@ def update_layer(session: Session, layer: Layer, changes: dict, *, actor: str) -
 
 
 def delete_layer(session: Session, layer: Layer) -> None:
-    """Remove the layer and its data table (in the caller's transaction)."""
-    storage.drop_table(session.connection(), layer.data_table)
+    """Remove the layer, its data table and its whole history (in the caller's transaction)."""
+    for name in {layer.data_table, *history.tables_of(session, layer.id)}:
+        storage.drop_table(session.connection(), name)
     session.delete(layer)
     session.flush()
 

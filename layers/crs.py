@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from pyproj import CRS
 from pyproj.exceptions import CRSError
@@ -48,6 +49,13 @@ def _slug(name: str) -> str:
     for prefix in ("tinh ", "thanh pho ", "tp. ", "tp "):
         text = text.removeprefix(prefix)
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def vn2000_proj(central_meridian: float, k: float = 0.9999) -> str:
+    """The PROJ definition of a VN-2000 transverse Mercator zone (3-degree provincial: k=0.9999; 6-degree UTM:
+    k=0.9996), with the national shift to WGS 84."""
+    return (f"+proj=tmerc +lat_0=0 +lon_0={central_meridian:g} +k={k} +x_0=500000 +y_0=0 "
+            f"+ellps=WGS84 +towgs84={VN2000_TOWGS84} +units=m +no_defs +type=crs")
 
 
 def vn2000_tm(central_meridian: float, k: float = 0.9999) -> CRS:
@@ -136,3 +144,71 @@ def resolve_source_crs(file_crs, *, crs: str | None = None, province: str | None
     if _is_vn2000(source):
         return _with_vn2000_shift(source), description
     return source, description
+
+
+# -- coordinate systems served by OGC API - Features Part 2 and accepted in edits (Content-Crs) -----------------
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/"
+# EPSG codes of the VN-2000 TM-3 zones (k = 0.9999) by central meridian; every provincial zone above has one.
+VN2000_TM3_EPSG = {
+    102.0: 5896, 103.0: 9205, 104.0: 9206, 104.5: 9207, 104.75: 9208, 105.0: 5897, 105.5: 9209, 105.75: 9210,
+    106.0: 9211, 106.25: 9212, 106.5: 9213, 107.0: 9214, 107.25: 9215, 107.5: 9216, 107.75: 5899, 108.0: 5898,
+    108.25: 9217, 108.5: 9218,
+}
+
+
+@dataclass(frozen=True)
+class ServedCrs:
+    """A coordinate system clients may ask for (crs, bbox-crs) or write in (Content-Crs).
+
+    *proj* is the PROJ definition PostGIS transforms with (None for CRS84, the storage CRS); VN-2000 always carries
+    the national shift, as in files. *lat_lon*: the axis order is latitude first (EPSG:4326).
+    """
+
+    uri: str
+    title: str
+    proj: str | None
+    lat_lon: bool = False
+
+    @property
+    def is_storage(self) -> bool:
+        return self.proj is None
+
+
+def _served() -> dict[str, ServedCrs]:
+    entries = [
+        ServedCrs(CRS84, "WGS 84 longitude/latitude (CRS84)", None),
+        ServedCrs(EPSG_URI + "4326", "WGS 84 latitude/longitude (EPSG:4326)", "+proj=longlat +datum=WGS84 +no_defs",
+                  lat_lon=True),
+        ServedCrs(EPSG_URI + "3857", "Web Mercator (EPSG:3857)", "EPSG:3857"),
+    ]
+    for code, meridian in VN2000_EPSG_UTM.items():
+        entries.append(ServedCrs(EPSG_URI + str(code), f"VN-2000 / UTM {48 if meridian == 105.0 else 49}N "
+                                 f"(EPSG:{code})", vn2000_proj(meridian, 0.9996)))
+    for meridian, code in sorted(VN2000_TM3_EPSG.items()):
+        degrees, minutes = int(meridian), round((meridian % 1) * 60)
+        entries.append(ServedCrs(EPSG_URI + str(code), f"VN-2000 / TM-3 {degrees}°{minutes:02d}' (EPSG:{code})",
+                                 vn2000_proj(meridian)))
+    return {e.uri: e for e in entries}
+
+
+SERVED_CRS: dict[str, ServedCrs] = _served()
+
+
+def served_crs(uri: str | None, parameter: str) -> ServedCrs:
+    """The served CRS a parameter or header names (its URI, or the short EPSG:n / [EPSG:n] forms); CRS84 when
+    absent; a 400 listing the choices otherwise."""
+    if uri is None or uri == "":
+        return SERVED_CRS[CRS84]
+    text = uri.strip().strip("[]<>")  # Content-Crs writes <uri>, bbox-crs may be a safe CURIE [EPSG:n]
+    match = re.fullmatch(r"(?i)epsg:(\d+)", text)
+    if match:
+        text = EPSG_URI + match.group(1)
+    if text.lower() in ("crs84", "ogc:crs84"):
+        text = CRS84
+    found = SERVED_CRS.get(text)
+    if found is None:
+        raise Invalid(f"{parameter} must be one of the coordinate systems this server offers",
+                      {"parameter": parameter, "supported": list(SERVED_CRS)})
+    return found

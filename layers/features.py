@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
 from layers.catalog import data_table
+from layers.history import DataAt
 from layers.models import Layer
 from layers.storage import attribute_columns
 
@@ -50,6 +51,7 @@ class ItemQuery:
     datetime_range: tuple[datetime | None, datetime | None] | None = None
     properties: dict[str, str] = field(default_factory=dict)  # original attribute name -> value
     filter_expression: object = None  # a SQLAlchemy condition from layers.cql
+    at: DataAt | None = None  # the layer as it was at an instant (history.state_at), instead of now
 
 
 @dataclass
@@ -173,8 +175,8 @@ def parse_datetime(value: str | None):
     return instant, instant
 
 
-def temporal_column(layer: Layer, table: Table):
-    for attribute in layer.attributes:
+def temporal_column(attributes: list[dict], table: Table):
+    for attribute in attributes:
         if attribute["type"] in ("date", "timestamp"):
             return table.c[attribute["column"]]
     return None
@@ -203,7 +205,7 @@ def _typed(attribute: dict, raw: str):
     return raw
 
 
-def conditions(layer: Layer, table: Table, q: ItemQuery) -> list:
+def conditions(attributes: list[dict], table: Table, q: ItemQuery) -> list:
     where = []
     if q.bbox:
         minx, miny, maxx, maxy = q.bbox
@@ -213,7 +215,7 @@ def conditions(layer: Layer, table: Table, q: ItemQuery) -> list:
                          func.ST_MakeEnvelope(-180, miny, maxx, maxy, 4326)]
         where.append(or_(*[func.ST_Intersects(table.c.geom, e) for e in envelopes]))
     if q.datetime_range:
-        column = temporal_column(layer, table)
+        column = temporal_column(attributes, table)
         if column is None:
             raise Invalid("this collection has no temporal property to filter by datetime",
                           {"parameter": "datetime"})
@@ -222,7 +224,7 @@ def conditions(layer: Layer, table: Table, q: ItemQuery) -> list:
             where.append(column >= (lo.date() if column.type.python_type is date else lo.replace(tzinfo=None)))
         if hi:
             where.append(column <= (hi.date() if column.type.python_type is date else hi.replace(tzinfo=None)))
-    by_name = {a["name"]: a for a in layer.attributes}
+    by_name = {a["name"]: a for a in attributes}
     for name, raw in q.properties.items():
         attribute = by_name[name]
         where.append(table.c[attribute["column"]] == _typed(attribute, raw))
@@ -298,34 +300,70 @@ def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
     cursor; pages reached by the cursor of a next link leave it out (it is optional in OGC API - Features):
     counting every match again on each page made a filtered download cost pages x matches.
     """
+    if q.at is not None:
+        return _items_at(session, q)
     table = data_table(layer)
     params = {"limit": q.limit, "offset": q.offset, "after": q.after or 0}
     bbox = None if _covers(q.bbox, layer.extent) else q.bbox
     plain = not (q.datetime_range or q.properties or q.filter_expression is not None)
     unfiltered = plain and bbox is None
     count = not unfiltered and q.after is None
-    if unfiltered:
-        # A layer's fids are its row numbers 1..n (storage.create_and_load; data tables are never written after
-        # the load), so the n-th feature is fid n: an offset is a keyset and costs nothing to skip.
+    if unfiltered and q.offset and _dense(session, layer, table):
+        # An imported layer's fids are its row numbers 1..n (storage.create_and_load), so the n-th feature is
+        # fid n: an offset is a keyset and costs nothing to skip.
         params.update(after=params["after"] + q.offset, offset=0)
     if plain and (bbox is None or bbox[0] <= bbox[2]):
         statement = _plain_page_statement(table, bbox is not None, count)
         if bbox:
             params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
     else:
-        statement = _page_statement(table, and_(true(), *conditions(layer, table, replace(q, bbox=bbox))),
+        statement = _page_statement(table, and_(true(), *conditions(layer.attributes, table, replace(q, bbox=bbox))),
                                     count=count)
+    return _page(session, statement, params, count, layer.feature_count if unfiltered else None)
+
+
+def _dense(session: Session, layer: Layer, table: Table) -> bool:
+    """Whether the layer's fids are exactly 1..n, so that the n-th feature is fid n. An import numbers its rows
+    so; a feature deleted in the workspace leaves a gap (fids are never reused, the history keeps them), and then
+    an offset must be counted. max(fid) is one step down the primary key's index."""
+    if not layer.feature_count:
+        return False
+    return session.execute(select(func.max(table.c.fid))).scalar() == layer.feature_count
+
+
+def _page(session: Session, statement, params: dict, count: bool, catalog_count: int | None) -> ItemPage:
     row = _run(session, statement, params).one()
-    matched = layer.feature_count if unfiltered else row.matched if count else None
+    matched = catalog_count if catalog_count is not None else row.matched if count else None
     return ItemPage(features_json=row.features, number_matched=matched, number_returned=row.returned,
                     next_after=row.last_fid if row.more else None)
 
 
-def item(session: Session, layer: Layer, fid: str) -> str:
+def _items_at(session: Session, q: ItemQuery) -> ItemPage:
+    """A page of the layer as it was at q.at: the same statement over the rows valid then."""
+    rows = q.at.rows
+    if rows is None:  # the layer did not exist yet
+        return ItemPage(features_json="[]", number_matched=0, number_returned=0)
+    statement = _page_statement(rows, and_(true(), *conditions(q.at.attributes, rows, q)), count=q.after is None)
+    return _page(session, statement, {"limit": q.limit, "offset": q.offset, "after": q.after or 0},
+                 q.after is None, None)
+
+
+@dataclass
+class Item:
+    feature_json: str
+    change_id: int  # the change that made this state of the feature (its ETag)
+
+
+def item(session: Session, layer: Layer, fid: str, at: DataAt | None = None) -> Item:
+    """One feature as GeoJSON text, now or as it was at an instant."""
     if not re.fullmatch(r"\d{1,18}", fid or ""):
         raise NotFound(f"no feature {fid!r}")
-    table = data_table(layer)
-    value = session.execute(select(cast(feature_json(table), Text)).where(table.c.fid == int(fid))).scalar()
-    if value is None:
-        raise NotFound(f"no feature {fid!r} in {layer.name}")
-    return value
+    table = data_table(layer) if at is None else at.rows
+    row = None
+    if table is not None:
+        row = session.execute(select(cast(feature_json(table), Text), table.c.change_id)
+                              .where(table.c.fid == int(fid))).one_or_none()
+    if row is None:
+        when = f" at {at.at.isoformat()}" if at is not None else ""
+        raise NotFound(f"no feature {fid!r} in {layer.name}{when}")
+    return Item(feature_json=row[0], change_id=row[1])

@@ -1,7 +1,8 @@
 """Importing a file as a new layer, or as new data for an existing one, in one transaction.
 
 The data goes into a fresh table l<id>_v<version>; the catalog points at it only when it is complete,
-so readers see the old data until the caller commits, and a failure leaves nothing behind.
+so readers see the old data until the caller commits, and a failure leaves nothing behind. A replaced table is
+kept, closed at the instant of the replacement: it is the layer's past (layers/history.py).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Conflict, Invalid
-from layers import storage
+from layers import history, storage
 from layers.archives import ArchiveLimits
 from layers.catalog import (
     carry_attribute_meta,
@@ -52,6 +53,7 @@ class ImportOptions:
     shown_by_default: bool = True  # on when the planner's map opens
     sort_order: int = 0  # place in the catalog
     attribute_meta: list[dict] | None = None  # aliases, formats and units, as catalog.check_attribute_meta takes
+    comment: str = ""  # why, for the layer's history
 
 
 @dataclass
@@ -101,38 +103,39 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
         layer = Layer(
             name=options.name, title=(options.title or options.name).strip(), description=options.description,
             category=options.category, group_name=options.group, visibility=options.visibility,
-            style=options.style or default_style(options.category), data_version=1, data_table="l0_v0",
+            style=options.style or default_style(options.category), data_version=0, data_table="l0_v0",
             geometry_type=read.geometry_type, attributes=attributes, created_by=options.actor,
             updated_by=options.actor, shown_by_default=options.shown_by_default, sort_order=options.sort_order,
         )
         session.add(layer)
         session.flush()
-        version, old_table = 1, None
     else:
-        layer = existing
-        version, old_table = layer.data_version + 1, layer.data_table
+        layer = existing  # locked above
+    old_table = existing.data_table if existing is not None else None
+    version = layer.data_version + 1  # what begin_change moves it to
     table = storage.build_table(storage.table_name(layer.id, version), read.geometry_type, attributes)
+    change = history.begin_change(session, layer, "replace" if existing is not None else "import",
+                                  actor=options.actor, comment=options.comment, data_table=table.name,
+                                  details={"source_file": options.source_name or Path(path).name,
+                                           "counts": read.counts.as_dict()})
     conn = session.connection()
-    storage.create_and_load(conn, table, read.frame, attributes)
+    storage.create_and_load(conn, table, read.frame, attributes, valid_from=change.at, change_id=change.id)
     # Known from the frame already: no second pass over the new table.
     extent, count = [float(v) for v in read.frame.total_bounds], len(read.frame)
     layer.data_table = table.name
-    layer.data_version = version
     layer.geometry_type = read.geometry_type
     layer.attributes = attributes
     layer.feature_count = count
     layer.extent = extent
     layer.source_crs = read.source_crs
     layer.source_file = options.source_name or Path(path).name
-    layer.updated_by = options.actor
-    layer.updated_at = func.now()
     if existing is not None:
         if options.title:
             layer.title = options.title
         if options.style:
             layer.style = options.style
-        # Dropping the old table now would lock out its readers until commit; drop it once committed.
-        storage.drop_after_commit(session, old_table)
+        history.close_table(session, old_table, change.at)
+    history.open_table(session, layer, table, change.at)
     session.flush()
     return ImportResult(name=layer.name, layer_id=layer.id, data_version=version, geometry_type=read.geometry_type,
                         source_crs=read.source_crs, replaced=existing is not None, counts=read.counts.as_dict(),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Boolean, DateTime, Float, Integer, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gisserver.core.db import Base
@@ -47,3 +47,39 @@ class Layer(Base):
     created_by: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_by: Mapped[str] = mapped_column(Text, default="")
+
+
+CHANGE_KINDS = ("import", "replace", "create", "update", "delete", "restore", "restore_layer")
+
+
+class LayerChange(Base):
+    """One change of a layer's data: who, when, why, and (for a single feature) which one.
+
+    The rows a change ended are kept in the history table of the data table they were in (storage.history_table),
+    marked with the change that created them and the one that closed them.
+    """
+
+    __tablename__ = "layer_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    fid: Mapped[int | None] = mapped_column(BigInteger)
+    data_table: Mapped[str] = mapped_column(String(63))
+    data_version: Mapped[int] = mapped_column(Integer)  # the layer's data version after the change
+    details: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class LayerTable(Base):
+    """A data table a layer has had, with the period it was the layer's data (open-ended for the current one)."""
+
+    __tablename__ = "layer_data_tables"
+
+    data_table: Mapped[str] = mapped_column(String(63), primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    geometry_type: Mapped[str] = mapped_column(String(32))
+    attributes: Mapped[list[dict]] = mapped_column(JSONB)
+    valid: Mapped[object] = mapped_column(TSTZRANGE)

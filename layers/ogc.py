@@ -1,5 +1,6 @@
-"""OGC API - Features (Part 1 Core + Part 3 Filtering) and OGC API - Tiles under /ogc, the same tiles in XYZ form
-under /api/layers, and identify."""
+"""OGC API - Features (Part 1 Core, Part 3 Filtering, Part 4 Create/Replace/Update/Delete) and OGC API - Tiles under
+/ogc, the same tiles in XYZ form under /api/layers, and identify; items and tiles also as they were at an instant
+(`at=`)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ from urllib.parse import urlencode
 import folium
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from gisserver.accounts.auth import is_staff
+from gisserver.accounts.auth import actor_label, is_staff, require_roles
 from gisserver.core.access import open_to
-from gisserver.core.exceptions import Invalid, NotFound
+from gisserver.core.exceptions import Invalid, NotFound, PayloadTooLarge
 from gisserver.core.http import (
     allow_other_origins,
     db_read_session,
+    db_session,
     finite_float,
+    json_body,
     negotiate,
 )
 from gisserver.core.maps import city_map, embed_map
-from layers import catalog, cql, features, identify, tiles, tilesets
+from layers import catalog, cql, editing, features, history, identify, tiles, tilesets
 from layers.catalog import data_table
+from layers.crs import ServedCrs, served_crs
 from layers.models import Layer
 from layers.openapi import openapi_document
 
@@ -39,7 +43,7 @@ GEOJSON = "application/geo+json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 RESERVED = {"f", "limit", "offset", "cursor", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs",
-            "crs"}
+            "crs", "at"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 SUPPORTED_CRS = [CRS84]
 CRS_PARAMETERS = ("crs", "bbox-crs", "filter-crs")
@@ -72,6 +76,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
     "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
     "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
 PAGE = {"json": JSON, "html": HTML}
 
@@ -230,10 +238,16 @@ def _check_crs_parameters() -> None:
         if value is not None and value != CRS84:
             raise Invalid(f"{parameter} {value!r} is not supported; the supported CRS is {CRS84} "
                           "(longitude, latitude)", {"parameter": parameter, "supported": SUPPORTED_CRS})
+def _data_at(layer: Layer) -> history.DataAt | None:
+    """The layer as it was at the instant of the `at` parameter (None: as it is now)."""
+    instant = history.parse_instant(request.args.get("at"))
+    return history.state_at(db_read_session(), layer, instant) if instant else None
 
 
 def _item_query(layer: Layer) -> features.ItemQuery:
-    names = {a["name"] for a in layer.attributes}
+    at = _data_at(layer)
+    attributes = at.attributes if at is not None else layer.attributes
+    names = {a["name"] for a in attributes}
     unknown = [k for k in request.args if k not in RESERVED and k not in names]
     if unknown:
         raise Invalid(f"unknown parameter(s): {', '.join(unknown)}", {"queryables": sorted(names)})
@@ -245,10 +259,14 @@ def _item_query(layer: Layer) -> features.ItemQuery:
         bbox=features.parse_bbox(request.args.get("bbox")),
         datetime_range=features.parse_datetime(request.args.get("datetime")),
         properties={k: v for k, v in request.args.items() if k in names},
+        at=at,
     )
     if request.args.get("filter"):
-        q.filter_expression = cql.parse_filter(request.args["filter"], request.args.get("filter-lang"), layer,
-                                               data_table(layer))
+        # In the past, the filter speaks of the attributes the layer had then, over the rows valid then.
+        schema, table = (layer, data_table(layer)) if at is None else (at, at.rows)
+        if table is not None:
+            q.filter_expression = cql.parse_filter(request.args["filter"], request.args.get("filter-lang"), schema,
+                                                   table)
     return q
 
 
@@ -333,9 +351,9 @@ def item(collection_id: str, feature_id: str):
     fmt = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML})
     layer = _layer(collection_id)
     _check_crs_parameters()
-    text = features.item(db_read_session(), layer, feature_id)
+    found = features.item(db_read_session(), layer, feature_id, _data_at(layer))
     if fmt == "html":
-        feature = json.loads(text)
+        feature = json.loads(found.feature_json)
         return render_template("ogc/item.html", layer=layer, feature=feature, map=_page_map(layer, [feature]))
     values = {"collection_id": layer.name, "feature_id": feature_id}
     links = json.dumps([
@@ -343,7 +361,9 @@ def item(collection_id: str, feature_id: str):
         {"href": _url("ogc.item", f="html", **values), "rel": "alternate", "type": HTML, "title": "as HTML"},
         {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
     ])
-    return Response(text[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON, headers=CONTENT_CRS)
+    # The ETag names the feature's version: a client sends it back in If-Match to edit that version only.
+    return Response(found.feature_json[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON,
+                    headers={**CONTENT_CRS, "ETag": editing.etag_of(found.change_id)})
 
 
 # -- OGC API - Tiles -------------------------------------------------------------------------------------------
@@ -436,13 +456,14 @@ def tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row
 def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
     """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone)."""
     tiles.check_tile(z, x, y)
-    tag = tiles.etag(layer, z, x, y)
+    at = _data_at(layer)
+    tag = tiles.etag(layer, z, x, y, at)
     # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it.
     sharing = "public" if layer.visibility == "public" else "private"
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}
     if tag in request.if_none_match:
         return Response(status=304, headers=headers)
-    return Response(tiles.tile(session, layer, z, x, y), mimetype=MVT, headers=headers)
+    return Response(tiles.tile(session, layer, z, x, y, at), mimetype=MVT, headers=headers)
 
 
 @xyz_bp.get("/<name>/tiles/<z>/<x>/<y>.mvt")
@@ -474,3 +495,82 @@ def identify_point():
     results = identify.identify(db_read_session(), lon, lat, tolerance_m=tolerance, names=names,
                                 include_internal=is_staff())
     return {"lon": lon, "lat": lat, "tolerance_m": tolerance, "layers": results}
+
+
+# -- OGC API - Features Part 4: create, replace, update and delete features ------------------------------------
+
+
+def _writable(collection_id: str):
+    session = db_session()
+    return session, catalog.get_layer(session, collection_id, include_internal=True)
+
+
+def _feature_body(partial: bool = False) -> editing.Edit:
+    too_large = PayloadTooLarge(f"a feature is at most {editing.MAX_FEATURE_BYTES // 1024**2} MB",
+                                {"limit_bytes": editing.MAX_FEATURE_BYTES})
+    if (request.content_length or 0) > editing.MAX_FEATURE_BYTES:
+        raise too_large
+    if len(request.get_data(cache=True)) > editing.MAX_FEATURE_BYTES:
+        raise too_large
+    return editing.edit_from_feature(json_body(), partial=partial)
+
+
+def _content_crs() -> ServedCrs:
+    return served_crs(request.headers.get("Content-Crs"), "Content-Crs")
+
+
+def _if_match() -> list[str] | None:
+    if "If-Match" not in request.headers:
+        return None
+    return ["*"] if request.if_match.star_tag else sorted(request.if_match.as_set())
+
+
+def _comment() -> str:
+    comment = request.args.get("comment", "")
+    if len(comment) > 2000:
+        raise Invalid("comment is at most 2000 characters", {"parameter": "comment"})
+    return comment
+
+
+def _written(session, layer: Layer, result: editing.EditResult, status: int) -> Response:
+    session.commit()
+    location = _url("ogc.item", collection_id=layer.name, feature_id=result.fid)
+    headers = {"ETag": result.etag, "Location": location}
+    found = features.item(session, layer, str(result.fid))
+    return Response(found.feature_json, status=status, mimetype=GEOJSON, headers=headers)
+
+
+@bp.post("/collections/<collection_id>/items")
+@require_roles("planner")
+def create_item(collection_id: str):
+    session, layer = _writable(collection_id)
+    result = editing.create_feature(session, layer, _feature_body(), actor=actor_label(), comment=_comment(),
+                                    crs=_content_crs())
+    return _written(session, layer, result, 201)
+
+
+@bp.put("/collections/<collection_id>/items/<feature_id>")
+@require_roles("planner")
+def replace_item(collection_id: str, feature_id: str):
+    session, layer = _writable(collection_id)
+    result = editing.change_feature(session, layer, feature_id, _feature_body(), actor=actor_label(),
+                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=False)
+    return _written(session, layer, result, 200)
+
+
+@bp.patch("/collections/<collection_id>/items/<feature_id>")
+@require_roles("planner")
+def update_item(collection_id: str, feature_id: str):
+    session, layer = _writable(collection_id)
+    result = editing.change_feature(session, layer, feature_id, _feature_body(partial=True), actor=actor_label(),
+                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=True)
+    return _written(session, layer, result, 200)
+
+
+@bp.delete("/collections/<collection_id>/items/<feature_id>")
+@require_roles("planner")
+def delete_item(collection_id: str, feature_id: str):
+    session, layer = _writable(collection_id)
+    editing.delete_feature(session, layer, feature_id, actor=actor_label(), comment=_comment(), if_match=_if_match())
+    session.commit()
+    return Response(status=204)

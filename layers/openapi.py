@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from gisserver.core.openapi import (
     BBOX,
+    BOOLEAN,
+    DATABASE_ID,
     GEOJSON,
     INTEGER,
     JSON,
@@ -49,12 +51,37 @@ PARAMS = [
 TMS_ID = _param("tileMatrixSetId", "path", {"type": "string", "enum": ["WebMercatorQuad"]}, "tile matrix set", True)
 TILE = [_param(name, "path", {"type": "integer", "minimum": 0}, description, True) for name, description in (
     ("tileMatrix", "zoom level"), ("tileRow", "row (y), from the top"), ("tileCol", "column (x), from the left"))]
+AT = _param("at", "query", {"type": "string"},
+            "the layer as it was at this instant (RFC 3339 with a time zone, or a date: its start in UTC)")
+FEATURE_ID = _param("featureId", "path", {"type": "string"}, "feature id", True)
+WRITE_PARAMS = [
+    _param("comment", "query", {"type": "string", "maxLength": 2000}, "why, for the layer's history"),
+    _param("Content-Crs", "header", {"type": "string"}, "the CRS of the body's coordinates, as <uri> (default CRS84)"),
+]
+IF_MATCH = _param("If-Match", "header", {"type": "string"}, "the ETag of the version being changed (else 412)")
+REFUSALS = {"400": "bad request", "401": "not signed in", "403": "not a planner", "404": "not found",
+            "412": "the feature changed since that ETag", "413": "body too large", "415": "not JSON"}
 
 
 def _get(summary: str, params: list, content: str = "application/json") -> dict:
     return {"get": {"summary": summary, "parameters": params,
                     "responses": {"200": {"description": "OK", "content": {content: {}}},
                                   "400": {"description": "bad request"}, "404": {"description": "not found"}}}}
+
+
+def _write(summary: str, params: list, status: int, body: bool = True) -> dict:
+    """A Part 4 operation: planners and admins, a GeoJSON feature in, the stored feature (or nothing) out."""
+    responses = {str(status): {"description": "done", **({"content": {GEOJSON_TYPE: {}}} if status != 204 else {})}}
+    responses.update({code: {"description": text} for code, text in REFUSALS.items()})
+    operation = {"summary": summary, "parameters": params, "responses": responses,
+                 "description": "For callers with the role planner (admins pass every check)."}
+    if body:
+        operation["requestBody"] = {"required": True, "content": {GEOJSON_TYPE: {"schema": {"type": "object"}},
+                                                                  "application/json": {"schema": {"type": "object"}}}}
+    return operation
+
+
+GEOJSON_TYPE = "application/geo+json"
 
 
 def openapi_document(base_url: str) -> dict:
@@ -70,10 +97,18 @@ def openapi_document(base_url: str) -> dict:
             "/collections/{collectionId}": _get("one layer", [COLLECTION_ID]),
             "/collections/{collectionId}/queryables": _get("queryable properties", [COLLECTION_ID],
                                                            "application/schema+json"),
-            "/collections/{collectionId}/items": _get("features", [COLLECTION_ID, *PARAMS], "application/geo+json"),
-            "/collections/{collectionId}/items/{featureId}": _get(
-                "one feature", [COLLECTION_ID, _param("featureId", "path", {"type": "string"}, "feature id", True)],
-                "application/geo+json"),
+            "/collections/{collectionId}/items": {
+                **_get("features", [COLLECTION_ID, *PARAMS, AT], GEOJSON_TYPE),
+                "post": _write("add a feature (OGC API - Features Part 4)", [COLLECTION_ID, *WRITE_PARAMS], 201),
+            },
+            "/collections/{collectionId}/items/{featureId}": {
+                **_get("one feature (its ETag names its version)", [COLLECTION_ID, FEATURE_ID, AT], GEOJSON_TYPE),
+                "put": _write("replace a feature", [COLLECTION_ID, FEATURE_ID, *WRITE_PARAMS, IF_MATCH], 200),
+                "patch": _write("change some properties and/or the geometry of a feature",
+                                [COLLECTION_ID, FEATURE_ID, *WRITE_PARAMS, IF_MATCH], 200),
+                "delete": _write("delete a feature", [COLLECTION_ID, FEATURE_ID, WRITE_PARAMS[0], IF_MATCH], 204,
+                                 body=False),
+            },
             "/tileMatrixSets": _get("tile matrix sets", []),
             "/tileMatrixSets/{tileMatrixSetId}": _get("a tile matrix set definition (TMS 2.0)", [TMS_ID]),
             "/collections/{collectionId}/tiles": _get("vector tilesets of the layer", [COLLECTION_ID]),
@@ -81,7 +116,7 @@ def openapi_document(base_url: str) -> dict:
                 "vector tileset metadata (f=tilejson: TileJSON)", [COLLECTION_ID, TMS_ID, _param(
                     "f", "query", {"type": "string", "enum": ["json", "tilejson"]}, "json or tilejson")]),
             "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": _get(
-                "vector tile (z/y/x)", [COLLECTION_ID, TMS_ID, *TILE], "application/vnd.mapbox-vector-tile"),
+                "vector tile (z/y/x)", [COLLECTION_ID, TMS_ID, *TILE, AT], "application/vnd.mapbox-vector-tile"),
         },
     }
 
@@ -99,6 +134,11 @@ def api_document() -> dict:
                      attributes={"type": "array", "items": {"type": "object"}}, style={"type": "object"},
                      visibility=STRING, data_version=INTEGER, updated_at=NULLABLE_STRING,
                      shown_by_default={"type": "boolean"}, sort_order=INTEGER),
+        "LayerChange": obj(("id", "at", "actor", "kind"), id=INTEGER, at=STRING, actor=STRING, comment=STRING,
+                           kind={"type": "string", "enum": ["import", "replace", "create", "update", "delete",
+                                                            "restore", "restore_layer"]},
+                           fid={"type": "integer", "nullable": True}, data_version=INTEGER,
+                           details={"type": "object"}),
         "LayerUpload": obj(("file",), name=STRING, file={"type": "string", "format": "binary"}, title=STRING,
                            category=STRING, group=STRING, description=STRING, layer=STRING, crs=STRING,
                            province=STRING, visibility={"type": "string", "enum": ["public", "internal"]},
@@ -131,6 +171,31 @@ def api_document() -> dict:
             "replace a layer's data atomically", "layers", params=[path_param("name")],
             body={"multipart/form-data": {"schema": ref("LayerUpload")}},
             ok=(200, JSON, obj(("import", "layer"), layer=ref("Layer"))), roles=("planner",))},
+        "/api/layers/{name}/changes": {"get": op(
+            "the layer's changes, newest first: who, when, why, which feature", "layers",
+            params=[path_param("name"), param("fid", INTEGER), param("limit", {"type": "integer", "minimum": 1,
+                                                                              "maximum": 1000}),
+                    param("before", INTEGER, description="only changes with a smaller id (paging)")],
+            ok=(200, JSON, list_of("changes", ref("LayerChange"), layer=STRING)), roles=("planner",))},
+        "/api/layers/{name}/features/{fid}/versions": {"get": op(
+            "every state of a feature, newest first, with the change that made it and what it changed", "layers",
+            params=[path_param("name"), path_param("fid", DATABASE_ID)],
+            ok=(200, JSON, obj(("fid", "versions"), fid=INTEGER, layer=STRING, deleted=BOOLEAN,
+                               versions={"type": "array", "items": {"type": "object"}})), roles=("planner",))},
+        "/api/layers/{name}/features/{fid}/restore": {"post": op(
+            "make an earlier state of a feature current again (a new change; a deleted feature comes back)",
+            "layers", params=[path_param("name"), path_param("fid", DATABASE_ID)],
+            body=json_body(obj(("version",), version={"type": "integer", "description": "the change that made "
+                                                                                       "the state"},
+                               comment=STRING)),
+            ok=(200, JSON, obj(("fid", "change"), fid=INTEGER, change=ref("LayerChange"), etag=STRING)),
+            roles=("planner",))},
+        "/api/layers/{name}/restore": {"post": op(
+            "make the layer's data as it was at an instant its current data (a new change)", "layers",
+            params=[path_param("name")],
+            body=json_body(obj(("at",), at={"type": "string", "format": "date-time"}, comment=STRING)),
+            ok=(200, JSON, obj(("change", "layer"), change=ref("LayerChange"), layer=ref("Layer"))),
+            roles=("planner",))},
         "/api/layers/{name}/export": {"get": op(
             "download a layer", "layers", params=[
                 path_param("name"), param("format", {"type": "string", "enum": ["geojson", "gpkg", "shp", "csv"]}),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
 from layers.catalog import data_table
+from layers.history import DataAt
 from layers.models import Layer
 from layers.storage import MERCATOR_COLUMN, attribute_columns
 
@@ -27,17 +28,23 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise NotFound(f"tile {z}/{x}/{y} does not exist")
 
 
-def etag(layer: Layer, z: int, x: int, y: int) -> str:
-    """Changes with the layer's data version and style-free content, so caches refresh on every replace."""
-    key = f"{layer.id}:{layer.data_version}:{layer.data_table}:{z}/{x}/{y}"
+def etag(layer: Layer, z: int, x: int, y: int, at: DataAt | None = None) -> str:
+    """Changes with the layer's data version (moved on by every replace and every single-feature edit), so caches
+    refresh at once; a tile of the past also names its instant."""
+    when = f":{at.at.isoformat()}" if at is not None else ""
+    key = f"{layer.id}:{layer.data_version}:{layer.data_table}:{z}/{x}/{y}{when}"
     return hashlib.sha1(key.encode()).hexdigest()[:20]  # noqa: S324 - a cache key, not security
 
 
-def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
-    """The MVT bytes (empty when nothing is there); the layer in the tile is named after the layer."""
+def tile(session: Session, layer: Layer, z: int, x: int, y: int, at: DataAt | None = None) -> bytes:
+    """The MVT bytes (empty when nothing is there); the layer in the tile is named after the layer. With *at*, the
+    features as they were at that instant."""
     check_tile(z, x, y)
     zoom = z
-    table = data_table(layer)
+    table = data_table(layer) if at is None else at.rows
+    if table is None:
+        return b""
+    geometry_type = layer.geometry_type if at is None else at.geometry_type
     # z/x/y are checked integers, written into the SQL: with bound parameters psycopg's prepared statement
     # falls back to a generic plan that cannot see the tile's extent and reads the index in a worse way.
     z, x, y = (literal(int(v), Integer, literal_execute=True) for v in (z, x, y))
@@ -47,7 +54,7 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int) -> bytes:
     # the tile's time; ST_AsMVTGeom snaps to the tile grid and repairs polygons afterwards anyway.
     pixel = WORLD / (2 ** zoom) / EXTENT
     projected = table.c[MERCATOR_COLUMN]
-    if layer.geometry_type not in ("Point", "MultiPoint"):
+    if geometry_type not in ("Point", "MultiPoint"):
         projected = func.ST_Simplify(projected, literal(pixel / 2, literal_execute=True), True)
     margin = func.ST_TileEnvelope(z, x, y, literal_column("margin => 0.015625"))
     rows = (

@@ -50,6 +50,21 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class PreconditionFailed(ServiceError):
+    """The client's If-Match names a version that is no longer current; *etag* is the current one."""
+
+    status = 412
+    code = "precondition_failed"
+
+    def __init__(self, message: str, details: dict | None = None, *, etag: str | None = None):
+        super().__init__(message, details)
+        self.etag = etag
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"ETag": self.etag} if self.etag else {}
+
+
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"

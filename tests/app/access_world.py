@@ -127,6 +127,19 @@ class World:
 
         return principal_for_user(self.session, self.session.scalar(select(User).where(User.username == "leader-w")))
 
+    def new_edited_layer(self) -> dict:
+        """A fresh internal layer whose only feature was deleted: {"name", "version"} of the feature's first state."""
+        from layers.catalog import get_layer
+        from layers.editing import delete_feature
+
+        name = self.new_layer()
+        layer = get_layer(self.session, name, include_internal=True)
+        first = layer.data_version and self.session.execute(
+            text("SELECT max(id) FROM layer_changes WHERE layer_id = :id"), {"id": layer.id}).scalar()
+        delete_feature(self.session, layer, "1", actor="test", comment="", if_match=None)
+        self.commit()
+        return {"name": name, "version": first}
+
     def reset_alert(self) -> dict:
         self.session.execute(text("UPDATE alerts SET status = 'new', closed_at = NULL"))
         self.commit()

@@ -146,6 +146,8 @@ def counter_name(prefix: str) -> Callable:
 
 CSP_REPORT = {"csp-report": {"document-uri": "http://localhost/maps/layers", "violated-directive": "script-src-elem",
                               "blocked-uri": "inline"}}
+NEW_POINT = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [107.581, 16.461]},
+             "properties": {"ten": "new"}}
 INTAKE = {"category": "dien_chieu_sang", "description": "Street light out for a week",
           "location": {"lon": EAST_INSIDE[0], "lat": EAST_INSIDE[1]}}
 OPEN311 = {"service_code": "dien_chieu_sang", "description": "Street light out", "lat": str(EAST_INSIDE[1]),
@@ -298,6 +300,16 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("DELETE", "/api/layers/<name>"): [Case("/api/layers/{name}", planners(204),
                                             prepare=lambda w: {"name": w.new_layer()})],
     ("GET", "/maps/layers"): [Case("/maps/layers", PUBLIC, secrets={INTERNAL_TITLE: STAFF})],
+    # A layer's history and restores: planners (and admins).
+    ("GET", "/api/layers/<name>/changes"): [Case("/api/layers/lo-dat/changes", planners(200))],
+    ("GET", "/api/layers/<name>/features/<int:fid>/versions"): [
+        Case("/api/layers/lo-dat/features/1/versions", planners(200))],
+    ("POST", "/api/layers/<name>/features/<int:fid>/restore"): [
+        Case("/api/layers/{name}/features/1/restore", planners(200), json=lambda v: {"version": v["version"]},
+             prepare=lambda w: w.new_edited_layer())],
+    ("POST", "/api/layers/<name>/restore"): [
+        Case("/api/layers/{name}/restore", planners(200), json=lambda v: {"at": datetime.now(UTC).isoformat()},
+             prepare=lambda w: {"name": w.new_layer()})],
     ("GET", "/api/identify"): [
         Case(f"/api/identify?lon={PUMP[0]}&lat={PUMP[1]}&tolerance_m=50", PUBLIC, secrets=INTERNAL_LAYER),
         Case(f"/api/identify?lon={PUMP[0]}&lat={PUMP[1]}&layers=tram-bom", internal(), secrets=INTERNAL_LAYER)],
@@ -316,6 +328,17 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
         Case("/ogc/collections/lo-dat/items", PUBLIC)],
     ("GET", "/ogc/collections/<collection_id>/items/<feature_id>"): [
         Case("/ogc/collections/tram-bom/items/1", internal(), secrets={INTERNAL_ATTRIBUTE: STAFF})],
+    # OGC API - Features Part 4: planners (and admins) edit features, each call on a fresh layer.
+    ("POST", "/ogc/collections/<collection_id>/items"): [
+        Case("/ogc/collections/{name}/items", planners(201), json=NEW_POINT, prepare=lambda w: {"name": w.new_layer()})],
+    ("PUT", "/ogc/collections/<collection_id>/items/<feature_id>"): [
+        Case("/ogc/collections/{name}/items/1", planners(200), json=NEW_POINT,
+             prepare=lambda w: {"name": w.new_layer()})],
+    ("PATCH", "/ogc/collections/<collection_id>/items/<feature_id>"): [
+        Case("/ogc/collections/{name}/items/1", planners(200), json={"properties": {"ten": "y"}},
+             prepare=lambda w: {"name": w.new_layer()})],
+    ("DELETE", "/ogc/collections/<collection_id>/items/<feature_id>"): [
+        Case("/ogc/collections/{name}/items/1", planners(204), prepare=lambda w: {"name": w.new_layer()})],
     ("GET", "/ogc/collections/<collection_id>/queryables"): [Case("/ogc/collections/tram-bom/queryables", internal(),
                                                                   secrets={INTERNAL_TITLE: STAFF})],
     ("GET", "/ogc/tileMatrixSets"): [Case("/ogc/tileMatrixSets", PUBLIC)],
