@@ -330,7 +330,8 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
         Case("/ogc/collections/tram-bom/items/1", internal(), secrets={INTERNAL_ATTRIBUTE: STAFF})],
     # OGC API - Features Part 4: planners (and admins) edit features, each call on a fresh layer.
     ("POST", "/ogc/collections/<collection_id>/items"): [
-        Case("/ogc/collections/{name}/items", planners(201), json=NEW_POINT, prepare=lambda w: {"name": w.new_layer()})],
+        Case("/ogc/collections/{name}/items", planners(201), json=NEW_POINT,
+             prepare=lambda w: {"name": w.new_layer()})],
     ("PUT", "/ogc/collections/<collection_id>/items/<feature_id>"): [
         Case("/ogc/collections/{name}/items/1", planners(200), json=NEW_POINT,
              prepare=lambda w: {"name": w.new_layer()})],
