@@ -147,3 +147,86 @@ def export_command(name, fmt, bbox, area_file, crs, province, output) -> None:
     click.echo(f"wrote {output}")
     for note in export.notes:
         click.echo(f"  note: {note}")
+
+
+@layers.group("history")
+def history_group() -> None:
+    """A layer's past: its changes, what keeping them costs, restores, pruning."""
+
+
+@history_group.command("log")
+@click.argument("name")
+@click.option("--fid", type=int, default=None, help="only the changes of this feature")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@with_appcontext
+def history_log(name, fid, limit) -> None:
+    """The changes of layer NAME, newest first: id, instant, who, what, which feature, why."""
+    from layers import history
+    from layers.catalog import get_layer
+
+    def work(session):
+        for c in history.changes(session, get_layer(session, name, include_internal=True), fid=fid, limit=limit):
+            click.echo(f"{c.id}\t{c.at.isoformat(timespec='seconds')}\t{c.actor}\t{c.kind}\t{c.fid or ''}\t"
+                       f"{c.comment}")
+
+    run_in_transaction(work)
+
+
+@history_group.command("size")
+@with_appcontext
+def history_size() -> None:
+    """Disk used by each layer's present data and by its past (history tables and replaced data)."""
+    from layers import history
+
+    def work(session):
+        click.echo("layer\tcurrent MB\tpast MB\tearlier states\treplaced tables")
+        for s in history.sizes(session):
+            click.echo(f"{s.layer}\t{s.current_bytes / 1e6:.1f}\t{s.history_bytes / 1e6:.1f}\t{s.history_rows}\t"
+                       f"{s.past_tables}")
+
+    run_in_transaction(work)
+
+
+def _instant(value: str, option: str):
+    from gisserver.core.exceptions import Invalid
+    from layers.history import parse_instant
+
+    try:
+        return parse_instant(value, option)
+    except Invalid as exc:
+        raise click.BadParameter(exc.message, param_hint=option) from None
+
+
+@history_group.command("restore")
+@click.argument("name")
+@click.option("--at", "at_text", required=True, help="the instant whose data to make current, e.g. 2025-07-01")
+@click.option("--comment", default="", help="why, for the history")
+@with_appcontext
+def history_restore(name, at_text, comment) -> None:
+    """Make layer NAME's data as it was at an instant its current data (a new change; nothing is lost)."""
+    from layers import history
+    from layers.catalog import get_layer
+
+    at = _instant(at_text, "--at")
+    change = run_in_transaction(lambda s: history.restore_layer(s, get_layer(s, name, include_internal=True), at,
+                                                                actor=cli_actor()["actor"], comment=comment).id)
+    click.echo(f"restored {name} to {at.isoformat()} (change {change})")
+
+
+@history_group.command("prune")
+@click.option("--before", "before_text", required=True, help="forget states that ended before this instant")
+@click.option("--layer", "name", default=None, help="only this layer")
+@click.option("--yes", is_flag=True, help="do not ask")
+@with_appcontext
+def history_prune(before_text, name, yes) -> None:
+    """Forget feature states and replaced data that ended before an instant (the changes log stays)."""
+    from layers import history
+    from layers.catalog import get_layer
+
+    before = _instant(before_text, "--before")
+    if not yes:
+        click.confirm(f"forget the history before {before.isoformat()}? It cannot be restored afterwards", abort=True)
+    summary = run_in_transaction(lambda s: history.prune(
+        s, before, layer=get_layer(s, name, include_internal=True) if name else None))
+    click.echo(f"dropped {summary['tables_dropped']} replaced table(s), deleted {summary['states_deleted']} "
+               "earlier state(s)")

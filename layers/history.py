@@ -268,3 +268,65 @@ def restore_layer(session: Session, layer, at: datetime, *, actor: str, comment:
     open_table(session, layer, new, change.at)
     session.flush()
     return change
+
+
+# -- what history costs, and bounding it --------------------------------------------------------------------------
+
+
+@dataclass
+class HistorySize:
+    layer: str
+    current_bytes: int  # the data table the layer reads now (with its indexes)
+    history_rows: int  # earlier states of features, in the history tables
+    history_bytes: int  # history tables and replaced data tables
+    past_tables: int  # replaced data tables kept as the past
+
+
+def sizes(session: Session) -> list[HistorySize]:
+    """Disk used by each layer's present and by its past (PostgreSQL's total relation sizes, indexes included)."""
+    from layers.models import Layer
+
+    result = []
+    for layer in session.scalars(select(Layer).order_by(Layer.name)):
+        tables = list(session.scalars(select(LayerTable).where(LayerTable.layer_id == layer.id)))
+        past = [t.data_table for t in tables if t.data_table != layer.data_table]
+        states = sum(session.scalar(select(func.count()).select_from(
+            history_table(build_table(t.data_table, t.geometry_type, t.attributes)))) for t in tables)
+        history_bytes = (sum(_relation_size(session, name) for name in past)
+                         + sum(_relation_size(session, t.data_table + "_h") for t in tables))
+        result.append(HistorySize(layer.name, _relation_size(session, layer.data_table), states, history_bytes,
+                                  len(past)))
+    return result
+
+
+def _relation_size(session: Session, name: str) -> int:
+    return session.scalar(select(func.coalesce(func.pg_total_relation_size(func.to_regclass(f"layer_data.{name}")),
+                                               0)))
+
+
+def prune(session: Session, before: datetime, *, layer=None) -> dict:
+    """Forget the past before *before*: states of features that ended earlier, and replaced data tables whose
+    period ended earlier. The changes log (who, when, why) is kept; those states can no longer be read or
+    restored. The only way history is ever lost, and an explicit one."""
+    from gisserver.core import audit
+    from layers.models import Layer
+    from layers.storage import drop_table
+
+    layers = [layer] if layer is not None else list(session.scalars(select(Layer)))
+    dropped_tables, deleted_rows = 0, 0
+    for each in layers:
+        lock(session, each)
+        for row in list(session.scalars(select(LayerTable).where(LayerTable.layer_id == each.id))):
+            if row.data_table != each.data_table and row.valid.upper is not None and row.valid.upper <= before:
+                drop_table(session.connection(), row.data_table)
+                session.delete(row)
+                dropped_tables += 1
+                continue
+            hist = history_table(build_table(row.data_table, row.geometry_type, row.attributes))
+            result = session.execute(hist.delete().where(func.upper(hist.c.valid) <= before))
+            deleted_rows += result.rowcount
+    summary = {"before": before.isoformat(), "tables_dropped": dropped_tables, "states_deleted": deleted_rows,
+               "layer": layer.name if layer is not None else None}
+    audit.record(session, "prune_history", "layer_data_tables", None, summary)
+    session.flush()
+    return summary

@@ -291,3 +291,30 @@ def test_a_body_in_another_crs_lands_where_pyproj_puts_it(client, lo, auth_heade
     assert resp.status_code == 201
     expected = shape({"type": "Polygon", "coordinates": [corners]})
     assert shape(resp.get_json()["geometry"]).normalize().equals_exact(expected.normalize(), 1e-9)
+
+
+def test_history_from_the_command_line_and_pruning(client, lo, auth_headers, cli, tmp_path, db):
+    planner = auth_headers("planner")
+    client.patch(f"{ITEMS}/1", json={"properties": {"tang": 9}}, headers=planner)
+    gpd.GeoDataFrame({"ten": ["Mới"]}, geometry=[box(107.581, 16.461, 107.582, 16.462)],
+                     crs=4326).to_file(tmp_path / "new.geojson")
+    import_layer(db, tmp_path / "new.geojson", ImportOptions(name="lo", replace=True))
+    db.commit()
+    imported = iso(changes(db)[0].at)
+    log = cli("layers", "history", "log", "lo")
+    assert log.exit_code == 0 and [line.split("\t")[3] for line in log.output.splitlines()] == [
+        "replace", "update", "import"]
+    size = cli("layers", "history", "size")
+    row = next(line.split("\t") for line in size.output.splitlines() if line.startswith("lo\t"))
+    assert float(row[2]) > 0 and row[3:] == ["1", "1"]  # one earlier state, one replaced table
+    restored = cli("layers", "history", "restore", "lo", "--at", imported, "--comment", "back to the first plan")
+    assert restored.exit_code == 0, restored.output
+    assert sorted(features_of(client)) == [1, 2, 3]
+    assert cli("layers", "history", "restore", "lo", "--at", "soon").exit_code != 0
+    client.patch(f"{ITEMS}/2", json={"properties": {"tang": 7}}, headers=planner)
+    # Pruning forgets the past before the instant, and says so; the log stays.
+    pruned = cli("layers", "history", "prune", "--before", iso(datetime.now(UTC)), "--yes")
+    assert pruned.exit_code == 0 and "dropped 2 replaced table(s), deleted 1 earlier state(s)" in pruned.output
+    assert features_of(client, f"&at={imported}") == {}
+    assert features_of(client)[2]["properties"]["tang"] == 7
+    assert len(cli("layers", "history", "log", "lo").output.splitlines()) == 5
