@@ -8,7 +8,8 @@ from gisserver.core.features import DemoStep, Feature, NavLink
 FEATURE = Feature(
     name="layers",
     package="layers",
-    blueprints=("layers.api:bp", "layers.ogc:bp", "layers.ogc:api_bp", "layers.ogc:xyz_bp", "layers.pages:bp"),
+    blueprints=("layers.api:bp", "layers.api:imports_bp", "layers.ogc:bp", "layers.ogc:api_bp", "layers.ogc:xyz_bp",
+                "layers.pages:bp"),
     commands=("layers.cli:layers",),
     models=("layers.models",),
     migrations=("migrations",),

@@ -12,11 +12,12 @@ from werkzeug.utils import secure_filename
 
 from gisserver.accounts.auth import actor_label, is_staff, require_roles
 from gisserver.core.access import open_to
-from gisserver.core.exceptions import Invalid
+from gisserver.core.exceptions import Invalid, NotFound
 from gisserver.core.http import db_session, int_arg, json_body, parse_json_text, readable_from_other_origins
-from layers import catalog, editing, history
+from layers import catalog, editing, history, styles, table, uploads
 from layers.archives import ArchiveLimits
 from layers.catalog import layer_json
+from layers.crs import served_crs
 from layers.importing import ImportOptions, import_layer
 
 bp = Blueprint("layers_api", __name__, url_prefix="/api/layers")
@@ -193,3 +194,177 @@ def restore_layer(name: str):
     change = history.restore_layer(session, layer, at, actor=actor_label(), comment=body.get("comment", ""))
     session.commit()
     return {"change": history.change_json(change), "layer": layer_json(layer)}
+
+
+# -- the workspace's reads: the attribute table, values and class breaks for styles, style files ---------------
+
+
+def _readable_layer(name: str):
+    session = db_session()
+    return session, catalog.get_layer(session, name, include_internal=is_staff())
+
+
+@bp.get("/<name>/rows")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+def layer_rows(name: str):
+    session, layer = _readable_layer(name)
+    order = request.args.get("order", "asc")
+    if order not in ("asc", "desc"):
+        raise Invalid("order is asc or desc", {"field": "order"})
+    q = table.TableQuery(page=int_arg("page", 1), per_page=int_arg("per_page", 50),
+                         sort=request.args.get("sort") or None, descending=order == "desc",
+                         filters={k[len("where."):]: v for k, v in request.args.items()
+                                  if k.startswith("where.") and v != ""})
+    return table.rows(session, layer, q)
+
+
+@bp.get("/<name>/values")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+def attribute_values(name: str):
+    session, layer = _readable_layer(name)
+    attribute = request.args.get("attribute", "")
+    return {"attribute": attribute, "values": table.distinct_values(session, layer, attribute)}
+
+
+@bp.get("/<name>/breaks")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+def class_breaks(name: str):
+    session, layer = _readable_layer(name)
+    attribute = request.args.get("attribute", "")
+    method = request.args.get("method", "quantile")
+    return {"attribute": attribute, "method": method,
+            "breaks": table.class_breaks(session, layer, attribute, int_arg("classes", 5), method)}
+
+
+@bp.get("/<name>/style.<fmt>")
+@open_to("everyone; an internal layer is a 404 for non-staff")
+def style_file(name: str, fmt: str):
+    if fmt not in styles.FORMATS:
+        raise NotFound(f"no style format {fmt!r}; use sld or qml")
+    _, layer = _readable_layer(name)
+    body, mimetype = styles.export(layer, fmt)
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{layer.name}.{fmt}"'
+    return response
+
+
+@bp.post("/<name>/check")
+@require_roles("planner")
+def check_feature(name: str):
+    """What saving this feature would say, without saving it: the editor shows it while the planner draws."""
+    session, layer = _planner_layer(name)
+    body = json_body()
+    partial = request.args.get("partial") == "true"
+    edit = editing.edit_from_feature(body, partial=partial)
+    crs = served_crs(request.headers.get("Content-Crs"), "Content-Crs")
+    checks = [lambda: editing.check_properties(layer, edit.properties or {}, partial=partial)]
+    if edit.geometry is not None:
+        checks.append(lambda: editing.check_geometry(session, layer, edit.geometry, crs))
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except Invalid as exc:
+            problems.append({"message": exc.message, "details": exc.details})
+    session.rollback()
+    return {"valid": not problems, "problems": problems}
+
+
+# -- uploads in steps, for the workspace's upload page (progress, choices, report, then publish) ---------------
+
+imports_bp = Blueprint("layer_imports", __name__, url_prefix="/api/layer-imports")
+
+
+def _import_dir() -> Path:
+    return current_app.config["SETTINGS"].data_dir / "imports"
+
+
+def _progress_writer(import_id: int):
+    """Progress written in a transaction of its own, so that a page polling the import sees it at once."""
+    database = current_app.extensions["gisserver.db"]
+
+    def write(step: str, detail: dict | None = None) -> None:
+        with database.transaction() as session:
+            uploads.record_step(session, import_id, step, detail)
+
+    return write
+
+
+@imports_bp.post("")
+@require_roles("planner")
+def create_import():
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object {file_name, bytes, replace}")
+    session = db_session()
+    imp = uploads.create_import(session, body.get("file_name"), replace=body.get("replace") or None,
+                                actor=actor_label(), directory=_import_dir(), size=body.get("bytes"))
+    session.commit()
+    return uploads.import_json(imp), 201
+
+
+@imports_bp.get("/<int:import_id>")
+@require_roles("planner")
+def get_import(import_id: int):
+    return uploads.import_json(uploads.get_import(db_session(), import_id))
+
+
+def _read_options(body: dict) -> dict:
+    options = {}
+    for key in ("layer", "crs", "province"):
+        value = body.get(key)
+        if value not in (None, ""):
+            if not isinstance(value, str) or len(value) > 2000:
+                raise Invalid(f"{key} must be a short text", {"field": key})
+            options[key] = value
+    return options
+
+
+@imports_bp.put("/<int:import_id>/file")
+@require_roles("planner")
+def upload_import_file(import_id: int):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("send the file as multipart field 'file'", {"field": "file"})
+    session = db_session()
+    imp = uploads.get_import(session, import_id)
+    progress = _progress_writer(import_id)
+    settings = current_app.config["SETTINGS"]
+    uploads.receive(session, imp, upload.stream, _import_dir(), settings.max_upload_mb * 1024**2, progress)
+    uploads.read(session, imp, _import_dir(), limits=_limits(), progress=progress,
+                 **_read_options(request.form.to_dict()))
+    return uploads.import_json(imp)
+
+
+@imports_bp.post("/<int:import_id>/read")
+@require_roles("planner")
+def reread_import(import_id: int):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object {layer, crs, province}")
+    session = db_session()
+    imp = uploads.get_import(session, import_id)
+    uploads.read(session, imp, _import_dir(), limits=_limits(), progress=_progress_writer(import_id),
+                 **_read_options(body))
+    return uploads.import_json(imp)
+
+
+@imports_bp.post("/<int:import_id>/publish")
+@require_roles("planner")
+def publish_import(import_id: int):
+    session = db_session()
+    imp = uploads.get_import(session, import_id)
+    result = uploads.publish(session, imp, json_body(), actor=actor_label())
+    session.commit()
+    uploads.remove_file(_import_dir(), imp)
+    layer = catalog.get_layer(session, result.name, include_internal=True)
+    return uploads.import_json(imp, layer), 200 if result.replaced else 201
+
+
+@imports_bp.delete("/<int:import_id>")
+@require_roles("planner")
+def discard_import(import_id: int):
+    session = db_session()
+    uploads.discard(session, uploads.get_import(session, import_id), _import_dir())
+    session.commit()
+    return "", 204

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -10,13 +11,19 @@ from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
 from layers import history, storage
-from layers.models import ATTRIBUTE_FORMATS, CATEGORIES, VISIBILITIES, Layer
+from layers.models import ATTRIBUTE_FORMATS, CATEGORIES, UPDATE_FREQUENCIES, VISIBILITIES, Layer
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-STYLE_KEYS = {"fill", "stroke", "weight", "opacity", "fill_opacity", "radius", "by", "categories", "labels"}
+STYLE_KEYS = {"mode", "fill", "stroke", "weight", "opacity", "fill_opacity", "radius", "by", "categories", "classes",
+              "label", "labels"}
+STYLE_MODES = ("single", "categories", "graduated")
+METADATA_TEXT = {"title_en": 500, "description_en": 20_000, "source": 2000, "licence": 500, "contact": 500}
+METADATA_KEYS = {*METADATA_TEXT, "keywords", "keywords_en", "update_frequency"}
+MAX_CLASSES = 12
 MAX_LABEL = 200
 ATTRIBUTE_META = {"alias": str, "format": str, "unit": str, "decimals": int}
+SCHEMA_KEYS = ("required", "values")
 CATEGORY_COLOURS = {
     "planning": "#e3a72f", "infrastructure": "#6c757d", "flood": "#1f78b4", "environment": "#33a02c",
     "disaster": "#e31a1c", "administrative": "#6a3d9a", "other": "#0b4f6c",
@@ -52,30 +59,47 @@ def check_visibility(visibility: str) -> str:
     return visibility
 
 
+def _attribute_named(name, attributes: list[dict] | None, what: str) -> dict | None:
+    if not isinstance(name, str):
+        raise Invalid(f"style.{what} must name an attribute", {"field": "style"})
+    if attributes is None:
+        return None
+    for attribute in attributes:
+        if attribute["name"] == name:
+            return attribute
+    raise Invalid(f"style.{what} names no attribute of the layer: {name!r}", {"field": "style"})
+
+
+def _colour(value, where: str) -> str:
+    if not (isinstance(value, str) and COLOUR.match(value)):
+        raise Invalid(f"{where} must be a colour like #1f78b4", {"field": "style"})
+    return value
+
+
+def _number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
 def check_style(style, attributes: list[dict] | None = None) -> dict:
-    """A style: colours as #rrggbb, numbers in range, an optional attribute to colour by."""
+    """A style: a single symbol, categories of an attribute's values, or graduated classes of a number; colours as
+    #rrggbb, numbers in range, an optional label attribute. *attributes* (when known) are checked against."""
     if not isinstance(style, dict):
         raise Invalid("style must be an object", {"field": "style"})
     unknown = set(style) - STYLE_KEYS
     if unknown:
         raise Invalid(f"unknown style key(s): {', '.join(sorted(unknown))}", {"field": "style"})
     for key in ("fill", "stroke"):
-        if key in style and not (isinstance(style[key], str) and COLOUR.match(style[key])):
-            raise Invalid(f"style.{key} must be a colour like #1f78b4", {"field": "style"})
+        if key in style:
+            _colour(style[key], f"style.{key}")
     for key, low, high in (("weight", 0, 20), ("opacity", 0, 1), ("fill_opacity", 0, 1), ("radius", 1, 50)):
         value = style.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or not low <= value <= high):
+        if value is not None and not (_number(value) and low <= value <= high):
             raise Invalid(f"style.{key} must be a number from {low} to {high}", {"field": "style"})
-    if "by" in style:
-        names = [a["name"] for a in attributes or []]
-        if attributes is not None and style["by"] not in names:
-            raise Invalid(f"style.by names no attribute of the layer: {style['by']!r}", {"field": "style"})
-        categories = style.get("categories", {})
-        if not isinstance(categories, dict) or not all(
-            isinstance(v, str) and COLOUR.match(v) for v in categories.values()
-        ):
-            raise Invalid("style.categories maps values to colours like #1f78b4", {"field": "style"})
+    mode = style.get("mode") or ("graduated" if "classes" in style else "categories" if "by" in style else "single")
+    if mode not in STYLE_MODES:
+        raise Invalid(f"style.mode must be one of {', '.join(STYLE_MODES)}", {"field": "style"})
+    if "label" in style and style["label"] is not None:
+        _attribute_named(style["label"], attributes, "label")
     if "labels" in style:
         # What a legend reads for a category value ("ODT" -> "Đất ở tại đô thị").
         labels = style["labels"]
@@ -83,7 +107,111 @@ def check_style(style, attributes: list[dict] | None = None) -> dict:
             isinstance(v, str) and 0 < len(v.strip()) <= MAX_LABEL for v in labels.values()
         ):
             raise Invalid(f"style.labels maps values to texts of 1 to {MAX_LABEL} characters", {"field": "style"})
+    if mode == "single":
+        if "by" in style or "categories" in style or "classes" in style:
+            raise Invalid("a single-symbol style has no by, categories or classes", {"field": "style"})
+        return style
+    if "by" not in style:
+        raise Invalid(f"a {mode} style needs style.by, the attribute it follows", {"field": "style"})
+    attribute = _attribute_named(style["by"], attributes, "by")
+    if mode == "categories":
+        categories = style.get("categories", {})
+        if not isinstance(categories, dict) or len(categories) > 500 or not all(
+                isinstance(v, str) and COLOUR.match(v) for v in categories.values()):
+            raise Invalid("style.categories maps values to colours like #1f78b4", {"field": "style"})
+        return style
+    if attribute is not None and attribute["type"] not in ("integer", "bigint", "double"):
+        raise Invalid(f"graduated classes need a number attribute; {style['by']} is {attribute['type']}",
+                      {"field": "style"})
+    classes = style.get("classes")
+    if not isinstance(classes, list) or not 1 <= len(classes) <= MAX_CLASSES:
+        raise Invalid(f"style.classes is a list of 1 to {MAX_CLASSES} classes {{min, max, colour}}",
+                      {"field": "style"})
+    for item in classes:
+        if not isinstance(item, dict) or set(item) - {"min", "max", "colour", "label"} or not (
+                _number(item.get("min")) and _number(item.get("max")) and item["min"] <= item["max"]):
+            raise Invalid("each class is {min, max, colour} with min <= max", {"field": "style"})
+        _colour(item.get("colour"), "a class's colour")
+        if "label" in item and not (isinstance(item["label"], str) and len(item["label"]) <= 100):
+            raise Invalid("a class's label is a short text", {"field": "style"})
     return style
+
+
+def check_metadata(metadata) -> dict:
+    """English title/description, keywords (vi, en), source, licence, contact and update frequency."""
+    if not isinstance(metadata, dict):
+        raise Invalid("metadata must be an object", {"field": "metadata"})
+    unknown = set(metadata) - METADATA_KEYS
+    if unknown:
+        raise Invalid(f"unknown metadata field(s): {', '.join(sorted(unknown))}",
+                      {"field": "metadata", "allowed": sorted(METADATA_KEYS)})
+    clean = {}
+    for key, limit in METADATA_TEXT.items():
+        value = metadata.get(key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or len(value) > limit:
+            raise Invalid(f"metadata.{key} is a text of at most {limit} characters", {"field": f"metadata.{key}"})
+        clean[key] = value.strip()
+    for key in ("keywords", "keywords_en"):
+        value = metadata.get(key)
+        if value in (None, []):
+            continue
+        if not isinstance(value, list) or len(value) > 50 or not all(
+                isinstance(k, str) and 0 < len(k.strip()) <= 100 for k in value):
+            raise Invalid(f"metadata.{key} is a list of up to 50 short words", {"field": f"metadata.{key}"})
+        clean[key] = [k.strip() for k in value]
+    frequency = metadata.get("update_frequency")
+    if frequency not in (None, ""):
+        if frequency not in UPDATE_FREQUENCIES:
+            raise Invalid(f"metadata.update_frequency must be one of {', '.join(UPDATE_FREQUENCIES)}",
+                          {"field": "metadata.update_frequency"})
+        clean["update_frequency"] = frequency
+    return clean
+
+
+def check_attributes(attributes: list[dict], changes) -> list[dict]:
+    """One list of attribute changes, [{"name", "alias"?, "format"?, "unit"?, "decimals"?, "required"?, "values"?}]:
+    what readers see (check_attribute_meta) and what editors must respect (check_schema)."""
+    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+        raise Invalid("attributes is a list of {name, alias, format, unit, decimals, required, values}",
+                      {"field": "attributes"})
+    meta = [{k: v for k, v in c.items() if k not in SCHEMA_KEYS} for c in changes]
+    schema = [{k: v for k, v in c.items() if k == "name" or k in SCHEMA_KEYS} for c in changes]
+    return check_schema(check_attribute_meta(meta, attributes), [c for c in schema if len(c) > 1])
+
+
+def check_schema(attributes: list[dict], changes) -> list[dict]:
+    """The layer's attribute entries with what editors must respect: required, and the allowed values.
+
+    *changes* is [{"name", "required"?, "values"?}]; names and types stay those of the data."""
+    if not isinstance(changes, list):
+        raise Invalid("attributes is a list of {name, required, values}", {"field": "attributes"})
+    by_name = {a["name"]: dict(a) for a in attributes}
+    for change in changes:
+        if not isinstance(change, dict) or change.get("name") not in by_name or set(change) - {
+                "name", "required", "values"}:
+            raise Invalid("each attribute change is {name, required, values} naming an attribute of the layer",
+                          {"field": "attributes", "attributes": list(by_name)})
+        entry = by_name[change["name"]]
+        if "required" in change:
+            if not isinstance(change["required"], bool):
+                raise Invalid("required is true or false", {"field": "attributes"})
+            entry["required"] = change["required"]
+        if "values" in change:
+            values = change["values"]
+            if values is None or values == []:
+                entry.pop("values", None)
+                continue
+            fits = {"text": lambda v: isinstance(v, str) and len(v) <= 500,
+                    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                    "bigint": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                    "double": _number, "boolean": lambda v: isinstance(v, bool)}.get(entry["type"])
+            if fits is None or not isinstance(values, list) or len(values) > 200 or not all(map(fits, values)):
+                raise Invalid(f"values of {entry['name']} are up to 200 {entry['type']} values",
+                              {"field": "attributes"})
+            entry["values"] = values
+    return [by_name[a["name"]] for a in attributes]
 
 
 def check_attribute_meta(changes, attributes: list[dict]) -> list[dict]:
@@ -127,6 +255,8 @@ def carry_attribute_meta(old: list[dict], new: list[dict]) -> list[dict]:
     return [{**a, **kept.get(a["name"], {})} for a in new]
 
 
+
+
 def default_style(category: str) -> dict:
     colour = CATEGORY_COLOURS.get(category, "#0b4f6c")
     return {"stroke": colour, "fill": colour, "weight": 2, "opacity": 0.9, "fill_opacity": 0.35}
@@ -159,7 +289,7 @@ def get_layer(session: Session, name: str, *, include_internal: bool = False) ->
 
 def update_layer(session: Session, layer: Layer, changes: dict, *, actor: str) -> Layer:
     allowed = {"title", "description", "category", "group", "style", "visibility", "shown_by_default", "sort_order",
-               "attributes"}
+               "metadata", "attributes", "basemap", "basemap_order"}
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"cannot change: {', '.join(sorted(unknown))}", {"fields": sorted(allowed)})
@@ -187,8 +317,19 @@ def update_layer(session: Session, layer: Layer, changes: dict, *, actor: str) -
         if isinstance(order, bool) or not isinstance(order, int) or not -10_000 <= order <= 10_000:
             raise Invalid("sort_order must be a whole number from -10000 to 10000", {"field": "sort_order"})
         layer.sort_order = order
+    if "metadata" in changes:
+        layer.metadata_ = check_metadata(changes["metadata"])
     if "attributes" in changes:
-        layer.attributes = check_attribute_meta(changes["attributes"], layer.attributes)
+        layer.attributes = check_attributes(layer.attributes, changes["attributes"])
+    if "basemap" in changes:
+        if not isinstance(changes["basemap"], bool):
+            raise Invalid("basemap is true or false", {"field": "basemap"})
+        layer.basemap = changes["basemap"]
+    if "basemap_order" in changes:
+        order = changes["basemap_order"]
+        if isinstance(order, bool) or not isinstance(order, int) or not -1000 <= order <= 1000:
+            raise Invalid("basemap_order is a whole number from -1000 to 1000", {"field": "basemap_order"})
+        layer.basemap_order = order
     layer.updated_by = actor
     layer.updated_at = func.now()
     session.flush()
@@ -215,12 +356,15 @@ def layer_json(layer: Layer) -> dict:
         "feature_count": layer.feature_count,
         "extent": layer.extent,
         "source_crs": layer.source_crs,
-        "attributes": [{"name": a["name"], "type": a["type"],
-                        **{k: a[k] for k in ATTRIBUTE_META if k in a}} for a in layer.attributes],
+        "attributes": [{k: a[k] for k in ("name", "type", *SCHEMA_KEYS, *ATTRIBUTE_META) if k in a}
+                       for a in layer.attributes],
         "style": layer.style,
         "visibility": layer.visibility,
         "shown_by_default": layer.shown_by_default,
         "sort_order": layer.sort_order,
+        "metadata": layer.metadata_ or {},
+        "basemap": bool(layer.basemap),
+        "basemap_order": layer.basemap_order or 0,
         "data_version": layer.data_version,
         "source_file": layer.source_file,
         "created_by": layer.created_by,

@@ -182,7 +182,7 @@ def temporal_column(attributes: list[dict], table: Table):
     return None
 
 
-def _typed(attribute: dict, raw: str):
+def parse_value(attribute: dict, raw: str):
     kind = attribute["type"]
     try:
         if kind in ("integer", "bigint"):
@@ -227,7 +227,7 @@ def conditions(attributes: list[dict], table: Table, q: ItemQuery) -> list:
     by_name = {a["name"]: a for a in attributes}
     for name, raw in q.properties.items():
         attribute = by_name[name]
-        where.append(table.c[attribute["column"]] == _typed(attribute, raw))
+        where.append(table.c[attribute["column"]] == parse_value(attribute, raw))
     if q.filter_expression is not None:
         where.append(q.filter_expression)
     return where

@@ -29,7 +29,8 @@ from layers.catalog import (
 from layers.models import Layer
 from layers.reading import ReadResult, read_vector_file
 
-__all__ = ["ImportOptions", "ImportResult", "import_layer", "read_vector_file"]
+__all__ = ["ImportOptions", "ImportResult", "ReadData", "describe", "import_layer", "publish_staged",
+           "read_vector_file"]
 
 
 @dataclass
@@ -79,20 +80,82 @@ def _check(options: ImportOptions) -> None:
         check_style(options.style)
 
 
-def import_layer(session: Session, path: Path, options: ImportOptions) -> ImportResult:
-    """Read *path* and store it as layer *options.name*; the caller commits."""
-    started = time.perf_counter()
+def _keep_schema(old: list[dict], new: list[dict]) -> None:
+    """New data keeps what planners said of an attribute (required, allowed values) while its name and type stay."""
+    said = {a["name"]: a for a in old}
+    for attribute in new:
+        before = said.get(attribute["name"])
+        if before is not None and before["type"] == attribute["type"]:
+            attribute.update({k: before[k] for k in ("required", "values") if k in before})
+
+
+@dataclass
+class ReadData:
+    """What a read file gives a layer, whether loaded at once or staged first (layers/uploads.py)."""
+
+    geometry_type: str
+    attributes: list[dict]
+    extent: list[float]
+    count: int
+    source_crs: str
+    counts: dict
+    source_file: str
+
+
+def describe(read: ReadResult, source_file: str) -> ReadData:
+    if read.counts.stored == 0:
+        raise Invalid("no usable feature in the file", {"counts": read.counts.as_dict()})
+    # Known from the frame already: no second pass over the new table.
+    return ReadData(geometry_type=read.geometry_type, attributes=storage.infer_attributes(read.frame),
+                    extent=[float(v) for v in read.frame.total_bounds], count=len(read.frame),
+                    source_crs=read.source_crs, counts=read.counts.as_dict(), source_file=source_file)
+
+
+def _target(session: Session, options: ImportOptions) -> Layer | None:
+    """The layer to replace (locked until commit), or None for a new one; checks the options first."""
     _check(options)
     existing = session.scalar(select(Layer).where(Layer.name == options.name).with_for_update())
     if existing is not None and not options.replace:
         raise Conflict(f"layer {options.name!r} exists; replace its data explicitly", {"field": "name"})
     if existing is None and options.replace:
         raise Invalid(f"there is no layer {options.name!r} to replace", {"field": "name"})
+    return existing
+
+
+def import_layer(session: Session, path: Path, options: ImportOptions) -> ImportResult:
+    """Read *path* and store it as layer *options.name*; the caller commits."""
+    started = time.perf_counter()
+    existing = _target(session, options)
     read: ReadResult = read_vector_file(Path(path), layer=options.layer, crs=options.crs, province=options.province,
                                         limits=options.limits)
-    if read.counts.stored == 0:
-        raise Invalid("no usable feature in the file", {"counts": read.counts.as_dict()})
-    attributes = storage.infer_attributes(read.frame)
+    data = describe(read, options.source_name or Path(path).name)
+
+    def load(table, change) -> None:
+        storage.create_and_load(session.connection(), table, read.frame, data.attributes, valid_from=change.at,
+                                change_id=change.id)
+
+    return _attach(session, existing, data, options, load, started)
+
+
+def publish_staged(session: Session, staged_table: str, data: ReadData, options: ImportOptions) -> ImportResult:
+    """Make an upload read into the staging table *staged_table* a new layer or a layer's new data."""
+    started = time.perf_counter()
+    existing = _target(session, options)
+
+    def load(table, change) -> None:
+        staged = storage.build_table(staged_table, data.geometry_type, data.attributes)
+        storage.publish_staged(session.connection(), staged, table.name, geometry_type=data.geometry_type,
+                               attributes=data.attributes, valid_from=change.at, change_id=change.id)
+
+    return _attach(session, existing, data, options, load, started)
+
+
+def _attach(session: Session, existing: Layer | None, data: ReadData, options: ImportOptions, load,
+            started: float) -> ImportResult:
+    """The catalog's side of an import: the layer (new or locked), the change, its new data table, the periods."""
+    attributes = data.attributes
+    if existing is not None:
+        _keep_schema(existing.attributes, attributes)
     if options.style and "by" in options.style:
         check_style(options.style, attributes)
     if existing is not None:
@@ -104,31 +167,27 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
             name=options.name, title=(options.title or options.name).strip(), description=options.description,
             category=options.category, group_name=options.group, visibility=options.visibility,
             style=options.style or default_style(options.category), data_version=0, data_table="l0_v0",
-            geometry_type=read.geometry_type, attributes=attributes, created_by=options.actor,
+            geometry_type=data.geometry_type, attributes=attributes, created_by=options.actor,
             updated_by=options.actor, shown_by_default=options.shown_by_default, sort_order=options.sort_order,
         )
         session.add(layer)
         session.flush()
     else:
-        layer = existing  # locked above
+        layer = existing  # locked by _target
     old_table = existing.data_table if existing is not None else None
     version = layer.data_version + 1  # what begin_change moves it to
-    table = storage.build_table(storage.table_name(layer.id, version), read.geometry_type, attributes)
+    table = storage.build_table(storage.table_name(layer.id, version), data.geometry_type, attributes)
     change = history.begin_change(session, layer, "replace" if existing is not None else "import",
                                   actor=options.actor, comment=options.comment, data_table=table.name,
-                                  details={"source_file": options.source_name or Path(path).name,
-                                           "counts": read.counts.as_dict()})
-    conn = session.connection()
-    storage.create_and_load(conn, table, read.frame, attributes, valid_from=change.at, change_id=change.id)
-    # Known from the frame already: no second pass over the new table.
-    extent, count = [float(v) for v in read.frame.total_bounds], len(read.frame)
+                                  details={"source_file": data.source_file, "counts": data.counts})
+    load(table, change)
     layer.data_table = table.name
-    layer.geometry_type = read.geometry_type
+    layer.geometry_type = data.geometry_type
     layer.attributes = attributes
-    layer.feature_count = count
-    layer.extent = extent
-    layer.source_crs = read.source_crs
-    layer.source_file = options.source_name or Path(path).name
+    layer.feature_count = data.count
+    layer.extent = data.extent
+    layer.source_crs = data.source_crs
+    layer.source_file = data.source_file
     if existing is not None:
         if options.title:
             layer.title = options.title
@@ -137,6 +196,6 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
         history.close_table(session, old_table, change.at)
     history.open_table(session, layer, table, change.at)
     session.flush()
-    return ImportResult(name=layer.name, layer_id=layer.id, data_version=version, geometry_type=read.geometry_type,
-                        source_crs=read.source_crs, replaced=existing is not None, counts=read.counts.as_dict(),
+    return ImportResult(name=layer.name, layer_id=layer.id, data_version=version, geometry_type=data.geometry_type,
+                        source_crs=data.source_crs, replaced=existing is not None, counts=data.counts,
                         seconds=time.perf_counter() - started)

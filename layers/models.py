@@ -13,6 +13,8 @@ from gisserver.core.db import Base
 DATA_SCHEMA = "layer_data"
 CATEGORIES = ("planning", "infrastructure", "flood", "environment", "disaster", "administrative", "other")
 VISIBILITIES = ("public", "internal")
+UPDATE_FREQUENCIES = ("continual", "daily", "weekly", "monthly", "quarterly", "annually", "as_needed", "irregular",
+                      "not_planned")
 GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "Geometry")
 ATTRIBUTE_TYPES = ("text", "integer", "bigint", "double", "boolean", "date", "timestamp")
 # How an attribute's values read: "number" (1.234,5), "plain" (years and codes: 2027), "percent" (0.35 -> 35%).
@@ -47,6 +49,12 @@ class Layer(Base):
     created_by: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_by: Mapped[str] = mapped_column(Text, default="")
+    # English title/description, keywords in both languages, source, licence, contact, update frequency
+    # (catalog.check_metadata); title and description above are the Vietnamese ones.
+    metadata_: Mapped[dict] = mapped_column("metadata", JSONB, default=dict)
+    # Drawn under every map as the city's own base map (when no external base map is set), lowest order first.
+    basemap: Mapped[bool] = mapped_column(Boolean, default=False)
+    basemap_order: Mapped[int] = mapped_column(Integer, default=0)
 
 
 CHANGE_KINDS = ("import", "replace", "create", "update", "delete", "restore", "restore_layer")
@@ -83,3 +91,29 @@ class LayerTable(Base):
     geometry_type: Mapped[str] = mapped_column(String(32))
     attributes: Mapped[list[dict]] = mapped_column(JSONB)
     valid: Mapped[object] = mapped_column(TSTZRANGE)
+
+
+IMPORT_STATUSES = ("created", "reading", "needs_choice", "ready", "failed", "published", "discarded")
+
+
+class LayerImport(Base):
+    """An uploaded file on its way to a layer: read into a staging table (layer_data.s<id>), reported, and published
+    (the staging table becomes the layer's data) or discarded. Progress steps are written as they happen."""
+
+    __tablename__ = "layer_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="created")
+    step: Mapped[str] = mapped_column(String(16), default="upload")
+    steps: Mapped[list[dict]] = mapped_column(JSONB, default=list)
+    file_name: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    replace_layer: Mapped[str | None] = mapped_column(String(63))
+    options: Mapped[dict] = mapped_column(JSONB, default=dict)  # layer inside the file, crs, province
+    report: Mapped[dict] = mapped_column(JSONB, default=dict)
+    error: Mapped[dict | None] = mapped_column(JSONB)
+    staged_table: Mapped[str | None] = mapped_column(String(63))
+    published_layer: Mapped[str | None] = mapped_column(String(63))
+    created_by: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

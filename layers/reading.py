@@ -57,7 +57,7 @@ class ReadResult:
     source_layer: str | None = None
 
 
-def _kind(path: Path) -> str:
+def file_kind(path: Path) -> str:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise UnsupportedMedia(
@@ -301,12 +301,12 @@ def read_vector_file(path: Path, *, layer: str | None = None, crs: str | None = 
                      limits: ArchiveLimits = ArchiveLimits()) -> ReadResult:  # noqa: B008
     """Read any supported file, reproject to EPSG:4326 and clean the geometries."""
     path = Path(path)
-    kind = _kind(path)
+    kind = file_kind(path)
     with tempfile.TemporaryDirectory(prefix="gisserver-read-") as tmp:
         source = path
         if kind in ("zip", "kmz"):
             source = _open_archive(path, Path(tmp), limits)
-            kind = _kind(source) if source.suffix.lower() != ".shp" else "shapefile"
+            kind = file_kind(source) if source.suffix.lower() != ".shp" else "shapefile"
         if kind == "kml":
             _refuse_dtd(source)
         if kind == "csv":

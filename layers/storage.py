@@ -42,6 +42,7 @@ from layers.models import DATA_SCHEMA, Layer
 SQL_TYPES = {"text": Text, "integer": Integer, "bigint": BigInteger, "double": Float(53), "boolean": Boolean,
              "date": Date, "timestamp": DateTime}
 _TABLE_NAME = re.compile(r"^l\d+_v\d+$")
+STAGING_NAME = re.compile(r"^s\d+$")  # an upload read but not published yet (layers/uploads.py)
 HISTORY_SUFFIX = "_h"
 
 
@@ -61,7 +62,8 @@ def build_table(name: str, geometry_type: str, attributes: list[dict]) -> Table:
 @functools.lru_cache(maxsize=512)
 def _cached_table(name: str, geometry_type: str, attributes: tuple) -> Table:
     """One Table object per layer version, so every query of a request speaks of the same table."""
-    if not _TABLE_NAME.match(name):
+    staging = bool(STAGING_NAME.match(name))
+    if not (staging or _TABLE_NAME.match(name)):
         raise ValueError(f"not a layer data table name: {name!r}")
     columns = [
         Column("fid", BigInteger, primary_key=True, autoincrement=False),
@@ -70,9 +72,10 @@ def _cached_table(name: str, geometry_type: str, attributes: tuple) -> Table:
         # tiles per second); filtering stays on the 4326 column's index.
         Column(MERCATOR_COLUMN, Geometry(geometry_type.upper(), srid=3857, spatial_index=False),
                Computed(MERCATOR_EXPRESSION, persisted=True)),
-        # Since when the row is as it is, and the change (layer_changes.id) that made it so.
-        Column("valid_from", DateTime(timezone=True), nullable=False),
-        Column("change_id", BigInteger, nullable=False),
+        # Since when the row is as it is, and the change (layer_changes.id) that made it so; a staging table gets
+        # them when it is published (publish_staged).
+        *([] if staging else [Column("valid_from", DateTime(timezone=True), nullable=False),
+                              Column("change_id", BigInteger, nullable=False)]),
         *_attribute_columns(attributes),
     ]
     return Table(name, MetaData(schema=DATA_SCHEMA), *columns)
@@ -168,11 +171,14 @@ def _column_values(series: pd.Series, kind: str) -> list:
 
 
 def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, attributes: list[dict], *,
-                    valid_from: datetime, change_id: int) -> None:
-    """Create the table and its history table, COPY the features in (binary: WKB straight from GEOS), then index
-    and analyze. Every row starts valid at *valid_from*, made by the change *change_id*."""
+                    valid_from: datetime | None = None, change_id: int | None = None, progress=None) -> None:
+    """Create the table (and its history table), COPY the features in (binary: WKB straight from GEOS), then index
+    and analyze. Every row starts valid at *valid_from*, made by the change *change_id* (a staging table has
+    neither yet). *progress(rows)* hears how far the copy is, now and then."""
+    staging = "valid_from" not in table.c
     table.create(conn)
-    history_table(table).create(conn)
+    if not staging:
+        history_table(table).create(conn)
     raw = conn.connection.driver_connection
     columns = [c.name for c in table.columns if c.computed is None]
     statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT binary)").format(
@@ -181,8 +187,11 @@ def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, att
     # Plain WKB without SRID: PostGIS gives it the column's SRID (4326). Text-encoded hex WKB cost more time
     # than the whole rest of the load.
     n = len(frame)
-    values = [range(1, n + 1), shapely.to_wkb(frame.geometry.to_numpy()).tolist(), repeat(valid_from, n),
-              repeat(change_id, n)]
+    values = [range(1, n + 1), shapely.to_wkb(frame.geometry.to_numpy()).tolist()]
+    types = ["int8", "bytea"]
+    if not staging:
+        values += [repeat(valid_from, n), repeat(change_id, n)]
+        types += ["timestamptz", "int8"]
     source_columns = [c for c in frame.columns if c != frame.geometry.name]
     for attribute, source in zip(attributes, source_columns, strict=True):
         values.append(_column_values(frame[source], attribute["type"]))
@@ -190,10 +199,36 @@ def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, att
     with raw.cursor() as cursor:
         with cursor.copy(statement) as copy:
             # geometry's binary input reads WKB, which is what a bytea dumper sends.
-            copy.set_types(["int8", "bytea", "timestamptz", "int8"] + [COPY_TYPES[a["type"]] for a in attributes])
-            for row in zip(*values, strict=True):
+            copy.set_types(types + [COPY_TYPES[a["type"]] for a in attributes])
+            for i, row in enumerate(zip(*values, strict=True)):
                 copy.write_row(row)
+                if progress is not None and i % PROGRESS_ROWS == PROGRESS_ROWS - 1:
+                    progress(i + 1)
         finish_table(cursor, qualified)
+
+
+PROGRESS_ROWS = 20_000
+
+
+def publish_staged(conn: Connection, staged: Table, name: str, *, geometry_type: str, attributes: list[dict],
+                   valid_from: datetime, change_id: int) -> Table:
+    """Make a staging table the data table *name*: renamed, given valid_from/change_id as constant column
+    defaults (PostgreSQL stores those once, without rewriting the rows), and a history table beside it."""
+    if not (STAGING_NAME.match(staged.name) and _TABLE_NAME.match(name)):
+        raise ValueError(f"cannot publish {staged.name!r} as {name!r}")
+    raw = conn.connection.driver_connection
+    qualified = sql.SQL("{}.{}").format(sql.Identifier(DATA_SCHEMA), sql.Identifier(name))
+    with raw.cursor() as cursor:
+        cursor.execute(sql.SQL("ALTER TABLE {}.{} RENAME TO {}").format(
+            sql.Identifier(DATA_SCHEMA), sql.Identifier(staged.name), sql.Identifier(name)))
+        cursor.execute(sql.SQL("ALTER TABLE {} ADD COLUMN valid_from timestamptz NOT NULL DEFAULT {}, "
+                               "ADD COLUMN change_id bigint NOT NULL DEFAULT {}").format(
+            qualified, sql.Literal(valid_from), sql.Literal(int(change_id))))
+        cursor.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN valid_from DROP DEFAULT, "
+                               "ALTER COLUMN change_id DROP DEFAULT").format(qualified))
+    table = build_table(name, geometry_type, attributes)
+    history_table(table).create(conn)
+    return table
 
 
 def finish_table(cursor, qualified: sql.Composable) -> None:
@@ -210,8 +245,8 @@ def qualified_name(table: Table) -> sql.Composable:
 
 
 def drop_table(conn: Connection, name: str) -> None:
-    """Drop a data table and its history table."""
-    if not _TABLE_NAME.match(name):
+    """Drop a data table and its history table (or a staging table)."""
+    if not (_TABLE_NAME.match(name) or STAGING_NAME.match(name)):
         raise ValueError(f"not a layer data table name: {name!r}")
     for table_name in (name + HISTORY_SUFFIX, name):
         Table(table_name, MetaData(schema=DATA_SCHEMA)).drop(conn, checkfirst=True)

@@ -9,7 +9,7 @@ DIR=gisserver/translations
 mkdir -p "$DIR"
 case "${1:-}" in
   update)
-    $PYBABEL extract -F babel.cfg -k _l -o "$DIR/messages.pot" --no-location --sort-output gisserver layers reports >/dev/null
+    $PYBABEL extract -F babel.cfg -k _l -o "$DIR/messages.pot" --no-location --sort-output gisserver layers planning reports >/dev/null
     for lang in vi en; do
       if [ -f "$DIR/$lang/LC_MESSAGES/messages.po" ]; then
         $PYBABEL update -i "$DIR/messages.pot" -d "$DIR" -l "$lang" --no-fuzzy-matching

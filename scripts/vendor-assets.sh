@@ -19,6 +19,7 @@ PACKAGES=(
   "leaflet.vectorgrid@1.3.0|vectorgrid|dist/Leaflet.VectorGrid.bundled.min.js"
   "leaflet.fullscreen@3.0.0|fullscreen|Control.FullScreen.js Control.FullScreen.css icon-fullscreen.svg"
   "chart.js@4.6.1|chartjs|dist/chart.umd.min.js"
+  "@geoman-io/leaflet-geoman-free@2.20.2|geoman|dist/leaflet-geoman.min.js dist/leaflet-geoman.css"
 )
 
 for entry in "${PACKAGES[@]}"; do

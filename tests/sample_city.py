@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
+from reportlab.pdfgen import canvas
 from shapely.geometry import box
 
 from layers.importing import ImportOptions, import_layer
+from layers.uploads import create_import
+from planning.documents import DocumentLimits, add_document
+from planning.projects import create_project
 from reports.cameras.hotspots import HotspotInput, add_hotspot
 from reports.cameras.service import CameraInput, add_camera
 from reports.intake.submit import ReportInput, submit_report
@@ -30,5 +36,21 @@ def build_sample_city(session, workdir: Path) -> dict:
     add_camera(session, CameraInput("CAM-1", "Ngã tư Lê Lợi", *WEST_INSIDE, direction=90))
     add_hotspot(session, HotspotInput("NGAP-1", "Kiệt 12", 107.56, 16.43, 10, 30, 50))
     report, _ = submit_report(session, ReportInput("gay_roi", "Đánh nhau trước chợ", *WEST_INSIDE))
+    # A planning project with a document, and an upload waiting for its file (the app's data is workdir/data).
+    project = create_project(session, {"code": "QH-1", "name": "Quy hoạch phân khu", "status": "approved",
+                                       "areas": ["T-W"], "layers": ["parcels"]}, actor="test")
+    document, _ = add_document(session, project, _pdf(), title="Quyết định", file_name="qd.pdf",
+                               directory=workdir / "data" / "documents", limits=DocumentLimits(10**7, 10),
+                               actor="test", at=datetime.now(UTC))
+    upload = create_import(session, "parcels.geojson", replace=None, actor="test",
+                           directory=workdir / "data" / "imports")
     session.commit()
-    return {"tracking": report.tracking_code, "report": report.id}
+    return {"tracking": report.tracking_code, "report": report.id, "document": document.id, "upload": upload.id}
+
+
+def _pdf() -> bytes:
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 720, "Quyet dinh")
+    page.save()
+    return out.getvalue()

@@ -58,6 +58,9 @@ class Settings:
     # Photos attached to a citizen report: how many, and the size cap of each in megabytes.
     photo_max_count: int = 5
     photo_max_mb: int = 8
+    # Planning projects' documents (PDFs): the size cap of each in megabytes, and how many a project may hold.
+    document_max_mb: int = 32
+    document_max_count: int = 50
     # A new report of the same category this close (metres) and this recent (hours) to an open one is a
     # possible duplicate.
     duplicate_metres: int = 100
@@ -85,6 +88,11 @@ class Settings:
     def photo_dir(self) -> Path:
         """Where report photos are stored (the database rows point at files here)."""
         return self.data_dir / "photos"
+
+    @property
+    def document_dir(self) -> Path:
+        """Where planning projects' documents are stored (the database rows point at files here)."""
+        return self.data_dir / "documents"
 
     @property
     def pg_data_dir(self) -> Path:

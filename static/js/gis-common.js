@@ -18,13 +18,18 @@ var GIS = (function () {
     return node;
   }
 
-  // A catalog style ({stroke, fill, weight, opacity, fill_opacity, radius, by, categories}) as Leaflet options;
-  // lines are never filled (Leaflet would fill the shape a closed ring road draws).
+  // A catalog style ({stroke, fill, weight, opacity, fill_opacity, radius, by, categories | classes}) as Leaflet
+  // options; lines are never filled (Leaflet would fill the shape a closed ring road draws).
   function style(s, properties, geometryType) {
     s = s || {};
     var fill = s.fill || s.stroke || "#0b4f6c";
-    if (s.by && s.categories && properties && Object.prototype.hasOwnProperty.call(s.categories, properties[s.by])) {
-      fill = s.categories[properties[s.by]];
+    var value = s.by && properties ? properties[s.by] : undefined;
+    if (s.by && s.classes && typeof value === "number") {
+      for (var i = 0; i < s.classes.length; i++) {
+        if (value >= s.classes[i].min && value <= s.classes[i].max) { fill = s.classes[i].colour; break; }
+      }
+    } else if (s.by && s.categories && properties && Object.prototype.hasOwnProperty.call(s.categories, value)) {
+      fill = s.categories[value];
     }
     return {
       color: s.stroke || fill, weight: s.weight === undefined ? 2 : s.weight,

@@ -118,6 +118,7 @@ def test_every_user_facing_string_has_a_vietnamese_translation(tmp_path):
             str(pot),
             "gisserver",
             "layers",
+            "planning",
             "reports",
         ],
         cwd=ROOT,

@@ -53,12 +53,23 @@ INTERNAL_TITLE = "INTERNAL-TITLE pumping stations"
 INTERNAL_ATTRIBUTE = "INTERNAL-ATTR valve"
 STREAM_URL = "rtsp://10.20.30.40/stream-w"
 NUMBER_PANEL = {"id": "n", "chart": "number", "indicators": [{"key": "reports_received"}]}
-SECRETS = (REPORTER_NAME, REPORTER_PHONE, STAFF_NOTE, INTERNAL_TITLE, INTERNAL_ATTRIBUTE, STREAM_URL)
+DRAFT_PROJECT = "DRAFT-PROJECT bypass road"
+SECRETS = (REPORTER_NAME, REPORTER_PHONE, STAFF_NOTE, INTERNAL_TITLE, INTERNAL_ATTRIBUTE, STREAM_URL, DRAFT_PROJECT)
 
 
 def jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (10, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 720, "Quyet dinh")
+    page.save()
     return out.getvalue()
 
 
@@ -140,6 +151,36 @@ class World:
         self.commit()
         return {"name": name, "version": first}
 
+    def new_project(self) -> dict:
+        from planning.projects import create_project
+
+        code = f"P-{next(self.counter)}"
+        create_project(self.session, {"code": code, "name": "fresh project", "status": "approved"}, actor="test")
+        self.commit()
+        return {"code": code}
+
+    def new_document(self) -> dict:
+        from planning.documents import DocumentLimits, add_document
+        from planning.projects import get_project
+
+        document, _ = add_document(self.session, get_project(self.session, "QH-PUB"), pdf_bytes(), title="fresh",
+                                   file_name="fresh.pdf", directory=self.app.config["SETTINGS"].document_dir,
+                                   limits=DocumentLimits(10**7, 100), actor="test", at=datetime.now(UTC))
+        self.commit()
+        return {"document": document.id}
+
+    def new_import(self, read: bool = False) -> dict:
+        """A fresh upload (received, and read into its staging table when *read*)."""
+        from layers import uploads
+
+        directory = self.app.config["SETTINGS"].data_dir / "imports"
+        imp = uploads.create_import(self.session, "fresh.geojson", replace=None, actor="test", directory=directory)
+        self.commit()
+        if read:
+            uploads.receive(self.session, imp, io.BytesIO(geojson_bytes()), directory, 10**7)
+            uploads.read(self.session, imp, directory)
+        return {"import": imp.id, "name": f"published-{next(self.counter)}"}
+
     def reset_alert(self) -> dict:
         self.session.execute(text("UPDATE alerts SET status = 'new', closed_at = NULL"))
         self.commit()
@@ -156,7 +197,8 @@ def build_world(app, session, tmp: Path) -> World:
     session.commit()
 
     # Layers: one public, one internal with text only staff may read.
-    parcels = gpd.GeoDataFrame({"ma_lo": ["L01"]}, geometry=[box(107.58, 16.46, 107.59, 16.47)], crs=4326)
+    parcels = gpd.GeoDataFrame({"ma_lo": ["L01"], "tang": [3]}, geometry=[box(107.58, 16.46, 107.59, 16.47)],
+                               crs=4326)
     parcels.to_file(tmp / "public.geojson")
     import_layer(session, tmp / "public.geojson", ImportOptions(name="lo-dat", title="Public parcels"))
     pumps = gpd.GeoDataFrame({"ten": [INTERNAL_ATTRIBUTE]}, geometry=[Point(107.585, 16.465)], crs=4326)
@@ -211,9 +253,18 @@ def build_world(app, session, tmp: Path) -> World:
     session.commit()
     photo_id = session.execute(text("SELECT id FROM report_photos WHERE report_id = :r"), {"r": report_w.id}).scalar()
 
+    # Planning projects: a public one holding both layers and a document, and a draft only staff may see.
+    from planning.projects import create_project
+
+    create_project(session, {"code": "QH-PUB", "name": "Public zoning plan", "status": "approved",
+                             "layers": ["lo-dat", "tram-bom"]}, actor="test")
+    create_project(session, {"code": "QH-DRAFT", "name": DRAFT_PROJECT}, actor="test")
+    session.commit()
+    document = world.new_document()["document"]
+
     world.names.update(
         report_w=report_w.id, report_e=report_e.id, code_w=report_w.tracking_code, photo_w=photo_id,
-        alert_w=alert.id, missing=report_e.id + 1000,
+        alert_w=alert.id, missing=report_e.id + 1000, document=document,
     )
     _dashboards(world)
     return world

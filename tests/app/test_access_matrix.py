@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from tests.app.access_world import (
     CALLERS,
+    DRAFT_PROJECT,
     INTERNAL_ATTRIBUTE,
     INTERNAL_TITLE,
     NUMBER_PANEL,
@@ -35,6 +36,7 @@ from tests.app.access_world import (
     STREAM_URL,
     build_world,
     geojson_bytes,
+    pdf_bytes,
 )
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 from tests.security_checks import header_problems, page_problems
@@ -80,6 +82,14 @@ def internal(ok: int = 200) -> dict[str, int]:
 
 def planners(ok: int) -> dict[str, int]:
     return answers(403, anonymous=401, admin=ok, planner=ok)
+
+
+PLANNERS = frozenset({"admin", "planner"})
+
+
+def workspace(ok: int = 200) -> dict[str, int]:
+    """The planners' pages: the anonymous are sent to sign in, everyone else without the role is refused."""
+    return answers(403, anonymous=302, admin=ok, planner=ok)
 
 
 def admins(ok: int) -> dict[str, int]:
@@ -146,6 +156,8 @@ def counter_name(prefix: str) -> Callable:
 
 CSP_REPORT = {"csp-report": {"document-uri": "http://localhost/maps/layers", "violated-directive": "script-src-elem",
                               "blocked-uri": "inline"}}
+NEW_POLYGON = {"type": "Feature", "properties": {"ma_lo": "L9", "tang": 2}, "geometry": {
+    "type": "Polygon", "coordinates": [[[107.58, 16.46], [107.581, 16.46], [107.581, 16.461], [107.58, 16.46]]]}}
 NEW_POINT = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [107.581, 16.461]},
              "properties": {"ten": "new"}}
 INTAKE = {"category": "dien_chieu_sang", "description": "Street light out for a week",
@@ -187,7 +199,8 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/account/password"): [Case("/account/password", answers(302))],
     ("POST", "/account/password"): [Case("/account/password", answers(302, anonymous=400), form=PASSWORD_FORM)],
     ("GET", "/api/audit"): [Case("/api/audit?limit=1000", admins(200),
-                                 secrets={STAFF_NOTE: frozenset({"admin"}), INTERNAL_TITLE: frozenset({"admin"})},
+                                 secrets={STAFF_NOTE: frozenset({"admin"}), INTERNAL_TITLE: frozenset({"admin"}),
+                                          DRAFT_PROJECT: frozenset({"admin"})},
                                  must_show=False)],
     # Citizen intake: anyone, on every channel (limited per client and area, see test_rate_limits.py), but no
     # machine whose token's scope does not say it files reports.
@@ -300,6 +313,64 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("DELETE", "/api/layers/<name>"): [Case("/api/layers/{name}", planners(204),
                                             prepare=lambda w: {"name": w.new_layer()})],
     ("GET", "/maps/layers"): [Case("/maps/layers", PUBLIC, secrets={INTERNAL_TITLE: STAFF})],
+    # The workspace's reads of a layer follow the layer's visibility; checking an edit is for planners.
+    ("GET", "/api/layers/<name>/rows"): [Case("/api/layers/tram-bom/rows", internal(),
+                                              secrets={INTERNAL_ATTRIBUTE: STAFF}),
+                                         Case("/api/layers/lo-dat/rows?sort=tang&where.ma_lo=L0", PUBLIC)],
+    ("GET", "/api/layers/<name>/values"): [Case("/api/layers/tram-bom/values?attribute=ten", internal(),
+                                                secrets={INTERNAL_ATTRIBUTE: STAFF})],
+    ("GET", "/api/layers/<name>/breaks"): [Case("/api/layers/lo-dat/breaks?attribute=tang&classes=2", PUBLIC)],
+    ("GET", "/api/layers/<name>/style.<fmt>"): [Case("/api/layers/tram-bom/style.sld", internal(),
+                                                     secrets={INTERNAL_TITLE: STAFF}),
+                                                Case("/api/layers/lo-dat/style.qml", PUBLIC)],
+    ("POST", "/api/layers/<name>/check"): [Case("/api/layers/lo-dat/check", planners(200), json=NEW_POLYGON)],
+    # Uploads in steps: planners (and admins).
+    ("POST", "/api/layer-imports"): [Case("/api/layer-imports", planners(201), json={"file_name": "x.geojson"})],
+    ("GET", "/api/layer-imports/<int:import_id>"): [Case("/api/layer-imports/{import}", planners(200),
+                                                         prepare=lambda w: w.new_import())],
+    ("PUT", "/api/layer-imports/<int:import_id>/file"): [
+        Case("/api/layer-imports/{import}/file", planners(200), form=upload, prepare=lambda w: w.new_import())],
+    ("POST", "/api/layer-imports/<int:import_id>/read"): [
+        Case("/api/layer-imports/{import}/read", planners(200), json={}, prepare=lambda w: w.new_import(read=True))],
+    ("POST", "/api/layer-imports/<int:import_id>/publish"): [
+        Case("/api/layer-imports/{import}/publish", planners(201), json=lambda v: {"name": v["name"]},
+             prepare=lambda w: w.new_import(read=True))],
+    ("DELETE", "/api/layer-imports/<int:import_id>"): [
+        Case("/api/layer-imports/{import}", planners(204), prepare=lambda w: w.new_import())],
+    # Planning projects: public unless drafts; planners change them.
+    ("GET", "/api/projects"): [Case("/api/projects", PUBLIC, secrets={DRAFT_PROJECT: STAFF})],
+    ("POST", "/api/projects"): [Case("/api/projects", planners(201), prepare=counter_name("proj"),
+                                     json=lambda v: {"code": v["code"], "name": "New project"})],
+    ("GET", "/api/projects/<code>"): [Case("/api/projects/QH-PUB", PUBLIC, secrets={INTERNAL_TITLE: STAFF}),
+                                      Case("/api/projects/QH-DRAFT", internal(), secrets={DRAFT_PROJECT: STAFF})],
+    ("PATCH", "/api/projects/<code>"): [Case("/api/projects/QH-PUB", planners(200), json={"description": "edited"},
+                                             secrets={INTERNAL_TITLE: PLANNERS})],
+    ("DELETE", "/api/projects/<code>"): [Case("/api/projects/{code}", planners(204),
+                                              prepare=lambda w: w.new_project())],
+    ("POST", "/api/projects/<code>/documents"): [
+        Case("/api/projects/QH-PUB/documents", planners(201),
+             form=lambda v: {"file": (io.BytesIO(pdf_bytes()), "decision.pdf")})],
+    ("GET", "/api/projects/<code>/documents/<int:document_id>"): [
+        Case("/api/projects/QH-PUB/documents/{document}", PUBLIC)],
+    ("DELETE", "/api/projects/<code>/documents/<int:document_id>"): [
+        Case("/api/projects/QH-PUB/documents/{document}", planners(204), prepare=lambda w: w.new_document())],
+    ("GET", "/planning/projects"): [Case("/planning/projects", PUBLIC, secrets={DRAFT_PROJECT: STAFF})],
+    ("GET", "/planning/projects/<code>"): [Case("/planning/projects/QH-PUB", PUBLIC, secrets={INTERNAL_TITLE: STAFF}),
+                                           Case("/planning/projects/QH-DRAFT", internal(),
+                                                secrets={DRAFT_PROJECT: STAFF})],
+    # The planners' workspace pages: planners and admins; the anonymous are sent to sign in.
+    ("GET", "/planning"): [Case("/planning", workspace(), secrets={INTERNAL_TITLE: PLANNERS,
+                                                                  DRAFT_PROJECT: PLANNERS})],
+    ("GET", "/planning/upload"): [Case("/planning/upload", workspace())],
+    ("GET", "/planning/layers/<name>"): [Case("/planning/layers/tram-bom", workspace(),
+                                              secrets={INTERNAL_TITLE: PLANNERS})],
+    ("GET", "/planning/layers/<name>/style"): [Case("/planning/layers/tram-bom/style", workspace(),
+                                                    secrets={INTERNAL_TITLE: PLANNERS})],
+    ("GET", "/planning/layers/<name>/edit"): [Case("/planning/layers/tram-bom/edit", workspace(),
+                                                   secrets={INTERNAL_TITLE: PLANNERS})],
+    ("GET", "/planning/layers/<name>/features/<int:fid>"): [
+        Case("/planning/layers/tram-bom/features/1", workspace(),
+             secrets={INTERNAL_TITLE: PLANNERS, INTERNAL_ATTRIBUTE: PLANNERS})],
     # A layer's history and restores: planners (and admins).
     ("GET", "/api/layers/<name>/changes"): [Case("/api/layers/lo-dat/changes", planners(200))],
     ("GET", "/api/layers/<name>/features/<int:fid>/versions"): [
