@@ -144,6 +144,7 @@ def read(session: Session, imp: LayerImport, directory: Path, *, layer: str | No
     }
     session.commit()
     progress("ready", None)
+    session.refresh(imp)  # with the steps the progress writer added
     return imp
 
 
@@ -167,6 +168,7 @@ def _stopped(session: Session, imp: LayerImport, exc: Invalid, progress: Progres
     imp.error = {"message": exc.message, "details": details}
     session.commit()
     progress(imp.status, None)
+    session.refresh(imp)
     return imp
 
 
