@@ -64,7 +64,8 @@ def distinct_values(session: Session, layer: Layer, name: str, limit: int = 100)
 
 
 def class_breaks(session: Session, layer: Layer, name: str, classes: int, method: str) -> list[float]:
-    """classes + 1 break values of a number attribute: equal intervals or quantiles (computed by PostgreSQL)."""
+    """Up to classes + 1 break values of a number attribute: equal intervals or quantiles (computed by PostgreSQL);
+    equal breaks (many equal values) collapse into one, so there may be fewer classes than asked for."""
     attribute = _attribute(layer, name)
     if attribute["type"] not in ("integer", "bigint", "double"):
         raise Invalid(f"{name} is not a number", {"parameter": "attribute"})
@@ -79,7 +80,7 @@ def class_breaks(session: Session, layer: Layer, name: str, classes: int, method
     else:
         low, high = session.execute(select(func.min(column), func.max(column))).one()
         breaks = None if low is None else [low + (high - low) * i / classes for i in range(classes + 1)]
-    return [float(b) for b in breaks] if breaks else []
+    return sorted({float(b) for b in breaks}) if breaks else []
 
 
 def _attribute(layer: Layer, name: str) -> dict:

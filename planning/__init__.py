@@ -14,7 +14,7 @@ FEATURE = Feature(
     migrations=("migrations",),
     openapi=("planning.openapi:document",),
     nav_links=(
-        NavLink("planning_pages.catalog", _l("Layers workspace"),
+        NavLink("planning_pages.catalog_page", _l("Layers workspace"),
                 _l("Every layer: upload, describe, style, edit features and look back at earlier versions."),
                 ("planner",), order=35),
         NavLink("planning_pages.project_list", _l("Planning projects"),

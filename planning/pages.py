@@ -82,6 +82,11 @@ CATEGORY_LABELS = {
     "environment": _l("Environment"), "disaster": _l("Disaster prevention"), "administrative": _l("Administrative"),
     "other": _l("Other"),
 }
+CHANGE_LABELS = {
+    "import": _l("imported the data"), "replace": _l("replaced the data"), "create": _l("drew a feature"),
+    "update": _l("changed a feature"), "delete": _l("deleted a feature"), "restore": _l("restored a feature"),
+    "restore_layer": _l("restored the layer"),
+}
 FREQUENCY_LABELS = {
     "continual": _l("Continually"), "daily": _l("Daily"), "weekly": _l("Weekly"), "monthly": _l("Monthly"),
     "quarterly": _l("Quarterly"), "annually": _l("Yearly"), "as_needed": _l("When needed"),
@@ -135,7 +140,7 @@ def layer_page(name: str):
     return render_template("planning/layer.html", layer=layer, changes=log, config=config,
                            projects=[p for p in projects.projects_by_layer(session, include_drafts=True)
                                      .get(layer.id, [])],
-                           categories=CATEGORY_LABELS, frequencies=FREQUENCY_LABELS,
+                           categories=CATEGORY_LABELS, frequencies=FREQUENCY_LABELS, kinds=CHANGE_LABELS,
                            exports=("geojson", "gpkg", "shp", "csv"))
 
 
@@ -146,7 +151,8 @@ def feature_page(name: str, fid: int):
     versions = history.versions(session, layer, fid)
     config = {"versions": versions["versions"], "style": layer.style or {}, "geometry": layer.geometry_type,
               "restore": url_for("layers_api.restore_feature", name=layer.name, fid=fid)}
-    return render_template("planning/feature.html", layer=layer, fid=fid, history=versions, config=config)
+    return render_template("planning/feature.html", layer=layer, fid=fid, history=versions, config=config,
+                           kinds=CHANGE_LABELS)
 
 
 @bp.get("/planning/upload")

@@ -144,17 +144,24 @@
     check();
   }
 
+  // Unsaved reshaping is dropped with the selection (the feature goes back to its saved shape).
   function deselect() {
     if (!selected) { return; }
     var layer = selected.layer;
+    var was = selected;
     if (layer.pm) { layer.pm.disable(); }
     layer.off("pm:edit pm:markerdragstart");
-    if (!selected.fid) {
+    var unsaved = undoStack.some(function (step) { return step.kind === "shape" && step.layer === layer; });
+    undoStack = undoStack.filter(function (step) { return step.kind !== "shape"; });
+    selected = null;
+    if (!was.fid) {
       m.removeLayer(layer);
+    } else if (unsaved && !was.saved) {
+      replaceOnMap(layer, was.before);
     } else {
       features.resetStyle(layer);
     }
-    selected = null;
+    showUndo();
     $("feature-form").hidden = true;
     $("validity").textContent = "";
   }
@@ -236,6 +243,7 @@
       }
       undoStack.push(creating ? { kind: "created", fid: r.data.id }
         : { kind: "updated", fid: was.fid, before: was.before });
+      was.saved = true;
       deselect();
       replaceOnMap(creating ? null : byId[was.fid], r.data);
       done(text.saved);

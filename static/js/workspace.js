@@ -7,9 +7,13 @@ var WS = (function () {
     return node ? JSON.parse(node.textContent) : {};
   }
 
+  // Every map of the page by its element's id (for the page's own scripts and for browser tests).
+  var maps = {};
+
   function map(element, options) {
     var m = L.map(element, Object.assign({ maxZoom: 22, minZoom: 3, preferCanvas: true, zoomSnap: 0.5 },
                                          options || {}));
+    maps[typeof element === "string" ? element : element.id] = m;
     m.setView([16.463, 107.585], 13);
     L.control.scale({ imperial: false }).addTo(m);
     return m;
@@ -98,6 +102,6 @@ var WS = (function () {
     return error ? error.message : "HTTP " + (result ? result.status : "?");
   }
 
-  return { config: config, map: map, layer: layer, fit: fit, request: request, errorText: errorText,
+  return { maps: maps, config: config, map: map, layer: layer, fit: fit, request: request, errorText: errorText,
            bindLabel: bindLabel, itemsUrl: itemsUrl };
 })();

@@ -152,6 +152,9 @@ def test_attribute_table_values_and_breaks(client, lots):
     assert equal == [100.0, 155.0, 210.0]
     quantile = client.get("/api/layers/lots/breaks?attribute=tang&classes=3").get_json()["breaks"]
     assert quantile[0] == 0 and quantile[-1] == 5 and len(quantile) == 4
+    lots.execute(text("UPDATE layer_data.l1_v1 SET a2 = 0 WHERE fid < 10"))
+    lots.commit()
+    assert client.get("/api/layers/lots/breaks?attribute=tang&classes=4").get_json()["breaks"] == [0, 0.75, 5]
     for bad in ("attribute=loai", "attribute=tang&classes=12", "attribute=tang&method=jenks", "attribute=x"):
         assert client.get(f"/api/layers/lots/breaks?{bad}").status_code == 400, bad
 
@@ -260,6 +263,7 @@ def test_bad_styles_metadata_and_schema_are_refused(client, lots, auth_headers, 
 
 def test_workspace_pages_render_for_planners(client, lots, auth_headers, db):
     planner = auth_headers("planner")
+    assert b'href="/planning"' in client.get("/", headers=planner).data  # the start page leads there
     assert client.get("/planning").status_code == 302
     assert client.get("/planning", headers=auth_headers("officer")).status_code == 403
     catalog = client.get("/planning?q=lô&category=planning", headers=planner)
