@@ -23,4 +23,6 @@ FEATURE = Feature(
                 ("planner",), order=70),
     ),
     demo_steps=(DemoStep("layers", "layers.demo:layers_step", after=("users",)),),
+    # Every map page draws the city's own base map layers when no external base map is set.
+    hooks={"map_background": ("layers.pages:map_background",)},
 )

@@ -279,6 +279,12 @@ def list_layers(session: Session, f: LayerFilter | None = None) -> list[Layer]:
     return list(session.scalars(query))
 
 
+def base_map(session: Session) -> list[Layer]:
+    """The public layers planners marked as the city's base map, in drawing order (lowest first)."""
+    return list(session.scalars(select(Layer).where(Layer.basemap.is_(True), Layer.visibility == "public")
+                                .order_by(Layer.basemap_order, Layer.name)))
+
+
 def get_layer(session: Session, name: str, *, include_internal: bool = False) -> Layer:
     """A layer by name; an internal one is 'not found' for those who may not see it."""
     layer = session.scalar(select(Layer).where(Layer.name == name))

@@ -19,6 +19,8 @@ from gisserver.demo.geography import (
     evacuation_points,
     flood_zones,
     land_use_parcels,
+    local_streets,
+    river_area,
     road_network,
 )
 from layers.crs import province_crs
@@ -48,7 +50,8 @@ def _zip(directory: Path, target: Path) -> Path:
 
 
 def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -> str:
-    """Six layers in five formats (GeoPackage, GeoJSON, zipped Shapefile in VN-2000, KML, CSV)."""
+    """Eight layers in five formats (GeoPackage, GeoJSON, zipped Shapefile in VN-2000, KML, CSV); the river, the
+    local streets and the road network make the city's own base map."""
     if session.scalar(select(Layer.id).limit(1)):
         return "already there"
     rng = np.random.default_rng(seed + 3)
@@ -73,6 +76,8 @@ def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -
             writer.writeheader()
             writer.writerows(rows)
         address_points(roads, geography.wards).to_file(tmp / "dia_chi.geojson", driver="GeoJSON")
+        river_area(city).to_file(tmp / "song.geojson", driver="GeoJSON")
+        local_streets(rng, geography.wards).to_file(tmp / "duong_noi_bo.geojson", driver="GeoJSON")
         specs = [
             (tmp / "quy_hoach.gpkg", ImportOptions(
                 name="quy-hoach-su-dung-dat", title="Quy hoạch sử dụng đất 2030", category="planning",
@@ -112,11 +117,23 @@ def load_demo_layers(session: Session, *, seed: int, geography: DemoGeography) -
                 # Thousands of dots: off at first, there to find addresses and to switch on when needed.
                 shown_by_default=False, sort_order=60)),
         ]
+        # The city's own base map: water, local streets, then the main roads over them (no external tiles needed).
+        specs += [
+            (tmp / "song.geojson", ImportOptions(
+                name="song-ngoi", title="Sông ngòi, mặt nước", category="environment", group="Dữ liệu nền",
+                style={"stroke": "#74a9cf", "fill": "#a6cee3", "weight": 1, "opacity": 0.9, "fill_opacity": 0.9})),
+            (tmp / "duong_noi_bo.geojson", ImportOptions(
+                name="duong-noi-bo", title="Đường nội bộ, kiệt hẻm", category="infrastructure", group="Dữ liệu nền",
+                style={"stroke": "#8f8f8f", "weight": 1.5, "opacity": 0.9})),
+        ]
         for path, options in specs:
             options.actor = "cli:demo-loader"
             result = import_layer(session, path, options)
             imported.append(f"{result.name} ({result.counts['stored']} {result.geometry_type})")
-    return ", ".join(imported)
+    base = {"song-ngoi": 0, "duong-noi-bo": 1, "mang-luoi-giao-thong": 2}
+    for layer in session.scalars(select(Layer).where(Layer.name.in_(base))):
+        layer.basemap, layer.basemap_order = True, base[layer.name]
+    return ", ".join(imported) + f"; base map: {', '.join(base)}"
 
 
 def layers_step(session: Session, context) -> str:

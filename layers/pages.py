@@ -14,7 +14,7 @@ from jinja2.utils import htmlsafe_json_dumps
 
 from gisserver.accounts.auth import is_staff
 from gisserver.core.access import open_to
-from gisserver.core.http import db_session
+from gisserver.core.http import db_read_session, db_session
 from gisserver.core.maps import city_map, embed_map
 from layers import catalog
 from layers.labels import attribute_label, layer_category
@@ -88,6 +88,13 @@ def _layer_on_map(layer, m: folium.Map) -> dict:
     grid.add_to(m)
     entry["var"] = grid.get_name()
     return entry
+
+
+def map_background() -> list[dict]:
+    """The hook "map_background": the city's base map layers, drawn by every map page (gisserver.core.maps)."""
+    return [{"name": layer.name, "title": layer.title, "style": layer.style or {}, "geometry": layer.geometry_type,
+             "tiles": url_for("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")}
+            for layer in catalog.base_map(db_read_session())]
 
 
 @bp.get("/maps/layers")

@@ -13,6 +13,7 @@ FEATURE = Feature(
     models=("planning.models",),
     migrations=("migrations",),
     openapi=("planning.openapi:document",),
+    template_context=("planning.pages:workspace_context",),
     nav_links=(
         NavLink("planning_pages.catalog_page", _l("Layers workspace"),
                 _l("Every layer: upload, describe, style, edit features and look back at earlier versions."),

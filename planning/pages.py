@@ -7,13 +7,14 @@ script, so the pages keep to a strict Content-Security-Policy.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from gisserver.accounts.auth import is_staff, page_roles
 from gisserver.core.access import open_to
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session
+from gisserver.core.maps import base_map_layers
 from layers import catalog, history
 from layers.reading import SUFFIXES
 from planning import projects
@@ -23,6 +24,20 @@ from reports.areas.service import list_areas
 bp = Blueprint("planning_pages", __name__, template_folder="templates")
 STATUS_LABELS = {"draft": _l("Draft"), "consultation": _l("Under consultation"), "approved": _l("Approved"),
                  "superseded": _l("Superseded"), "cancelled": _l("Cancelled")}
+
+
+def workspace_context() -> dict:
+    """For every page template: the base map the workspace's maps draw (the configured tiles, or else the city's
+    own base map layers)."""
+
+    def base_map_config() -> dict:
+        settings = current_app.config["SETTINGS"]
+        if settings.basemap_url:
+            return {"url": settings.basemap_url, "attribution": settings.basemap_attribution or "Base map",
+                    "layers": []}
+        return {"url": "", "layers": base_map_layers()}
+
+    return {"base_map_config": base_map_config}
 
 
 def layer_entry(layer) -> dict:

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 import folium
 from branca.element import Element, MacroElement
+from flask import has_request_context
 from flask_babel import gettext as _
-from folium.plugins import Fullscreen
+from folium.map import CustomPane
+from folium.plugins import Fullscreen, VectorGridProtobuf
 from folium.template import Template
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
+from gisserver.core import features
 from gisserver.core.assets import asset_path
 from gisserver.core.security import csp_nonce
 
@@ -144,7 +147,49 @@ def offline_map(location, zoom_start: int, basemap_url: str = "", attribution: s
         folium.TileLayer(
             tiles=basemap_url, attr=attribution or "Base map", name="Base map", max_zoom=20, control=False
         ).add_to(m)
+    elif has_request_context():
+        add_city_base_map(m)
     return m
+
+
+# The city's own base map: layers planners marked as such (streets, rivers, ...) drawn from our vector tiles in
+# their catalog styles, under everything else, when no external base map is configured. The features that provide
+# them plug into the hook "map_background" (a callable returning [{name, tiles, style, geometry}]).
+BASE_MAP_PANE = "citybase"
+BASE_MAP_Z = 120  # under the area outlines (150) and every layer's tiles (200) and shapes (400)
+_BASE_STYLE_JS = """function (p) {
+    var s = %(style)s, f = s.fill || s.stroke || "#888888", v = s.by ? p[s.by] : undefined;
+    if (s.classes && typeof v === "number") {
+        for (var i = 0; i < s.classes.length; i++) {
+            if (v >= s.classes[i].min && v <= s.classes[i].max) { f = s.classes[i].colour; break; }
+        }
+    } else if (s.categories && Object.prototype.hasOwnProperty.call(s.categories, v)) { f = s.categories[v]; }
+    return { color: s.stroke || f, weight: s.weight === undefined ? 2 : s.weight,
+             opacity: s.opacity === undefined ? 0.9 : s.opacity, fill: %(filled)s, fillColor: f,
+             fillOpacity: s.fill_opacity === undefined ? 0.35 : s.fill_opacity, radius: s.radius || 3 };
+}"""
+
+
+def base_map_layers() -> list[dict]:
+    """The city's base map layers, from the features that provide them (none outside a request)."""
+    if not has_request_context():
+        return []
+    return [entry for provide in features.hooks("map_background") for entry in provide()]
+
+
+def add_city_base_map(m: folium.Map) -> None:
+    layers = base_map_layers()
+    if not layers:
+        return
+    CustomPane(BASE_MAP_PANE, z_index=BASE_MAP_Z, pointer_events=False).add_to(m)
+    for entry in layers:
+        # The style is data (JSON, safe inside a <script>); the function around it is ours.
+        style = _BASE_STYLE_JS % {"style": htmlsafe_json_dumps(entry["style"] or {}),
+                                  "filled": "false" if "Line" in entry["geometry"] else "true"}
+        options = ("{" f"vectorTileLayerStyles: {{{htmlsafe_json_dumps(entry['name'])}: {style}}}, "
+                   f"pane: {htmlsafe_json_dumps(BASE_MAP_PANE)}, interactive: false, maxNativeZoom: 22, "
+                   "maxZoom: 22}")
+        VectorGridProtobuf(entry["tiles"], f"base {entry['name']}", options, control=False).add_to(m)
 
 
 def city_map(settings, height: str = "100%", **kwargs) -> folium.Map:

@@ -346,3 +346,34 @@ def address_points(roads: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, spacing_deg
     frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
     joined = gpd.sjoin(frame, wards[["name", "geometry"]], how="inner", predicate="within")
     return joined.rename(columns={"name": "phuong"}).drop(columns="index_right").reset_index(drop=True)
+
+
+def river_area(city) -> gpd.GeoDataFrame:
+    """The Perfume River as water (about 250 m wide through the city), for the city's own base map."""
+    water = PERFUME_RIVER.buffer(0.0012).intersection(city)
+    return gpd.GeoDataFrame({"ten": ["Sông Hương"], "loai": ["song"]}, geometry=[_as_multipolygon(water)], crs=4326)
+
+
+def local_streets(rng: np.random.Generator, wards: gpd.GeoDataFrame, urban_spacing_deg: float = 0.0025,
+                  rural_spacing_deg: float = 0.012) -> gpd.GeoDataFrame:
+    """A jittered grid of local streets over every ward (dense in the urban wards, a few village roads in the
+    communes), cut where the river runs: what a town plan's base map shows between the main roads."""
+    river = PERFUME_RIVER.buffer(0.0014)
+    rows, geoms = [], []
+    for ward in wards.itertuples():
+        spacing = urban_spacing_deg if ward.name.startswith("Phường") else rural_spacing_deg
+        minx, miny, maxx, maxy = ward.geometry.bounds
+        xs, ys = np.arange(minx, maxx, spacing), np.arange(miny, maxy, spacing)
+        for axis, fixed, along in (("ngang", ys, xs), ("doc", xs, ys)):
+            for k, at in enumerate(fixed):
+                jitter = rng.normal(0, spacing / 12, len(along))
+                points = ([(a, at + j) for a, j in zip(along, jitter, strict=True)] if axis == "ngang"
+                          else [(at + j, a) for a, j in zip(along, jitter, strict=True)])
+                if len(points) < 2:
+                    continue
+                line = LineString(points).difference(river).intersection(ward.geometry)
+                if line.is_empty or line.length < spacing:
+                    continue
+                rows.append({"ten_duong": f"Kiệt {axis} {k + 1}", "cap_duong": "Đường nội bộ", "phuong": ward.name})
+                geoms.append(line)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)

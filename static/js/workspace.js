@@ -14,9 +14,31 @@ var WS = (function () {
     var m = L.map(element, Object.assign({ maxZoom: 22, minZoom: 3, preferCanvas: true, zoomSnap: 0.5 },
                                          options || {}));
     maps[typeof element === "string" ? element : element.id] = m;
+    baseMap(m);
     m.setView([16.463, 107.585], 13);
     L.control.scale({ imperial: false }).addTo(m);
     return m;
+  }
+
+  // The configured base map tiles, or else the city's own base map layers (streets, rivers...) as vector tiles in
+  // their catalog styles, under everything else.
+  var baseConfig = null;
+  function baseMap(m) {
+    if (baseConfig === null) { baseConfig = config("basemap-config"); }
+    if (baseConfig.url) {
+      L.tileLayer(baseConfig.url, { attribution: baseConfig.attribution, maxZoom: 20 }).addTo(m);
+      return;
+    }
+    if (!baseConfig.layers || !baseConfig.layers.length || !L.vectorGrid) { return; }
+    var pane = m.createPane("citybase");
+    pane.style.zIndex = 120;
+    pane.style.pointerEvents = "none";
+    baseConfig.layers.forEach(function (entry) {
+      var styles = {};
+      styles[entry.name] = function (p) { return GIS.style(entry.style, p, entry.geometry); };
+      L.vectorGrid.protobuf(entry.tiles, { vectorTileLayerStyles: styles, pane: "citybase", interactive: false,
+                                           maxNativeZoom: 22, maxZoom: 22 }).addTo(m);
+    });
   }
 
   // A permanent label for a feature, when the style names a label attribute.

@@ -40,7 +40,7 @@ def test_demo_load_small_then_again(cli, db, client):
     # The demo shows on the API: the public layers listed (the drainage network is internal), hotspots with
     # a status, cameras with health.
     public_layers = {layer["name"] for layer in client.get("/api/layers").get_json()["layers"]}
-    assert len(public_layers) == 5 and "thoat-nuoc-mua" not in public_layers
+    assert len(public_layers) == 7 and "thoat-nuoc-mua" not in public_layers
     assert client.get("/ogc/collections/thoat-nuoc-mua/items").status_code == 404
     assert client.get("/api/geocode?q=le loi").get_json()["places"]
     hotspots = client.get("/api/hotspots").get_json()["hotspots"]

@@ -152,3 +152,19 @@ def test_compare_two_dates(browser_page, demo_db, tmp_path):
     centre = page.evaluate("() => { const c = WS.maps['compare-b'].getCenter(); return [c.lat, c.lng, "
                            "WS.maps['compare-b'].getZoom()]; }")
     assert abs(centre[0] - 16.47) < 1e-6 and abs(centre[1] - 107.59) < 1e-6 and centre[2] == 16
+
+
+def test_officer_map_shows_the_citys_own_streets(browser_page, demo_db):
+    """No external base map is configured: the officer's map draws the demo city's streets and river from its own
+    base map layers, under everything else."""
+    page = browser_page.page
+    assert sorted(demo_db.scalars(select(Layer.name).where(Layer.basemap.is_(True)))) == [
+        "duong-noi-bo", "mang-luoi-giao-thong", "song-ngoi"]
+    browser_page.login("officer")
+    browser_page.goto("/maps/reports")
+    page.wait_for_selector("#report-count:not(:empty)")
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-citybase-pane path').length > 20",
+                           timeout=20_000)
+    pane = page.evaluate("() => { const p = document.querySelector('.leaflet-citybase-pane'); "
+                         "return [getComputedStyle(p).zIndex, p.querySelectorAll('path').length]; }")
+    assert pane[0] == "120" and pane[1] > 20

@@ -278,3 +278,26 @@ def test_workspace_pages_render_for_planners(client, lots, auth_headers, db):
     assert client.get("/planning/layers/nope", headers=planner).status_code == 404
     assert client.get("/planning/layers/lots/features/99", headers=planner).status_code == 404
     assert db.scalar(select(Layer.name)) == "lots"
+
+
+def test_map_pages_draw_the_citys_base_map_unless_one_is_configured(client, lots, auth_headers, database_url,
+                                                                    tmp_path):
+    from gisserver.app import create_app
+
+    planner = auth_headers("planner")
+    assert "citybase" not in client.get("/maps/layers").get_data(as_text=True)  # nothing marked yet
+    assert client.patch("/api/layers/lots", json={"basemap": True}, headers=planner).status_code == 200
+    page = client.get("/maps/layers").get_data(as_text=True)
+    assert "citybase" in page and "/ogc/collections/lots/tiles/WebMercatorQuad/{z}/{x}/{y}" in page
+    workspace = client.get("/planning/layers/lots", headers=planner).get_data(as_text=True)
+    assert '"layers": [{"geometry": "Polygon", "name": "lots"' in workspace.replace("\n", "")
+    # An internal layer is never part of everyone's base map.
+    client.patch("/api/layers/lots", json={"visibility": "internal"}, headers=planner)
+    assert "citybase" not in client.get("/maps/layers").get_data(as_text=True)
+    client.patch("/api/layers/lots", json={"visibility": "public"}, headers=planner)
+    # With an external base map configured, that one is drawn instead.
+    app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path / "d", "TESTING": True,
+                      "BASEMAP_URL": "http://tiles.example/{z}/{x}/{y}.png"})
+    page = app.test_client().get("/maps/layers").get_data(as_text=True)
+    assert "citybase" not in page and "http://tiles.example/{z}/{x}/{y}.png" in page
+    app.extensions["gisserver.db"].dispose()
