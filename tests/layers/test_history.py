@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -318,3 +319,32 @@ def test_history_from_the_command_line_and_pruning(client, lo, auth_headers, cli
     assert features_of(client, f"&at={imported}") == {}
     assert features_of(client)[2]["properties"]["tang"] == 7
     assert len(cli("layers", "history", "log", "lo").output.splitlines()) == 5
+
+
+def test_two_planners_editing_the_same_version_one_wins(app, lo, auth_headers, db):
+    """Concurrent edits of one feature from the same version: the layer's lock orders them, the second finds
+    its If-Match stale and gets the winner's version back; nothing is half-written."""
+    first, second = auth_headers("planner"), auth_headers("planner")
+    etag = app.test_client().get(f"{ITEMS}/1").headers["ETag"]
+    barrier = threading.Barrier(2)
+    answers = {}
+
+    def edit(name, headers, storeys):
+        client = app.test_client()
+        barrier.wait()
+        answers[name] = client.patch(f"{ITEMS}/1", json={"properties": {"tang": storeys}},
+                                     headers={**headers, "If-Match": etag})
+
+    threads = [threading.Thread(target=edit, args=("a", first, 7)),
+               threading.Thread(target=edit, args=("b", second, 8))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    statuses = sorted(r.status_code for r in answers.values())
+    assert statuses == [200, 412], statuses
+    winner = next(r for r in answers.values() if r.status_code == 200)
+    loser = next(r for r in answers.values() if r.status_code == 412)
+    assert loser.get_json()["error"]["details"]["current"]["properties"]["tang"] == winner.get_json()["properties"][
+        "tang"]
+    assert [c.kind for c in changes(db)] == ["import", "update"]
