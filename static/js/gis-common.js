@@ -162,6 +162,16 @@ var GIS = (function () {
            closeSidePanel: closeSidePanel };
 })();
 
+// Labels of a GeoJSON layer's features by the attribute its style names (style.label), as text, never HTML.
+GIS.labels = function (style, layer) {
+  if (!style || !style.label) { return; }
+  layer.eachLayer(function (item) {
+    var value = item.feature && item.feature.properties ? item.feature.properties[style.label] : null;
+    if (value === null || value === undefined || value === "") { return; }
+    item.bindTooltip(GIS.esc(value), { permanent: true, direction: "center", className: "feature-label" });
+  });
+};
+
 // Ward boundaries as a light background, so a map without base tiles still has a place to stand on.
 GIS.addAreas = function (map, url) {
   if (!map.getPane("areas")) {

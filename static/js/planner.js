@@ -44,7 +44,7 @@
     loaded[name] = true;
     fetch(entry.data, { headers: { Accept: "application/geo+json" } })
       .then(function (r) { return r.json(); })
-      .then(function (data) { layerOf(name).addData(data); });
+      .then(function (data) { layerOf(name).addData(data); GIS.labels(entry.style, layerOf(name)); });
   }
 
   function writeHash() {

@@ -41,7 +41,7 @@ var WS = (function () {
     });
   }
 
-  // A permanent label for a feature, when the style names a label attribute.
+  // A permanent label for a feature, when the style names a label attribute (as on the public map: GIS.labels).
   function bindLabel(style, feature, layer) {
     if (!style || !style.label || !feature.properties) { return; }
     var text = feature.properties[style.label];
