@@ -52,7 +52,7 @@ def _active_content(reader: PdfReader) -> str | None:
     for number in range(1, (reader.trailer.get("/Size") or 0)):
         try:
             stack.append(reader.get_object(number))
-        except Exception:  # noqa: BLE001 - a missing or broken object only means one fewer to look at
+        except Exception:  # noqa: BLE001, S112 - a missing or broken object only means one fewer to look at
             continue
     while stack:
         item = stack.pop()
@@ -62,7 +62,7 @@ def _active_content(reader: PdfReader) -> str | None:
             seen.add(item.idnum)
             try:
                 item = item.get_object()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S112 - as above
                 continue
         if isinstance(item, DictionaryObject):
             for key, value in item.items():

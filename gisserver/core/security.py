@@ -94,7 +94,10 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response):
         headers = response.headers
+        own = headers.get("Content-Security-Policy")
         headers["Content-Security-Policy"] = content_security_policy(csp_nonce(), basemap_url)
+        if own:  # a view's own policy (a stored file sandboxed, say) is enforced as well: browsers apply both
+            headers.add("Content-Security-Policy", own)
         headers["X-Frame-Options"] = "DENY"
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
