@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from gisserver.core.meta import get_meta
 from layers.models import Layer
+from planning.models import Project
 from reports.areas.models import Area, Unit
 from reports.cameras.models import AiEvent, Alert, Camera, Hotspot, HotspotReading
 from reports.workflow.models import Report
@@ -21,7 +22,10 @@ def test_demo_load_small_then_again(cli, db, client):
     assert count(db, Area, Area.level == "ward") == 40
     assert count(db, Area, Area.level == "group") >= 80
     assert count(db, Unit, Unit.unit_type == "ward_police") == 40
-    assert count(db, Layer) == 6
+    assert count(db, Layer) == 8
+    # Its river, local streets and roads are its own base map; its projects hold its layers.
+    assert count(db, Layer, Layer.basemap.is_(True)) == 3
+    assert count(db, Project) == 3
     assert count(db, Camera) == 80 and count(db, Camera, func.cardinality(Camera.ai_capabilities) > 0) == 27
     assert count(db, Hotspot) == 50 and count(db, HotspotReading) == 50 * 80
     assert count(db, Alert) > 10 and count(db, AiEvent) >= count(db, Alert)
