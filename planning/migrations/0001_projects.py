@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 revision = "planning_0001"
 down_revision = None
 branch_labels = ("planning",)
-depends_on = ("layers_0004", "reports_0001")
+depends_on = ("layers_0005", "reports_0001")
 
 
 def upgrade() -> None:

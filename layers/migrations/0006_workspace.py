@@ -2,8 +2,8 @@
 keywords), the base map flag (layers the city draws under every map when no external base map is set), and staged
 imports (an uploaded file read into a staging table, with its progress and report, until it is published).
 
-Revision ID: layers_0005
-Revises: layers_0004
+Revision ID: layers_0006
+Revises: layers_0005
 Create Date: 2026-12-04
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "layers_0005"
-down_revision = "layers_0004"
+revision = "layers_0006"
+down_revision = "layers_0005"
 branch_labels = None
 depends_on = None
 

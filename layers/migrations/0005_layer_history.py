@@ -3,8 +3,8 @@
 Existing data tables get valid_from/change_id (constant defaults: no rewrite) from one "import" change per layer
 dated at the layer's last update, and an empty history table.
 
-Revision ID: layers_0004
-Revises: layers_0003
+Revision ID: layers_0005
+Revises: layers_0004
 Create Date: 2026-12-04
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE
 
-revision = "layers_0004"
-down_revision = "layers_0003"
+revision = "layers_0005"
+down_revision = "layers_0004"
 branch_labels = None
 depends_on = None
 
