@@ -93,7 +93,7 @@ def _layer_on_map(layer, m: folium.Map) -> dict:
 def map_background() -> list[dict]:
     """The hook "map_background": the city's base map layers, drawn by every map page (gisserver.core.maps)."""
     return [{"name": layer.name, "title": layer.title, "style": layer.style or {}, "geometry": layer.geometry_type,
-             "tiles": url_for("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")}
+             "tiles": url_for("xyz.tile_xyz", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")}
             for layer in catalog.base_map(db_read_session())]
 
 

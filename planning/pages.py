@@ -45,7 +45,7 @@ def layer_entry(layer) -> dict:
     entry = {"name": layer.name, "title": layer.title, "style": layer.style or {}, "geometry": layer.geometry_type,
              "count": layer.feature_count, "extent": layer.extent,
              "items": url_for("ogc.items", collection_id=layer.name),
-             "tiles": url_for("ogc.tile", collection_id=layer.name, z=0, x=0, y=0).replace("/0/0/0", "/{z}/{x}/{y}")}
+             "tiles": url_for("xyz.tile_xyz", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")}
     entry["kind"] = "geojson" if layer.feature_count <= 2000 else "tiles"
     return entry
 
