@@ -21,7 +21,7 @@ from layers.importing import ImportOptions, import_layer
 from layers.models import Layer, LayerChange
 
 ITEMS = "/ogc/collections/lo/items"
-TILE = "/ogc/collections/lo/tiles/WebMercatorQuad/10/818/464"  # covers the whole layer
+TILE = "/ogc/collections/lo/tiles/WebMercatorQuad/10/464/818"  # z/y/x: covers the whole layer
 
 
 def square(x: float, y: float, size: float = 0.001) -> dict:
