@@ -208,7 +208,9 @@ def report_page(report_id: int):
     principal = current_principal()
     report = queries.visible_report(session, principal, report_id)
     view = queries.staff_view(session, report, viewer=principal)
-    can_edit = principal.has_role("officer") and report.merged_into_id is None
+    # A call this officer filed for another ward stays visible to them; its own unit acts on it.
+    can_edit = (principal.has_role("officer") and report.merged_into_id is None
+                and queries.may_act(session, principal, report))
     cameras = []
     linked_alerts = alert_service.alerts_linked_to(session, report.id)
     m = marker = None
@@ -247,7 +249,9 @@ def report_page(report_id: int):
         fix_photos=[photo_url(p) for p in photos if p.kind == "fix"],
         history=_history(session, report), actions=actions, linked_alerts=linked_alerts,
         alert_types=alert_type_labels(session, _english()) if linked_alerts else {},
-        can_edit=can_edit, related=related, config=config, channel=CHANNEL_LABELS.get(report.channel, report.channel),
+        can_edit=can_edit, related=related,
+        handled_elsewhere=principal.has_role("officer") and report.merged_into_id is None and not can_edit,
+        config=config, channel=CHANNEL_LABELS.get(report.channel, report.channel),
         units=[u for u in list_units(session) if u.active] if can_edit and report.status in OPEN_STATUSES else [],
         deliveries=delivery_history(session, "report", report.id), channels=DELIVERY_CHANNELS,
         outcomes=DELIVERY_OUTCOMES, recipients=RECIPIENTS,

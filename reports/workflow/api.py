@@ -44,6 +44,10 @@ def _visible(report_id: int) -> Report:
     return queries.visible_report(db_session(), current_principal(), report_id)
 
 
+def _actable(report_id: int) -> Report:
+    return queries.actable_report(db_session(), current_principal(), report_id)
+
+
 @bp.get("/reports/<int:report_id>")
 @require_roles("officer", "leader")
 def get_report(report_id: int):
@@ -78,7 +82,7 @@ def transition_report(report_id: int):
         raise Invalid("send a JSON object")
     photos = request_photos() if multipart else []  # every photo is checked before anything is stored
     session = db_session()
-    report = _visible(report_id)
+    report = _actable(report_id)
     action = str(body.get("action") or "")
     if photos and action != "resolve":
         raise Invalid("photos of the fix go with resolve", {"field": "photos"})
@@ -103,7 +107,7 @@ def comment_report(report_id: int):
     if not isinstance(body, dict):
         raise Invalid("send a JSON object")
     session = db_session()
-    report = workflow.comment(session, _visible(report_id), actor=actor_label(), text=body.get("text"))
+    report = workflow.comment(session, _actable(report_id), actor=actor_label(), text=body.get("text"))
     session.commit()
     return queries.staff_view(session, report, with_history=True, viewer=current_principal())
 
@@ -115,7 +119,7 @@ def reassign_report(report_id: int):
     if not isinstance(body, dict):
         raise Invalid("send a JSON object")
     session = db_session()
-    report = workflow.reassign(session, _visible(report_id), actor=actor_label(), reason=str(body.get("reason") or ""),
+    report = workflow.reassign(session, _actable(report_id), actor=actor_label(), reason=str(body.get("reason") or ""),
                                unit_code=body.get("unit"), area_code=body.get("area"))
     session.commit()
     return queries.staff_view(session, report, with_history=True, viewer=current_principal())
@@ -129,8 +133,8 @@ def merge_reports(report_id: int):
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise Invalid("duplicates must be a list of report ids", {"field": "duplicates"})
     session = db_session()
-    main = _visible(report_id)
-    workflow.merge(session, main, [_visible(i) for i in ids], actor=actor_label())
+    main = _actable(report_id)
+    workflow.merge(session, main, [_actable(i) for i in ids], actor=actor_label())
     session.commit()
     return queries.staff_view(session, main, with_history=True, viewer=current_principal())
 
@@ -142,7 +146,7 @@ def move_report(report_id: int):
     if not isinstance(body, dict):
         raise Invalid("send a JSON object")
     session = db_session()
-    report = workflow.move(session, _visible(report_id), finite_float(body.get("lon"), "lon"),
+    report = workflow.move(session, _actable(report_id), finite_float(body.get("lon"), "lon"),
                            finite_float(body.get("lat"), "lat"), actor=actor_label(),
                            reason=str(body.get("reason") or ""))
     session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Text, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from gisserver.accounts.users import Principal
-from gisserver.core.exceptions import Invalid, NotFound
+from gisserver.core.exceptions import Forbidden, Invalid, NotFound
 from reports.areas import sql as geo
 from reports.areas.models import Area
 from reports.areas.service import area_by_code, place_name
@@ -94,6 +94,26 @@ def visible_report(session: Session, principal: Principal, report_id: int) -> Re
     report = session.scalar(query)
     if report is None:
         raise NotFound("no such report")
+    return report
+
+
+def may_act(session: Session, principal: Principal, report: Report) -> bool:
+    """Whether *report* is in the caller's units and areas (filing it is not enough)."""
+    condition = access.report_condition(access.scope_of(session, principal))
+    return condition is None or session.scalar(select(Report.id).where(Report.id == report.id, condition)) is not None
+
+
+def actable_report(session: Session, principal: Principal, report_id: int) -> Report:
+    """A report the caller may act on (move it on, answer, hand over, merge, move): one in their units and areas.
+
+    A report an officer only filed (a call taken for another ward) stays visible to them, but it is handled by
+    the unit it went to: acting on it is refused, saying so.
+    """
+    report = visible_report(session, principal, report_id)
+    if not may_act(session, principal, report):
+        unit = report.unit.name if report.unit else "its unit"
+        raise Forbidden(f"report {report.tracking_code} is handled by {unit}; you filed it but may not act on it",
+                        {"report": report.tracking_code, "reason": "filed_outside_scope"})
     return report
 
 

@@ -7,13 +7,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from gisserver.accounts.users import create_user, grant
 from reports.areas.service import area_by_code
 from reports.areas.units import unit_by_code
 from reports.intake.submit import ReportInput, submit_report
 from reports.workflow import transitions as workflow
-from reports.workflow.models import ReportEvent
+from reports.workflow.models import Report, ReportEvent
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 
 PASSWORD = "correct horse battery"
@@ -102,6 +103,24 @@ def test_a_phone_report_outside_the_officers_area_is_announced_and_stays_in_repo
     assert [r["tracking_code"] for r in mine["items"]] == [filed["tracking_code"]]
     assert filed["tracking_code"] in client.get("/api/reports.geojson").get_data(as_text=True)
     assert filed["tracking_code"] in client.get("/reports?mine=true").get_data(as_text=True)
+    # Seeing it is not handling it: the east ward's unit acts on it, the taker of the call may not.
+    page = client.get(f"/reports/{filed['id']}").get_data(as_text=True)
+    assert 'id="transition"' not in page and 'id="merge-twins"' not in page and "Kéo ghim" not in page
+    assert "Bạn đã tiếp nhận cuộc gọi này" in page
+    for path, body in ((f"/api/reports/{filed['id']}/transition", {"action": "acknowledge"}),
+                       (f"/api/reports/{filed['id']}/comments", {"text": "Đã nhận"}),
+                       (f"/api/reports/{filed['id']}/reassign", {"reason": "x", "area": "T-W"}),
+                       (f"/api/reports/{filed['id']}/merge", {"duplicates": []})):
+        refused = client.post(path, headers=headers, json=body)
+        assert refused.status_code == 403, (path, refused.get_json())
+        assert refused.get_json()["error"]["details"]["reason"] == "filed_outside_scope"
+    moved = client.patch(f"/api/reports/{filed['id']}/location", headers=headers, json={"lon": WEST_INSIDE[0],
+                                                                                        "lat": WEST_INSIDE[1]})
+    assert moved.status_code == 403
+    city.expire_all()
+    report = city.get(Report, filed["id"])
+    actions = city.scalars(select(ReportEvent.action).where(ReportEvent.report_id == report.id)).all()
+    assert report.status == "new" and actions == ["created"]
     # Another officer of the west ward does not see the east ward's report.
     other = create_user(city, "other-officer", PASSWORD, ["officer"])
     grant(city, other, area_id=area_by_code(city, "T-W").id)
