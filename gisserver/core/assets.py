@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request, session
 from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 
@@ -123,14 +123,27 @@ def serve_static(filename: str) -> Response:
     return response.make_conditional(request)
 
 
+def _secret_beside_input() -> bool:
+    """Whether the page may hold a secret next to text the requester chose (BREACH).
+
+    A compressed answer's size tells how well its parts repeat each other, so an attacker who can make a victim's
+    browser send requests whose input the page echoes (a search box, a filter) can guess a secret in that page (the
+    session's CSRF token, a signed-in caller's data) a character at a time. Such pages go out uncompressed; pages
+    that carry no input (the QR form, the maps), and pages of visitors with no session secret, are still gzipped.
+    """
+    has_secret = g.get("principal") is not None or session.get("csrf_token") is not None
+    has_input = bool(request.query_string) or request.method not in ("GET", "HEAD")
+    return has_secret and has_input
+
+
 def compress_response(response: Response) -> Response:
-    """Gzip a page when the client takes it and it is worth it."""
+    """Gzip a page when the client takes it, it is worth it, and it cannot leak a secret by its size."""
     if (response.direct_passthrough or response.is_streamed or "Content-Encoding" in response.headers
             or response.status_code < 200 or response.status_code in (204, 304) or request.method == "HEAD"
             or response.mimetype not in DYNAMIC_TYPES or not _accepts_gzip()):
         return response
     data = response.get_data()
-    if len(data) < MIN_COMPRESS_BYTES:
+    if len(data) < MIN_COMPRESS_BYTES or _secret_beside_input():
         return response
     response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
     response.headers["Content-Encoding"] = "gzip"

@@ -1,3 +1,4 @@
+import gzip
 import io
 import re
 
@@ -153,3 +154,15 @@ def test_keychain_sheets_from_the_command_line(cli, city, tmp_path, database_url
     page = PdfReader(target).pages[0]
     assert page.extract_text().count("Quét để phản ánh") == 3
     assert cli("keychains", "sheet", "T-W-01").exit_code != 0  # a residential group has no keychain
+
+
+def test_a_page_echoing_input_beside_a_session_secret_is_not_compressed(client, city):
+    """BREACH: the size of a compressed page must not tell an attacker how well their input matches a secret."""
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    form = client.get("/r/T-W/ub", headers=gzip_ok)  # the QR form: a CSRF token, no input of the requester's
+    assert form.headers.get("Content-Encoding") == "gzip"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', gzip.decompress(form.data).decode())
+    assert token, "the form carries its CSRF token"
+    echoed = client.get("/r/T-W/ub?category=" + token.group(1)[:8], headers=gzip_ok)
+    assert echoed.status_code == 200 and "Content-Encoding" not in echoed.headers
+
