@@ -18,9 +18,9 @@ READY = "document.getElementById('dash-grid').dataset.state === 'ready'"
 
 
 def _ready(page, panels: int | None = None):
-    page.wait_for_function(READY)
+    page.wait_for_function("() => " + READY)
     if panels is not None:
-        page.wait_for_function(f"document.querySelectorAll('#dash-grid .dpanel').length === {panels}")
+        page.wait_for_function(f"() => document.querySelectorAll('#dash-grid .dpanel').length === {panels}")
 
 
 def _add(page, chart: str, indicator: str, **choices):
@@ -60,7 +60,7 @@ def test_leader_lands_on_the_city_dashboard_and_builds_their_own(browser_page, d
     assert page.locator("#dash-grid .dpanel").evaluate_all("els => els.map(e => e.dataset.chart)") == [
         "ranking", "number", "bar"]
     page.click("#dash-save")
-    page.wait_for_function("document.getElementById('dash-status').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('dash-status').textContent.length > 0")
     saved = demo_db.scalar(select(Dashboard).where(Dashboard.title == "Theo dõi quá hạn"))
     assert [p["chart"] for p in saved.panels] == ["ranking", "number", "bar"]
     assert saved.panels[2]["indicators"] == [{"key": "layer_count", "layer": "diem-so-tan",
@@ -83,7 +83,7 @@ def test_drill_down_from_the_city_to_a_ward_and_to_the_records(browser_page, dem
     ward_code = drill.get_attribute("data-drill")
     ward = demo_db.scalar(select(Area).where(Area.code == ward_code))
     drill.click()
-    page.wait_for_function(f"document.getElementById('dash-grid').dataset.area === '{ward_code}' && {READY}")
+    page.wait_for_function(f"() => document.getElementById('dash-grid').dataset.area === '{ward_code}' && {READY}")
     assert f"area={ward_code}" in page.url
     assert page.locator("#dash-crumbs strong").inner_text() == ward.name
     received = page.locator(".dpanel[data-panel=received] .dnum-value")
@@ -99,9 +99,9 @@ def test_drill_down_from_the_city_to_a_ward_and_to_the_records(browser_page, dem
     total = page.evaluate("document.querySelectorAll('main table tbody tr').length")
     assert total == min(value, 50) or value == 0
     page.go_back()
-    page.wait_for_function(READY)
+    page.wait_for_function("() => " + READY)
     page.locator("#dash-crumbs a", has_text="Thành phố").click()
-    page.wait_for_function(f"document.getElementById('dash-grid').dataset.area === '{CITY_CODE}' && {READY}")
+    page.wait_for_function(f"() => document.getElementById('dash-grid').dataset.area === '{CITY_CODE}' && {READY}")
     del admin
 
 
@@ -115,7 +115,7 @@ def test_wall_screen_shows_the_dashboard_large_and_refreshes_itself(browser, bro
     page.click("#dash-wall")
     page.select_option("#wall-form select[name=refresh]", "30")
     page.click("#wall-form button[type=submit]")
-    page.wait_for_function("document.getElementById('wall-url').value.includes('/wall#gsd_')")
+    page.wait_for_function("() => document.getElementById('wall-url').value.includes('/wall#gsd_')")
     url = page.locator("#wall-url").input_value()
 
     # The screen: a fresh browser with no session, its clock under the test's control.
@@ -129,7 +129,7 @@ def test_wall_screen_shows_the_dashboard_large_and_refreshes_itself(browser, bro
         screen.goto(url)
         screen.wait_for_url("**/wall")  # the token has left the address bar for a cookie
         assert "gsd_" not in screen.url
-        screen.wait_for_function("document.getElementById('dash-grid').dataset.refreshes === '1'")
+        screen.wait_for_function("() => document.getElementById('dash-grid').dataset.refreshes === '1'")
         assert screen.locator("#wall-area").inner_text() != "" and screen.locator(".dpanel").count() == len(
             city.panels)
         size = screen.evaluate("parseFloat(getComputedStyle(document.querySelector('.dnum-value')).fontSize)")
@@ -146,7 +146,7 @@ def test_wall_screen_shows_the_dashboard_large_and_refreshes_itself(browser, bro
                       now=datetime.now(UTC))
         demo_db.commit()
         screen.clock.run_for(31_000)
-        screen.wait_for_function("document.getElementById('dash-grid').dataset.refreshes === '2'")
+        screen.wait_for_function("() => document.getElementById('dash-grid').dataset.refreshes === '2'")
         after = int(screen.locator(".dpanel[data-panel=received] .dnum-value").get_attribute("data-value"))
         assert after == before + 1
         assert errors == []
