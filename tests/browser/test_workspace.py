@@ -122,7 +122,7 @@ def test_edit_a_polygon_and_an_attribute(browser_page, demo_db, tmp_path):
     # Undo after saving is a new version that brings the old one back.
     page.click("#undo")
     page.wait_for_function("() => document.getElementById('edit-done').textContent === "
-                           "document.querySelector('script[src$=\"edit.js\"]').dataset.undone")
+                           "document.querySelector('script[src*=\"/edit.\"]').dataset.undone")
     assert page.text_content("#undo-count") == ""
     demo_db.expire_all()
     back = demo_db.execute(select(table.c.a0, text("ST_AsText(geom)")).where(table.c.fid == 1)).one()
