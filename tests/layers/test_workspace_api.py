@@ -288,7 +288,7 @@ def test_map_pages_draw_the_citys_base_map_unless_one_is_configured(client, lots
     assert "citybase" not in client.get("/maps/layers").get_data(as_text=True)  # nothing marked yet
     assert client.patch("/api/layers/lots", json={"basemap": True}, headers=planner).status_code == 200
     page = client.get("/maps/layers").get_data(as_text=True)
-    assert "citybase" in page and "/ogc/collections/lots/tiles/WebMercatorQuad/{z}/{x}/{y}" in page
+    assert "citybase" in page and "/api/layers/lots/tiles/{z}/{x}/{y}.mvt" in page
     workspace = client.get("/planning/layers/lots", headers=planner).get_data(as_text=True)
     assert '"layers": [{"geometry": "Polygon", "name": "lots"' in workspace.replace("\n", "")
     # An internal layer is never part of everyone's base map.

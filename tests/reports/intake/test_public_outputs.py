@@ -73,7 +73,7 @@ def candidates(rule, reports, extra):
         "photo_id": extra["photo_ids"], "alert_id": [1], "name": ["none"], "collection_id": ["none"],
         "feature_id": ["1"], "z": ["0"], "x": ["0"], "y": ["0"], "filename": ["js/flood.js"], "token": ["1.x"],
         "tile_matrix_set_id": ["WebMercatorQuad"], "tile_matrix": ["0"], "tile_row": ["0"], "tile_col": ["0"],
-        "dashboard_id": [1], "display_id": [1],
+        "dashboard_id": [1], "display_id": [1], "fid": [1], "document_id": [1], "import_id": [1],
     }
     names = sorted(rule.arguments)
     if any(n not in values for n in names):
