@@ -53,3 +53,14 @@ def test_demo_load_small_then_again(cli, db, client):
     assert pulse.exit_code == 0 and "reported in" in pulse.output
     cams = client.get("/api/cameras").get_json()["cameras"]
     assert sum(c["health"] == "online" for c in cams) > 60 and "stream_url" not in cams[0]
+
+
+def test_the_gazetteer_step_goes_on_without_the_demos_address_layer(db):
+    """A city that imported its own layers first keeps them (the layers step leaves them alone), so the demo's
+    address layer is not there: the gazetteer step says so instead of stopping the load half-way."""
+    from reports.areas.demo import gazetteer_step
+    from reports.areas.models import GazetteerEntry
+
+    said = gazetteer_step(db, None)
+    assert said == "skipped: no layer 'dia-chi' to read addresses from"
+    assert count(db, GazetteerEntry) == 0
