@@ -32,7 +32,7 @@ def _get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def _wait_for(url: str, timeout: float = 30) -> None:
+def _wait_for(url: str, timeout: float = 120) -> None:  # a loaded machine starts gunicorn slowly
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
