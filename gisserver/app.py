@@ -24,12 +24,17 @@ from gisserver.accounts.demo import active_demo_users
 from gisserver.core import features, health, openapi, security
 from gisserver.core.access import init_access
 from gisserver.core.assets import init_assets
-from gisserver.core.cluster import resolve_database_url
 from gisserver.core.config import Settings, load_or_create_secret, weak_secret
-from gisserver.core.db import Database
+from gisserver.core.db import database_from_settings
 from gisserver.core.errors import register_error_handlers
 from gisserver.core.exceptions import Unavailable
-from gisserver.core.http import DatabaseIdConverter, StrictRequest, check_request_text, close_db_session
+from gisserver.core.http import (
+    DatabaseIdConverter,
+    StrictRequest,
+    check_request_text,
+    close_db_session,
+    remember_writes,
+)
 from gisserver.core.i18n import init_i18n
 from gisserver.core.logs import configure_logging
 from gisserver.core.ratelimit import init_rate_limits
@@ -71,12 +76,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
     configure_logging(settings.log_level)
 
-    app.extensions["gisserver.db"] = Database(
-        resolve_database_url(settings),
-        connect_timeout=settings.db_connect_timeout,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-    )
+    app.extensions["gisserver.db"] = database_from_settings(settings)
     app.teardown_appcontext(close_db_session)
+    app.after_request(remember_writes)
     register_error_handlers(app)
     _register_request_logging(app)
     app.request_class = StrictRequest
@@ -162,5 +164,7 @@ def _register_request_logging(app: Flask) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
         path = _SECRET_PARAMETER.sub(r"\1<redacted>", request.full_path.rstrip("?"))
-        log.info("%s %s %s %.1fms", request.method, path, response.status_code, elapsed_ms)
+        # Which engine a replica-declared view read from (replica-1, primary), when it read at all.
+        engine = f" db={g.db_engine}" if g.get("db_engine") else ""
+        log.info("%s %s %s %.1fms%s", request.method, path, response.status_code, elapsed_ms, engine)
         return response

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, request, send_file
 from werkzeug.utils import secure_filename
 
 from gisserver.accounts.auth import actor_label, is_staff, require_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound
 from gisserver.core.http import db_session, int_arg, json_body, parse_json_text, readable_from_other_origins
 from layers import catalog, editing, history, styles, table, uploads
@@ -26,6 +26,7 @@ bp = Blueprint("layers_api", __name__, url_prefix="/api/layers")
 @bp.get("")
 @open_to("everyone; internal layers listed only for staff")
 @readable_from_other_origins
+@on_replica
 def list_layers():
     f = catalog.LayerFilter(category=request.args.get("category") or None, group=request.args.get("group") or None,
                             text=request.args.get("q") or None, include_internal=is_staff())
@@ -35,6 +36,7 @@ def list_layers():
 @bp.get("/<name>")
 @open_to("everyone; an internal layer is a 404 for non-staff")
 @readable_from_other_origins
+@on_replica
 def get_layer(name: str):
     return layer_json(catalog.get_layer(db_session(), name, include_internal=is_staff()))
 
@@ -73,18 +75,21 @@ def _import(name: str, replace: bool):
 
 @bp.post("")
 @require_roles("planner")
+@on_primary("writes a layer")
 def upload_layer():
     return _import(request.form.get("name", ""), replace=False), 201
 
 
 @bp.put("/<name>/data")
 @require_roles("planner")
+@on_primary("writes a layer's data")
 def replace_data(name: str):
     return _import(name, replace=True)
 
 
 @bp.patch("/<name>")
 @require_roles("planner")
+@on_primary("writes a layer")
 def update_layer(name: str):
     body = json_body()
     if not isinstance(body, dict):
@@ -98,6 +103,7 @@ def update_layer(name: str):
 
 @bp.delete("/<name>")
 @require_roles("planner")
+@on_primary("writes a layer")
 def delete_layer(name: str):
     session = db_session()
     catalog.delete_layer(session, catalog.get_layer(session, name, include_internal=True))
@@ -107,6 +113,7 @@ def delete_layer(name: str):
 
 @bp.get("/<name>/export")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@on_replica
 def export_layer(name: str):
     from layers.export import FORMATS, export_file
 

@@ -12,7 +12,7 @@ import folium
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from gisserver.accounts.auth import actor_label, is_staff, require_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound, PayloadTooLarge
 from gisserver.core.http import (
     allow_other_origins,
@@ -107,6 +107,7 @@ def _alternate(endpoint: str, answered_in: str, **values) -> dict:
 @bp.get("")
 @bp.get("/")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def landing():
     fmt = negotiate(PAGE)
     body = {
@@ -129,6 +130,7 @@ def landing():
 
 @bp.get("/api")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def api():
     negotiate({"json": OPENAPI})  # no HTML rendering of the API definition: 406 for f=html
     return _json(openapi_document(_url("ogc.landing").rstrip("/")), OPENAPI)
@@ -136,6 +138,7 @@ def api():
 
 @bp.get("/conformance")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def conformance():
     fmt = negotiate(PAGE)
     body = {"conformsTo": CONFORMANCE}
@@ -175,6 +178,7 @@ def _collection(layer: Layer) -> dict:
 
 @bp.get("/collections")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def collections():
     fmt = negotiate(PAGE)
     layers = catalog.list_layers(db_read_session(), catalog.LayerFilter(include_internal=is_staff()))
@@ -190,6 +194,7 @@ def collections():
 
 @bp.get("/collections/<collection_id>")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def collection(collection_id: str):
     fmt = negotiate(PAGE)
     layer = _layer(collection_id)
@@ -205,6 +210,7 @@ _JSON_TYPES = {"text": "string", "integer": "integer", "bigint": "integer", "dou
 
 @bp.get("/collections/<collection_id>/queryables")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def queryables(collection_id: str):
     fmt = negotiate({"json": "application/schema+json", "html": HTML})
     layer = _layer(collection_id)
@@ -325,6 +331,7 @@ def _coordinates(geometry: dict):
 
 @bp.get("/collections/<collection_id>/items")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def items(collection_id: str):
     html = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML}) == "html"
     layer = _layer(collection_id)
@@ -347,6 +354,7 @@ def items(collection_id: str):
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def item(collection_id: str, feature_id: str):
     fmt = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML})
     layer = _layer(collection_id)
@@ -411,6 +419,7 @@ def _tileset_links(name: str) -> list[dict]:
 
 @bp.get("/collections/<collection_id>/tiles", endpoint="tilesets")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def tilesets_list(collection_id: str):
     negotiate({"json": JSON})
     layer = _layer(collection_id)
@@ -426,6 +435,7 @@ def tilesets_list(collection_id: str):
 
 @bp.get("/collections/<collection_id>/tiles/<tile_matrix_set_id>")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def tileset(collection_id: str, tile_matrix_set_id: str):
     fmt = negotiate({"json": JSON, "tilejson": JSON})
     layer = _layer(collection_id)
@@ -487,6 +497,7 @@ def tilejson_xyz(name: str):
 
 @api_bp.get("/identify")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def identify_point():
     lon = finite_float(request.args.get("lon"), "lon")
     lat = finite_float(request.args.get("lat"), "lat")

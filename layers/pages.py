@@ -13,7 +13,7 @@ from folium.utilities import JsCode
 from jinja2.utils import htmlsafe_json_dumps
 
 from gisserver.accounts.auth import is_staff
-from gisserver.core.access import open_to
+from gisserver.core.access import on_replica, open_to
 from gisserver.core.http import db_read_session, db_session
 from gisserver.core.maps import city_map, embed_map
 from layers import catalog
@@ -99,6 +99,7 @@ def map_background() -> list[dict]:
 
 @bp.get("/maps/layers")
 @open_to("everyone; the catalog it shows hides internal layers from non-staff")
+@on_replica
 def planner_map():
     layers = catalog.list_layers(db_session(), catalog.LayerFilter(include_internal=is_staff()))
     m = city_map(current_app.config["SETTINGS"])

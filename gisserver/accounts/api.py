@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from gisserver.accounts.auth import require_roles
+from gisserver.core.access import on_primary
 from gisserver.core.audit import recent_entries
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session
@@ -16,6 +17,7 @@ MAX_ID = 2**63 - 1  # bigint
 
 @bp.get("")
 @require_roles("admin")
+@on_primary("admins, few: they see the newest entries at once")
 def list_entries():
     try:
         limit = int(request.args.get("limit", 100))

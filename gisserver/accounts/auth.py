@@ -33,7 +33,7 @@ from gisserver.accounts.users import (
 from gisserver.core.access import CSRF_EXEMPT_ATTRIBUTE, view_attribute, with_rule
 from gisserver.core.errors import API_PREFIXES, error_response
 from gisserver.core.exceptions import Forbidden, ServiceError, Unauthorized
-from gisserver.core.http import db_session
+from gisserver.core.http import db_session, primary_session
 
 __all__ = [
     "Principal", "current_principal", "actor_label", "is_staff", "require_roles", "require_scope", "page_roles",
@@ -55,7 +55,7 @@ def current_principal() -> Principal | None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthorized("use 'Authorization: Bearer <token>'")
-        db = db_session()
+        db = primary_session()
         principal = principal_for_token(db, secret.strip())
         if principal is None:
             raise Unauthorized("the token is unknown, expired or revoked")
@@ -69,9 +69,9 @@ def current_principal() -> Principal | None:
         principal = replace(principal, api_key=True)
         db.commit()  # records last_used_at
     elif session.get(SESSION_KEY):
-        user = user_for_session(db_session(), session[SESSION_KEY])
+        user = user_for_session(primary_session(), session[SESSION_KEY])
         if user is not None:
-            principal = principal_for_user(db_session(), user)
+            principal = principal_for_user(primary_session(), user)
     g.principal = principal
     return principal
 

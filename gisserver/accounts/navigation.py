@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
 from gisserver.accounts.auth import current_principal
-from gisserver.core.access import open_to
+from gisserver.core.access import on_replica, open_to
 from gisserver.core.exceptions import ServiceError
 from gisserver.core.features import NavLink
 from gisserver.core.features import nav_links as contributed_links
@@ -75,12 +75,14 @@ def logo():
 
 @bp.get("/favicon.ico")
 @open_to("everyone; a static icon")
+@on_replica
 def favicon():
     return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/")
 @open_to("everyone; sends each caller to the pages of their role")
+@on_replica
 def index():
     links = nav_links()
     return render_template("index.html", staff_links=[link for link in links if link.roles],

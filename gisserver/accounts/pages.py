@@ -14,7 +14,7 @@ from gisserver.accounts.auth import current_principal, login_user, logout_user, 
 from gisserver.accounts.limits import attempt_for, policy, remember_device
 from gisserver.accounts.models import User
 from gisserver.accounts.users import authenticate, set_password
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, open_to
 from gisserver.core.features import hooks
 from gisserver.core.http import db_session
 from gisserver.core.i18n import safe_next
@@ -33,6 +33,7 @@ def _wait_page(template: str, verdict: signin.Verdict, **context):
 
 @bp.route("/login", methods=["GET", "POST"])
 @open_to("everyone; failed sign-ins slow down further tries per account and address, per address and per account")
+@on_primary("counts failed sign-ins, and writes the new session")
 def login():
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -146,6 +147,7 @@ def start_page(principal) -> str | None:
 
 @bp.post("/logout")
 @open_to("everyone; ends the caller's own session (CSRF-checked)")
+@on_primary("ends the session")
 def logout():
     logout_user()
     db_session().commit()
@@ -215,6 +217,7 @@ def _setup(user: User) -> dict:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @open_to("everyone; the view sends anyone not signed in to the login page")
+@on_primary("writes the password and ends other sessions")
 def change_password():
     principal = current_principal()
     if principal is None or principal.kind != "user":

@@ -11,9 +11,8 @@ import click
 from flask.cli import ScriptInfo
 
 from gisserver.core.audit import cli_actor, set_context
-from gisserver.core.cluster import resolve_database_url
 from gisserver.core.config import Settings
-from gisserver.core.db import Database
+from gisserver.core.db import Database, database_from_settings
 from gisserver.core.exceptions import ServiceError
 
 T = TypeVar("T")
@@ -41,10 +40,7 @@ def command_database() -> tuple[Database, bool]:
     info = click.get_current_context().ensure_object(ScriptInfo)
     if not info.data.get(DATABASE_WITHOUT_APP):
         return info.load_app().extensions["gisserver.db"], False
-    settings = Settings.from_env()
-    database = Database(resolve_database_url(settings), connect_timeout=settings.db_connect_timeout,
-                        statement_timeout_ms=settings.db_statement_timeout_ms)
-    return database, True
+    return database_from_settings(Settings.from_env()), True
 
 
 def run_in_transaction(work: Callable[..., T], database: Database | None = None) -> T:

@@ -24,6 +24,19 @@ class Settings:
     data_dir: Path = field(default_factory=_default_data_dir)
     # Any PostGIS 3 database; empty means "use the private cluster under data_dir".
     database_url: str = ""
+    # Streaming replicas of that database (URLs separated by spaces or commas): the views declared `on_replica`
+    # read from them (gisserver/core/replicas.py).
+    database_replica_urls: str = ""
+    # A replica that has not replayed the primary's last commits for this long is skipped until it catches up.
+    replica_max_lag_ms: int = 5000
+    # After a caller's write, its reads wait at most this long for a replica to replay it, then use the primary.
+    replica_wait_ms: int = 250
+    # database_url goes through a transaction-mode pooler (PgBouncer): no startup options, no prepared
+    # statements, no session state on it; the statement timeout is then set on the role.
+    database_pooled: bool = False
+    # A direct connection to the primary, for what needs a session of its own (migrations hold an advisory lock,
+    # backups export a snapshot to pg_dump); empty means database_url.
+    database_direct_url: str = ""
     # Private cluster settings (only used when database_url is empty).
     pg_dir: Path | None = None
     pg_port: int = 5439

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from gisserver.core.cluster import resolve_database_url
+from gisserver.core.replicas import Replica, ReplicaSet
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -31,8 +35,33 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def split_urls(value: str) -> list[str]:
+    """URLs given in one setting, separated by spaces or commas."""
+    return [part for part in re.split(r"[\s,]+", value or "") if part]
+
+
+def connect_args(url: str = "", *, connect_timeout: int = 3, statement_timeout_ms: int = 30000,
+                 pooled: bool = False) -> dict:
+    """psycopg connection arguments, for a direct connection or one through a transaction-mode pooler."""
+    args = {"connect_timeout": connect_timeout, "application_name": "gisserver"}
+    if pooled:
+        # PgBouncer in transaction mode hands each transaction to any server connection: a statement prepared
+        # on one is unknown on the next (psycopg prepares a query after 5 runs), and startup options such as
+        # statement_timeout are refused. The timeout then comes from the role (ALTER ROLE ... SET).
+        args["prepare_threshold"] = None
+    else:
+        # Options given in the URL (?options=-c ...) are kept: these arguments would otherwise replace them.
+        given = make_url(url).query.get("options", "") if url else ""
+        given = " ".join(given) if isinstance(given, tuple) else given
+        args["options"] = f"-c statement_timeout={statement_timeout_ms} {given}".strip()
+    return args
+
+
 class Database:
-    """One engine per process, created on first use so that forked workers never share sockets."""
+    """One engine per process, created on first use so that forked workers never share sockets.
+
+    With replica URLs it also holds a ReplicaSet, whose engines are made the same way (and as lazily).
+    """
 
     def __init__(
         self,
@@ -41,8 +70,19 @@ class Database:
         statement_timeout_ms: int = 30000,
         pool_size: int = 5,
         max_overflow: int = 10,
+        *,
+        replica_urls: Sequence[str] = (),
+        replica_max_lag_s: float = 5.0,
+        replica_wait_s: float = 0.25,
+        pooled: bool = False,
+        direct_url: str = "",
     ):
         self.url = normalize_url(url)
+        self.direct_url = normalize_url(direct_url) if direct_url else self.url
+        self.pooled = pooled
+        self.replica_urls = [normalize_url(u) for u in replica_urls]
+        self._replica_max_lag_s = replica_max_lag_s
+        self._replica_wait_s = replica_wait_s
         self._connect_timeout = connect_timeout
         self._statement_timeout_ms = statement_timeout_ms
         self._pool_size = pool_size
@@ -50,6 +90,7 @@ class Database:
         self._engine: Engine | None = None
         self._sessionmaker: sessionmaker | None = None
         self._read_sessionmaker: sessionmaker | None = None
+        self._replicas: ReplicaSet | None = None
         # A fresh worker's first requests come on several threads at once (gthread workers, and workers that
         # gunicorn restarts after --max-requests in the middle of a busy hour).
         self._setup_lock = threading.Lock()
@@ -62,22 +103,24 @@ class Database:
                     self._set_up()
         return self._engine
 
-    def _set_up(self) -> None:
-        """Build the engine and both sessionmakers; the engine is published last, so that a thread that sees it
-        also sees the sessionmakers."""
-        engine = create_engine(
-            self.url,
+    def _make_engine(self, url: str, pooled: bool = False) -> Engine:
+        return create_engine(
+            url,
             # pre_ping lets the app recover by itself after PostgreSQL restarts.
             pool_pre_ping=True,
             pool_size=self._pool_size,
             max_overflow=self._max_overflow,
             pool_timeout=10,
-            connect_args={
-                "connect_timeout": self._connect_timeout,
-                "options": f"-c statement_timeout={self._statement_timeout_ms}",
-                "application_name": "gisserver",
-            },
+            connect_args=connect_args(url, connect_timeout=self._connect_timeout,
+                                      statement_timeout_ms=self._statement_timeout_ms, pooled=pooled),
         )
+
+    def _set_up(self) -> None:
+        """Build the engines and the sessionmakers; the engine is published last, so that a thread that sees it
+        also sees the rest."""
+        engine = self._make_engine(self.url, self.pooled)
+        self._replicas = ReplicaSet(self.replica_urls, self._make_engine, max_lag_s=self._replica_max_lag_s,
+                                    wait_s=self._replica_wait_s)
         self._sessionmaker = sessionmaker(engine, expire_on_commit=False)
         # Same pool, no transaction: a read that is one statement needs no BEGIN and ROLLBACK around it,
         # two round trips of the five a map tile or an items page would otherwise cost.
@@ -85,6 +128,26 @@ class Database:
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
         self._engine = engine
+
+    @property
+    def replicas(self) -> ReplicaSet:
+        self.engine  # noqa: B018 - creates the replica set on first use
+        return self._replicas
+
+    def reader(self, *, autocommit: bool, min_lsn: str | None = None) -> tuple[Session, Replica | None]:
+        """A session for reads on a usable replica (one that has replayed *min_lsn*, when given), else on the
+        primary; and the replica it is on (None: the primary)."""
+        replica = self.replicas.choose(min_lsn) if self.replicas else None
+        if replica is None:
+            return (self.read_session() if autocommit else self.session()), None
+        return self.replicas.session(replica, autocommit=autocommit), replica
+
+    def current_lsn(self) -> str:
+        """The primary's WAL position now: past the end of every transaction committed so far."""
+        with self.engine.connect() as conn:
+            lsn = conn.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one()
+            conn.rollback()
+        return lsn
 
     def session(self) -> Session:
         self.engine  # noqa: B018 - creates the sessionmaker on first use
@@ -108,3 +171,19 @@ class Database:
     def dispose(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+        if self._replicas is not None:
+            self._replicas.dispose()
+
+
+def database_from_settings(settings) -> Database:
+    """The Database the settings describe: the configured URL (or the private cluster's), replicas, pooler."""
+    return Database(
+        resolve_database_url(settings),
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        replica_urls=split_urls(settings.database_replica_urls),
+        replica_max_lag_s=settings.replica_max_lag_ms / 1000,
+        replica_wait_s=settings.replica_wait_ms / 1000,
+        pooled=settings.database_pooled,
+        direct_url=settings.database_direct_url,
+    )

@@ -10,6 +10,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from gisserver.core.exceptions import ServiceError
+from gisserver.core.replicas import is_connection_problem
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def register_error_handlers(app: Flask) -> None:
     def database_unavailable(exc):
         # Connection-level failures mean PostgreSQL is down or overloaded, not that the
         # request was wrong: tell clients to come back rather than answering 500.
-        if isinstance(exc, DBAPIError) and not _is_connection_problem(exc):
+        if isinstance(exc, DBAPIError) and not is_connection_problem(exc):
             return unexpected(exc)
         log.warning("database unavailable: %s", str(exc).splitlines()[0])
         return error_response(
@@ -79,20 +80,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        if isinstance(exc, DBAPIError) and _is_connection_problem(exc):
+        if isinstance(exc, DBAPIError) and is_connection_problem(exc):
             return database_unavailable(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Internal server error.")
 
-
-def _is_connection_problem(exc: DBAPIError) -> bool:
-    if exc.connection_invalidated:
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate is None:
-        # The driver failed before the server answered: a lost connection is an OperationalError;
-        # anything else (a value the driver cannot send, say) is a fault of ours, not an outage.
-        return isinstance(exc, OperationalError)
-    # 08: connection exceptions; 57P: operator intervention (admin shutdown, crash shutdown,
-    # cannot connect now).
-    return sqlstate.startswith("08") or sqlstate.startswith("57P")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from contextlib import suppress
 from datetime import UTC, date, datetime
 from functools import wraps
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Request, current_app, g, make_response, request
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import NotAcceptable
 from werkzeug.formparser import FormDataParser
@@ -19,6 +21,7 @@ from werkzeug.routing import IntegerConverter
 
 from gisserver.core.audit import set_context as set_audit_context
 from gisserver.core.exceptions import Invalid, UnsupportedMedia
+from gisserver.core.replicas import is_connection_problem, replica_gave_up
 
 log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
@@ -222,10 +225,27 @@ def bool_arg(name: str) -> bool | None:
     raise Invalid(f"{name} must be true or false", {"field": name})
 
 
+def _database():
+    return current_app.extensions["gisserver.db"]
+
+
+def _reads_replica() -> bool:
+    return bool(g.get("reads_replica")) and bool(_database().replica_urls)
+
+
 def db_session():
-    """The request's database session (opened on first use, closed at teardown)."""
+    """The request's session (opened on first use, closed at teardown): on the primary, or for a view declared
+    `on_replica` on a usable replica (where it can only read)."""
+    if _reads_replica():
+        return _replica_session(autocommit=False)
+    return primary_session()
+
+
+def primary_session():
+    """The request's session on the primary whatever the view declares. Who is calling is checked here: a
+    sign-out or a revoked token must take effect at once, which a replica some way behind would not promise."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["gisserver.db"].session()
+        g.db_session = _database().session()
         set_audit_context(g.db_session, _request_audit_context)
     elif g.get("db_session_reads_only"):
         raise RuntimeError("this request opened a read-only session; a view that writes must ask for db_session()")
@@ -235,12 +255,115 @@ def db_session():
 def db_read_session():
     """The request's session for views that only read: each statement on its own, with no transaction.
 
-    A request that already holds a transactional session (the caller's token was checked in it) keeps it.
+    A request that already holds a transactional session (the caller's token was checked in it) keeps it, unless
+    the view reads from a replica.
     """
+    if _reads_replica():
+        return _replica_session(autocommit=True)
     if "db_session" not in g:
-        g.db_session = current_app.extensions["gisserver.db"].read_session()
+        g.db_session = _database().read_session()
         g.db_session_reads_only = True
     return g.db_session
+
+
+def _replica_session(autocommit: bool):
+    session = g.get("db_replica")
+    if session is not None:
+        if not autocommit and g.db_replica_autocommit:
+            raise RuntimeError("this view asked for db_read_session() first; a view that needs a transaction "
+                               "must ask for db_session() first")
+        return session
+    caller_check = g.get("db_session")
+    if caller_check is not None and not g.get("db_session_reads_only"):
+        caller_check.commit()  # ends the caller check's transaction: its connection goes back to the pool
+    database = _database()
+    if g.get("replica_refused"):
+        session, replica = (database.read_session() if autocommit else database.session()), None
+    else:
+        session, replica = database.reader(autocommit=autocommit, min_lsn=written_lsn())
+    g.db_replica, g.db_replica_on, g.db_replica_autocommit = session, replica, autocommit
+    g.db_engine = replica.name if replica else "primary"
+    return session
+
+
+def run_on_replica(view, *args, **kwargs):
+    """Run a view declared `on_replica`; if the replica fails under it (it went away, or cancelled a statement
+    that conflicted with WAL it had to replay), run it again on the primary: it only reads, so once more is safe."""
+    g.reads_replica = True
+    try:
+        return view(*args, **kwargs)
+    except Exception as exc:
+        replica = g.get("db_replica_on")
+        if replica is None or not replica_gave_up(exc):
+            raise
+        if is_connection_problem(exc):
+            _database().replicas.mark_down(replica, exc)
+        log.warning("read on %s failed (%s); reading from the primary", replica.name, str(exc).splitlines()[0])
+        _drop_replica_session(exc)
+        g.replica_refused = True
+        return view(*args, **kwargs)
+
+
+def _drop_replica_session(exc: BaseException | None) -> None:
+    session = g.pop("db_replica", None)
+    g.pop("db_replica_on", None)
+    if session is None:
+        return
+    try:
+        if exc is not None:
+            session.rollback()
+        session.close()
+    except DBAPIError:
+        with suppress(DBAPIError):
+            session.invalidate()
+
+
+# -- read-your-writes ---------------------------------------------------------------------------------------
+# After a write the caller gets the primary's WAL position in a signed cookie; its reads on replicas wait for it
+# (gisserver/core/replicas.py says why this and not a time of stickiness).
+
+WRITTEN_COOKIE = "gisserver_written"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_LSN = re.compile(r"^[0-9A-F]{1,8}/[0-9A-F]{1,8}$")
+
+
+def _written_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="gisserver-written-lsn")
+
+
+def _written_cookie_seconds() -> int:
+    # Longer than a usable replica may be behind (plus the age of its last check): past it, any replica the
+    # app still reads from has replayed the write.
+    return int(_database().replicas.max_lag_s) + 5
+
+
+def written_lsn() -> str | None:
+    """The primary's WAL position after this caller's last write, when it wrote recently."""
+    raw = request.cookies.get(WRITTEN_COOKIE)
+    if not raw:
+        return None
+    try:
+        lsn = _written_serializer().loads(raw, max_age=_written_cookie_seconds())
+    except BadData:
+        return None
+    return lsn if isinstance(lsn, str) and _LSN.match(lsn) else None
+
+
+def remember_writes(response):
+    """After a request that changed something on the primary, hand the caller the position its reads must see."""
+    database = _database()
+    if (not database.replica_urls or request.method not in UNSAFE_METHODS or response.status_code >= 400
+            or g.get("db_session") is None or g.get("db_session_reads_only")):
+        return response
+    try:
+        lsn = database.current_lsn()
+    except DBAPIError as exc:
+        log.warning("could not read the WAL position after a write: %s", str(exc).splitlines()[0])
+        return response
+    response.set_cookie(WRITTEN_COOKIE, _written_serializer().dumps(lsn), max_age=_written_cookie_seconds(),
+                        httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure))
+    return response
 
 
 def _request_audit_context() -> dict:
@@ -250,6 +373,7 @@ def _request_audit_context() -> dict:
 
 
 def close_db_session(exc: BaseException | None = None) -> None:
+    _drop_replica_session(exc)
     session = g.pop("db_session", None)
     g.pop("db_session_reads_only", None)
     if session is None:

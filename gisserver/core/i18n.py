@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel, format_decimal, get_locale, get_timezone
 
 from gisserver.core import formats
-from gisserver.core.access import open_to
+from gisserver.core.access import on_replica, open_to
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
@@ -36,6 +36,7 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 
 @bp.get("/lang/<code>")
 @open_to("everyone; sets the language cookie only")
+@on_replica
 def choose_language(code: str):
     response = redirect(safe_next(request.args.get("next") or request.referrer and urlsplit(request.referrer).path))
     if code in LANGUAGES:

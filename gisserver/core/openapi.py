@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from gisserver.core import features
-from gisserver.core.access import open_to
+from gisserver.core.access import on_replica, open_to
 
 bp = Blueprint("openapi", __name__)
 
@@ -147,5 +147,6 @@ def openapi_document(base_url: str = "") -> dict:
 
 @bp.get("/api/openapi.json")
 @open_to("everyone; the API description")
+@on_replica
 def document():
     return openapi_document(request.url_root)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from gisserver.accounts.auth import is_staff
-from gisserver.core.access import open_to
+from gisserver.core.access import on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound
 from gisserver.core.http import date_arg, db_session, int_arg, lonlat_args
 from reports.areas import gazetteer
@@ -22,6 +22,7 @@ def _area_json(area) -> dict:
 
 @bp.get("/areas")
 @open_to("everyone; area names and codes")
+@on_replica
 def list_areas():
     session = db_session()
     rows = area_service.list_areas(session, level=request.args.get("level") or None,
@@ -31,6 +32,7 @@ def list_areas():
 
 @bp.get("/areas.geojson")
 @open_to("everyone; area boundaries")
+@on_replica
 def areas_geojson():
     level = request.args.get("level", "ward")
     if level not in ("city", "ward", "group"):
@@ -44,6 +46,7 @@ def areas_geojson():
 
 @bp.get("/areas/lookup")
 @open_to("everyone; point to area")
+@on_replica
 def lookup_area():
     lon, lat = lonlat_args()
     chain = area_service.area_chain_for_point(db_session(), lon, lat, on=date_arg("on"))
@@ -52,6 +55,7 @@ def lookup_area():
 
 @bp.get("/geocode")
 @open_to("everyone; the public gazetteer")
+@on_replica
 def geocode():
     limit = int_arg("limit", 10)
     session, q = db_session(), request.args.get("q", "")
@@ -65,6 +69,7 @@ def geocode():
 
 @bp.get("/geocode/reverse")
 @open_to("everyone; the public gazetteer")
+@on_replica
 def reverse_geocode():
     lon, lat = lonlat_args()
     place = gazetteer.reverse(db_session(), lon, lat, include_internal=is_staff())

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, request, url_for
 
 from gisserver.accounts.auth import actor_label, current_principal, is_staff, require_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Forbidden, Invalid, PayloadTooLarge, Unauthorized
 from gisserver.core.http import bool_arg, datetime_arg, db_session, finite_float, json_body
 from reports.cameras import access
@@ -47,6 +47,7 @@ def _camera_json(row, staff: bool, window: timedelta) -> dict:
 
 @bp.get("/cameras")
 @open_to("everyone; stream URLs only for staff")
+@on_replica
 def list_cameras():
     rows = camera_service.list_cameras(db_session(), area_code=request.args.get("area") or None, ai=bool_arg("ai"))
     staff, window = is_staff(), _offline_window()
@@ -59,6 +60,7 @@ def list_cameras():
 
 @bp.get("/cameras.geojson")
 @open_to("everyone; stream URLs only for staff")
+@on_replica
 def cameras_geojson():
     from layers.export import parse_bbox
 
@@ -69,6 +71,7 @@ def cameras_geojson():
 
 @bp.get("/cameras/seeing")
 @open_to("everyone; stream URLs only for staff")
+@on_replica
 def cameras_seeing():
     lon, lat = finite_float(request.args.get("lon"), "lon"), finite_float(request.args.get("lat"), "lat")
     rows = camera_service.cameras_seeing_point(db_session(), lon, lat)
@@ -77,6 +80,7 @@ def cameras_seeing():
 
 @bp.get("/reports/<int:report_id>/cameras")
 @require_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def cameras_seeing_report(report_id: int):
     """The cameras that see a report's place, nearest first (for the report's page)."""
     session = db_session()
@@ -87,6 +91,7 @@ def cameras_seeing_report(report_id: int):
 
 @bp.get("/cameras/export")
 @require_roles("officer", "leader", "planner")
+@on_replica
 def export_cameras():
     """The registry as a CSV or GeoJSON file (no stream addresses) that imports again."""
     fmt = request.args.get("format", "geojson")
@@ -103,6 +108,7 @@ def export_cameras():
 
 @bp.post("/cameras/import")
 @require_roles("officer")
+@on_primary("writes cameras")
 def import_cameras():
     """Create or update cameras from an uploaded CSV (lon/lat) or GeoJSON point file; all rows or none."""
     from layers.importing import read_vector_file
@@ -125,6 +131,7 @@ def import_cameras():
 
 @bp.get("/cameras/<code>")
 @open_to("everyone; stream URLs only for staff")
+@on_replica
 def get_camera(code: str):
     session = db_session()
     camera_service.get_camera(session, code)
@@ -151,6 +158,7 @@ def _check_manages(camera) -> None:
 
 @bp.post("/cameras")
 @require_roles("officer")
+@on_primary("writes cameras")
 def add_camera():
     body = json_body()
     if not isinstance(body, dict):
@@ -164,6 +172,7 @@ def add_camera():
 
 @bp.patch("/cameras/<code>")
 @require_roles("officer")
+@on_primary("writes cameras")
 def update_camera(code: str):
     body = json_body()
     if not isinstance(body, dict):
@@ -179,6 +188,7 @@ def update_camera(code: str):
 
 @bp.delete("/cameras/<code>")
 @require_roles("admin")
+@on_primary("writes cameras")
 def delete_camera(code: str):
     session = db_session()
     camera_service.delete_camera(session, camera_service.get_camera(session, code))
@@ -199,6 +209,7 @@ def _camera_speaking(code: str):
 
 @bp.post("/cameras/<code>/heartbeat")
 @open_to("devices; the view checks the token against the camera it speaks for")
+@on_primary("writes the camera's last heartbeat")
 def camera_heartbeat(code: str):
     session = db_session()
     camera_service.heartbeat(session, _camera_speaking(code))
@@ -219,6 +230,7 @@ def _hotspot_json(hotspot, lon, lat, cameras: list[str]) -> dict:
 
 @bp.get("/hotspots")
 @open_to("everyone; public flood levels")
+@on_replica
 def list_hotspots():
     session = db_session()
     cameras = hotspot_service.camera_codes_by_hotspot(session)
@@ -228,6 +240,7 @@ def list_hotspots():
 
 @bp.post("/hotspots/readings")
 @open_to("devices; the service checks the token against each gauge's hotspot")
+@on_primary("writes readings")
 def post_readings():
     principal = current_principal()
     if principal is None:
@@ -242,6 +255,7 @@ def post_readings():
 
 @bp.get("/hotspots/<code>/readings")
 @open_to("everyone; public flood levels")
+@on_replica
 def hotspot_readings(code: str):
     """A hotspot's level history (default: the last 30 days), with its thresholds, for charts."""
     session = db_session()
@@ -292,6 +306,7 @@ def _event_input() -> alert_service.EventInput:
 
 @bp.post("/cameras/<code>/events")
 @open_to("devices; the view checks the token against the camera it speaks for")
+@on_primary("writes events and alerts")
 def camera_event(code: str):
     session = db_session()
     camera = _camera_speaking(code)
@@ -321,6 +336,7 @@ def camera_event(code: str):
 
 @bp.get("/alerts")
 @require_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def list_alerts():
     session = db_session()
     statuses = [s for s in request.args.get("status", "").split(",") if s]
@@ -335,12 +351,14 @@ def _visible_alert(alert_id: int) -> Alert:
 
 @bp.get("/alerts/<int:alert_id>")
 @require_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def get_alert(alert_id: int):
     return alert_service.alert_view(db_session(), _visible_alert(alert_id), with_history=True)
 
 
 @bp.post("/alerts/<int:alert_id>/transition")
 @require_roles("officer")
+@on_primary("writes the alert")
 def transition_alert(alert_id: int):
     body = json_body()
     if not isinstance(body, dict):

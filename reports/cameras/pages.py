@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from gisserver.core.access import open_to
+from gisserver.core.access import on_replica, open_to
 from gisserver.core.http import db_session
 from gisserver.core.maps import city_map, embed_map
 from reports.areas.models import Area
@@ -17,6 +17,7 @@ bp = Blueprint("cameras_pages", __name__, template_folder="templates")
 
 @bp.get("/flood")
 @open_to("everyone; public flood levels")
+@on_replica
 def flood_map():
     m = city_map(current_app.config["SETTINGS"])
     config = {"map": m.get_name(), "hotspots": url_for("cameras.list_hotspots"),
@@ -35,6 +36,7 @@ LEVEL_LABELS = {
 
 @bp.get("/flood/<code>")
 @open_to("everyone; public flood levels")
+@on_replica
 def hotspot_page(code: str):
     """One flood hotspot: its current status and a chart of its levels against the thresholds (public)."""
     session = db_session()

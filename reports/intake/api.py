@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, url_for
 
 from gisserver.accounts.auth import actor_label, current_principal, require_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import NotFound
 from gisserver.core.http import db_session, int_arg, json_body, lonlat_args
 from reports.intake import keychains as keychain_service
@@ -23,6 +23,7 @@ bp = Blueprint("intake", __name__, url_prefix="/api")
 @bp.post("/reports")
 @per_client_intake
 @open_to("residents, anonymously; rate-limited per client and per area")
+@on_primary("writes reports; rate-limited (its counters are written too)")
 def create_report():
     check_filer("api")
     multipart = request.mimetype == "multipart/form-data"
@@ -67,6 +68,7 @@ def nearby_reports():
 
 @bp.get("/reports/<code>/status")
 @open_to("everyone; the public view of a report, without reporter data")
+@on_replica
 def report_status(code: str):
     session = db_session()
     return queries.public_view(session, queries.report_by_tracking_code(session, code))
@@ -74,6 +76,7 @@ def report_status(code: str):
 
 @bp.get("/areas/<code>/qr/<kind>.<fmt>")
 @open_to("everyone; the ward's public intake links")
+@on_replica
 def ward_qr(code: str, kind: str, fmt: str):
     info = keychain_info(db_session(), code, public_base())
     kind = keychain_service.kind_named(kind) or kind
@@ -87,6 +90,7 @@ def ward_qr(code: str, kind: str, fmt: str):
 
 @bp.get("/areas/<code>/keychains.pdf")
 @require_roles("officer")
+@on_replica
 def ward_keychains(code: str):
     """The sheet of keychain cards of a ward, for its staff (admins: every ward)."""
     session = db_session()

@@ -15,7 +15,7 @@ from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from gisserver.accounts.auth import accepts_api_key, actor_label
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound, ServiceError
 from gisserver.core.http import datetime_arg, db_session, finite_float
 from gisserver.core.ratelimit import retry_after
@@ -90,6 +90,7 @@ def open311_http_error(exc: HTTPException):
 
 @bp.get("/services.<fmt>")
 @open_to("everyone; Open311 shows published reports without reporter data")
+@on_replica
 def services(fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -99,6 +100,7 @@ def services(fmt: str):
 
 @bp.get("/services/<code>.<fmt>")
 @open_to("everyone; Open311 shows published reports without reporter data")
+@on_replica
 def service_definition(code: str, fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -120,6 +122,7 @@ def service_definition(code: str, fmt: str):
 @per_client_intake
 @accepts_api_key(OPEN311_SCOPE)
 @open_to("residents, anonymously, and registered applications; each rate-limited (per client and area, per key)")
+@on_primary("writes reports; rate-limited (its counters are written too)")
 def create_request(fmt: str):
     fmt = _format(fmt)
     check_filer("open311")
@@ -159,6 +162,7 @@ def create_request(fmt: str):
 
 @bp.get("/requests.<fmt>")
 @open_to("everyone; Open311 shows published reports without reporter data")
+@on_replica
 def list_requests(fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -180,6 +184,7 @@ def _window() -> timedelta:
 
 @bp.get("/requests/<request_id>.<fmt>")
 @open_to("everyone; Open311 shows published reports without reporter data")
+@on_replica
 def get_request(request_id: str, fmt: str):
     fmt = _format(fmt)
     session = db_session()
@@ -190,6 +195,7 @@ def get_request(request_id: str, fmt: str):
 
 @bp.get("/discovery.<fmt>")
 @open_to("everyone; Open311 shows published reports without reporter data")
+@on_replica
 def discovery(fmt: str):
     fmt = _format(fmt)
     base = request.url_root.rstrip("/") + bp.url_prefix + "/"

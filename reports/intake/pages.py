@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from gisserver.accounts.auth import current_principal, page_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import NotFound, ServiceError
 from gisserver.core.http import db_session, finite_float
 from gisserver.core.maps import embed_map, offline_map
@@ -99,6 +99,7 @@ def _context(ward_code: str, kind: str, values: dict | None = None):
 @bp.get("/r")
 @allows_geolocation
 @open_to("everyone; the resident's intake form")
+@on_replica
 def choose_ward():
     """Residents without a QR code pick their ward (or let the phone find it) and what it is about."""
     ward, kind = request.args.get("ward", ""), request.args.get("kind", "committee")
@@ -114,6 +115,7 @@ def choose_ward():
 @bp.get("/r/<ward_code>/<kind>")
 @allows_geolocation
 @open_to("everyone; the resident's intake form")
+@on_replica
 def report_form(ward_code: str, kind: str):
     known = kind_named(kind)  # "police", "committee", or their keychain names "ca", "ub"
     if known is None:
@@ -131,6 +133,7 @@ def _optional_float(name: str) -> float | None:
 @per_client_intake
 @allows_geolocation
 @open_to("residents, anonymously; rate-limited per client and per area")
+@on_primary("writes reports; rate-limited (its counters are written too)")
 def submit_form(ward_code: str, kind: str):
     check_filer("qr_web")
     kind = kind_named(kind) or "committee"
@@ -206,6 +209,7 @@ def keychains_page():
 @bp.get("/status")
 @bp.get("/status/<code>")
 @open_to("everyone; the public view of a report, without reporter data")
+@on_replica
 def status_page(code: str | None = None):
     code = code or request.args.get("code", "").strip()
     if not code:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.accounts.auth import current_principal, page_roles
 from gisserver.accounts.users import Principal
+from gisserver.core.access import on_primary
 from gisserver.core.exceptions import NotFound
 from gisserver.core.http import db_session
 from gisserver.core.maps import city_map, embed_map, tooltip_text
@@ -100,6 +101,7 @@ def _filter_form(session: Session, principal: Principal) -> dict:
 
 @bp.get("/maps/reports")
 @page_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def officer_map():
     session = db_session()
     principal = current_principal()
@@ -203,6 +205,7 @@ def _related(session: Session, principal: Principal, report) -> dict:
 
 @bp.get("/reports/<int:report_id>")
 @page_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def report_page(report_id: int):
     session = db_session()
     principal = current_principal()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from gisserver.accounts.auth import current_principal, require_roles, require_scope
+from gisserver.core.access import on_primary, on_replica
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session
 from reports.summaries import exports, labels
@@ -25,12 +26,14 @@ def download(body: bytes, fmt: str, name: str) -> Response:
 
 @bp.get("/summaries/<code>")
 @require_roles("leader")
+@on_replica
 def get_summary(code: str):
     return summarize(db_session(), current_principal(), summary_query(code), rank_by=rank_by())
 
 
 @bp.get("/summaries/<code>/export.<fmt>")
 @require_roles("leader")
+@on_replica
 def export_summary(code: str, fmt: str):
     if fmt not in MIME:
         raise Invalid("export as csv, xlsx or pdf", {"field": "format"})
@@ -52,6 +55,7 @@ def export_summary(code: str, fmt: str):
 @bp.get("/summaries/<code>/records")
 @bp.get("/summaries/<code>/records.<fmt>")
 @require_roles("leader")
+@on_replica
 def get_records(code: str, fmt: str = "json"):
     if fmt not in ("json", "csv", "xlsx"):
         raise Invalid("records come as json, csv or xlsx", {"field": "format"})
@@ -66,12 +70,14 @@ def get_records(code: str, fmt: str = "json"):
 
 @bp.get("/summaries/<code>/map")
 @require_roles("leader")
+@on_replica
 def get_map(code: str):
     return indicator_map(db_session(), current_principal(), summary_query(code), rank_by())
 
 
 @bp.post("/dossiers/import")
 @require_scope("dossiers:import", "admin")
+@on_primary("writes dossiers")
 def upload_dossiers():
     upload = request.files.get("file")
     if upload is None or not upload.filename:

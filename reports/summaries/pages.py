@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from folium.plugins import Fullscreen
 
 from gisserver.accounts.auth import current_principal, page_roles
+from gisserver.core.access import on_replica
 from gisserver.core.exceptions import NotFound
 from gisserver.core.http import db_session
 from gisserver.core.maps import embed_map, offline_map
@@ -45,12 +46,14 @@ def summary_labels():
 
 @bp.get("/leader")
 @page_roles("leader")
+@on_replica
 def leader_home():
     return redirect(url_for("summaries_pages.leader_map", area=_start_area()))
 
 
 @bp.get("/maps/leader")
 @page_roles("leader")
+@on_replica
 def leader_map():
     code = request.args.get("area") or _start_area()
     hierarchy = load_hierarchy(db_session())
@@ -81,6 +84,7 @@ def leader_map():
 
 @bp.get("/summaries/<code>")
 @page_roles("leader")
+@on_replica
 def summary_page(code: str):
     summary = summarize(db_session(), current_principal(), summary_query(code), rank_by=rank_by())
     pinned = _pinned(summary)
@@ -106,6 +110,7 @@ def summary_page(code: str):
 
 @bp.get("/summaries/<code>/records")
 @page_roles("leader")
+@on_replica
 def records_page(code: str):
     page = records(db_session(), current_principal(), summary_query(code), record_filter())
     args = {k: request.args[k] for k in (*PERIOD_ARGS, "source", "measure", "child", "dim", "key")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, request, send_file, url_for
 
 from gisserver.accounts.auth import actor_label, current_principal, require_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session, finite_float, json_body
 from reports.workflow import photos as photo_service
@@ -22,6 +22,7 @@ bp = Blueprint("workflow", __name__, url_prefix="/api")
 
 @bp.get("/reports.geojson")
 @require_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def reports_geojson():
     text = queries.queue_geojson(db_session(), current_principal(), queue_filter())
     return current_app.response_class(text, mimetype="application/geo+json")
@@ -29,6 +30,7 @@ def reports_geojson():
 
 @bp.get("/reports")
 @require_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def list_reports():
     session = db_session()
     page = queries.queue(session, current_principal(), queue_filter())
@@ -50,6 +52,7 @@ def _actable(report_id: int) -> Report:
 
 @bp.get("/reports/<int:report_id>")
 @require_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def get_report(report_id: int):
     session = db_session()
     report = _visible(report_id)
@@ -64,6 +67,7 @@ def get_report(report_id: int):
 
 @bp.get("/reports/<int:report_id>/photos/<int:photo_id>")
 @require_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def get_photo(report_id: int, photo_id: int):
     session = db_session()
     _visible(report_id)
@@ -74,6 +78,7 @@ def get_photo(report_id: int, photo_id: int):
 
 @bp.post("/reports/<int:report_id>/transition")
 @require_roles("officer")
+@on_primary("writes the report")
 def transition_report(report_id: int):
     """A workflow step; as multipart/form-data it may carry photos of the fix, which the resident will see."""
     multipart = request.mimetype == "multipart/form-data"
@@ -114,6 +119,7 @@ def comment_report(report_id: int):
 
 @bp.post("/reports/<int:report_id>/reassign")
 @require_roles("officer")
+@on_primary("writes the report")
 def reassign_report(report_id: int):
     body = json_body()
     if not isinstance(body, dict):
@@ -127,6 +133,7 @@ def reassign_report(report_id: int):
 
 @bp.post("/reports/<int:report_id>/merge")
 @require_roles("officer")
+@on_primary("writes the reports")
 def merge_reports(report_id: int):
     body = json_body()
     ids = body.get("duplicates") if isinstance(body, dict) else None
@@ -141,6 +148,7 @@ def merge_reports(report_id: int):
 
 @bp.patch("/reports/<int:report_id>/location")
 @require_roles("officer")
+@on_primary("writes the report")
 def move_report(report_id: int):
     body = json_body()
     if not isinstance(body, dict):
@@ -155,6 +163,7 @@ def move_report(report_id: int):
 
 @bp.get("/report-categories")
 @open_to("everyone; the category catalog")
+@on_replica
 def categories():
     return {
         "categories": [
