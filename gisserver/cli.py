@@ -10,8 +10,9 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from gisserver.app import create_app
-from gisserver.core import features
+from gisserver.core import cluster_commands, features
 from gisserver.core.cluster import ClusterError, private_cluster
+from gisserver.core.cluster_replicas import Replicas
 from gisserver.core.commands import DATABASE_WITHOUT_APP
 from gisserver.core.config import Settings
 
@@ -36,7 +37,7 @@ def db() -> None:
 
 @db.command("up")
 def db_up() -> None:
-    """Initialise and start the private PostGIS cluster (a no-op when it already runs)."""
+    """Initialise and start the private PostGIS cluster and its replicas (a no-op when they already run)."""
     settings = Settings.from_env()
     if settings.database_url:
         click.echo("GISSERVER_DATABASE_URL is set: the private cluster is not used.")
@@ -44,6 +45,9 @@ def db_up() -> None:
     cluster = private_cluster(settings)
     try:
         steps = cluster.up()
+        if not cluster.is_standby:
+            cluster.apply_role_settings(settings.db_statement_timeout_ms)
+        steps += Replicas(cluster).up()
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from exc
     for step in steps:
@@ -54,16 +58,23 @@ def db_up() -> None:
 
 @db.command("down")
 def db_down() -> None:
-    """Stop the private PostGIS cluster."""
+    """Stop the private PostGIS cluster and its replicas."""
     settings = Settings.from_env()
     if settings.database_url:
         click.echo("GISSERVER_DATABASE_URL is set: the private cluster is not used.")
         return
+    cluster = private_cluster(settings)
     try:
-        stopped = private_cluster(settings).down()
+        for step in Replicas(cluster).down():
+            click.echo(step)
+        stopped = cluster.down()
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("stopped" if stopped else "not running")
+
+
+db.add_command(cluster_commands.replica)
+db.add_command(cluster_commands.promote)
 
 
 @db.command("status")
@@ -92,8 +103,17 @@ def db_migrate() -> None:
     """Apply every pending schema migration."""
     from gisserver.migrate import upgrade
 
-    upgrade(current_app.extensions["gisserver.db"].url)
+    # Through a transaction-mode pooler the migration lock (a session's advisory lock) would be lost.
+    upgrade(direct_url(current_app.extensions["gisserver.db"], "migrations"))
     click.echo("database schema is up to date")
+
+
+def direct_url(database, what: str) -> str:
+    """The primary's URL for work that needs a session of its own (migrations, backups)."""
+    if database.pooled and database.direct_url == database.url:
+        raise click.ClickException(f"GISSERVER_DATABASE_POOLED is on: {what} need a direct connection to the "
+                                   "primary; set GISSERVER_DATABASE_DIRECT_URL")
+    return database.direct_url
 
 
 # -- server -----------------------------------------------------------------------------------
@@ -176,7 +196,8 @@ def backup(archive: str) -> None:
     settings = current_app.config["SETTINGS"]
     try:
         result = create_backup(
-            current_app.extensions["gisserver.db"].url, settings.data_dir, archive, settings.pg_bindir
+            direct_url(current_app.extensions["gisserver.db"], "backups"), settings.data_dir, archive,
+            settings.pg_bindir,
         )
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
@@ -197,7 +218,7 @@ def restore(archive: str, replace: bool) -> None:
     settings = current_app.config["SETTINGS"]
     try:
         manifest = restore_backup(
-            current_app.extensions["gisserver.db"].url,
+            direct_url(current_app.extensions["gisserver.db"], "restores"),
             settings.data_dir,
             archive,
             replace=replace,

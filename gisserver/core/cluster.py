@@ -31,6 +31,8 @@ APP_ROLE = "gisserver"
 # cluster's superuser creates them all up front.
 EXTENSIONS = ("postgis", "pg_trgm", "unaccent")
 DEFAULT_BINDIRS = ("/usr/lib/postgresql/15/bin",)
+# Left in a primary's data folder when one of its replicas is promoted: that folder must not start again.
+SUPERSEDED_MARK = "gisserver-superseded.json"
 
 
 class ClusterError(RuntimeError):
@@ -50,13 +52,16 @@ class ClusterStatus:
 class PrivateCluster:
     """Start, stop and inspect a PostgreSQL cluster owned by this project."""
 
-    def __init__(self, data_dir: Path, port: int, database: str = "gisserver", bindir: str = ""):
+    def __init__(self, data_dir: Path, port: int, database: str = "gisserver", bindir: str = "",
+                 replicas_dir: Path | None = None):
         self.data_dir = Path(data_dir).resolve()
         self.port = int(port)
         self.database = database
         self.bindir = bindir or _find_bindir()
         self.secrets_path = self.data_dir.parent / f"{self.data_dir.name}.secrets.json"
         self.log_path = self.data_dir / "server.log"
+        # Where `gisserver db replica add` puts this cluster's streaming replicas (gisserver/core/cluster_replicas.py).
+        self.replicas_dir = Path(replicas_dir or self.data_dir.parent / "replicas").resolve()
 
     # -- connection strings ---------------------------------------------------------------
 
@@ -77,6 +82,15 @@ class PrivateCluster:
     @property
     def initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
+
+    @property
+    def is_standby(self) -> bool:
+        """A streaming replica (until promoted): it only reads, and follows its primary."""
+        return (self.data_dir / "standby.signal").exists()
+
+    @property
+    def superseded_path(self) -> Path:
+        return self.data_dir / SUPERSEDED_MARK
 
     def status(self) -> ClusterStatus:
         pid = self._live_pid()
@@ -105,6 +119,14 @@ class PrivateCluster:
         """Initialise (first time), start (if stopped) and provision the cluster; idempotent."""
         done: list[str] = []
         self._check_binaries()
+        if self.superseded_path.exists():
+            # Starting it again would make two primaries that each take writes the other never sees.
+            mark = json.loads(self.superseded_path.read_text())
+            raise ClusterError(
+                f"{self.data_dir} was the primary until {mark['promoted']} (port {mark['port']}) was promoted at "
+                f"{mark['at']}: point GISSERVER_PG_DIR and GISSERVER_PG_PORT at {mark['data_dir']} and port "
+                f"{mark['port']}, or move this folder away"
+            )
         if not self.initialized:
             self._initdb()
             done.append(f"initialised cluster in {self.data_dir}")
@@ -114,7 +136,7 @@ class PrivateCluster:
             self._start()
             done.append(f"started PostgreSQL on 127.0.0.1:{self.port}")
         self._wait_ready()
-        if self._provision_app_database():
+        if not self.is_standby and self._provision_app_database():
             done.append(f"created database {self.database} with {', '.join(EXTENSIONS)}")
         return done
 
@@ -189,6 +211,23 @@ class PrivateCluster:
                 json.dump(data, fh)
         return json.loads(self.secrets_path.read_text())
 
+    def secret(self, key: str) -> str:
+        """A password kept with the cluster's others (made on first use): e.g. the replication role's."""
+        data = self._secrets()
+        if key not in data:
+            data[key] = secrets.token_urlsafe(24)
+            self.write_secrets(data)
+        return data[key]
+
+    def write_secrets(self, data: dict) -> None:
+        """Replace the secrets file (mode 0600): a replica keeps a copy of its primary's."""
+        self.secrets_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.secrets_path.with_suffix(".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        partial.replace(self.secrets_path)
+
     def _initdb(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if any(self.data_dir.iterdir()):
@@ -234,6 +273,14 @@ class PrivateCluster:
             "work_mem = '32MB'\n"
             "maintenance_work_mem = '256MB'\n"
             "jit = off\n"
+            # Statements counted per engine (primary, each replica): what the load benchmark reads to show
+            # which engine answered what. Takes effect at the next start.
+            "shared_preload_libraries = 'pg_stat_statements'\n"
+            # A replica that died or was removed carelessly keeps its slot, and the slot keeps WAL: cap it, so
+            # that it cannot fill the disk of the primary.
+            "max_slot_wal_keep_size = '4GB'\n"
+            # A streaming replica's own settings (gisserver/core/cluster_replicas.py), absent on a primary.
+            "include_if_exists = 'standby.conf'\n"
         )
         self._chown_to_server(settings)
 
@@ -244,7 +291,7 @@ class PrivateCluster:
             pid_file.unlink()
 
     def _start(self) -> None:
-        if _port_in_use(self.port):
+        if port_in_use(self.port):
             raise ClusterError(
                 f"127.0.0.1:{self.port} is already taken by another program; "
                 "set GISSERVER_PG_PORT to a free port (or stop the other server)"
@@ -293,13 +340,20 @@ class PrivateCluster:
         self._create_extensions(self.database)
         return not db_exists
 
+    def apply_role_settings(self, statement_timeout_ms: int) -> None:
+        """The app role's own statement timeout: a transaction-mode pooler (PgBouncer) cannot pass the one the app
+        sends at connection start, so behind it this is the one in force (the same value either way)."""
+        with psycopg.connect(self._dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
+                sql.Identifier(APP_ROLE), sql.Literal(f"{int(statement_timeout_ms)}ms")))
+
     def _create_extensions(self, database: str) -> None:
         with psycopg.connect(self._dsn(database), autocommit=True) as conn:
             for ext in EXTENSIONS:
                 conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
 
 
-def _port_in_use(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -314,8 +368,10 @@ def _find_bindir() -> str:
 
 
 def private_cluster(settings) -> PrivateCluster:
-    """The private cluster the settings describe (under GISSERVER_DATA_DIR, on GISSERVER_PG_PORT)."""
-    return PrivateCluster(settings.pg_data_dir, settings.pg_port, settings.pg_database, settings.pg_bindir)
+    """The private cluster the settings describe (under GISSERVER_DATA_DIR, on GISSERVER_PG_PORT); its replicas
+    live in GISSERVER_DATA_DIR/replicas."""
+    return PrivateCluster(settings.pg_data_dir, settings.pg_port, settings.pg_database, settings.pg_bindir,
+                          replicas_dir=settings.data_dir / "replicas")
 
 
 def resolve_database_url(settings) -> str:

@@ -20,6 +20,9 @@ def run_migrations_online() -> None:
     engine = create_engine(config.attributes["url"], poolclass=pool.NullPool)
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        # The role's statement timeout (set for connections through a pooler) is for requests, not for a
+        # migration rewriting a large table.
+        connection.execute(text("SET statement_timeout = 0"))
         connection.commit()
         try:
             context.configure(
