@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from gisserver.core.cluster import EXTENSIONS
 from gisserver.core.exceptions import Conflict, Invalid
 
 DUMP_NAME = "database.dump"
@@ -185,11 +186,38 @@ def verify_restore(url: str, data_dir: Path, manifest: dict) -> None:
         raise Invalid("the restored data differs from the backup", {"tables": differing, "files": damaged})
 
 
+def check_extensions(url: str) -> None:
+    """Refuse, naming them and the SQL a superuser must run, when the target lacks extensions gisserver needs.
+
+    Restores skip the dump's extension entries (only a superuser may create PostGIS), so without this check
+    pg_restore would fail midway on the first object that uses one (`gin_trgm_ops`, a geometry column).
+    """
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            installed = set(conn.execute(text("SELECT extname FROM pg_extension")).scalars())
+            available = set(conn.execute(text("SELECT name FROM pg_available_extensions")).scalars())
+    finally:
+        engine.dispose()
+    missing = [name for name in EXTENSIONS if name not in installed]
+    if not missing:
+        return
+    statements = [f"CREATE EXTENSION IF NOT EXISTS {name};" for name in missing]
+    lines = [f"the target database lacks the extension(s) {', '.join(missing)}; nothing was restored.",
+             "A superuser must run, in that database:", *(f"  {s}" for s in statements)]
+    unavailable = [name for name in missing if name not in available]
+    if unavailable:
+        lines.append(f"and first install them on its server ({', '.join(unavailable)}: Debian packages "
+                     "postgresql-15-postgis-3 and postgresql-contrib)")
+    raise Invalid("\n".join(lines), {"missing": missing, "sql": statements})
+
+
 def restore_backup(url: str, data_dir: Path, archive: Path, *, replace: bool = False, bindir: str = "") -> dict:
     """Restore *archive* into the database at *url* and *data_dir*; returns the manifest."""
     archive = Path(archive)
     if not tarfile.is_tarfile(archive):
         raise Invalid(f"{archive} is not a gisserver backup archive")
+    check_extensions(url)
     existing = {k: v for k, v in table_counts(url).items() if v and not k.endswith("alembic_version")}
     if existing and not replace:
         raise Conflict("the target database holds data; pass --replace to overwrite it", {"tables": sorted(existing)})

@@ -468,8 +468,13 @@ def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
     tiles.check_tile(z, x, y)
     at = _data_at(layer)
     tag = tiles.etag(layer, z, x, y, at)
-    # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it.
-    sharing = "public" if layer.visibility == "public" else "private"
+    # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it. A public
+    # one it may serve for a moment without asking (s-maxage; the nginx tile cache of scripts/cluster.sh).
+    if layer.visibility == "public":
+        shared = current_app.config["SETTINGS"].tile_cache_seconds
+        sharing = f"public, s-maxage={shared}" if shared > 0 else "public"
+    else:
+        sharing = "private"
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}
     if tag in request.if_none_match:
         return Response(status=304, headers=headers)

@@ -2,7 +2,9 @@
 
 The database is the private cluster's (started if needed) unless GISSERVER_TEST_DATABASE_URL
 names another PostGIS. GISSERVER_TEST_DB_NAME picks the database name on the private cluster,
-so that several test runs can share one cluster.
+so that several test runs can share one cluster. Through PgBouncer (tests/cluster runs a selection of the suite
+so), GISSERVER_DATABASE_POOLED=1 is set and GISSERVER_TEST_DIRECT_DATABASE_URL names the direct connection the
+migrations need.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ def database_url() -> str:
         cluster = private_cluster(Settings.from_env())
         cluster.up()
         url = cluster.recreate_database(os.environ.get("GISSERVER_TEST_DB_NAME", "gisserver_test"))
-    upgrade(url)
+    upgrade(os.environ.get("GISSERVER_TEST_DIRECT_DATABASE_URL") or url)
     return url
 
 
 @pytest.fixture(scope="session")
 def _engine(database_url):
-    engine = create_engine(database_url)
+    pooled = Settings.from_env().database_pooled
+    engine = create_engine(database_url, connect_args={"prepare_threshold": None} if pooled else {})
     yield engine
     engine.dispose()
 

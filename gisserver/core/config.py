@@ -92,6 +92,9 @@ class Settings:
     proxy_hops: int = 0
     # Send the session cookie only over HTTPS (turn on behind a TLS proxy).
     secure_cookies: bool = False
+    # Seconds a shared cache (the nginx tile cache, a CDN) may serve its copy of a public layer's tile before asking
+    # the app again (s-maxage): an edit reaches the cache's readers after at most this long. 0: always ask.
+    tile_cache_seconds: int = 1
     # Seconds a database connection attempt may take before /health reports 503.
     db_connect_timeout: int = 3
     # Seconds a single SQL statement may run before it is cancelled.

@@ -41,8 +41,7 @@ SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN NOT pg_is_in_recovery() THEN 0
             WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
             ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
-       END AS lag_seconds,
-       (SELECT status FROM pg_stat_wal_receiver) AS receiver
+       END AS lag_seconds
 """)
 _REPLAYED = text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), NOT pg_is_in_recovery())")
 
@@ -87,11 +86,12 @@ class EngineState:
     lag_seconds: float | None = None
     replay_lsn: str | None = None
     in_recovery: bool | None = None
-    receiver: str | None = None  # the replica's WAL receiver: streaming, or None when cut off from the primary
     error: str | None = None
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None or k in ("name", "status")}
+        """For /health: the state, without the WAL position."""
+        return {k: v for k, v in asdict(self).items()
+                if k != "replay_lsn" and (v is not None or k in ("name", "status"))}
 
 
 class Replica:
@@ -120,7 +120,7 @@ class Replica:
         # No replayed transaction yet while WAL is pending: the lag is unknown, so it is not trusted.
         status = "ok" if lag is not None and lag <= max_lag else "lagging"
         return EngineState(self.name, status, round(lag, 3) if lag is not None else None, row.replay_lsn,
-                           row.in_recovery, row.receiver)
+                           row.in_recovery)
 
 
 class ReplicaSet:

@@ -111,3 +111,36 @@ def test_restore_refuses_a_file_that_is_not_a_backup(cli, tmp_path):
     bogus.write_text("hello")
     result = cli("restore", str(bogus))
     assert result.exit_code == 1 and "not a gisserver backup" in result.output
+
+
+def test_restore_names_the_missing_extensions_before_touching_anything(cli, database_url, tmp_path):
+    """A database made by someone else's superuser without PostGIS: the restore says what to run, restores nothing,
+    and works once that is done."""
+    import psycopg
+    from psycopg import sql
+
+    from gisserver.cli import main
+
+    archive = tmp_path / "backup.tar"
+    assert cli("backup", str(archive)).exit_code == 0
+    cluster = private_cluster(Settings.from_env())
+    name = os.environ.get("GISSERVER_TEST_DB_NAME", "gisserver_test") + "_bare"
+    with psycopg.connect(cluster._dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER gisserver").format(sql.Identifier(name)))
+    target = create_app({"DATABASE_URL": cluster.url(name), "DATA_DIR": tmp_path / "restored"})
+    try:
+        refused = target.test_cli_runner().invoke(main, ["restore", str(archive)])
+        assert refused.exit_code == 1
+        assert "lacks the extension(s) postgis, pg_trgm, unaccent; nothing was restored" in refused.output
+        assert "CREATE EXTENSION IF NOT EXISTS postgis;" in refused.output
+        assert "CREATE EXTENSION IF NOT EXISTS unaccent;" in refused.output
+        assert table_contents(cluster.url(name)) == {}
+        cluster._create_extensions(name)  # what the message asked a superuser to do
+        done = target.test_cli_runner().invoke(main, ["restore", str(archive)])
+        assert done.exit_code == 0, done.output
+        assert "public.reports" in table_contents(cluster.url(name))
+    finally:
+        target.extensions["gisserver.db"].dispose()
+        with psycopg.connect(cluster._dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
