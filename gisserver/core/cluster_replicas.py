@@ -199,6 +199,10 @@ class Replicas:
         if name not in self.names():
             raise ClusterError(f"no replica named {name} in {self.root}")
         replica = self.cluster(name)
+        if not replica.is_standby:
+            raise ClusterError(f"{name} was promoted: it is a primary now, and this would delete its data. Stop it "
+                               f"with GISSERVER_PG_DIR={replica.data_dir} gisserver db down, and move the folder "
+                               "away yourself if that is really meant")
         done = []
         if replica.down():
             done.append(f"stopped replica {name}")

@@ -136,3 +136,43 @@ def test_db_up_refuses_a_taken_port_clearly(cluster_env, monkeypatch):
         result = CliRunner().invoke(main, ["db", "up"])
     assert result.exit_code == 1
     assert "already taken" in result.output and "GISSERVER_PG_PORT" in result.output
+
+
+def test_replica_commands_add_list_delay_and_remove(cluster_env):
+    """`gisserver db replica ...` on the private cluster: a real standby with its own port, folder and slot."""
+    import psycopg
+
+    from gisserver.core.cluster import PrivateCluster
+
+    gis, pg_dir, port = cluster_env
+    assert gis("db", "up").exit_code == 0
+    replica_port = _free_port()
+    added = gis("db", "replica", "add", "copy1", "--port", str(replica_port))
+    assert added.exit_code == 0, added.output
+    assert f"replica copy1 streaming on 127.0.0.1:{replica_port}" in added.output
+    assert "***" in added.output  # the password is not printed, only where it is kept
+    listed = gis("db", "replica", "list").output
+    assert f"copy1: 127.0.0.1:{replica_port} running, standby, lag 0." in listed and "streaming" in listed
+    primary = PrivateCluster(pg_dir, port)
+    with psycopg.connect(primary._dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE written_on_the_primary (x int)")
+        slots = conn.execute("SELECT slot_name, active FROM pg_replication_slots").fetchall()
+    assert slots == [("gisserver_copy1", True)]
+    replica = PrivateCluster(pg_dir.parent / "replicas" / "copy1", replica_port)
+    deadline = time.monotonic() + 10
+    while True:  # the table reaches the replica by streaming
+        with psycopg.connect(replica._dsn(), autocommit=True) as conn:
+            if conn.execute("SELECT to_regclass('written_on_the_primary')").fetchone()[0]:
+                break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert gis("db", "replica", "delay", "copy1", "250").exit_code == 0
+    assert "recovery_min_apply_delay = '250ms'" in (replica.data_dir / "standby.conf").read_text()
+    refused = gis("db", "promote", "copy1")
+    assert refused.exit_code == 1 and "the primary still answers" in refused.output
+    assert gis("db", "replica", "add", "copy1").exit_code == 1  # the name is taken
+    removed = gis("db", "replica", "remove", "copy1")
+    assert removed.exit_code == 0 and "dropped replication slot gisserver_copy1" in removed.output
+    assert not replica.data_dir.exists() and gis("db", "replica", "list").output.strip() == "no replicas"
+    with psycopg.connect(primary._dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone()[0] == 0
