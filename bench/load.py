@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -151,9 +152,35 @@ def _missing_reports(url: str, keys: list[str]) -> int:
     return len(keys) - found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=5120)
+@dataclass
+class LocustRun:
+    rows: list[dict]  # locust's per-route statistics, the aggregate last
+    outcome: dict  # keys of the reports answered 201, and the retried requests
+    elapsed: float
+
+
+def run_locust(host: str, args, duration: int, tmp: Path, env: dict, leader_secret: str | None) -> LocustRun:
+    """The flood-day mix against *host* for *duration* seconds (locust headless, in this machine's cores)."""
+    prefix = tmp / "locust"
+    outcome_file = tmp / "outcome.json"
+    locust_env = dict(env, BENCH_OUTCOME=str(outcome_file))
+    if leader_secret:
+        locust_env["BENCH_SUMMARY_ROUTE"] = args.summary_route
+        locust_env["BENCH_LEADER_TOKEN"] = leader_secret
+    started = time.monotonic()
+    subprocess.run(
+        [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "--host", host,
+         "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{duration}s", "--stop-timeout", "10",
+         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", *(args.only or [])],
+        env=locust_env, check=False, timeout=duration + 120,
+    )
+    elapsed = time.monotonic() - started
+    outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else {"created": [], "retried": 0}
+    return LocustRun(_stats(prefix), outcome, elapsed)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The load's own options, shared with bench/topology.py."""
     parser.add_argument("--duration", type=int, default=60, help="seconds of load (bounded: at most 600)")
     parser.add_argument("--users", type=int, default=60, help="concurrent simulated users")
     parser.add_argument("--spawn-rate", type=float, default=20)
@@ -164,6 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary-route", default="/api/summaries/{area}",
                         help="GET route template of area summaries, {area} a ward code [%(default)s]")
     parser.add_argument("--no-summaries", action="store_true", help="leaders list the wards instead")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=5120)
+    add_arguments(parser)
     args = parser.parse_args(argv)
     duration = max(5, min(args.duration, 600))
 
@@ -178,14 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     host = f"http://127.0.0.1:{args.port}"
 
     with tempfile.TemporaryDirectory(prefix="gisserver-load-") as tmp:
-        prefix = Path(tmp) / "locust"
-        outcome_file = Path(tmp) / "outcome.json"
-        locust_env = dict(env, BENCH_OUTCOME=str(outcome_file))
-        token_id = None
+        token_id = secret = None
         if not args.no_summaries:
             token_id, secret = _leader_token(url)
-            locust_env["BENCH_SUMMARY_ROUTE"] = args.summary_route
-            locust_env["BENCH_LEADER_TOKEN"] = secret
         log_path = Path(tmp) / "serve.log"
         with log_path.open("w") as log:
             server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -195,14 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 app_cpu = _cpu_seconds(_server_processes(server.pid))
                 db_cpu = _cpu_seconds(_database_backends(database))
                 load_cpu = _children_cpu()
-                started = time.monotonic()
-                subprocess.run(
-                    [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "--host", host,
-                     "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{duration}s", "--stop-timeout", "10",
-                     "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", *(args.only or [])],
-                    env=locust_env, check=False, timeout=duration + 120,
-                )
-                elapsed = time.monotonic() - started
+                run = run_locust(host, args, duration, Path(tmp), env, secret)
                 # Measured before the server stops: its pooled database connections are still open.
                 app_cpu = _cpu_seconds(_server_processes(server.pid)) - app_cpu
                 db_cpu = _cpu_seconds(_database_backends(database)) - db_cpu
@@ -217,8 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(log_path, kept_log)
         errors = [line for line in log_path.read_text(errors="replace").splitlines()
                   if any(level in line for level in (" ERROR ", "[ERROR]", "[CRITICAL]", "[WARNING]"))]
-        rows = _stats(prefix)
-        outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else {"created": [], "retried": 0}
+        rows, outcome, elapsed = run.rows, run.outcome, run.elapsed
         keys = outcome["created"]
 
     if token_id is not None:

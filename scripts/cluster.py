@@ -231,7 +231,10 @@ class Topology:
         """Start the app servers that do not run; restart, one at a time, those started with other databases (a
         replica added or gone, a new primary), so that the balancer always has one to send to."""
         env = self._database_env()
-        fingerprint = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
+        # What an app server was started with: its databases, the GISSERVER_* settings passed on, its size.
+        given = {k: v for k, v in os.environ.items() if k.startswith("GISSERVER_")}
+        shape = [self.layout.workers, self.layout.threads]
+        fingerprint = hashlib.sha256(json.dumps([env, given, shape], sort_keys=True).encode()).hexdigest()
         done, started = [], []
         for port in self.layout.app_ports:
             name = f"app-{port}"

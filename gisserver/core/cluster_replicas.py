@@ -26,12 +26,11 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _PORT_LINE = re.compile(r"^port\s*=\s*(\d+)", re.M)
 STANDBY_SETTINGS = "standby.conf"
 
-_LAG = """
-SELECT pg_is_in_recovery() AS in_recovery,
-       CASE WHEN NOT pg_is_in_recovery() THEN NULL
-            WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) END AS lag_seconds,
-       (SELECT status FROM pg_stat_wal_receiver) AS receiver
+# The primary's own measure of each standby: the time between a commit's WAL flush there and its replay on the
+# standby (NULL once the standby has caught up and nothing new came).
+_REPLICATION = """
+SELECT application_name, state, coalesce(extract(epoch FROM replay_lag), 0) AS lag_seconds
+FROM pg_stat_replication
 """
 
 
@@ -162,22 +161,21 @@ class Replicas:
     # -- list -------------------------------------------------------------------------------------
 
     def list(self) -> list[ReplicaInfo]:
+        streaming = {}
+        if self.primary._live_pid() is not None:
+            try:
+                with psycopg.connect(self.primary._dsn(), autocommit=True) as conn:
+                    streaming = {row[0]: (row[1], float(row[2])) for row in conn.execute(_REPLICATION)}
+            except psycopg.OperationalError:
+                pass
         found = []
         for name in self.names():
             replica = self.cluster(name)
             running = replica._live_pid() is not None
             role = "standby" if replica.is_standby else "primary (promoted)"
-            lag = receiver = None
-            if running:
-                try:
-                    with psycopg.connect(replica._dsn(), autocommit=True) as conn:
-                        row = conn.execute(_LAG).fetchone()
-                    lag = float(row[1]) if row[1] is not None else None
-                    receiver = row[2]
-                except psycopg.OperationalError:
-                    pass
+            receiver, lag = streaming.get(name, (None, None))
             found.append(ReplicaInfo(name, replica.data_dir, replica.port, running, role,
-                                     replica.url(hide_password=True), lag, receiver))
+                                     replica.url(hide_password=True), lag if running else None, receiver))
         return found
 
     # -- start, stop, remove ----------------------------------------------------------------------

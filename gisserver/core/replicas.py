@@ -33,15 +33,14 @@ CHECK_SECONDS = 1.0  # how old a healthy replica's state may get before the next
 RETRY_SECONDS = 2.0  # how long a replica found down is left alone before it is tried again
 POLL_SECONDS = 0.01  # how often a read waiting for its caller's write asks the replica again
 
-# Lag is how long the replica has been holding WAL it has not replayed: zero when it has replayed all it
-# received (an idle primary is not "lag"), else the age of the last transaction it replayed.
+# What a replica says of itself; how far behind it is follows in Replica.probe.
 _PROBE = text("""
 SELECT pg_is_in_recovery() AS in_recovery,
        pg_last_wal_replay_lsn()::text AS replay_lsn,
-       CASE WHEN NOT pg_is_in_recovery() THEN 0
-            WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
-       END AS lag_seconds
+       EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL) AS receiving,
+       pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() AS replayed_all,
+       extract(epoch FROM clock_timestamp()) AS now,
+       extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) AS replay_age
 """)
 _REPLAYED = text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), NOT pg_is_in_recovery())")
 
@@ -106,21 +105,37 @@ class Replica:
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
         self.state = EngineState(name, "not-checked")
+        self.caught_up_at: float | None = None  # the replica's clock when a probe last found it caught up
         self.next_check = 0.0
         self.checking = threading.Lock()
 
     def probe(self, max_lag: float) -> EngineState:
+        """Ask the replica how far behind it is.
+
+        The lag is 0 when it streams from its primary and has replayed all it received. Otherwise it is at most the
+        age of the last transaction it replayed, and at most the time since this process last saw it caught up:
+        the first alone would call a replica minutes behind for a moment when a long-idle primary writes again;
+        the second makes a replica cut off from its primary (no WAL receiver) age until it is skipped.
+        """
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(_PROBE).one()
                 conn.rollback()
         except (DBAPIError, PoolTimeoutError) as exc:
             return EngineState(self.name, "down", error=str(exc).strip().splitlines()[0][:200])
-        lag = float(row.lag_seconds) if row.lag_seconds is not None else None
-        # No replayed transaction yet while WAL is pending: the lag is unknown, so it is not trusted.
+        if not row.in_recovery:  # promoted: it is a primary now, as fresh as it gets
+            return EngineState(self.name, "ok", 0.0, row.replay_lsn, False)
+        if row.receiving and row.replayed_all:
+            self.caught_up_at = float(row.now)
+            lag = 0.0
+        else:
+            bounds = [float(row.replay_age)] if row.replay_age is not None else []
+            if self.caught_up_at is not None:
+                bounds.append(float(row.now) - self.caught_up_at)
+            lag = max(0.0, min(bounds)) if bounds else None
+        # Nothing known (WAL pending and nothing replayed since the replica started): not trusted.
         status = "ok" if lag is not None and lag <= max_lag else "lagging"
-        return EngineState(self.name, status, round(lag, 3) if lag is not None else None, row.replay_lsn,
-                           row.in_recovery)
+        return EngineState(self.name, status, round(lag, 3) if lag is not None else None, row.replay_lsn, True)
 
 
 class ReplicaSet:

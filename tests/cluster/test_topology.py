@@ -5,6 +5,8 @@ final `down` come last.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -88,6 +90,20 @@ def test_up_serves_through_the_balancer_and_reads_from_the_replica(topology):
     response = requests.get(f"{topology.base}/api/areas", timeout=REQUEST_TIMEOUT)
     assert response.status_code == 200 and {a["code"] for a in response.json()["areas"]} >= {"T", "T-W"}
     assert topology.app_lines(r"GET /api/areas 200 .* db=replica-1")
+    # Through nginx and HAProxy the app counts (rate limits, audit log) the resident's address, not a proxy's
+    # nor one the client made up. 127.0.0.2 is this machine too, but not what the proxies connect from.
+    connection = http.client.HTTPConnection("127.0.0.1", topology.ports["nginx"], timeout=REQUEST_TIMEOUT,
+                                            source_address=("127.0.0.2", 0))
+    connection.request("POST", "/api/reports", headers={"Content-Type": "application/json",
+                                                        "X-Forwarded-For": "203.0.113.9"},
+                       body=json.dumps({"category": "cap_thoat_nuoc_ngap_ung", "description": "Ngập sâu trước nhà",
+                                        "location": {"lon": 107.55, "lat": 16.42}}))
+    answer = connection.getresponse()
+    assert answer.status == 201, answer.read()
+    answer.read()
+    connection.close()
+    counted = [key for (key,) in topology.sql("SELECT key FROM rate_limits WHERE key LIKE '%intake:%'")]
+    assert counted and all("intake:127.0.0.2/" in key for key in counted), counted
     status = topology.sh("status").stdout
     assert "replica1" in status and "standby" in status and "haproxy" in status
     # `up` again starts nothing new and changes nothing.
