@@ -104,12 +104,26 @@ def _server_processes(pid: int) -> list:
     return [master, *master.children(recursive=True)]
 
 
-def _database_backends(database: str) -> list:
-    """PostgreSQL backends serving *database* (their process title names it)."""
+def _database_backends(url: str) -> list:
+    """PostgreSQL backends serving the database at *url*: the children of the postmaster listening on its port
+    (other clusters on the machine may hold a database of the same name), or, when that postmaster cannot be
+    found, every backend whose process title names the database."""
+    parsed = make_url(url)
+    for process in psutil.process_iter(["name", "cmdline"]):
+        command = process.info["cmdline"] or [""]
+        if process.info["name"] != "postgres" or command[0].startswith("postgres:"):
+            continue  # not a postmaster (backends' titles start "postgres: ")
+        try:
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == (parsed.port or 5432)
+                   for c in process.net_connections(kind="tcp")):
+                return [child for child in process.children() if "postgres: " in " ".join(child.cmdline())
+                        and f" {parsed.database} " in " ".join(child.cmdline())]
+        except psutil.Error:
+            continue
     found = []
     for process in psutil.process_iter(["cmdline"]):
         title = " ".join(process.info["cmdline"] or [])
-        if title.startswith("postgres: ") and f" {database} " in title:
+        if title.startswith("postgres: ") and f" {parsed.database} " in title:
             found.append(process)
     return found
 
@@ -219,14 +233,13 @@ def main(argv: list[str] | None = None) -> int:
             server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=log)
             try:
                 _wait_healthy(f"{host}/health")
-                database = make_url(url).database
                 app_cpu = _cpu_seconds(_server_processes(server.pid))
-                db_cpu = _cpu_seconds(_database_backends(database))
+                db_cpu = _cpu_seconds(_database_backends(url))
                 load_cpu = _children_cpu()
                 run = run_locust(host, args, duration, Path(tmp), env, secret)
                 # Measured before the server stops: its pooled database connections are still open.
                 app_cpu = _cpu_seconds(_server_processes(server.pid)) - app_cpu
-                db_cpu = _cpu_seconds(_database_backends(database)) - db_cpu
+                db_cpu = _cpu_seconds(_database_backends(url)) - db_cpu
                 load_cpu = _children_cpu() - load_cpu
             finally:
                 server.send_signal(signal.SIGTERM)
