@@ -189,11 +189,14 @@ class Topology:
             self.pid_file(name).unlink(missing_ok=True)
         return [name for name, pid in pids.items() if pid is not None]
 
-    def _render(self, template: str, target: Path, **values) -> None:
+    def _render(self, template: str, target: Path, **values) -> bool:
+        """Write a configuration from its template in scripts/cluster; True when it changed."""
         text = (TEMPLATES / template).read_text()
         values = {"state_dir": str(self.state_dir), **{k: str(v) for k, v in values.items()}}
         rendered = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
+        changed = not target.exists() or target.read_text() != rendered
         target.write_text(rendered)
+        return changed
 
     def _chown(self, path: Path, user: str) -> None:
         if self.as_root:
@@ -268,30 +271,41 @@ class Topology:
         config = self.state_dir / "haproxy.cfg"
         servers = "\n".join(f"    server app{n} 127.0.0.1:{port}" for n, port in enumerate(self.layout.app_ports, 1))
         run_as = "    user nobody\n    group nogroup" if self.as_root else ""
-        self._render("haproxy.cfg", config, haproxy_port=self.layout.haproxy_port, servers=servers, run_as=run_as)
-        if self.running("haproxy"):
+        changed = self._render("haproxy.cfg", config, haproxy_port=self.layout.haproxy_port, servers=servers,
+                               run_as=run_as, server_maxconn=self.layout.workers * self.layout.threads)
+        running = self.running("haproxy")
+        if running and not changed:
             return []
-        if _listening(self.layout.haproxy_port):
+        if not running and _listening(self.layout.haproxy_port):
             raise SystemExit(f"127.0.0.1:{self.layout.haproxy_port} is taken; set CLUSTER_HAPROXY_PORT")
         subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
-        subprocess.run(["haproxy", "-D", "-p", str(self.pid_file("haproxy")), "-f", str(config)], check=True)
+        # A new configuration: a new HAProxy takes over the port, the old one finishes what it holds (-sf).
+        handover = ["-sf", str(running)] if running else []
+        subprocess.run(["haproxy", "-D", "-p", str(self.pid_file("haproxy")), "-f", str(config), *handover],
+                       check=True)
         _wait_port(self.layout.haproxy_port, 10)
-        return [f"started HAProxy on 127.0.0.1:{self.layout.haproxy_port}, checking /health of each app server"]
+        verb = "reloaded" if running else "started"
+        return [f"{verb} HAProxy on 127.0.0.1:{self.layout.haproxy_port}, checking /health of each app server"]
 
     def _nginx(self) -> list[str]:
         folder = self.state_dir / "nginx"
         for sub in ("cache", "tmp"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         run_as = "user nobody nogroup;" if self.as_root else ""
-        self._render("nginx.conf", folder / "nginx.conf", port=self.layout.port, haproxy_port=self.layout.haproxy_port,
-                     max_body_mb=self.layout.settings.max_upload_mb + 1, run_as=run_as)
+        changed = self._render("nginx.conf", folder / "nginx.conf", port=self.layout.port,
+                               haproxy_port=self.layout.haproxy_port,
+                               max_body_mb=self.layout.settings.max_upload_mb + 1, run_as=run_as)
         self._chown(folder / "cache", "nobody")
         self._chown(folder / "tmp", "nobody")
+        argv = ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
         if self.running("nginx"):
-            return []
+            if not changed:
+                return []
+            subprocess.run([*argv, "-t", "-q"], check=True)
+            subprocess.run([*argv, "-s", "reload"], check=True)
+            return [f"reloaded nginx on 127.0.0.1:{self.layout.port}"]
         if _listening(self.layout.port):
             raise SystemExit(f"127.0.0.1:{self.layout.port} is taken; set CLUSTER_PORT")
-        argv = ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
         subprocess.run([*argv, "-t", "-q"], check=True)
         subprocess.run(argv, check=True)
         _wait_port(self.layout.port, 10)

@@ -147,7 +147,6 @@ class ReplicaSet:
         self.max_lag_s = max_lag_s
         self.wait_s = wait_s
         self._turn = itertools.count()
-        self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
         return bool(self.replicas)

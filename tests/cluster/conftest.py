@@ -202,6 +202,7 @@ class Filing:
     successes: list[float] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    no_retry_after: int = 0  # 503s that did not say when to come back
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def successes_after(self, moment: float) -> int:
@@ -233,6 +234,8 @@ def _file_one(base: str, filing: Filing) -> None:
                 filing.unexpected.append(f"{response.status_code} {response.text[:200]}")
                 return
             filing.failures.append((time.monotonic(), str(response.status_code)))
+            if response.status_code == 503 and not response.headers.get("Retry-After"):
+                filing.no_retry_after += 1
         time.sleep(0.3)  # the same key again, as a well-behaved app does
     filing.unresolved.append(key)
 
@@ -256,3 +259,4 @@ def check_every_acknowledged_report_stored_once(layout: Layout, filing: Filing) 
     assert {key: codes.get(key) for key in acknowledged} == acknowledged  # stored, under the code given
     assert all(n == 1 for n in stored.values())  # and once
     assert not filing.unexpected and not filing.unresolved, (filing.unexpected[:3], filing.unresolved[:3])
+    assert filing.no_retry_after == 0  # the app's 503s and the balancer's both say when to come back
