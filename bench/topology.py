@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "scripts")]
 import cluster as layout_script  # noqa: E402 - scripts/cluster.py, the layout's own code
 import load  # noqa: E402 - bench/load.py
 
+_TILE_LINE = re.compile(r'"GET /ogc/collections/[^/]+/tiles/[^"]*" \d+ (\S+) ')
 LIMITS = {"GISSERVER_INTAKE_RATE_LIMIT": "1000000 per minute", "GISSERVER_INTAKE_AREA_RATE_LIMIT": "1000000 per minute",
           "GISSERVER_LOG_LEVEL": "WARNING"}
 _STATEMENTS = """
@@ -59,6 +62,7 @@ class Measured:
     cpu: dict[str, float]  # seconds: app, postgres, proxies
     statements: dict[str, tuple[int, int]]  # engine -> (statements, reads)
     lag: list[float] = field(default_factory=list)
+    tile_cache: Counter = field(default_factory=Counter)  # nginx's cache status of each tile request
 
 
 def _tree_cpu(pids) -> float:
@@ -116,14 +120,24 @@ def measure(name: str, host: str, app_pids, proxy_pids, topology, args, duration
     before = {"app": _tree_cpu(app_pids), "postgres": _tree_cpu(postgres), "proxies": _tree_cpu(proxy_pids)}
     sampler = LagSampler(primary, replica.data_dir.name)
     sampler.start()
+    access_log = topology.state_dir / "nginx" / "access.log"
+    log_start = access_log.stat().st_size if access_log.exists() else 0
     with tempfile.TemporaryDirectory(prefix="gisserver-topology-bench-") as tmp:
         run = load.run_locust(host, args, duration, Path(tmp), env, secret)
     sampler.stop.set()
     sampler.join(timeout=5)
+    tile_cache = Counter()
+    if host == topology.layout.base_url and access_log.exists():
+        with access_log.open("rb") as fh:
+            fh.seek(log_start)
+            for line in fh.read().decode(errors="replace").splitlines():
+                found = _TILE_LINE.search(line)
+                if found:
+                    tile_cache[found.group(1)] += 1
     cpu = {"app": _tree_cpu(app_pids) - before["app"], "postgres": _tree_cpu(postgres) - before["postgres"],
            "proxies": _tree_cpu(proxy_pids) - before["proxies"]}
     statements = {label: _pg_stat_statements(cluster, database, reset=False) for label, cluster in engines.items()}
-    return Measured(name, run, cpu, statements, sampler.samples)
+    return Measured(name, run, cpu, statements, sampler.samples, tile_cache)
 
 
 def _requests(m: Measured) -> int:
@@ -216,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     for m in results:
         for engine, (count, reads) in m.statements.items():
             print(f"| {m.name} | {engine} | {count} | {reads} |")
+    for m in results:
+        if m.tile_cache:
+            total = sum(m.tile_cache.values())
+            shares = ", ".join(f"{status} {n / total:.0%}" for status, n in m.tile_cache.most_common())
+            print(f"\n{m.name}: tile requests answered by the cache: {shares} (of {total})")
     for m in results:
         print(f"\n{m.name}, per route:\n{load._table(m.run.rows, duration)}")
     return 0
