@@ -137,9 +137,9 @@ def topology():
     root.chmod(0o755)
     taken: set[int] = set()
     ports = {"primary": free_port(range(5460, 5480), taken), "replica": free_port(range(5460, 5480), taken),
-             "pgbouncer": free_port(range(5480, 5500), taken), "nginx": free_port(range(18000, 18100), taken),
-             "haproxy": free_port(range(18000, 18100), taken)}
-    ports["apps"] = [free_port(range(18000, 18100), taken), free_port(range(18000, 18100), taken)]
+             "pgbouncer": free_port(range(5485, 5500), taken), "nginx": free_port(range(18040, 18100), taken),
+             "haproxy": free_port(range(18040, 18100), taken)}
+    ports["apps"] = [free_port(range(18040, 18100), taken), free_port(range(18040, 18100), taken)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GISSERVER_", "CLUSTER_"))}
     env.update({
         "GISSERVER_DATA_DIR": str(root / "var"), "GISSERVER_PG_PORT": str(ports["primary"]),
