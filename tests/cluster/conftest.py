@@ -150,6 +150,8 @@ def topology():
         "GISSERVER_DB_CONNECT_TIMEOUT": "2",
         # Generous, so that the delayed replica of the read-your-writes test is still "usable", only late.
         "GISSERVER_REPLICA_MAX_LAG_MS": "10000",
+        # Two seconds of a cached tile: room for a slow machine between the first request and the second.
+        "GISSERVER_TILE_CACHE_SECONDS": "2",
     })
     layout = Layout(root, env, ports)
     try:
