@@ -149,6 +149,7 @@ def _planner_layer(name: str):
 
 @bp.get("/<name>/changes")
 @require_roles("planner")
+@on_replica
 def layer_changes(name: str):
     session, layer = _planner_layer(name)
     fid = request.args.get("fid")
@@ -164,6 +165,7 @@ def layer_changes(name: str):
 
 @bp.get("/<name>/features/<int:fid>/versions")
 @require_roles("planner")
+@on_replica
 def feature_versions(name: str, fid: int):
     session, layer = _planner_layer(name)
     return history.versions(session, layer, fid)
@@ -181,6 +183,7 @@ def _restore_body() -> dict:
 
 @bp.post("/<name>/features/<int:fid>/restore")
 @require_roles("planner")
+@on_primary("writes a layer's features")
 def restore_feature(name: str, fid: int):
     body = _restore_body()
     session, layer = _planner_layer(name)
@@ -192,6 +195,7 @@ def restore_feature(name: str, fid: int):
 
 @bp.post("/<name>/restore")
 @require_roles("planner")
+@on_primary("writes a layer's data")
 def restore_layer(name: str):
     body = _restore_body()
     at = history.parse_instant(body.get("at") if isinstance(body.get("at"), str) else None, "at")
@@ -213,6 +217,7 @@ def _readable_layer(name: str):
 
 @bp.get("/<name>/rows")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@on_replica
 def layer_rows(name: str):
     session, layer = _readable_layer(name)
     order = request.args.get("order", "asc")
@@ -227,6 +232,7 @@ def layer_rows(name: str):
 
 @bp.get("/<name>/values")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@on_replica
 def attribute_values(name: str):
     session, layer = _readable_layer(name)
     attribute = request.args.get("attribute", "")
@@ -235,6 +241,7 @@ def attribute_values(name: str):
 
 @bp.get("/<name>/breaks")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@on_replica
 def class_breaks(name: str):
     session, layer = _readable_layer(name)
     attribute = request.args.get("attribute", "")
@@ -245,6 +252,7 @@ def class_breaks(name: str):
 
 @bp.get("/<name>/style.<fmt>")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@on_replica
 def style_file(name: str, fmt: str):
     if fmt not in styles.FORMATS:
         raise NotFound(f"no style format {fmt!r}; use sld or qml")
@@ -257,6 +265,7 @@ def style_file(name: str, fmt: str):
 
 @bp.post("/<name>/check")
 @require_roles("planner")
+@on_primary("a POST: the editor's checks, in a transaction rolled back")
 def check_feature(name: str):
     """What saving this feature would say, without saving it: the editor shows it while the planner draws."""
     session, layer = _planner_layer(name)
@@ -299,6 +308,7 @@ def _progress_writer(import_id: int):
 
 @imports_bp.post("")
 @require_roles("planner")
+@on_primary("writes an upload")
 def create_import():
     body = json_body()
     if not isinstance(body, dict):
@@ -312,6 +322,7 @@ def create_import():
 
 @imports_bp.get("/<int:import_id>")
 @require_roles("planner")
+@on_primary("polled while another request commits the upload's progress: the primary has each step at once")
 def get_import(import_id: int):
     return uploads.import_json(uploads.get_import(db_session(), import_id))
 
@@ -329,6 +340,7 @@ def _read_options(body: dict) -> dict:
 
 @imports_bp.put("/<int:import_id>/file")
 @require_roles("planner")
+@on_primary("writes the upload and commits its progress")
 def upload_import_file(import_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -345,6 +357,7 @@ def upload_import_file(import_id: int):
 
 @imports_bp.post("/<int:import_id>/read")
 @require_roles("planner")
+@on_primary("writes the upload's report and commits its progress")
 def reread_import(import_id: int):
     body = json_body()
     if not isinstance(body, dict):
@@ -358,6 +371,7 @@ def reread_import(import_id: int):
 
 @imports_bp.post("/<int:import_id>/publish")
 @require_roles("planner")
+@on_primary("writes a layer")
 def publish_import(import_id: int):
     session = db_session()
     imp = uploads.get_import(session, import_id)
@@ -370,6 +384,7 @@ def publish_import(import_id: int):
 
 @imports_bp.delete("/<int:import_id>")
 @require_roles("planner")
+@on_primary("writes an upload")
 def discard_import(import_id: int):
     session = db_session()
     uploads.discard(session, uploads.get_import(session, import_id), _import_dir())

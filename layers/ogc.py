@@ -391,6 +391,7 @@ def _matrix_set_url() -> str:
 
 @bp.get("/tileMatrixSets")
 @open_to("everyone; a fixed definition")
+@on_replica
 def tile_matrix_sets():
     negotiate({"json": JSON})
     return _json({
@@ -403,6 +404,7 @@ def tile_matrix_sets():
 
 @bp.get("/tileMatrixSets/<tile_matrix_set_id>")
 @open_to("everyone; a fixed definition")
+@on_replica
 def tile_matrix_set(tile_matrix_set_id: str):
     negotiate({"json": JSON})
     _check_matrix_set(tile_matrix_set_id)
@@ -456,6 +458,7 @@ def tileset(collection_id: str, tile_matrix_set_id: str):
 
 @bp.get("/collections/<collection_id>/tiles/<tile_matrix_set_id>/<tile_matrix>/<tile_row>/<tile_col>")
 @open_to("everyone; internal layers are a 404 for non-staff")
+@on_replica
 def tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str):
     layer = _layer(collection_id)
     _check_matrix_set(tile_matrix_set_id)
@@ -483,6 +486,7 @@ def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
 
 @xyz_bp.get("/<name>/tiles/<z>/<x>/<y>.mvt")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@on_replica
 def tile_xyz(name: str, z: str, x: str, y: str):
     layer = _layer(name)
     zi, xi, yi = tiles.parse_zxy(z, x, y)
@@ -491,6 +495,7 @@ def tile_xyz(name: str, z: str, x: str, y: str):
 
 @xyz_bp.get("/<name>/tiles.json")
 @open_to("everyone; an internal layer is a 404 for non-staff")
+@on_replica
 def tilejson_xyz(name: str):
     layer = _layer(name)
     template = _url("xyz.tile_xyz", name=layer.name, z=0, x=0, y=0).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
@@ -558,6 +563,7 @@ def _written(session, layer: Layer, result: editing.EditResult, status: int) -> 
 
 @bp.post("/collections/<collection_id>/items")
 @require_roles("planner")
+@on_primary("writes a feature (OGC API - Features Part 4)")
 def create_item(collection_id: str):
     session, layer = _writable(collection_id)
     result = editing.create_feature(session, layer, _feature_body(), actor=actor_label(), comment=_comment(),
@@ -567,6 +573,7 @@ def create_item(collection_id: str):
 
 @bp.put("/collections/<collection_id>/items/<feature_id>")
 @require_roles("planner")
+@on_primary("writes a feature (OGC API - Features Part 4)")
 def replace_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
     result = editing.change_feature(session, layer, feature_id, _feature_body(), actor=actor_label(),
@@ -576,6 +583,7 @@ def replace_item(collection_id: str, feature_id: str):
 
 @bp.patch("/collections/<collection_id>/items/<feature_id>")
 @require_roles("planner")
+@on_primary("writes a feature (OGC API - Features Part 4)")
 def update_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
     result = editing.change_feature(session, layer, feature_id, _feature_body(partial=True), actor=actor_label(),
@@ -585,6 +593,7 @@ def update_item(collection_id: str, feature_id: str):
 
 @bp.delete("/collections/<collection_id>/items/<feature_id>")
 @require_roles("planner")
+@on_primary("writes a feature (OGC API - Features Part 4)")
 def delete_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
     editing.delete_feature(session, layer, feature_id, actor=actor_label(), comment=_comment(), if_match=_if_match())

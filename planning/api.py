@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, request, send_file
 from sqlalchemy import event
 
 from gisserver.accounts.auth import actor_label, is_staff, require_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session, json_body
 from planning import documents, projects
@@ -38,6 +38,7 @@ def _full(session, project) -> dict:
 
 @bp.get("")
 @open_to("everyone; drafts are listed only for staff")
+@on_replica
 def list_projects():
     session = db_session()
     return {"projects": [projects.project_json(p) for p in projects.list_projects(session, _filter())]}
@@ -45,6 +46,7 @@ def list_projects():
 
 @bp.post("")
 @require_roles("planner")
+@on_primary("writes a project")
 def create_project():
     session = db_session()
     project = projects.create_project(session, json_body(), actor=actor_label())
@@ -54,6 +56,7 @@ def create_project():
 
 @bp.get("/<code>")
 @open_to("everyone; a draft is a 404 for non-staff, internal layers are left out for them")
+@on_replica
 def get_project(code: str):
     session, project = _project(code)
     return _full(session, project)
@@ -61,6 +64,7 @@ def get_project(code: str):
 
 @bp.patch("/<code>")
 @require_roles("planner")
+@on_primary("writes a project")
 def update_project(code: str):
     session, project = _project(code)
     projects.update_project(session, project, json_body(), actor=actor_label())
@@ -78,6 +82,7 @@ def _remove_after_commit(session, paths: list[str]) -> None:
 
 @bp.delete("/<code>")
 @require_roles("planner")
+@on_primary("writes a project")
 def delete_project(code: str):
     session, project = _project(code)
     _remove_after_commit(session, projects.delete_project(session, project))
@@ -93,6 +98,7 @@ def _limits() -> documents.DocumentLimits:
 
 @bp.post("/<code>/documents")
 @require_roles("planner")
+@on_primary("writes a project document")
 def add_document(code: str):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -113,6 +119,7 @@ def add_document(code: str):
 
 @bp.get("/<code>/documents/<int:document_id>")
 @open_to("everyone; a draft project's documents are a 404 for non-staff")
+@on_replica
 def get_document(code: str, document_id: int):
     session, project = _project(code)
     document, path = documents.document_file(session, project, document_id,
@@ -126,6 +133,7 @@ def get_document(code: str, document_id: int):
 
 @bp.delete("/<code>/documents/<int:document_id>")
 @require_roles("planner")
+@on_primary("writes a project document")
 def delete_document(code: str, document_id: int):
     session, project = _project(code)
     document = documents.get_document(session, project, document_id)

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from gisserver.accounts.auth import is_staff, page_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_replica, open_to
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session
 from gisserver.core.maps import base_map_layers
@@ -56,6 +56,7 @@ def _areas(session) -> dict[str, str]:
 
 @bp.get("/planning/projects")
 @open_to("everyone; drafts are listed only for staff")
+@on_replica
 def project_list():
     session = db_session()
     year = request.args.get("year", "")
@@ -75,6 +76,7 @@ def project_list():
 
 @bp.get("/planning/projects/<code>")
 @open_to("everyone; a draft is a 404 for non-staff, internal layers are left out for them")
+@on_replica
 def project_page(code: str):
     session = db_session()
     project = projects.get_project(session, code, include_drafts=is_staff())
@@ -116,6 +118,7 @@ def _planner_layer(name: str):
 
 @bp.get("/planning")
 @page_roles("planner")
+@on_replica
 def catalog_page():
     session = db_session()
     args = request.args
@@ -140,6 +143,7 @@ def catalog_page():
 
 @bp.get("/planning/layers/<name>")
 @page_roles("planner")
+@on_replica
 def layer_page(name: str):
     session, layer = _planner_layer(name)
     log = history.changes(session, layer, limit=50)
@@ -161,6 +165,7 @@ def layer_page(name: str):
 
 @bp.get("/planning/layers/<name>/features/<int:fid>")
 @page_roles("planner")
+@on_replica
 def feature_page(name: str, fid: int):
     session, layer = _planner_layer(name)
     versions = history.versions(session, layer, fid)
@@ -172,6 +177,7 @@ def feature_page(name: str, fid: int):
 
 @bp.get("/planning/upload")
 @page_roles("planner")
+@on_replica
 def upload_page():
     session = db_session()
     replace = request.args.get("replace") or None
@@ -184,6 +190,7 @@ def upload_page():
 
 @bp.get("/planning/layers/<name>/style")
 @page_roles("planner")
+@on_replica
 def style_page(name: str):
     _, layer = _planner_layer(name)
     config = {"layer": layer_entry(layer), "areas": url_for("areas.areas_geojson", level="ward"),
@@ -195,6 +202,7 @@ def style_page(name: str):
 
 @bp.get("/planning/layers/<name>/edit")
 @page_roles("planner")
+@on_replica
 def edit_page(name: str):
     _, layer = _planner_layer(name)
     config = {"layer": layer_entry(layer), "areas": url_for("areas.areas_geojson", level="ward"),

@@ -66,6 +66,7 @@ def navigation():
 
 @bp.get("/brand/logo")
 @open_to("everyone; the city's logo")
+@on_replica
 def logo():
     path = _logo_file()
     if path is None:

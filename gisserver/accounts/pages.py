@@ -102,6 +102,7 @@ def _code_page(user: User, pending: dict, error: str | None = None, status: int 
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @open_to("everyone; only a browser whose password step just succeeded gets further, and wrong codes are throttled")
+@on_primary("counts wrong codes, and writes the new session")
 def login_code():
     found = _pending_user()
     if found is None:
@@ -176,6 +177,7 @@ def _account_page(user: User, status: int = 200, **extra):
 
 @bp.get("/account")
 @open_to("everyone; the view sends anyone not signed in with a browser to the login page")
+@on_primary("marks the sign-in notices it shows as read")
 def account():
     user = _session_user()
     if user is None:
@@ -185,6 +187,7 @@ def account():
 
 @bp.post("/account/two-factor")
 @open_to("everyone; the view sends anyone not signed in with a browser to the login page (CSRF-checked)")
+@on_primary("writes the two-factor secret and recovery codes")
 def two_factor():
     user = _session_user()
     if user is None:

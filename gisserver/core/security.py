@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, g, request
 from markupsafe import Markup
 
-from gisserver.core.access import csrf_exempt, open_to, view_attribute
+from gisserver.core.access import csrf_exempt, on_primary, open_to, view_attribute
 
 log = logging.getLogger("gisserver.csp")
 bp = Blueprint("security", __name__)
@@ -132,6 +132,7 @@ def _text(value, limit: int = 300) -> str:
 @bp.post(REPORT_PATH)
 @csrf_exempt("browsers post violation reports on their own; the view only writes a log line")
 @open_to("every browser; a report is logged (size-capped), nothing is stored")
+@on_primary("a browser's POST; it touches no database, only the log")
 def csp_report():
     body = request.get_data(cache=False)[:MAX_REPORT_BYTES] if (request.content_length or 0) <= MAX_REPORT_BYTES \
         else b""

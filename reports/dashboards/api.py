@@ -7,6 +7,7 @@ from dataclasses import replace
 from flask import Blueprint, Response, url_for
 
 from gisserver.accounts.auth import actor_label, current_principal, require_roles
+from gisserver.core.access import on_primary, on_replica
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session
 from reports.dashboards import displays, exports, service
@@ -29,6 +30,7 @@ def viewer() -> Viewer:
 
 @bp.get("/indicators")
 @require_roles("leader")
+@on_replica
 def indicators():
     principal = current_principal()
     return {"indicators": catalog_json(),
@@ -40,6 +42,7 @@ def indicators():
 
 @bp.get("/dashboards")
 @require_roles("leader")
+@on_replica
 def list_dashboards():
     session = db_session()
     listing = service.list_dashboards(session, current_principal())
@@ -50,6 +53,7 @@ def list_dashboards():
 
 @bp.post("/dashboards")
 @require_roles("leader")
+@on_primary("writes a dashboard")
 def create_dashboard():
     session = db_session()
     dashboard = service.create_dashboard(session, current_principal(), capped_json(), actor=actor_label())
@@ -59,6 +63,7 @@ def create_dashboard():
 
 @bp.get("/dashboards/<int:dashboard_id>")
 @require_roles("leader")
+@on_replica
 def get_dashboard(dashboard_id: int):
     session = db_session()
     return service.dashboard_json(service.get_dashboard(session, current_principal(), dashboard_id),
@@ -67,6 +72,7 @@ def get_dashboard(dashboard_id: int):
 
 @bp.put("/dashboards/<int:dashboard_id>")
 @require_roles("leader")
+@on_primary("writes a dashboard")
 def update_dashboard(dashboard_id: int):
     session = db_session()
     principal = current_principal()
@@ -78,6 +84,7 @@ def update_dashboard(dashboard_id: int):
 
 @bp.delete("/dashboards/<int:dashboard_id>")
 @require_roles("leader")
+@on_primary("writes a dashboard")
 def delete_dashboard(dashboard_id: int):
     session = db_session()
     principal = current_principal()
@@ -88,6 +95,7 @@ def delete_dashboard(dashboard_id: int):
 
 @bp.post("/dashboards/<int:dashboard_id>/copy")
 @require_roles("leader")
+@on_primary("writes a dashboard")
 def copy_dashboard(dashboard_id: int):
     session = db_session()
     principal = current_principal()
@@ -99,6 +107,7 @@ def copy_dashboard(dashboard_id: int):
 
 @bp.get("/dashboards/<int:dashboard_id>/data")
 @require_roles("leader")
+@on_replica
 def dashboard_data(dashboard_id: int):
     session = db_session()
     dashboard = service.get_dashboard(session, current_principal(), dashboard_id)
@@ -107,6 +116,7 @@ def dashboard_data(dashboard_id: int):
 
 @bp.post("/dashboards/preview")
 @require_roles("leader")
+@on_primary("a POST (an unsaved dashboard's figures): POSTs stay on the primary")
 def preview():
     """Panels not saved yet (the editor's preview), checked and evaluated like saved ones; nothing is stored."""
     body = capped_json()
@@ -127,6 +137,7 @@ def preview():
 
 @bp.get("/dashboards/<int:dashboard_id>/export.<fmt>")
 @require_roles("leader")
+@on_replica
 def export_dashboard(dashboard_id: int, fmt: str):
     if fmt not in MIME:
         raise Invalid("export as pdf or xlsx", {"field": "format"})
@@ -142,12 +153,14 @@ def export_dashboard(dashboard_id: int, fmt: str):
 
 @bp.get("/dashboard-displays")
 @require_roles("leader")
+@on_replica
 def list_displays():
     return {"displays": [displays.display_json(d) for d in displays.list_displays(db_session(), current_principal())]}
 
 
 @bp.post("/dashboard-displays")
 @require_roles("leader")
+@on_primary("writes a wall display")
 def create_display():
     session = db_session()
     display, secret = displays.create_display(session, current_principal(), capped_json())
@@ -158,6 +171,7 @@ def create_display():
 
 @bp.delete("/dashboard-displays/<int:display_id>")
 @require_roles("leader")
+@on_primary("writes a wall display")
 def revoke_display(display_id: int):
     session = db_session()
     displays.revoke_display(session, current_principal(), display_id)

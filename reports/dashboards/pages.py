@@ -7,7 +7,7 @@ from flask import Blueprint, make_response, render_template, request, url_for
 from sqlalchemy import select
 
 from gisserver.accounts.auth import current_principal, page_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound, Unauthorized
 from gisserver.core.http import db_session, int_arg, json_body
 from reports.dashboards import displays, labels, service
@@ -42,6 +42,7 @@ def _links() -> dict:
 
 @bp.get("/dashboards")
 @page_roles("leader")
+@on_replica
 def dashboards_home():
     session = db_session()
     principal = current_principal()
@@ -55,6 +56,7 @@ def dashboards_home():
 
 @bp.get("/dashboards/<int:dashboard_id>")
 @page_roles("leader")
+@on_replica
 def view_dashboard(dashboard_id: int):
     session = db_session()
     principal = current_principal()
@@ -102,6 +104,7 @@ def _layer_stat() -> LayerStat:
 
 @bp.get("/dashboards/layer-records")
 @page_roles("leader")
+@on_replica
 def layer_records():
     """The features a layer statistic counts in one area (of one attribute value), with what each adds."""
     session = db_session()
@@ -136,6 +139,7 @@ def _wall():
 
 @wall_bp.post("/wall/open")
 @open_to("wall screens holding a display token; the token is checked, then kept in a cookie")
+@on_primary("checks a display token: a revoked display must go dark at once")
 def open_wall():
     """The display link is /wall#<token>: the token stays in the fragment, which browsers never send, so it is in
     no server log, proxy or Referer. The wall page posts it here once; it is kept in an HttpOnly cookie for /wall."""
@@ -153,6 +157,7 @@ def open_wall():
 @wall_bp.get("/wall")
 @open_to("wall screens; the page shows the dashboards of the display token in its cookie, read-only, or opens a "
          "display link")
+@on_primary("checks a display token: a revoked display must go dark at once")
 def wall():
     wall = displays.wall_for(db_session(), request.cookies.get(WALL_COOKIE), english=english())
     config = {"open": url_for("dashboards_wall.open_wall"), "labels": _labels(), "links": None,
@@ -168,6 +173,7 @@ def wall():
 
 @wall_bp.get("/wall/data/<int:dashboard_id>")
 @open_to("wall screens holding a display token cookie; only the token's dashboards, as its owner may see them")
+@on_primary("checks a display token: a revoked display must go dark at once")
 def wall_data(dashboard_id: int):
     wall = _wall()
     dashboard = next((d for d in wall.dashboards if d.id == dashboard_id), None)

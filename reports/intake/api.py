@@ -48,6 +48,7 @@ def create_report():
 
 @bp.get("/reports/placement")
 @require_roles("officer")
+@on_replica
 def report_placement():
     """Where a report filed at a point would go (area, unit), and whether that stays in the caller's scope."""
     session = db_session()
@@ -57,6 +58,7 @@ def report_placement():
 
 @bp.get("/reports/nearby")
 @open_to("everyone; open reports of public categories only, without reporter data")
+@on_replica
 def nearby_reports():
     """Open reports near a point, for a resident about to send the same thing."""
     lon, lat = lonlat_args()

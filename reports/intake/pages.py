@@ -187,6 +187,7 @@ def _status_map(session, view: dict, area_id: int | None):
 
 @bp.get("/keychains")
 @page_roles("officer")
+@on_replica
 def keychains_page():
     """QR keychain sheets of the caller's wards: a preview of the card and the PDF to print."""
     session = db_session()
@@ -230,6 +231,7 @@ def status_page(code: str | None = None):
 @bp.post("/status/<code>/support")
 @per_client_intake
 @open_to("residents, anonymously; rate-limited per client like a report")
+@on_primary("writes a resident's support; rate-limited (its counters are written too)")
 def support_report(code: str):
     """"I see it too": another resident adds their voice to an open report instead of filing the same again."""
     session = db_session()
@@ -245,6 +247,7 @@ def support_report(code: str):
 
 @bp.get("/status/<code>/photos/<int:photo_id>")
 @open_to("everyone; only the photos the report's public view shows (never for police matters)")
+@on_replica
 def status_photo(code: str, photo_id: int):
     path = queries.public_photo(db_session(), code.upper(), photo_id, current_app.config["SETTINGS"].photo_dir)
     return send_file(path, mimetype="image/jpeg", max_age=3600)

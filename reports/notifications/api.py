@@ -8,7 +8,7 @@ from dataclasses import replace
 from flask import Blueprint, Response, current_app, request
 
 from gisserver.accounts.auth import current_principal, require_roles
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound, Unavailable
 from gisserver.core.http import db_session, json_body
 from reports.cameras import alerts
@@ -58,6 +58,7 @@ def _last_event_id() -> int | None:
 
 @bp.get("/live")
 @require_roles("officer", "leader")
+@on_primary("the backlog it replays must hold every event before its LISTEN (on the primary) took over")
 def live_events():
     settings = _settings()
     session = db_session()
@@ -81,6 +82,7 @@ def live_events():
 
 @bp.get("/me/notifications")
 @require_roles("officer", "leader")
+@on_replica
 def my_notifications():
     session = db_session()
     return admin.profile_view(session, admin.user_id_of(session, current_principal()))
@@ -88,6 +90,7 @@ def my_notifications():
 
 @bp.put("/me/notifications")
 @require_roles("officer", "leader")
+@on_primary("writes the caller's notification choices")
 def save_my_notifications():
     session = db_session()
     view = admin.save_profile(session, admin.user_id_of(session, current_principal()), json_body())
@@ -97,6 +100,7 @@ def save_my_notifications():
 
 @bp.post("/me/push-subscriptions")
 @require_roles("officer", "leader")
+@on_primary("writes a push subscription")
 def add_push_subscription():
     session = db_session()
     subscription_id = admin.add_push_subscription(session, admin.user_id_of(session, current_principal()),
@@ -108,6 +112,7 @@ def add_push_subscription():
 
 @bp.get("/push/key")
 @require_roles("officer", "leader")
+@on_replica
 def push_key():
     key = _settings().vapid_public_key
     if not key:
@@ -117,6 +122,7 @@ def push_key():
 
 @bp.post("/unsubscribe/<token>")
 @open_to("residents, by the one-click unsubscribe link of their emails (RFC 8058); the token names one contact")
+@on_primary("writes the unsubscription")
 def one_click_unsubscribe(token: str):
     session = db_session()
     key = tokens.signing_key(current_app.config["SETTINGS"])
@@ -127,6 +133,7 @@ def one_click_unsubscribe(token: str):
 
 @bp.get("/reports/<int:report_id>/deliveries")
 @require_roles("officer", "leader")
+@on_replica
 def report_deliveries(report_id: int):
     """Every message sent about a report the caller may see (recipients masked)."""
     session = db_session()
@@ -136,6 +143,7 @@ def report_deliveries(report_id: int):
 
 @bp.get("/alerts/<int:alert_id>/deliveries")
 @require_roles("officer", "leader")
+@on_replica
 def alert_deliveries(alert_id: int):
     """Every message sent about an alert the caller may see (recipients masked)."""
     session = db_session()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from gisserver.core.access import open_to
+from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import NotFound
 from gisserver.core.http import db_session
 from reports.notifications import admin, tokens
@@ -21,6 +21,7 @@ def _contact_id(token: str) -> int:
 
 @bp.get("/n/unsubscribe/<token>")
 @open_to("residents, with the unsubscribe link of their emails; the token names one contact")
+@on_replica
 def unsubscribe_page(token: str):
     _contact_id(token)
     return render_template("notifications/unsubscribe.html", token=token, done=False)
@@ -28,6 +29,7 @@ def unsubscribe_page(token: str):
 
 @bp.post("/n/unsubscribe/<token>")
 @open_to("residents, with the unsubscribe link of their emails; the token names one contact")
+@on_primary("writes the unsubscription")
 def unsubscribe_confirm(token: str):
     session = db_session()
     admin.unsubscribe(session, _contact_id(token))

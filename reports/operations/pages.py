@@ -139,6 +139,7 @@ def _query(args: dict) -> str:
 
 @bp.get("/reports")
 @page_roles("officer", "leader")
+@on_primary("officers' working set: few callers, and they act on what they see")
 def queue_page():
     """The work queue: the reports of the caller's scope as a sortable, paged list with search, and the AI alerts
     under the same filters."""

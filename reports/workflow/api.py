@@ -106,6 +106,7 @@ def transition_report(report_id: int):
 
 @bp.post("/reports/<int:report_id>/comments")
 @require_roles("officer")
+@on_primary("writes a report step")
 def comment_report(report_id: int):
     """An answer to the resident (sent to them when they asked to hear back)."""
     body = json_body()

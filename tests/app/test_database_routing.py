@@ -17,6 +17,7 @@ from gisserver.app import create_app
 from gisserver.core.access import database_rule
 from gisserver.core.access import on_replica as declared_on_replica
 from tests.app.test_access_matrix import ROUTES, _problems, _send, world  # noqa: F401 - world is a fixture
+from tests.conftest import LENIENT_LIMITS, PUBLIC_URL
 
 BUILT_IN = {"static"}
 # Callers enough to reach every branch of the public and staff reads.
@@ -39,9 +40,9 @@ def _replica_endpoints(app) -> set[str]:
 def read_only_replica_app(database_url, tmp_path):
     separator = "&" if "?" in database_url else "?"
     replica = f"{database_url}{separator}options={quote('-c default_transaction_read_only=on')}"
+    # The `app` fixture's settings (tests/conftest.py), with the read-only "replica" beside the database.
     app = create_app({"DATABASE_URL": database_url, "DATABASE_REPLICA_URLS": replica, "DATA_DIR": tmp_path / "data",
-                      "TESTING": True, "INTAKE_RATE_LIMIT": "10000 per minute",
-                      "INTAKE_AREA_RATE_LIMIT": "10000 per minute", "LOGIN_RATE_LIMIT": "10000 per minute"})
+                      "TESTING": True, **LENIENT_LIMITS, "LIVE_MAX_SECONDS": 0.2, "PUBLIC_URL": PUBLIC_URL})
     engines: dict[str, str | None] = {}
 
     @app.after_request
