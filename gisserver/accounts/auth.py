@@ -61,7 +61,7 @@ def current_principal() -> Principal | None:
             raise Unauthorized("the token is unknown, expired or revoked")
         db.commit()  # records last_used_at
     elif (scope := view_attribute(request.endpoint, API_KEY_ATTRIBUTE)) and request.values.get("api_key"):
-        db = db_session()
+        db = primary_session()  # records last_used_at: a write, whichever database the view reads from
         principal = principal_for_token(db, request.values["api_key"].strip())
         if principal is None or scope not in principal.scopes:
             # GeoReport v2 answers a bad api_key with 403.

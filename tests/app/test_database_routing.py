@@ -100,3 +100,47 @@ def test_the_read_only_connection_really_refuses_writes(read_only_replica_app, w
     assert "gisserver_written" in filed.headers.get("Set-Cookie", "")
     status = client.get(f"/api/reports/{filed.get_json()['tracking_code']}/status")
     assert status.status_code == 200 and app.engines[status.request.path] == "replica-1"
+
+
+def test_an_api_key_on_a_replica_read_is_checked_and_recorded_on_the_primary(read_only_replica_app):
+    """Open311 clients may name themselves with ?api_key= on a view that accepts it; checking the key records its
+    last use, a write that must reach the primary even when the caller is identified inside a view that reads from
+    a replica (here the view identifies its caller again, as one that runs without the before-request hook would;
+    the key's last use is cleared first so that the check really writes)."""
+    from flask import g
+    from sqlalchemy import text
+
+    from gisserver.accounts.auth import accepts_api_key, current_principal
+    from gisserver.accounts.users import issue_token
+    from gisserver.core.access import open_to
+    from gisserver.core.http import db_session
+
+    app = read_only_replica_app
+    database = app.extensions["gisserver.db"]
+
+    def forget_last_use(token_id: int) -> None:
+        with database.transaction() as session:
+            session.execute(text("UPDATE api_tokens SET last_used_at = NULL WHERE id = :id"), {"id": token_id})
+
+    @open_to("test; a read that accepts an api_key")
+    @accepts_api_key("open311")
+    @declared_on_replica
+    def who_reads():
+        forget_last_use(token_id)
+        g.pop("principal", None)
+        principal = current_principal()
+        read_only = db_session().execute(text("SHOW default_transaction_read_only")).scalar()
+        return {"caller": principal.name, "read_only": read_only}
+
+    app.add_url_rule("/test/who-reads", view_func=who_reads)
+    with database.transaction() as session:
+        token, key = issue_token(session, "open311-app", scopes=("open311",))
+        token_id = token.id
+    answer = app.test_client().get("/test/who-reads", query_string={"api_key": key})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json() == {"caller": "open311-app", "read_only": "on"}
+    assert app.engines["/test/who-reads"] == "replica-1"
+    with database.transaction() as session:
+        used = session.execute(text("SELECT last_used_at FROM api_tokens WHERE id = :id"), {"id": token_id}).scalar()
+    assert used is not None
+    assert app.test_client().get("/test/who-reads", query_string={"api_key": "gs_not-a-key"}).status_code == 403
