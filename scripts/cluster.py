@@ -84,7 +84,9 @@ class Topology:
         if recorded.exists():
             data = json.loads(recorded.read_text())
             return PrivateCluster(Path(data["data_dir"]), data["port"], settings.pg_database, settings.pg_bindir,
-                                  replicas_dir=settings.data_dir / "replicas")
+                                  replicas_dir=settings.data_dir / "replicas",
+                                  shared_buffers=settings.pg_shared_buffers,
+                                  stat_statements=settings.pg_stat_statements)
         return private_cluster(settings)
 
     def replicas(self) -> Replicas:

@@ -23,6 +23,10 @@ from gisserver.migrate import upgrade
 
 # The city's public address the QR codes point at (keychains are refused without one).
 PUBLIC_URL = "https://phananh.example.vn"
+# Clusters a test starts beside the suite's own (replicas, the whole layout, restart drills) may run at once, with
+# other suites' on the same machine: PostgreSQL's default buffers and no statement statistics are plenty there.
+SMALL_CLUSTER = {"shared_buffers": "128MB", "stat_statements": False}
+SMALL_CLUSTER_ENV = {"GISSERVER_PG_SHARED_BUFFERS": "128MB", "GISSERVER_PG_STAT_STATEMENTS": "0"}
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -31,6 +32,9 @@ APP_ROLE = "gisserver"
 # cluster's superuser creates them all up front.
 EXTENSIONS = ("postgis", "pg_trgm", "unaccent")
 DEFAULT_BINDIRS = ("/usr/lib/postgresql/15/bin",)
+# Enough for a city's hot data on a small server; tests ask for less (several clusters may run at once there).
+DEFAULT_SHARED_BUFFERS = "512MB"
+_MEMORY = re.compile(r"^[1-9][0-9]{0,6}(kB|MB|GB)$")
 # Left in a primary's data folder when one of its replicas is promoted: that folder must not start again.
 SUPERSEDED_MARK = "gisserver-superseded.json"
 
@@ -53,8 +57,14 @@ class PrivateCluster:
     """Start, stop and inspect a PostgreSQL cluster owned by this project."""
 
     def __init__(self, data_dir: Path, port: int, database: str = "gisserver", bindir: str = "",
-                 replicas_dir: Path | None = None):
+                 replicas_dir: Path | None = None, *, shared_buffers: str = DEFAULT_SHARED_BUFFERS,
+                 stat_statements: bool = True):
+        if not _MEMORY.match(shared_buffers):
+            raise ClusterError(f"shared_buffers {shared_buffers!r} is a size such as 512MB or 1GB")
         self.data_dir = Path(data_dir).resolve()
+        # Written into its settings at every start (GISSERVER_PG_SHARED_BUFFERS, GISSERVER_PG_STAT_STATEMENTS).
+        self.shared_buffers = shared_buffers
+        self.stat_statements = stat_statements
         self.port = int(port)
         self.database = database
         self.bindir = bindir or _find_bindir()
@@ -261,27 +271,29 @@ class PrivateCluster:
             fh.write("\ninclude_if_exists = 'gisserver.conf'\n")
 
     def _write_settings(self) -> None:
-        # Rewritten at every start so that a changed port takes effect.
+        # Rewritten at every start so that a changed port (or size) takes effect.
         settings = self.data_dir / "gisserver.conf"
-        settings.write_text(
-            "# written by `gisserver db up`; edit GISSERVER_PG_* settings instead\n"
-            "listen_addresses = '127.0.0.1'\n"
-            f"port = {self.port}\n"
-            "unix_socket_directories = ''\n"
-            "max_connections = 200\n"
-            "shared_buffers = '512MB'\n"
-            "work_mem = '32MB'\n"
-            "maintenance_work_mem = '256MB'\n"
-            "jit = off\n"
-            # Statements counted per engine (primary, each replica): what the load benchmark reads to show
-            # which engine answered what. Takes effect at the next start.
-            "shared_preload_libraries = 'pg_stat_statements'\n"
+        lines = [
+            "# written by `gisserver db up`; edit GISSERVER_PG_* settings instead",
+            "listen_addresses = '127.0.0.1'",
+            f"port = {self.port}",
+            "unix_socket_directories = ''",
+            "max_connections = 200",
+            f"shared_buffers = '{self.shared_buffers}'",
+            "work_mem = '32MB'",
+            "maintenance_work_mem = '256MB'",
+            "jit = off",
             # A replica that died or was removed carelessly keeps its slot, and the slot keeps WAL: cap it, so
             # that it cannot fill the disk of the primary.
-            "max_slot_wal_keep_size = '4GB'\n"
+            "max_slot_wal_keep_size = '4GB'",
             # A streaming replica's own settings (gisserver/core/cluster_replicas.py), absent on a primary.
-            "include_if_exists = 'standby.conf'\n"
-        )
+            "include_if_exists = 'standby.conf'",
+        ]
+        if self.stat_statements:
+            # Statements counted per engine (primary, each replica): what the load benchmark reads to show
+            # which engine answered what. Takes effect at the next start.
+            lines.append("shared_preload_libraries = 'pg_stat_statements'")
+        settings.write_text("\n".join(lines) + "\n")
         self._chown_to_server(settings)
 
     def _remove_stale_pid_file(self) -> None:
@@ -371,7 +383,8 @@ def private_cluster(settings) -> PrivateCluster:
     """The private cluster the settings describe (under GISSERVER_DATA_DIR, on GISSERVER_PG_PORT); its replicas
     live in GISSERVER_DATA_DIR/replicas."""
     return PrivateCluster(settings.pg_data_dir, settings.pg_port, settings.pg_database, settings.pg_bindir,
-                          replicas_dir=settings.data_dir / "replicas")
+                          replicas_dir=settings.data_dir / "replicas", shared_buffers=settings.pg_shared_buffers,
+                          stat_statements=settings.pg_stat_statements)
 
 
 def resolve_database_url(settings) -> str:

@@ -61,7 +61,10 @@ class Replicas:
         data_dir = self.root / name
         if port is None:
             port = self._port_of(data_dir)
-        return PrivateCluster(data_dir, port, self.primary.database, self.primary.bindir, replicas_dir=self.root)
+        # Sized like its primary: a promoted replica takes over the primary's load.
+        return PrivateCluster(data_dir, port, self.primary.database, self.primary.bindir, replicas_dir=self.root,
+                              shared_buffers=self.primary.shared_buffers,
+                              stat_statements=self.primary.stat_statements)
 
     def names(self) -> list[str]:
         if not self.root.is_dir():

@@ -42,6 +42,10 @@ class Settings:
     pg_port: int = 5439
     pg_bindir: str = ""
     pg_database: str = "gisserver"
+    # The private cluster's (and its replicas') shared_buffers; the tests ask for less, running several at once.
+    pg_shared_buffers: str = "512MB"
+    # Load pg_stat_statements (statements counted per engine: bench/topology.py reads them); a restart applies it.
+    pg_stat_statements: bool = True
     # Flask session signing key; generated once into data_dir when not given.
     secret_key: str = ""
     # Request body cap in megabytes (uploads included).

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from gisserver.app import create_app
 from gisserver.cli import main
+from tests.conftest import SMALL_CLUSTER_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,8 @@ def cluster_env(cluster_root, monkeypatch):
     port = _free_port()
     monkeypatch.setenv("GISSERVER_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("GISSERVER_PG_PORT", str(port))
+    for name, value in SMALL_CLUSTER_ENV.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("GISSERVER_DATABASE_URL", raising=False)
     monkeypatch.delenv("GISSERVER_PG_DIR", raising=False)
     runner = CliRunner()
@@ -142,7 +145,7 @@ def test_replica_commands_add_list_delay_and_remove(cluster_env):
     """`gisserver db replica ...` on the private cluster: a real standby with its own port, folder and slot."""
     import psycopg
 
-    from gisserver.core.cluster import PrivateCluster
+    from gisserver.core.cluster import ClusterError, PrivateCluster
 
     gis, pg_dir, port = cluster_env
     assert gis("db", "up").exit_code == 0
@@ -159,6 +162,12 @@ def test_replica_commands_add_list_delay_and_remove(cluster_env):
         slots = conn.execute("SELECT slot_name, active FROM pg_replication_slots").fetchall()
     assert slots == [("gisserver_copy1", True)]
     replica = PrivateCluster(pg_dir.parent / "replicas" / "copy1", replica_port)
+    # Sized as the settings ask (the tests' small size), the replica like its primary.
+    for folder in (pg_dir, replica.data_dir):
+        conf = (folder / "gisserver.conf").read_text()
+        assert "shared_buffers = '128MB'" in conf and "pg_stat_statements" not in conf, conf
+    with pytest.raises(ClusterError, match="shared_buffers"):
+        PrivateCluster(pg_dir, port, shared_buffers="128MB'\nfsync = off")
     deadline = time.monotonic() + 10
     while True:  # the table reaches the replica by streaming
         with psycopg.connect(replica._dsn(), autocommit=True) as conn:

@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, text
 from gisserver.core.cluster import PrivateCluster
 from gisserver.core.db import Database
 from gisserver.migrate import upgrade
+from tests.conftest import SMALL_CLUSTER
 from tests.reports.conftest import build_small_city
 
 pytestmark = pytest.mark.slow
@@ -65,7 +66,7 @@ def stack():
     # Not under pytest's basetemp: other pytest runs on the machine reset it to mode 0700,
     # which would lock the postgres user out of its own data folder mid-test.
     root = Path(tempfile.mkdtemp(prefix="gisserver-faults-"))
-    cluster = PrivateCluster(root / "pg", _free_port(range(5440, 5450)), "gisserver")
+    cluster = PrivateCluster(root / "pg", _free_port(range(5440, 5450)), "gisserver", **SMALL_CLUSTER)
     cluster.up()
     server = None
     try:

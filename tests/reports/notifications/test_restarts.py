@@ -22,6 +22,7 @@ from gisserver.core.db import Database
 from gisserver.migrate import upgrade
 from reports.intake.submit import ReportInput, submit_report
 from reports.notifications.admin import add_duty_contact
+from tests.conftest import SMALL_CLUSTER
 from tests.reports.conftest import WEST_INSIDE, build_small_city
 from tests.reports.notifications.servers import SmtpServer, free_port
 
@@ -33,7 +34,7 @@ BURST = 12  # reports per burst; the benchmark sends the big one (bench/notifica
 @pytest.fixture(scope="module")
 def cluster():
     root = Path(tempfile.mkdtemp(prefix="gisserver-notify-restarts-"))
-    cluster = PrivateCluster(root / "pg", free_port(), "gisserver")
+    cluster = PrivateCluster(root / "pg", free_port(), "gisserver", **SMALL_CLUSTER)
     cluster.up()
     try:
         upgrade(cluster.url())
