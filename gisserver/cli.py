@@ -15,6 +15,7 @@ from gisserver.core.cluster import ClusterError, private_cluster
 from gisserver.core.cluster_replicas import Replicas
 from gisserver.core.commands import DATABASE_WITHOUT_APP
 from gisserver.core.config import Settings
+from gisserver.core.db import NoDirectConnection
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False)
@@ -110,10 +111,10 @@ def db_migrate() -> None:
 
 def direct_url(database, what: str) -> str:
     """The primary's URL for work that needs a session of its own (migrations, backups)."""
-    if database.pooled and database.direct_url == database.url:
-        raise click.ClickException(f"GISSERVER_DATABASE_POOLED is on: {what} need a direct connection to the "
-                                   "primary; set GISSERVER_DATABASE_DIRECT_URL")
-    return database.direct_url
+    try:
+        return database.own_session_url(what)
+    except NoDirectConnection as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 # -- server -----------------------------------------------------------------------------------

@@ -258,12 +258,23 @@ class Topology:
                 if stale:
                     self._wait_started(started)
         self._wait_started(started)
+        if _has_worker_command():
+            done += self._worker(env, fingerprint)
+        return done
+
+    def _worker(self, env: dict, fingerprint: str) -> list[str]:
+        """One `gisserver worker`; restarted when the databases changed (it holds the primary's address)."""
         # A worker LISTENs and holds job locks: a session of its own, so the primary directly.
         worker_env = {**env, "GISSERVER_DATABASE_URL": env["GISSERVER_DATABASE_DIRECT_URL"],
                       "GISSERVER_DATABASE_POOLED": "0"}
-        if _has_worker_command() and self._start("worker", [str(BIN / "gisserver"), "worker"], worker_env):
-            done.append("started gisserver worker")
-        return done
+        recorded = self.state_dir / "worker.databases"
+        stale = self.running("worker") and (not recorded.exists() or recorded.read_text() != fingerprint)
+        if stale:
+            self._stop("worker")  # SIGTERM: the jobs it runs finish first, the others wait in the queue
+        if not self._start("worker", [str(BIN / "gisserver"), "worker"], worker_env):
+            return []
+        recorded.write_text(fingerprint)
+        return [f"{'restarted' if stale else 'started'} gisserver worker"]
 
     def _wait_started(self, started: list[tuple[str, int]]) -> None:
         for name, port in started:
@@ -380,8 +391,11 @@ class Topology:
         # The new primary's secrets are a copy of the old one's: same roles, same passwords.
         self._pgbouncer(standby.port)
         print(f"PgBouncer now sends transactions to 127.0.0.1:{standby.port}")
-        # The app servers write through PgBouncer, so they are re-pointed already, without a restart. They read from
-        # the promoted node too (their replica URL names it, and a node out of recovery is as fresh as it gets).
+        # The app servers write through PgBouncer, so their requests reach the new primary at once, without a
+        # restart. What holds a session of its own (the worker, each app server's live-map LISTEN) has the old
+        # primary's address: restart them, the app servers one at a time so that the balancer always has one.
+        for step in self._apps():
+            print(step)
         print("app servers write and read on the new primary; `scripts/cluster.sh up` builds a new replica and "
               "restarts them one at a time to read from it")
 

@@ -57,6 +57,10 @@ def connect_args(url: str = "", *, connect_timeout: int = 3, statement_timeout_m
     return args
 
 
+class NoDirectConnection(ValueError):
+    """Work that holds a session of its own was asked of a database reached only through a pooler."""
+
+
 class Database:
     """One engine per process, created on first use so that forked workers never share sockets.
 
@@ -141,6 +145,14 @@ class Database:
         if replica is None:
             return (self.read_session() if autocommit else self.session()), None
         return self.replicas.session(replica, autocommit=autocommit), replica
+
+    def own_session_url(self, what: str) -> str:
+        """The primary's URL for *what* holds a session of its own (migrations' advisory lock, a backup's exported
+        snapshot, the worker's LISTEN and job locks), which a transaction-mode pooler would hand to others."""
+        if self.pooled and self.direct_url == self.url:
+            raise NoDirectConnection(f"GISSERVER_DATABASE_POOLED is on: {what} need a direct connection to the "
+                                     "primary; set GISSERVER_DATABASE_DIRECT_URL")
+        return self.direct_url
 
     def current_lsn(self) -> str:
         """The primary's WAL position now: past the end of every transaction committed so far."""

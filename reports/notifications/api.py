@@ -42,8 +42,10 @@ def _settings() -> NotificationSettings:
 def _hub() -> live.LiveHub:
     hub = current_app.extensions.get("gisserver.live")
     if hub is None:
+        # LISTEN holds a session of its own: the primary directly, never through a transaction-mode pooler.
         hub = current_app.extensions.setdefault(
-            "gisserver.live", live.LiveHub(current_app.extensions["gisserver.db"].url, _settings().live_max_streams))
+            "gisserver.live",
+            live.LiveHub(current_app.extensions["gisserver.db"].direct_url, _settings().live_max_streams))
     return hub
 
 

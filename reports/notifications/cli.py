@@ -33,7 +33,9 @@ def worker(concurrency: int, stall_seconds: float, until_empty: bool) -> None:
     options = WorkerOptions(concurrency=concurrency, stall_seconds=stall_seconds,
                             heartbeat_seconds=max(1.0, stall_seconds / 6), wait=not until_empty)
     try:
-        run(database.url, settings, key, options)
+        # procrastinate LISTENs for new jobs and locks them in sessions of its own: the primary directly, never
+        # through a transaction-mode pooler.
+        run(database.own_session_url("the worker's LISTEN and job locks"), settings, key, options)
     except (TemplateRefused, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 

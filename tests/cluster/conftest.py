@@ -1,9 +1,9 @@
 """The whole multi-server layout, started by `scripts/cluster.sh up` in a temporary folder, for tests/cluster.
 
 Real processes on 127.0.0.1: the primary and a streaming replica (private clusters), PgBouncer, two `gisserver
-serve`, HAProxy and nginx. The tests drive it over HTTP as clients would, and read the app servers' logs, the
-databases and PgBouncer's console to see what happened behind the balancer. When a Debian package the layout
-needs is missing, the tests are skipped with its name.
+serve`, `gisserver worker`, HAProxy and nginx. The tests drive it over HTTP as clients would, and read the app
+servers' logs, the databases and PgBouncer's console to see what happened behind the balancer. When a Debian
+package the layout needs is missing, the tests are skipped with its name.
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ from sqlalchemy import create_engine, text
 from gisserver.core.cluster import PrivateCluster
 from gisserver.core.cluster_replicas import Replicas
 from gisserver.core.db import Database
+from tests.conftest import SMALL_CLUSTER, SMALL_CLUSTER_ENV
 from tests.reports.conftest import build_small_city
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = {"pgbouncer": "pgbouncer", "haproxy": "haproxy", "nginx": "nginx-light"}
-TILE = "10/818/464"  # covers the test layer
+TILE = "10/464/818"  # covers the test layer; OGC API - Tiles order: zoom/row/column (z/y/x)
 REQUEST_TIMEOUT = 20
 
 
@@ -61,6 +62,7 @@ class Layout:
     env: dict
     ports: dict
     planner_token: str = ""
+    admin_token: str = ""
     stopped: bool = False  # `down` ran (the last test does it)
 
     @property
@@ -83,9 +85,10 @@ class Layout:
             import json
 
             data = json.loads(recorded.read_text())
-            return PrivateCluster(Path(data["data_dir"]), data["port"], replicas_dir=self.root / "var" / "replicas")
+            return PrivateCluster(Path(data["data_dir"]), data["port"], replicas_dir=self.root / "var" / "replicas",
+                                  **SMALL_CLUSTER)
         return PrivateCluster(self.root / "var" / "pg", self.ports["primary"],
-                              replicas_dir=self.root / "var" / "replicas")
+                              replicas_dir=self.root / "var" / "replicas", **SMALL_CLUSTER)
 
     def replicas(self) -> Replicas:
         return Replicas(self.primary())
@@ -145,9 +148,11 @@ def topology():
         "GISSERVER_DATA_DIR": str(root / "var"), "GISSERVER_PG_PORT": str(ports["primary"]),
         "CLUSTER_REPLICA_PORT": str(ports["replica"]), "CLUSTER_PGBOUNCER_PORT": str(ports["pgbouncer"]),
         "CLUSTER_APP_PORTS": " ".join(map(str, ports["apps"])), "CLUSTER_HAPROXY_PORT": str(ports["haproxy"]),
-        "CLUSTER_PORT": str(ports["nginx"]), "CLUSTER_DEMO": "0", "CLUSTER_WORKERS": "1",
+        "CLUSTER_PORT": str(ports["nginx"]), "CLUSTER_DEMO": "0", "CLUSTER_WORKERS": "1", **SMALL_CLUSTER_ENV,
         "GISSERVER_INTAKE_RATE_LIMIT": "100000 per minute", "GISSERVER_INTAKE_AREA_RATE_LIMIT": "100000 per minute",
         "GISSERVER_DB_CONNECT_TIMEOUT": "2",
+        # Live streams that beat every second and end within half a minute (the live map test waits on one).
+        "GISSERVER_LIVE_HEARTBEAT_SECONDS": "1", "GISSERVER_LIVE_MAX_SECONDS": "30",
         # Generous, so that the delayed replica of the read-your-writes test is still "usable", only late.
         "GISSERVER_REPLICA_MAX_LAG_MS": "10000",
         # Two seconds of a cached tile: room for a slow machine between the first request and the second.
@@ -159,7 +164,8 @@ def topology():
         database = Database(layout.url())
         with database.transaction() as session:
             build_small_city(session)
-            layout.planner_token = _planner_token(session)
+            layout.planner_token = _token(session, "planner-1", "planner")
+            layout.admin_token = _token(session, "admin-1", "admin")
         _public_layer(database, root)
         database.dispose()
         yield layout
@@ -169,10 +175,10 @@ def topology():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _planner_token(session) -> str:
+def _token(session, username: str, role: str) -> str:
     from gisserver.accounts.users import create_user, issue_token
 
-    user = create_user(session, "planner-1", "correct horse battery", ["planner"])
+    user = create_user(session, username, "correct horse battery", [role])
     _, secret = issue_token(session, "cluster-test", user=user)
     return secret
 

@@ -56,7 +56,7 @@ def settings_for(smtp=None, receiver=None, **extra) -> NotificationSettings:
 def drain(app, settings: NotificationSettings) -> None:
     """The real worker, until the queues are empty."""
     key = tokens.signing_key(app.config["SETTINGS"])
-    worker.run(app.extensions["gisserver.db"].url, settings, key,
+    worker.run(app.extensions["gisserver.db"].own_session_url("the worker"), settings, key,
                worker.WorkerOptions(concurrency=4, wait=False, queues=("notify", "deliver")))
 
 
