@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ REPLICATION_ROLE = "gisserver_replication"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _PORT_LINE = re.compile(r"^port\s*=\s*(\d+)", re.M)
 STANDBY_SETTINGS = "standby.conf"
+STREAMING_WAIT_SECONDS = 60.0
 
 # The primary's own measure of each standby: the time between a commit's WAL flush there and its replay on the
 # standby (NULL once the standby has caught up and nothing new came).
@@ -123,7 +125,22 @@ class Replicas:
         replica.log_path.unlink(missing_ok=True)
         self._write_standby_settings(replica, apply_delay_ms)
         replica.up()
+        self._wait_streaming(name, replica)
         return replica
+
+    def _wait_streaming(self, name: str, replica: PrivateCluster, timeout: float = STREAMING_WAIT_SECONDS) -> None:
+        """Return once the primary streams to the new replica: it accepts connections a moment before its WAL
+        receiver has connected (longer on a busy machine), and `add` promises a streaming replica."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with psycopg.connect(self.primary._dsn(), autocommit=True) as conn:
+                if conn.execute("SELECT 1 FROM pg_stat_replication WHERE application_name = %s AND state = 'streaming'",
+                                (name,)).fetchone():
+                    return
+            if time.monotonic() > deadline:
+                raise ClusterError(f"replica {name} started but does not stream from the primary after "
+                                   f"{timeout:.0f} s: see {replica.log_path}")
+            time.sleep(0.2)
 
     def _free_port(self) -> int:
         taken = {self._port_of(self.root / n) for n in self.names()}
