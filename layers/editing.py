@@ -104,13 +104,7 @@ def check_geometry(session: Session, layer: Layer, geometry: dict, crs: ServedCr
     """Parse, reproject and check a GeoJSON geometry in PostGIS; a 400 saying what is wrong, else WKB in 4326."""
     text = json.dumps(geometry)
     parsed = func.ST_Force2D(func.ST_GeomFromGeoJSON(literal(text, Text)))
-    if crs.is_storage:
-        stored = func.ST_SetSRID(parsed, 4326)
-    elif crs.lat_lon:
-        stored = func.ST_SetSRID(func.ST_FlipCoordinates(parsed), 4326)
-    else:
-        stored = func.ST_Transform(parsed, literal(crs.proj, Text), 4326)
-    inner = select(stored.label("g")).subquery()
+    inner = select(crs.to_storage(parsed).label("g")).subquery()
     g = inner.c.g
     statement = select(func.GeometryType(g), func.ST_IsEmpty(g), func.ST_XMin(g), func.ST_YMin(g), func.ST_XMax(g),
                        func.ST_YMax(g), func.ST_IsValidReason(g), func.ST_AsBinary(g))
