@@ -115,5 +115,7 @@ class LayerImport(Base):
     staged_table: Mapped[str | None] = mapped_column(String(63))
     published_layer: Mapped[str | None] = mapped_column(String(63))
     created_by: Mapped[str] = mapped_column(Text, default="")
+    # The person who uploaded it: only they (and admins) may read, publish or discard it.
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
