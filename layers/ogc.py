@@ -554,7 +554,8 @@ def create_item(collection_id: str):
 def replace_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
     result = editing.change_feature(session, layer, feature_id, _feature_body(), actor=actor_label(),
-                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=False)
+                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=False,
+                                    require_if_match=True)
     return _written(session, layer, result, 200)
 
 
@@ -563,7 +564,8 @@ def replace_item(collection_id: str, feature_id: str):
 def update_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
     result = editing.change_feature(session, layer, feature_id, _feature_body(partial=True), actor=actor_label(),
-                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=True)
+                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=True,
+                                    require_if_match=True)
     return _written(session, layer, result, 200)
 
 
@@ -571,6 +573,7 @@ def update_item(collection_id: str, feature_id: str):
 @require_roles("planner")
 def delete_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
-    editing.delete_feature(session, layer, feature_id, actor=actor_label(), comment=_comment(), if_match=_if_match())
+    editing.delete_feature(session, layer, feature_id, actor=actor_label(), comment=_comment(), if_match=_if_match(),
+                           require_if_match=True)
     session.commit()
     return Response(status=204)

@@ -59,9 +59,12 @@ WRITE_PARAMS = [
     _param("comment", "query", {"type": "string", "maxLength": 2000}, "why, for the layer's history"),
     _param("Content-Crs", "header", {"type": "string"}, "the CRS of the body's coordinates, as <uri> (default CRS84)"),
 ]
-IF_MATCH = _param("If-Match", "header", {"type": "string"}, "the ETag of the version being changed (else 412)")
+IF_MATCH = _param("If-Match", "header", {"type": "string"},
+                  "the ETag of the version being changed (a stale one: 412; none: 428; * changes any version)",
+                  required=True)
 REFUSALS = {"400": "bad request", "401": "not signed in", "403": "not a planner", "404": "not found",
-            "412": "the feature changed since that ETag", "413": "body too large", "415": "not JSON"}
+            "412": "the feature changed since that ETag", "413": "body too large", "415": "not JSON",
+            "428": "If-Match missing (PUT, PATCH, DELETE)"}
 
 
 def _get(summary: str, params: list, content: str = "application/json") -> dict:
@@ -73,7 +76,8 @@ def _get(summary: str, params: list, content: str = "application/json") -> dict:
 def _write(summary: str, params: list, status: int, body: bool = True) -> dict:
     """A Part 4 operation: planners and admins, a GeoJSON feature in, the stored feature (or nothing) out."""
     responses = {str(status): {"description": "done", **({"content": {GEOJSON_TYPE: {}}} if status != 204 else {})}}
-    responses.update({code: {"description": text} for code, text in REFUSALS.items()})
+    responses.update({code: {"description": text} for code, text in REFUSALS.items()
+                      if status != 201 or code not in ("412", "428")})  # a new feature has no version yet
     operation = {"summary": summary, "parameters": params, "responses": responses,
                  "description": "For callers with the role planner (admins pass every check)."}
     if body:
