@@ -91,6 +91,8 @@ class LayerTable(Base):
     geometry_type: Mapped[str] = mapped_column(String(32))
     attributes: Mapped[list[dict]] = mapped_column(JSONB)
     valid: Mapped[object] = mapped_column(TSTZRANGE)
+    # The latest instant `layers history prune` forgot this table's earlier states before (None: never pruned).
+    pruned_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 IMPORT_STATUSES = ("created", "reading", "needs_choice", "ready", "failed", "published", "discarded")

@@ -453,10 +453,11 @@ def tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row
 
 
 def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
-    """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone)."""
+    """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone, or for an
+    instant from the few index lookups of its state's key)."""
     tiles.check_tile(z, x, y)
     at = _data_at(layer)
-    tag = tiles.etag(layer, z, x, y, at)
+    tag = tiles.etag(layer, z, x, y, None if at is None else history.state_key(session, layer, at))
     # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it.
     sharing = "public" if layer.visibility == "public" else "private"
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}

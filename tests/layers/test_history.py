@@ -140,6 +140,30 @@ def test_edits_are_kept_and_the_past_reads_exactly_as_it_was(client, lo, auth_he
     assert {"create_feature", "update_feature", "delete_feature"} <= actions
 
 
+def test_a_tile_of_an_instant_keeps_its_etag_while_later_edits_move_only_todays(client, lo, auth_headers, db, cli):
+    planner = auth_headers("planner")
+    t0 = iso(changes(db)[0].at)
+    past, now = client.get(f"{TILE}?at={t0}"), client.get(TILE)
+    # Nothing has changed yet: the instant and now hold the same data (other URLs, so other cache entries).
+    assert past.status_code == now.status_code == 200 and past.data == now.data
+    client.patch(f"{ITEMS}/1", json={"properties": {"tang": 9}}, headers=version(client, 1, planner))
+    client.delete(f"{ITEMS}/2", headers=version(client, 2, planner))
+    # Today's tile moved on; the tile of t0 is what it was, byte for byte, and a cache holding it is told so.
+    assert client.get(TILE).headers["ETag"] != now.headers["ETag"]
+    again = client.get(f"{TILE}?at={t0}")
+    assert again.headers["ETag"] == past.headers["ETag"] and again.data == past.data
+    assert client.get(f"{TILE}?at={t0}", headers={"If-None-Match": past.headers["ETag"]}).status_code == 304
+    # An instant still ahead holds today's data: an edit before it moves it.
+    ahead = "2999-01-01T00:00:00Z"
+    before_edit = client.get(f"{TILE}?at={ahead}").headers["ETag"]
+    client.patch(f"{ITEMS}/3", json={"properties": {"tang": 8}}, headers=version(client, 3, planner))
+    assert client.get(f"{TILE}?at={ahead}").headers["ETag"] != before_edit
+    # Forgetting the states of t0 (a prune) changes what t0 reads, and so its ETag.
+    assert cli("layers", "history", "prune", "--before", iso(datetime.now(UTC)), "--yes").exit_code == 0
+    pruned = client.get(f"{TILE}?at={t0}")
+    assert pruned.headers["ETag"] != past.headers["ETag"] and pruned.data != past.data
+
+
 def test_restores_are_new_versions(client, lo, auth_headers, db):
     planner = auth_headers("planner")
     original = features_of(client)
