@@ -128,6 +128,10 @@ def test_epsg_4326_is_latitude_first_and_crs84_longitude_first(client, stations)
     assert hue(CRS84)["coordinates"] == [107.579, 16.4673]
     default = client.get("/ogc/collections/ga/items/2")
     assert default.headers["Content-Crs"] == f"<{CRS84}>" and default.get_json()["geometry"] == hue(CRS84)
+    # The past is served in the asked CRS too.
+    past = client.get("/ogc/collections/ga/items", query_string={"crs": EPSG4326, "at": "2999-01-01T00:00:00Z"})
+    assert past.headers["Content-Crs"] == f"<{EPSG4326}>"
+    assert [16.4673, 107.579] in [f["geometry"]["coordinates"] for f in past.get_json()["features"]]
 
 
 def test_polygons_in_a_vn2000_zone_match_pyproj_vertex_by_vertex(client, provinces):
