@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, request, send_file
 from werkzeug.utils import secure_filename
 
-from gisserver.accounts.auth import actor_label, is_staff, require_roles
+from gisserver.accounts.auth import actor_label, current_principal, is_staff, require_roles
 from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound
 from gisserver.core.http import db_session, int_arg, json_body, parse_json_text, readable_from_other_origins
@@ -306,6 +306,11 @@ def _progress_writer(import_id: int):
     return write
 
 
+def _own_import(session, import_id: int):
+    """The caller's own import (an admin's: any); another planner's is a 404."""
+    return uploads.get_import(session, import_id, current_principal())
+
+
 @imports_bp.post("")
 @require_roles("planner")
 @on_primary("writes an upload")
@@ -315,7 +320,8 @@ def create_import():
         raise Invalid("send a JSON object {file_name, bytes, replace}")
     session = db_session()
     imp = uploads.create_import(session, body.get("file_name"), replace=body.get("replace") or None,
-                                actor=actor_label(), directory=_import_dir(), size=body.get("bytes"))
+                                actor=actor_label(), directory=_import_dir(), size=body.get("bytes"),
+                                user_id=current_principal().user_id)
     session.commit()
     return uploads.import_json(imp), 201
 
@@ -324,7 +330,7 @@ def create_import():
 @require_roles("planner")
 @on_primary("polled while another request commits the upload's progress: the primary has each step at once")
 def get_import(import_id: int):
-    return uploads.import_json(uploads.get_import(db_session(), import_id))
+    return uploads.import_json(_own_import(db_session(), import_id))
 
 
 def _read_options(body: dict) -> dict:
@@ -346,7 +352,7 @@ def upload_import_file(import_id: int):
     if upload is None or not upload.filename:
         raise Invalid("send the file as multipart field 'file'", {"field": "file"})
     session = db_session()
-    imp = uploads.get_import(session, import_id)
+    imp = _own_import(session, import_id)
     progress = _progress_writer(import_id)
     settings = current_app.config["SETTINGS"]
     uploads.receive(session, imp, upload.stream, _import_dir(), settings.max_upload_mb * 1024**2, progress)
@@ -363,7 +369,7 @@ def reread_import(import_id: int):
     if not isinstance(body, dict):
         raise Invalid("send a JSON object {layer, crs, province}")
     session = db_session()
-    imp = uploads.get_import(session, import_id)
+    imp = _own_import(session, import_id)
     uploads.read(session, imp, _import_dir(), limits=_limits(), progress=_progress_writer(import_id),
                  **_read_options(body))
     return uploads.import_json(imp)
@@ -374,7 +380,7 @@ def reread_import(import_id: int):
 @on_primary("writes a layer")
 def publish_import(import_id: int):
     session = db_session()
-    imp = uploads.get_import(session, import_id)
+    imp = _own_import(session, import_id)
     result = uploads.publish(session, imp, json_body(), actor=actor_label())
     session.commit()
     uploads.remove_file(_import_dir(), imp)
@@ -387,6 +393,6 @@ def publish_import(import_id: int):
 @on_primary("writes an upload")
 def discard_import(import_id: int):
     session = db_session()
-    uploads.discard(session, uploads.get_import(session, import_id), _import_dir())
+    uploads.discard(session, _own_import(session, import_id), _import_dir())
     session.commit()
     return "", 204

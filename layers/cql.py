@@ -2,7 +2,8 @@
 
 pygeofilter parses; the literals it gets wrong or leaves out are ours: CQL2 1.0's BBOX literal (cql2-json's
 {"bbox": [...]} reached pygeofilter's Envelope as x1, x2, y1, y2 and selected the wrong area; cql2-text's
-BBOX(...) was an unknown function), geometry literals with their own CRS, and CASEI/ACCENTI.
+BBOX(...) was an unknown function), geometry literals with their own CRS, literals in the filter-crs of OGC API -
+Features Part 2 (moved to the stored EPSG:4326 by PostGIS once, before the query), and CASEI/ACCENTI.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from pygeofilter.backends.sqlalchemy import filters
 from pygeofilter.backends.sqlalchemy.evaluate import SQLAlchemyFilterEvaluator
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
-from sqlalchemy import Table, func
+from sqlalchemy import LargeBinary, Table, Text, func, literal
+from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid
+from layers.crs import STORAGE_CRS, ServedCrs, stored_box, stored_geometry
 from layers.models import Layer
 
 FILTER_LANGS = ("cql2-text", "cql2-json")
@@ -54,19 +57,24 @@ def _names(node) -> set[str]:
     return found
 
 
-def bbox_geometry(numbers) -> dict:
-    """A CQL2/OGC bbox (minx, miny, maxx, maxy, or with minz/maxz) as a GeoJSON polygon in CRS84.
-
-    A box whose west edge is east of its east edge crosses the antimeridian (OGC API - Features 1, 7.15.3)
-    and becomes two boxes.
-    """
+def box_numbers(numbers) -> list[float]:
+    """The 4 numbers of a CQL2 bbox (4, or 6 with heights, which are dropped), checked to be finite numbers."""
     if not isinstance(numbers, list | tuple) or len(numbers) not in (4, 6) or not all(
         isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in numbers
     ):
         raise Invalid("a bbox is 4 (or 6, with heights) numbers: minx, miny, maxx, maxy", {"parameter": "filter"})
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    minx, miny, maxx, maxy = (float(n) for n in numbers)
+    return [float(n) for n in numbers]
+
+
+def bbox_geometry(numbers) -> dict:
+    """A CQL2/OGC bbox (minx, miny, maxx, maxy, or with minz/maxz) as a GeoJSON polygon in CRS84.
+
+    A box whose west edge is east of its east edge crosses the antimeridian (OGC API - Features 1, 7.15.3)
+    and becomes two boxes.
+    """
+    minx, miny, maxx, maxy = box_numbers(numbers)
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise Invalid("a bbox is minx, miny, maxx, maxy in CRS84 (longitude, latitude); this one is outside "
                       "-180..180 / -90..90 or has miny > maxy", {"parameter": "filter", "bbox": list(numbers)})
@@ -80,13 +88,14 @@ def bbox_geometry(numbers) -> dict:
 
 
 def _json_literals(node):
-    """CQL2-JSON with bbox literals as GeoJSON, ACCENTI as a function call and BETWEEN as pygeofilter reads it."""
+    """CQL2-JSON with bbox literals as calls of BBOX (as cql2-text writes them), ACCENTI as a function call and
+    BETWEEN as pygeofilter reads it."""
     if isinstance(node, list):
         return [_json_literals(v) for v in node]
     if not isinstance(node, dict):
         return node
-    if set(node) == {"bbox"}:
-        return bbox_geometry(node["bbox"])
+    if set(node) == {"bbox"}:  # read in the filter's CRS by the evaluator, as cql2-text's BBOX(...) is
+        return {"function": {"name": "bbox", "arguments": box_numbers(node["bbox"])}}
     op = str(node.get("op", "")).lower()
     args = node.get("args")
     if op == "between" and isinstance(args, list) and len(args) == 3:
@@ -121,24 +130,49 @@ def _geometry_literal(geojson: dict):
     return func.ST_SetSRID(func.ST_GeomFromGeoJSON(text), 4326, type_=Geometry(srid=4326))
 
 
+def _stored_literal(wkb: bytes):
+    return func.ST_GeomFromWKB(literal(wkb, LargeBinary), 4326, type_=Geometry(srid=4326))
+
+
 class _Evaluator(SQLAlchemyFilterEvaluator):
-    """pygeofilter's SQLAlchemy evaluator with CQL2 1.0's literals and functions done as the standard says."""
+    """pygeofilter's SQLAlchemy evaluator with CQL2 1.0's literals and functions done as the standard says; the
+    literals are in *crs* (filter-crs), in that CRS's axis order."""
+
+    def __init__(self, mapping: dict, crs: ServedCrs, session: Session | None):
+        super().__init__(mapping, undefined_as_null=False)
+        self.crs, self.session = crs, session
+
+    def _geometry(self, geojson: dict):
+        if self.crs.is_storage or "crs" in geojson:  # a literal naming its CRS must name CRS84
+            return _geometry_literal(geojson)
+        text = literal(json.dumps(geojson), type_=Text)
+        return _stored_literal(stored_geometry(self.session, func.ST_GeomFromGeoJSON(text), self.crs, "filter-crs"))
+
+    def _box(self, numbers):
+        if self.crs.is_storage:
+            return _geometry_literal(bbox_geometry(numbers))
+        minx, miny, maxx, maxy = box_numbers(numbers)
+        if self.crs.lat_lon:  # EPSG:4326: minlat, minlon, maxlat, maxlon
+            return _geometry_literal(bbox_geometry([miny, minx, maxy, maxx]))
+        return _stored_literal(stored_box(self.session, (minx, miny, maxx, maxy), self.crs, "filter-crs"))
 
     @handle(values.Geometry)
     def geometry(self, node):
-        return _geometry_literal(node.__geo_interface__)
+        return self._geometry(node.__geo_interface__)
 
     @handle(values.Envelope)
     def envelope(self, node):
         # Only cql2-text's ENVELOPE (not CQL2, kept from pygeofilter): minx, maxx, miny, maxy.
-        return _geometry_literal(bbox_geometry([node.x1, node.y1, node.x2, node.y2]))
+        return self._box([node.x1, node.y1, node.x2, node.y2])
 
     @handle(ast.BBox)
     def bbox(self, node, lhs):
         if node.crs and node.crs not in CRS84_NAMES:
-            raise Invalid(f"BBOX in {node.crs} is not supported; only CRS84", {"parameter": "filter"})
-        return func.ST_Intersects(lhs, _geometry_literal(bbox_geometry([node.minx, node.miny, node.maxx,
-                                                                         node.maxy])))
+            raise Invalid(f"BBOX in {node.crs} is not supported; name the CRS with filter-crs",
+                          {"parameter": "filter"})
+        box = (_geometry_literal(bbox_geometry([node.minx, node.miny, node.maxx, node.maxy])) if node.crs
+               else self._box([node.minx, node.miny, node.maxx, node.maxy]))
+        return func.ST_Intersects(lhs, box)
 
     @handle(ast.Like)
     def like(self, node, lhs):
@@ -152,7 +186,7 @@ class _Evaluator(SQLAlchemyFilterEvaluator):
     def function(self, node, *arguments):
         name = node.name.lower()
         if name == "bbox":  # the CQL2 1.0 literal BBOX(minx, miny, maxx, maxy), parsed as a call
-            return _geometry_literal(bbox_geometry(node.arguments))
+            return self._box(node.arguments)
         if name == "lower" and len(arguments) == 1:  # CASEI
             return func.lower(arguments[0])
         if name == "accenti" and len(arguments) == 1:
@@ -164,8 +198,10 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_filter(text: str, lang: str | None, layer: Layer, table: Table):
-    """A condition from a CQL2 filter; unknown properties and syntax errors are 400 with the reason."""
+def parse_filter(text: str, lang: str | None, layer: Layer, table: Table, crs: ServedCrs = STORAGE_CRS,
+                 session: Session | None = None):
+    """A condition from a CQL2 filter whose geometries are in *crs* (filter-crs; *session* moves them to EPSG:4326
+    when it is another than CRS84); unknown properties and syntax errors are 400 with the reason."""
     lang = lang or "cql2-text"
     if lang not in FILTER_LANGS:
         raise Invalid(f"filter-lang must be one of {', '.join(FILTER_LANGS)}", {"parameter": "filter-lang"})
@@ -183,6 +219,6 @@ def parse_filter(text: str, lang: str | None, layer: Layer, table: Table):
         raise Invalid(f"unknown propert{'y' if len(unknown) == 1 else 'ies'}: {', '.join(unknown)}",
                       {"parameter": "filter", "unknown": unknown, "queryables": sorted(mapping)})
     try:
-        return _Evaluator(mapping, undefined_as_null=False).evaluate(tree)
+        return _Evaluator(mapping, crs, session).evaluate(tree)
     except (KeyError, ValueError, TypeError, NotImplementedError, AttributeError) as exc:
         raise Invalid(f"unsupported filter: {exc}", {"parameter": "filter"}) from None

@@ -8,12 +8,17 @@ a province name all give the same positions.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 
 from pyproj import CRS
 from pyproj.exceptions import CRSError
+from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, InternalError, ProgrammingError
+from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid
 
@@ -156,51 +161,140 @@ VN2000_TM3_EPSG = {
     106.0: 9211, 106.25: 9212, 106.5: 9213, 107.0: 9214, 107.25: 9215, 107.5: 9216, 107.75: 5899, 108.0: 5898,
     108.25: 9217, 108.5: 9218,
 }
+# How PostGIS moves geometries to and from VN-2000 fast and exactly. A PROJ string given to ST_Transform as text is
+# parsed again for every row (4 ms a point for a VN-2000 zone: a page of 100 parcels would take seconds); SRIDs of
+# spatial_ref_sys are cached per connection, but PostGIS hands their EPSG codes to PROJ, which picks the datum shift
+# itself: for EPSG:4756 it took "VN-2000 to WGS 84 (1)" at Saigon (0.8 m from the national shift), and the newer
+# TM-3 zones (9205-9218) are not in PostGIS 3.3's table at all. So the national shift is done here as what it is, a
+# 7-parameter Helmert transformation of geocentric coordinates (ST_Affine between EPSG:4978 and EPSG:4326, which are
+# conversions with no choice of shift), and every zone is WGS 84 / UTM 48N (EPSG:32648, a plain projection; VN-2000
+# uses the WGS 84 ellipsoid) applied to the VN-2000 longitude moved by 105° minus the zone's meridian, then scaled by
+# k / 0.9996 about the false easting: a transverse Mercator depends only on the distance from its meridian and is
+# linear in k. Within a few nanometres of pyproj (tests/layers/test_part2_crs.py checks every zone in metres).
+GEOCENTRIC_SRID = 4978
+UTM_BASE_SRID, UTM_BASE_MERIDIAN, UTM_K, FALSE_EASTING = 32648, 105.0, 0.9996, 500000.0
+DEGREE_DECIMALS = 7  # about 1 cm: coordinates in degrees are written with this many decimals
+METRE_DECIMALS = 3  # 1 mm: projected coordinates are written with this many decimals
+
+
+def _helmert_matrices() -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """ST_Affine's 12 arguments (a..i, then the offsets) for VN-2000 -> WGS 84 and back, in geocentric metres, as PROJ
+    reads +towgs84 (position vector; rotations in arc seconds, scale in ppm) and inverts it."""
+    dx, dy, dz, rx, ry, rz, ppm = (float(v) for v in VN2000_TOWGS84.split(","))
+    rx, ry, rz = (math.radians(v / 3600) for v in (rx, ry, rz))
+    scale = 1 + ppm * 1e-6
+    rotation = [[1.0, -rz, ry], [rz, 1.0, -rx], [-ry, rx, 1.0]]
+    shift = (dx, dy, dz)
+    forward = [scale * rotation[i][j] for i in range(3) for j in range(3)]
+    back = [[rotation[j][i] / scale for j in range(3)] for i in range(3)]
+    back_offset = [-sum(back[i][j] * shift[j] for j in range(3)) for i in range(3)]
+    return (*forward, *shift), (*[v for row in back for v in row], *back_offset)
+
+
+TO_WGS84, TO_VN2000 = _helmert_matrices()
 
 
 @dataclass(frozen=True)
 class ServedCrs:
-    """A coordinate system clients may ask for (crs, bbox-crs) or write in (Content-Crs).
+    """A coordinate system clients may ask for (crs, bbox-crs, filter-crs) or write in (Content-Crs).
 
-    *proj* is the PROJ definition PostGIS transforms with (None for CRS84, the storage CRS); VN-2000 always carries
-    the national shift, as in files. *lat_lon*: the axis order is latitude first (EPSG:4326).
+    *proj* is its PROJ definition (None for CRS84, the storage CRS); VN-2000 always carries the national shift, as in
+    files. *lat_lon*: the axis order is latitude first (EPSG:4326). PostGIS moves geometries between it and the stored
+    EPSG:4326 through *srid*, or for a VN-2000 zone through its *meridian* and scale factor *k* (see UTM_BASE_SRID).
+    *decimals*: the output grid, in the CRS's own unit.
     """
 
     uri: str
     title: str
     proj: str | None
     lat_lon: bool = False
+    srid: int | None = None
+    meridian: float | None = None
+    k: float = UTM_K
+    decimals: int = DEGREE_DECIMALS
 
     @property
     def is_storage(self) -> bool:
         return self.proj is None
+
+    @property
+    def is_geographic(self) -> bool:
+        """Longitude and latitude (CRS84, or EPSG:4326 with latitude first)."""
+        return self.is_storage or self.lat_lon
+
+    @property
+    def grid(self) -> float:
+        """The grid served coordinates are snapped to: 1e-7 degree or 1 mm."""
+        return 10.0**-self.decimals
+
+    @property
+    def content_crs(self) -> str:
+        """The Content-Crs header naming this CRS."""
+        return f"<{self.uri}>"
+
+    def from_storage(self, geom):
+        """A PostGIS expression: *geom* (EPSG:4326, longitude first) in this CRS, in its axis order."""
+        if self.is_storage:
+            return geom
+        if self.lat_lon:
+            return func.ST_FlipCoordinates(geom)
+        if self.meridian is None:
+            return func.ST_Transform(geom, self.srid)
+        geocentric = func.ST_Transform(func.ST_Force3D(geom), GEOCENTRIC_SRID)
+        vn2000 = func.ST_SetSRID(func.ST_Affine(geocentric, *TO_VN2000), GEOCENTRIC_SRID)
+        longitude_latitude = func.ST_Force2D(func.ST_Transform(vn2000, 4326))
+        moved = func.ST_Translate(longitude_latitude, UTM_BASE_MERIDIAN - self.meridian, 0.0)
+        utm = func.ST_Transform(moved, UTM_BASE_SRID)
+        if self.k == UTM_K:
+            return utm
+        r = self.k / UTM_K
+        return func.ST_Affine(utm, r, 0.0, 0.0, r, FALSE_EASTING * (1 - r), 0.0)
+
+    def to_storage(self, geom):
+        """A PostGIS expression: *geom* (coordinates in this CRS, any SRID) as stored, EPSG:4326 longitude first."""
+        if self.is_storage:
+            return func.ST_SetSRID(geom, 4326)
+        if self.lat_lon:
+            return func.ST_SetSRID(func.ST_FlipCoordinates(geom), 4326)
+        if self.meridian is None:
+            return func.ST_Transform(func.ST_SetSRID(geom, self.srid), 4326)
+        r = self.k / UTM_K
+        utm = geom if self.k == UTM_K else func.ST_Affine(geom, 1 / r, 0.0, 0.0, 1 / r,
+                                                          -FALSE_EASTING * (1 - r) / r, 0.0)
+        longitude_latitude = func.ST_Transform(func.ST_SetSRID(utm, UTM_BASE_SRID), 4326)
+        moved = func.ST_Translate(longitude_latitude, self.meridian - UTM_BASE_MERIDIAN, 0.0)
+        geocentric = func.ST_Transform(func.ST_Force3D(moved), GEOCENTRIC_SRID)
+        wgs84 = func.ST_SetSRID(func.ST_Affine(geocentric, *TO_WGS84), GEOCENTRIC_SRID)
+        return func.ST_Force2D(func.ST_Transform(wgs84, 4326))
 
 
 def _served() -> dict[str, ServedCrs]:
     entries = [
         ServedCrs(CRS84, "WGS 84 longitude/latitude (CRS84)", None),
         ServedCrs(EPSG_URI + "4326", "WGS 84 latitude/longitude (EPSG:4326)", "+proj=longlat +datum=WGS84 +no_defs",
-                  lat_lon=True),
-        ServedCrs(EPSG_URI + "3857", "Web Mercator (EPSG:3857)", "EPSG:3857"),
+                  lat_lon=True, srid=4326),
+        ServedCrs(EPSG_URI + "3857", "Web Mercator (EPSG:3857)", "EPSG:3857", srid=3857, decimals=METRE_DECIMALS),
     ]
     for code, meridian in VN2000_EPSG_UTM.items():
         entries.append(ServedCrs(EPSG_URI + str(code), f"VN-2000 / UTM {48 if meridian == 105.0 else 49}N "
-                                 f"(EPSG:{code})", vn2000_proj(meridian, 0.9996)))
+                                 f"(EPSG:{code})", vn2000_proj(meridian, UTM_K), meridian=meridian,
+                                 decimals=METRE_DECIMALS))
     for meridian, code in sorted(VN2000_TM3_EPSG.items()):
         degrees, minutes = int(meridian), round((meridian % 1) * 60)
         entries.append(ServedCrs(EPSG_URI + str(code), f"VN-2000 / TM-3 {degrees}°{minutes:02d}' (EPSG:{code})",
-                                 vn2000_proj(meridian)))
+                                 vn2000_proj(meridian), meridian=meridian, k=0.9999, decimals=METRE_DECIMALS))
     return {e.uri: e for e in entries}
 
 
 SERVED_CRS: dict[str, ServedCrs] = _served()
+STORAGE_CRS = SERVED_CRS[CRS84]  # geometries are stored in EPSG:4326 with longitude first, that is CRS84's order
 
 
 def served_crs(uri: str | None, parameter: str) -> ServedCrs:
     """The served CRS a parameter or header names (its URI, or the short EPSG:n / [EPSG:n] forms); CRS84 when
     absent; a 400 listing the choices otherwise."""
-    if uri is None or uri == "":
-        return SERVED_CRS[CRS84]
+    if uri is None:
+        return STORAGE_CRS
     text = uri.strip().strip("[]<>")  # Content-Crs writes <uri>, bbox-crs may be a safe CURIE [EPSG:n]
     match = re.fullmatch(r"(?i)epsg:(\d+)", text)
     if match:
@@ -209,6 +303,59 @@ def served_crs(uri: str | None, parameter: str) -> ServedCrs:
         text = CRS84
     found = SERVED_CRS.get(text)
     if found is None:
-        raise Invalid(f"{parameter} must be one of the coordinate systems this server offers",
-                      {"parameter": parameter, "supported": list(SERVED_CRS)})
+        raise Invalid(f"{parameter} {uri!r} is not one of the coordinate systems this server offers: "
+                      f"{', '.join(SERVED_CRS)}", {"parameter": parameter, "supported": list(SERVED_CRS)})
     return found
+
+
+def _checked_bounds(bounds, crs: ServedCrs, parameter: str) -> None:
+    minx, miny, maxx, maxy = bounds
+    if not (all(v is not None and math.isfinite(v) for v in bounds)
+            and -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise Invalid(f"{parameter}: the coordinates in {crs.title} lie outside longitude -180..180 / latitude "
+                      "-90..90 once transformed", {"parameter": parameter, "crs": crs.uri})
+
+
+def _guard(session: Session):
+    """A savepoint around a statement that may fail, in a transaction (the error would abort it); nothing on a read
+    session in autocommit, which has no transaction to keep and where a savepoint is an error."""
+    if session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return contextlib.nullcontext()
+    return session.begin_nested()
+
+
+def stored_geometry(session: Session, geometry, crs: ServedCrs, parameter: str) -> bytes:
+    """A geometry expression with coordinates in *crs* (a bbox, a filter's literal) moved by PostGIS to the stored
+    EPSG:4326, as WKB for the query that uses it (transformed once here, not once per row there). A 400 naming
+    *parameter* when PostGIS cannot transform it or it falls outside longitude/latitude."""
+    stored = select(geometry.label("given"), crs.to_storage(geometry).label("g")).subquery()
+    g = stored.c.g
+    # Moved back, it must land where it was given: far outside a projection's domain PROJ wraps or folds
+    # coordinates (x = 1e12 in Web Mercator comes back as another longitude) instead of failing.
+    back = func.ST_HausdorffDistance(func.ST_SetSRID(crs.from_storage(g), 0), func.ST_SetSRID(stored.c.given, 0))
+    statement = select(func.ST_AsBinary(g), func.ST_XMin(g), func.ST_YMin(g), func.ST_XMax(g), func.ST_YMax(g),
+                       back)
+    try:
+        with _guard(session):
+            wkb, *bounds, moved_back = session.execute(statement).one()
+    except (DataError, InternalError, ProgrammingError) as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "cannot be transformed"
+        raise Invalid(f"{parameter}: the coordinates cannot be read in {crs.title}: {reason}",
+                      {"parameter": parameter, "crs": crs.uri}) from None
+    _checked_bounds(bounds, crs, parameter)
+    if moved_back is None or not moved_back <= 10 * crs.grid:
+        raise Invalid(f"{parameter}: the coordinates lie outside the area where {crs.title} is defined",
+                      {"parameter": parameter, "crs": crs.uri})
+    return bytes(wkb)
+
+
+def stored_box(session: Session, box: tuple[float, float, float, float], crs: ServedCrs, parameter: str) -> bytes:
+    """A box (minx, miny, maxx, maxy in *crs*'s axis order) as the stored EPSG:4326 polygon it covers, as WKB. Its
+    edges are divided into 64 parts before being transformed: a projected box's edges are curves in degrees."""
+    minx, miny, maxx, maxy = box
+    if minx > maxx or miny > maxy:
+        raise Invalid(f"{parameter}: a box in {crs.title} needs minx <= maxx and miny <= maxy",
+                      {"parameter": parameter, "crs": crs.uri})
+    step = max(maxx - minx, maxy - miny) / 64 or 1.0
+    envelope = func.ST_Segmentize(func.ST_MakeEnvelope(minx, miny, maxx, maxy), step)
+    return stored_geometry(session, envelope, crs, parameter)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DataError, InternalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from gisserver.core import audit
-from gisserver.core.exceptions import Conflict, Invalid, NotFound, PreconditionFailed
+from gisserver.core.exceptions import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from layers import history
 from layers.crs import ServedCrs
 from layers.features import feature_json
@@ -104,13 +104,7 @@ def check_geometry(session: Session, layer: Layer, geometry: dict, crs: ServedCr
     """Parse, reproject and check a GeoJSON geometry in PostGIS; a 400 saying what is wrong, else WKB in 4326."""
     text = json.dumps(geometry)
     parsed = func.ST_Force2D(func.ST_GeomFromGeoJSON(literal(text, Text)))
-    if crs.is_storage:
-        stored = func.ST_SetSRID(parsed, 4326)
-    elif crs.lat_lon:
-        stored = func.ST_SetSRID(func.ST_FlipCoordinates(parsed), 4326)
-    else:
-        stored = func.ST_Transform(parsed, literal(crs.proj, Text), 4326)
-    inner = select(stored.label("g")).subquery()
+    inner = select(crs.to_storage(parsed).label("g")).subquery()
     g = inner.c.g
     statement = select(func.GeometryType(g), func.ST_IsEmpty(g), func.ST_XMin(g), func.ST_YMin(g), func.ST_XMax(g),
                        func.ST_YMax(g), func.ST_IsValidReason(g), func.ST_AsBinary(g))
@@ -224,8 +218,15 @@ def _current(session: Session, table, fid: int):
     return session.execute(select(table.c.fid, table.c.change_id).where(table.c.fid == fid)).one_or_none()
 
 
-def check_if_match(session: Session, table, fid: int, if_match: list[str] | None, current_change: int) -> None:
-    """A stale If-Match is a 412 carrying the feature's current version (its ETag and GeoJSON)."""
+def check_if_match(session: Session, table, fid: int, if_match: list[str] | None, current_change: int, *,
+                   required: bool = False) -> None:
+    """A stale If-Match is a 412 carrying the feature's current version (its ETag and GeoJSON); none at all is a
+    428 when *required* (every write over HTTP: two planners editing one feature must not overwrite each other
+    unknowingly, so a client says which version it changes, or `*` to change whatever is there)."""
+    if if_match is None and required:
+        raise PreconditionRequired(
+            f"send If-Match with the ETag of the version of feature {fid} you are changing (GET the feature: its "
+            "answer carries it), or If-Match: * to change whatever version is there", {"header": "If-Match"})
     if not if_match or "*" in if_match:
         return
     current = etag_of(current_change)
@@ -281,7 +282,8 @@ def create_feature(session: Session, layer: Layer, edit: Edit, *, actor: str, co
 
 
 def change_feature(session: Session, layer: Layer, fid_text, edit: Edit, *, actor: str, comment: str,
-                   crs: ServedCrs, if_match: list[str] | None, partial: bool) -> EditResult:
+                   crs: ServedCrs, if_match: list[str] | None, partial: bool,
+                   require_if_match: bool = False) -> EditResult:
     """Replace a feature (PUT: geometry and every property) or update it (PATCH: what the patch names)."""
     fid = _fid(fid_text)
     history.lock(session, layer)
@@ -289,7 +291,7 @@ def change_feature(session: Session, layer: Layer, fid_text, edit: Edit, *, acto
     current = _current(session, table, fid)
     if current is None:
         raise NotFound(f"no feature {fid} in {layer.name}")
-    check_if_match(session, table, fid, if_match, current.change_id)
+    check_if_match(session, table, fid, if_match, current.change_id, required=require_if_match)
     if edit.given_id is not None and str(edit.given_id) != str(fid):
         raise Invalid(f"the body's id {edit.given_id!r} names another feature than {fid}",
                       {"field": "id", "reason": "id_mismatch"})
@@ -309,14 +311,14 @@ def change_feature(session: Session, layer: Layer, fid_text, edit: Edit, *, acto
 
 
 def delete_feature(session: Session, layer: Layer, fid_text, *, actor: str, comment: str,
-                   if_match: list[str] | None) -> EditResult:
+                   if_match: list[str] | None, require_if_match: bool = False) -> EditResult:
     fid = _fid(fid_text)
     history.lock(session, layer)
     table = data_table(layer)
     current = _current(session, table, fid)
     if current is None:
         raise NotFound(f"no feature {fid} in {layer.name}")
-    check_if_match(session, table, fid, if_match, current.change_id)
+    check_if_match(session, table, fid, if_match, current.change_id, required=require_if_match)
     change = history.begin_change(session, layer, "delete", actor=actor, comment=comment, fid=fid)
     history.keep_row(session, table, fid, change)
     session.execute(delete(table).where(table.c.fid == fid))

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Integer,
+    LargeBinary,
     Table,
     Text,
     and_,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
 from layers.catalog import data_table
+from layers.crs import STORAGE_CRS, ServedCrs
 from layers.history import DataAt
 from layers.models import Layer
 from layers.storage import attribute_columns
@@ -38,8 +40,6 @@ from layers.storage import attribute_columns
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 10
 JSON_PAIRS = 50  # json_build_object takes at most 100 arguments
-OUTPUT_DECIMALS = 7  # about 1 cm: GeoJSON coordinates are written with this many decimals
-OUTPUT_GRID = 10.0**-OUTPUT_DECIMALS
 
 
 @dataclass
@@ -47,11 +47,13 @@ class ItemQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     after: int | None = None  # keyset cursor: only features with a larger fid (the `next` links carry it)
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: tuple[float, float, float, float] | None = None  # longitude/latitude (CRS84 or EPSG:4326 turned round)
+    area: bytes | None = None  # a bbox given in a projected CRS, as the EPSG:4326 polygon it covers (WKB)
     datetime_range: tuple[datetime | None, datetime | None] | None = None
     properties: dict[str, str] = field(default_factory=dict)  # original attribute name -> value
     filter_expression: object = None  # a SQLAlchemy condition from layers.cql
     at: DataAt | None = None  # the layer as it was at an instant (history.state_at), instead of now
+    crs: ServedCrs = STORAGE_CRS  # the CRS the features are served in (Part 2's crs parameter)
 
 
 @dataclass
@@ -77,31 +79,34 @@ def properties_json(table: Table):
     return merged
 
 
-def served_geometry(table: Table):
-    """The geometry as served in GeoJSON: on the grid of OUTPUT_DECIMALS, and still valid there.
+def served_geometry(table: Table, crs: ServedCrs = STORAGE_CRS):
+    """The geometry as served: in *crs*, on its grid (1e-7 degree, or 1 mm in a projected CRS), and still valid
+    there.
 
     Rounding alone broke valid polygons (Natural Earth's Sudan: a self-intersection at 7 decimals). Snapping
     first shows what the client will get; the few that are invalid on the grid are rebuilt by
-    ST_ReducePrecision, whose output is valid, on the grid and of the same dimension. Points need neither.
+    ST_ReducePrecision, whose output is valid, on the grid and of the same dimension. Points need neither. A
+    reprojected polygon is checked the same way: the transformation itself can move a vertex across an edge.
     """
-    geom = table.c.geom
-    kind = geom.type.geometry_type
+    geom = crs.from_storage(table.c.geom)
+    kind = table.c.geom.type.geometry_type
     if kind in ("POINT", "MULTIPOINT"):
         return geom
-    snapped = func.ST_SnapToGrid(geom, OUTPUT_GRID)
+    snapped = func.ST_SnapToGrid(geom, crs.grid)
     if kind in ("LINESTRING", "MULTILINESTRING"):
         return snapped  # a snapped line is always valid: a part that collapses is dropped
     # Only polygons pay for the check (about 13 us each; a page of 100 parcels went from 2.9 to 4.1 ms of SQL).
     # ST_IsValidReason, not ST_IsValid: the latter writes a NOTICE for every invalid geometry it meets.
     return case((func.ST_IsValidReason(snapped) == "Valid Geometry", snapped),
-                else_=func.ST_ReducePrecision(geom, OUTPUT_GRID))
+                else_=func.ST_ReducePrecision(geom, crs.grid))
 
 
-def feature_json(table: Table):
+def feature_json(table: Table, crs: ServedCrs = STORAGE_CRS):
     return func.json_build_object(
         "type", "Feature",
         "id", table.c.fid,
-        "geometry", cast(func.ST_AsGeoJSON(served_geometry(table), OUTPUT_DECIMALS), JSON),
+        # Options 0: no "crs" member (PostGIS would name the SRID it computed in; Content-Crs names the CRS).
+        "geometry", cast(func.ST_AsGeoJSON(served_geometry(table, crs), crs.decimals, 0), JSON),
         "properties", properties_json(table),
     )
 
@@ -131,7 +136,10 @@ def parse_cursor(value: str | None) -> int | None:
     return int(value)
 
 
-def parse_bbox(value: str | None):
+def parse_bbox(value: str | None, crs: ServedCrs = STORAGE_CRS):
+    """The bbox parameter in *crs* (bbox-crs): longitude/latitude for CRS84 and for EPSG:4326, whose numbers come
+    latitude first (minlat, minlon, maxlat, maxlon); a projected CRS's numbers as they are (the caller moves the
+    box to EPSG:4326 with crs.stored_box)."""
     if not value:
         return None
     try:
@@ -142,9 +150,15 @@ def parse_bbox(value: str | None):
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
         raise Invalid("bbox must be 4 or 6 comma-separated numbers", {"parameter": "bbox"})
+    if not crs.is_geographic:
+        return tuple(numbers)
+    if crs.lat_lon:
+        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
     minx, miny, maxx, maxy = numbers
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise Invalid("bbox is outside -180..180 / -90..90 or has miny > maxy", {"parameter": "bbox"})
+        order = "minlat,minlon,maxlat,maxlon" if crs.lat_lon else "minlon,minlat,maxlon,maxlat"
+        raise Invalid(f"bbox ({order} in {crs.title}) is outside -180..180 / -90..90 or has its minimum latitude "
+                      "above its maximum", {"parameter": "bbox"})
     return minx, miny, maxx, maxy
 
 
@@ -214,6 +228,9 @@ def conditions(attributes: list[dict], table: Table, q: ItemQuery) -> list:
             envelopes = [func.ST_MakeEnvelope(minx, miny, 180, maxy, 4326),
                          func.ST_MakeEnvelope(-180, miny, maxx, maxy, 4326)]
         where.append(or_(*[func.ST_Intersects(table.c.geom, e) for e in envelopes]))
+    if q.area is not None:
+        area = func.ST_GeomFromWKB(bindparam("area", q.area, type_=LargeBinary), 4326)
+        where.append(func.ST_Intersects(table.c.geom, area))
     if q.datetime_range:
         column = temporal_column(attributes, table)
         if column is None:
@@ -243,7 +260,7 @@ def _run(session: Session, statement, params: dict | None = None):
         raise Invalid(f"the query cannot be run: {reason}", {"parameter": "filter"}) from None
 
 
-def _page_statement(table: Table, where, count: bool):
+def _page_statement(table: Table, where, count: bool, crs: ServedCrs = STORAGE_CRS):
     """One page as JSON text, its last fid, whether more follow, and (if *count*) numberMatched, in one statement.
 
     The page's ids are found first (OFFSET/LIMIT over ids alone) and only those rows are turned into JSON:
@@ -256,7 +273,7 @@ def _page_statement(table: Table, where, count: bool):
            .offset(bindparam("offset", type_=Integer)).cte("ids"))
     # CTEs used more than once: PostgreSQL runs each once (a deep filtered offset is skipped once, not thrice).
     page_ids = select(ids.c.fid).order_by(ids.c.fid).limit(bindparam("limit", type_=Integer)).cte("page_ids")
-    page = select(feature_json(table).label("f"), table.c.fid).join_from(
+    page = select(feature_json(table, crs).label("f"), table.c.fid).join_from(
         page_ids, table, table.c.fid == page_ids.c.fid).subquery("page")
     # Text straight from PostGIS: no parsing and re-serialising of every feature in Python.
     aggregated = func.json_agg(aggregate_order_by(page.c.f, page.c.fid))
@@ -272,7 +289,7 @@ def _page_statement(table: Table, where, count: bool):
 
 
 @functools.lru_cache(maxsize=512)
-def _plain_page_statement(table: Table, with_bbox: bool, count: bool):
+def _plain_page_statement(table: Table, with_bbox: bool, count: bool, crs: ServedCrs):
     """The common request (a bbox or nothing, paged) as one statement object per table version.
 
     SQLAlchemy memoises the cache key of a statement object, so reusing it skips rebuilding and
@@ -282,7 +299,7 @@ def _plain_page_statement(table: Table, with_bbox: bool, count: bool):
     if with_bbox:
         corners = [bindparam(name, type_=Float(53)) for name in ("minx", "miny", "maxx", "maxy")]
         where = func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*corners, 4326))
-    return _page_statement(table, where, count=count)
+    return _page_statement(table, where, count=count, crs=crs)
 
 
 def _covers(bbox, extent) -> bool:
@@ -305,30 +322,64 @@ def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
     table = data_table(layer)
     params = {"limit": q.limit, "offset": q.offset, "after": q.after or 0}
     bbox = None if _covers(q.bbox, layer.extent) else q.bbox
-    plain = not (q.datetime_range or q.properties or q.filter_expression is not None)
+    plain = not (q.datetime_range or q.properties or q.filter_expression is not None or q.area is not None)
     unfiltered = plain and bbox is None
     count = not unfiltered and q.after is None
-    if unfiltered and q.offset and _dense(session, layer, table):
+    if unfiltered and q.offset:
         # An imported layer's fids are its row numbers 1..n (storage.create_and_load), so the n-th feature is
-        # fid n: an offset is a keyset and costs nothing to skip.
-        params.update(after=params["after"] + q.offset, offset=0)
+        # fid n, or n plus the ids deleted before it once features were deleted: an offset is a keyset either way.
+        params.update(after=_fid_after(session, layer, table, params["after"], q.offset), offset=0)
     if plain and (bbox is None or bbox[0] <= bbox[2]):
-        statement = _plain_page_statement(table, bbox is not None, count)
+        statement = _plain_page_statement(table, bbox is not None, count, q.crs)
         if bbox:
             params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
     else:
         statement = _page_statement(table, and_(true(), *conditions(layer.attributes, table, replace(q, bbox=bbox))),
-                                    count=count)
+                                    count=count, crs=q.crs)
     return _page(session, statement, params, count, layer.feature_count if unfiltered else None)
 
 
-def _dense(session: Session, layer: Layer, table: Table) -> bool:
-    """Whether the layer's fids are exactly 1..n, so that the n-th feature is fid n. An import numbers its rows
-    so; a feature deleted in the workspace leaves a gap (fids are never reused, the history keeps them), and then
-    an offset must be counted. max(fid) is one step down the primary key's index."""
-    if not layer.feature_count:
-        return False
-    return session.execute(select(func.max(table.c.fid))).scalar() == layer.feature_count
+# (data table, data version, last change) -> the ranges of ids below the largest that no feature holds: a data
+# version never changes once it is current, so they are found once per edit, not once per page.
+_GAPS: dict[tuple, list[tuple[int, int]]] = {}
+
+
+def id_gaps(session: Session, layer: Layer, table: Table) -> list[tuple[int, int]]:
+    """The (first, last) ranges of ids missing from the layer's 1..max(fid), in order. None when max(fid) is the
+    feature count (one step down the primary key's index: an import numbers its rows so); else one pass over the
+    primary key's index (about 0.2 s for a million features), kept until the next change of the layer. A feature
+    deleted in the workspace leaves a gap: fids are never reused, the history keeps them."""
+    key = (table.name, layer.data_version, str(layer.updated_at))
+    cached = _GAPS.get(key)
+    if cached is not None:
+        return cached
+    if session.execute(select(func.max(table.c.fid))).scalar() in (layer.feature_count, None):
+        gaps = []
+    else:
+        previous = func.lag(table.c.fid, 1, 0).over(order_by=table.c.fid)
+        ordered = select(table.c.fid, previous.label("previous")).subquery()
+        gaps = [(first, last) for first, last in session.execute(
+            select(ordered.c.previous + 1, ordered.c.fid - 1).where(ordered.c.fid > ordered.c.previous + 1)
+            .order_by(ordered.c.fid))]
+    if len(_GAPS) > 256:
+        _GAPS.clear()
+    _GAPS[key] = gaps
+    return gaps
+
+
+def _fid_after(session: Session, layer: Layer, table: Table, after: int, offset: int) -> int:
+    """The fid *offset* features after fid *after* (the keyset an unfiltered offset stands for): walking up from
+    *after*, the ids no feature holds are stepped over."""
+    position, remaining = after, offset
+    for first, last in id_gaps(session, layer, table):
+        if last <= position:
+            continue
+        features_before_gap = max(first - position - 1, 0)
+        if remaining <= features_before_gap:
+            return position + remaining
+        remaining -= features_before_gap
+        position = last
+    return position + remaining
 
 
 def _page(session: Session, statement, params: dict, count: bool, catalog_count: int | None) -> ItemPage:
@@ -343,7 +394,8 @@ def _items_at(session: Session, q: ItemQuery) -> ItemPage:
     rows = q.at.rows
     if rows is None:  # the layer did not exist yet
         return ItemPage(features_json="[]", number_matched=0, number_returned=0)
-    statement = _page_statement(rows, and_(true(), *conditions(q.at.attributes, rows, q)), count=q.after is None)
+    statement = _page_statement(rows, and_(true(), *conditions(q.at.attributes, rows, q)), count=q.after is None,
+                                crs=q.crs)
     return _page(session, statement, {"limit": q.limit, "offset": q.offset, "after": q.after or 0},
                  q.after is None, None)
 
@@ -354,14 +406,15 @@ class Item:
     change_id: int  # the change that made this state of the feature (its ETag)
 
 
-def item(session: Session, layer: Layer, fid: str, at: DataAt | None = None) -> Item:
-    """One feature as GeoJSON text, now or as it was at an instant."""
+def item(session: Session, layer: Layer, fid: str, at: DataAt | None = None,
+         crs: ServedCrs = STORAGE_CRS) -> Item:
+    """One feature as GeoJSON text in *crs*, now or as it was at an instant."""
     if not re.fullmatch(r"\d{1,18}", fid or ""):
         raise NotFound(f"no feature {fid!r}")
     table = data_table(layer) if at is None else at.rows
     row = None
     if table is not None:
-        row = session.execute(select(cast(feature_json(table), Text), table.c.change_id)
+        row = session.execute(select(cast(feature_json(table, crs), Text), table.c.change_id)
                               .where(table.c.fid == int(fid))).one_or_none()
     if row is None:
         when = f" at {at.at.isoformat()}" if at is not None else ""

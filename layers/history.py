@@ -107,6 +107,7 @@ class DataAt:
     table: Table | None
     geometry_type: str
     attributes: list[dict]
+    pruned_before: datetime | None = None  # the table's prune horizon (LayerTable.pruned_before)
 
     @cached_property
     def rows(self):
@@ -123,7 +124,20 @@ def state_at(session: Session, layer, at: datetime) -> DataAt:
     if row is None:
         return DataAt(at=at, table=None, geometry_type=layer.geometry_type, attributes=layer.attributes)
     return DataAt(at=at, table=build_table(row.data_table, row.geometry_type, row.attributes),
-                  geometry_type=row.geometry_type, attributes=row.attributes)
+                  geometry_type=row.geometry_type, attributes=row.attributes, pruned_before=row.pruned_before)
+
+
+def state_key(session: Session, layer, state: DataAt) -> str:
+    """What the layer's data at state.at depends on, and nothing later: the data table of that instant, the last
+    change made at or before it, and a prune that forgot states of that instant (its horizon lies after it).
+    Changes after the instant do not move it (a tile of 1 July stays cached however much is edited since); a change
+    up to the instant (the instant may lie ahead) does. One lookup on (layer_id, at)."""
+    if state.table is None:
+        return "none"
+    last = session.scalar(select(func.max(LayerChange.id)).where(LayerChange.layer_id == layer.id,
+                                                                 LayerChange.at <= state.at))
+    pruned = state.pruned_before if state.pruned_before and state.at < state.pruned_before else None
+    return f"{state.table.name}:{last}:{pruned.isoformat() if pruned else ''}"
 
 
 def snapshot(live: Table, at: datetime):
@@ -325,6 +339,8 @@ def prune(session: Session, before: datetime, *, layer=None) -> dict:
             hist = history_table(build_table(row.data_table, row.geometry_type, row.attributes))
             result = session.execute(hist.delete().where(func.upper(hist.c.valid) <= before))
             deleted_rows += result.rowcount
+            if result.rowcount and (row.pruned_before is None or row.pruned_before < before):
+                row.pruned_before = before  # what instants before it read has changed (tiles' ETags follow)
     summary = {"before": before.isoformat(), "tables_dropped": dropped_tables, "states_deleted": deleted_rows,
                "layer": layer.name if layer is not None else None}
     audit.record(session, "prune_history", "layer_data_tables", None, summary)

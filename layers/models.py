@@ -91,6 +91,8 @@ class LayerTable(Base):
     geometry_type: Mapped[str] = mapped_column(String(32))
     attributes: Mapped[list[dict]] = mapped_column(JSONB)
     valid: Mapped[object] = mapped_column(TSTZRANGE)
+    # The latest instant `layers history prune` forgot this table's earlier states before (None: never pruned).
+    pruned_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 IMPORT_STATUSES = ("created", "reading", "needs_choice", "ready", "failed", "published", "discarded")
@@ -115,5 +117,7 @@ class LayerImport(Base):
     staged_table: Mapped[str | None] = mapped_column(String(63))
     published_layer: Mapped[str | None] = mapped_column(String(63))
     created_by: Mapped[str] = mapped_column(Text, default="")
+    # The person who uploaded it: only they (and admins) may read, publish or discard it.
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,6 +1,6 @@
-"""OGC API - Features (Part 1 Core, Part 3 Filtering, Part 4 Create/Replace/Update/Delete) and OGC API - Tiles under
-/ogc, the same tiles in XYZ form under /api/layers, and identify; items and tiles also as they were at an instant
-(`at=`)."""
+"""OGC API - Features (Part 1 Core, Part 2 CRS by reference, Part 3 Filtering, Part 4 Create/Replace/Update/Delete)
+and OGC API - Tiles under /ogc, the same tiles in XYZ form under /api/layers, and identify; items and tiles also as
+they were at an instant (`at=`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from gisserver.core.http import (
 from gisserver.core.maps import city_map, embed_map
 from layers import catalog, cql, editing, features, history, identify, tiles, tilesets
 from layers.catalog import data_table
-from layers.crs import ServedCrs, served_crs
+from layers.crs import CRS84, SERVED_CRS, STORAGE_CRS, ServedCrs, served_crs, stored_box
 from layers.models import Layer
 from layers.openapi import openapi_document
 
@@ -44,15 +44,12 @@ HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 RESERVED = {"f", "limit", "offset", "cursor", "bbox", "bbox-crs", "datetime", "filter", "filter-lang", "filter-crs",
             "crs", "at"}
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-SUPPORTED_CRS = [CRS84]
-CRS_PARAMETERS = ("crs", "bbox-crs", "filter-crs")
-CONTENT_CRS = {"Content-Crs": f"<{CRS84}>"}
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -156,7 +153,8 @@ def _collection(layer: Layer) -> dict:
         "description": layer.description,
         "keywords": [k for k in (layer.category, layer.group_name) if k],
         "itemType": "feature",
-        "crs": [CRS84],
+        # Part 2: every CRS the items can be served in (crs=) and boxes and filters given in (bbox-crs, filter-crs).
+        "crs": list(SERVED_CRS),
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
         "links": [
@@ -233,46 +231,46 @@ def queryables(collection_id: str):
     return _json(body, "application/schema+json")
 
 
-def _check_crs_parameters() -> None:
-    """Only CRS84 until Part 2 (CRS by reference) is implemented.
-
-    EPSG:4326 used to be accepted and read as lon/lat; its axis order is lat/lon, so a client that sent it
-    correctly got wrong or empty answers. Refused instead, naming what is supported.
-    """
-    for parameter in CRS_PARAMETERS:
-        value = request.args.get(parameter)
-        if value is not None and value != CRS84:
-            raise Invalid(f"{parameter} {value!r} is not supported; the supported CRS is {CRS84} "
-                          "(longitude, latitude)", {"parameter": parameter, "supported": SUPPORTED_CRS})
 def _data_at(layer: Layer) -> history.DataAt | None:
     """The layer as it was at the instant of the `at` parameter (None: as it is now)."""
     instant = history.parse_instant(request.args.get("at"))
     return history.state_at(db_read_session(), layer, instant) if instant else None
 
 
-def _item_query(layer: Layer) -> features.ItemQuery:
+def _output_crs(html: bool) -> ServedCrs:
+    """The crs parameter (Part 2); HTML pages draw their maps in longitude/latitude whatever it says."""
+    crs = served_crs(request.args.get("crs"), "crs")
+    return STORAGE_CRS if html else crs
+
+
+def _item_query(layer: Layer, html: bool) -> features.ItemQuery:
     at = _data_at(layer)
     attributes = at.attributes if at is not None else layer.attributes
     names = {a["name"] for a in attributes}
     unknown = [k for k in request.args if k not in RESERVED and k not in names]
     if unknown:
         raise Invalid(f"unknown parameter(s): {', '.join(unknown)}", {"queryables": sorted(names)})
-    _check_crs_parameters()
+    bbox_crs = served_crs(request.args.get("bbox-crs"), "bbox-crs")
+    filter_crs = served_crs(request.args.get("filter-crs"), "filter-crs")
     q = features.ItemQuery(
         limit=features.parse_limit(request.args.get("limit")),
         offset=features.parse_offset(request.args.get("offset")),
         after=features.parse_cursor(request.args.get("cursor")),
-        bbox=features.parse_bbox(request.args.get("bbox")),
+        bbox=features.parse_bbox(request.args.get("bbox"), bbox_crs),
         datetime_range=features.parse_datetime(request.args.get("datetime")),
         properties={k: v for k, v in request.args.items() if k in names},
         at=at,
+        crs=_output_crs(html),
     )
+    if q.bbox is not None and not bbox_crs.is_geographic:
+        # A box in metres: PostGIS turns it into the longitude/latitude polygon it covers, once.
+        q.area, q.bbox = stored_box(db_read_session(), q.bbox, bbox_crs, "bbox-crs"), None
     if request.args.get("filter"):
         # In the past, the filter speaks of the attributes the layer had then, over the rows valid then.
         schema, table = (layer, data_table(layer)) if at is None else (at, at.rows)
         if table is not None:
             q.filter_expression = cql.parse_filter(request.args["filter"], request.args.get("filter-lang"), schema,
-                                                   table)
+                                                   table, filter_crs, db_read_session())
     return q
 
 
@@ -335,7 +333,7 @@ def _coordinates(geometry: dict):
 def items(collection_id: str):
     html = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML}) == "html"
     layer = _layer(collection_id)
-    q = _item_query(layer)
+    q = _item_query(layer, html)
     page = features.items(db_read_session(), layer, q)
     links = _items_links(layer, q, page, html)
     if html:
@@ -349,7 +347,8 @@ def items(collection_id: str):
     if page.number_matched is None:
         del envelope["numberMatched"]
     head = json.dumps(envelope, ensure_ascii=False)
-    return Response(head[:-1] + ', "features": ' + page.features_json + "}", mimetype=GEOJSON, headers=CONTENT_CRS)
+    return Response(head[:-1] + ', "features": ' + page.features_json + "}", mimetype=GEOJSON,
+                    headers={"Content-Crs": q.crs.content_crs})
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
@@ -358,8 +357,8 @@ def items(collection_id: str):
 def item(collection_id: str, feature_id: str):
     fmt = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML})
     layer = _layer(collection_id)
-    _check_crs_parameters()
-    found = features.item(db_read_session(), layer, feature_id, _data_at(layer))
+    crs = _output_crs(fmt == "html")
+    found = features.item(db_read_session(), layer, feature_id, _data_at(layer), crs)
     if fmt == "html":
         feature = json.loads(found.feature_json)
         return render_template("ogc/item.html", layer=layer, feature=feature, map=_page_map(layer, [feature]))
@@ -371,7 +370,7 @@ def item(collection_id: str, feature_id: str):
     ])
     # The ETag names the feature's version: a client sends it back in If-Match to edit that version only.
     return Response(found.feature_json[:-1] + ', "links": ' + links + "}", mimetype=GEOJSON,
-                    headers={**CONTENT_CRS, "ETag": editing.etag_of(found.change_id)})
+                    headers={"Content-Crs": crs.content_crs, "ETag": editing.etag_of(found.change_id)})
 
 
 # -- OGC API - Tiles -------------------------------------------------------------------------------------------
@@ -467,10 +466,11 @@ def tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row
 
 
 def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
-    """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone)."""
+    """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone, or for an
+    instant from the few index lookups of its state's key)."""
     tiles.check_tile(z, x, y)
     at = _data_at(layer)
-    tag = tiles.etag(layer, z, x, y, at)
+    tag = tiles.etag(layer, z, x, y, None if at is None else history.state_key(session, layer, at))
     # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it. A public
     # one it may serve for a moment without asking (s-maxage; the nginx tile cache of scripts/cluster.sh).
     if layer.visibility == "public":
@@ -556,7 +556,8 @@ def _comment() -> str:
 def _written(session, layer: Layer, result: editing.EditResult, status: int) -> Response:
     session.commit()
     location = _url("ogc.item", collection_id=layer.name, feature_id=result.fid)
-    headers = {"ETag": result.etag, "Location": location}
+    # The feature as stored, in CRS84 whatever the body's Content-Crs was (GET it with crs= for another).
+    headers = {"ETag": result.etag, "Location": location, "Content-Crs": STORAGE_CRS.content_crs}
     found = features.item(session, layer, str(result.fid))
     return Response(found.feature_json, status=status, mimetype=GEOJSON, headers=headers)
 
@@ -577,7 +578,8 @@ def create_item(collection_id: str):
 def replace_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
     result = editing.change_feature(session, layer, feature_id, _feature_body(), actor=actor_label(),
-                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=False)
+                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=False,
+                                    require_if_match=True)
     return _written(session, layer, result, 200)
 
 
@@ -587,7 +589,8 @@ def replace_item(collection_id: str, feature_id: str):
 def update_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
     result = editing.change_feature(session, layer, feature_id, _feature_body(partial=True), actor=actor_label(),
-                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=True)
+                                    comment=_comment(), crs=_content_crs(), if_match=_if_match(), partial=True,
+                                    require_if_match=True)
     return _written(session, layer, result, 200)
 
 
@@ -596,6 +599,7 @@ def update_item(collection_id: str, feature_id: str):
 @on_primary("writes a feature (OGC API - Features Part 4)")
 def delete_item(collection_id: str, feature_id: str):
     session, layer = _writable(collection_id)
-    editing.delete_feature(session, layer, feature_id, actor=actor_label(), comment=_comment(), if_match=_if_match())
+    editing.delete_feature(session, layer, feature_id, actor=actor_label(), comment=_comment(), if_match=_if_match(),
+                           require_if_match=True)
     session.commit()
     return Response(status=204)

@@ -23,6 +23,7 @@ from gisserver.core.openapi import (
     path_param,
     ref,
 )
+from layers.crs import CRS84, SERVED_CRS
 from layers.identify import MAX_TOLERANCE_M
 
 
@@ -31,21 +32,21 @@ def _param(name: str, where: str, schema: dict, description: str, required: bool
 
 
 COLLECTION_ID = _param("collectionId", "path", {"type": "string"}, "layer name", True)
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-ONLY_CRS84 = {"type": "string", "enum": [CRS84]}
+SERVED = {"type": "string", "enum": list(SERVED_CRS), "default": CRS84}
+CRS = _param("crs", "query", SERVED, "CRS of the answer's coordinates (Part 2), in its axis order; said in Content-Crs")
 PARAMS = [
     _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10}, "page size"),
     _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "features to skip"),
     _param("cursor", "query", {"type": "integer", "minimum": 0},
            "keyset paging: features after this feature id (the next links carry it)"),
     _param("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-           "minx,miny,maxx,maxy in CRS84"),
+           "minx,miny,maxx,maxy in bbox-crs (CRS84 by default; EPSG:4326 is minlat,minlon,maxlat,maxlon)"),
     _param("datetime", "query", {"type": "string"}, "instant or interval (a/b, ../b, a/..)"),
     _param("filter", "query", {"type": "string"}, "CQL2 filter"),
     _param("filter-lang", "query", {"type": "string", "enum": ["cql2-text", "cql2-json"]}, "filter language"),
-    _param("crs", "query", ONLY_CRS84, "CRS of the answer; only CRS84 until Part 2"),
-    _param("bbox-crs", "query", ONLY_CRS84, "CRS of bbox; only CRS84"),
-    _param("filter-crs", "query", ONLY_CRS84, "CRS of the filter's geometries; only CRS84"),
+    CRS,
+    _param("bbox-crs", "query", SERVED, "CRS of bbox, in its axis order"),
+    _param("filter-crs", "query", SERVED, "CRS of the filter's geometry literals, in its axis order"),
     _param("f", "query", {"type": "string", "enum": ["json", "html"]}, "output format"),
 ]
 TMS_ID = _param("tileMatrixSetId", "path", {"type": "string", "enum": ["WebMercatorQuad"]}, "tile matrix set", True)
@@ -58,9 +59,12 @@ WRITE_PARAMS = [
     _param("comment", "query", {"type": "string", "maxLength": 2000}, "why, for the layer's history"),
     _param("Content-Crs", "header", {"type": "string"}, "the CRS of the body's coordinates, as <uri> (default CRS84)"),
 ]
-IF_MATCH = _param("If-Match", "header", {"type": "string"}, "the ETag of the version being changed (else 412)")
+IF_MATCH = _param("If-Match", "header", {"type": "string"},
+                  "the ETag of the version being changed (a stale one: 412; none: 428; * changes any version)",
+                  required=True)
 REFUSALS = {"400": "bad request", "401": "not signed in", "403": "not a planner", "404": "not found",
-            "412": "the feature changed since that ETag", "413": "body too large", "415": "not JSON"}
+            "412": "the feature changed since that ETag", "413": "body too large", "415": "not JSON",
+            "428": "If-Match missing (PUT, PATCH, DELETE)"}
 
 
 def _get(summary: str, params: list, content: str = "application/json") -> dict:
@@ -72,7 +76,8 @@ def _get(summary: str, params: list, content: str = "application/json") -> dict:
 def _write(summary: str, params: list, status: int, body: bool = True) -> dict:
     """A Part 4 operation: planners and admins, a GeoJSON feature in, the stored feature (or nothing) out."""
     responses = {str(status): {"description": "done", **({"content": {GEOJSON_TYPE: {}}} if status != 204 else {})}}
-    responses.update({code: {"description": text} for code, text in REFUSALS.items()})
+    responses.update({code: {"description": text} for code, text in REFUSALS.items()
+                      if status != 201 or code not in ("412", "428")})  # a new feature has no version yet
     operation = {"summary": summary, "parameters": params, "responses": responses,
                  "description": "For callers with the role planner (admins pass every check)."}
     if body:
@@ -102,7 +107,8 @@ def openapi_document(base_url: str) -> dict:
                 "post": _write("add a feature (OGC API - Features Part 4)", [COLLECTION_ID, *WRITE_PARAMS], 201),
             },
             "/collections/{collectionId}/items/{featureId}": {
-                **_get("one feature (its ETag names its version)", [COLLECTION_ID, FEATURE_ID, AT], GEOJSON_TYPE),
+                **_get("one feature (its ETag names its version)", [COLLECTION_ID, FEATURE_ID, CRS, AT],
+                       GEOJSON_TYPE),
                 "put": _write("replace a feature", [COLLECTION_ID, FEATURE_ID, *WRITE_PARAMS, IF_MATCH], 200),
                 "patch": _write("change some properties and/or the geometry of a feature",
                                 [COLLECTION_ID, FEATURE_ID, *WRITE_PARAMS, IF_MATCH], 200),

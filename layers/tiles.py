@@ -28,11 +28,12 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise NotFound(f"tile {z}/{x}/{y} does not exist")
 
 
-def etag(layer: Layer, z: int, x: int, y: int, at: DataAt | None = None) -> str:
-    """Changes with the layer's data version (moved on by every replace and every single-feature edit), so caches
-    refresh at once; a tile of the past also names its instant."""
-    when = f":{at.at.isoformat()}" if at is not None else ""
-    key = f"{layer.id}:{layer.data_version}:{layer.data_table}:{z}/{x}/{y}{when}"
+def etag(layer: Layer, z: int, x: int, y: int, past: str | None = None) -> str:
+    """A tile of now changes with the layer's data version (moved on by every replace and every single-feature
+    edit), so caches refresh at once. A tile of an instant (*past*: history.state_key of the layer then) depends
+    only on the data of that instant: later edits leave it, and its caches, alone."""
+    state = f"{layer.data_version}:{layer.data_table}" if past is None else f"at:{past}"
+    key = f"{layer.id}:{state}:{z}/{x}/{y}"
     return hashlib.sha1(key.encode()).hexdigest()[:20]  # noqa: S324 - a cache key, not security
 
 
@@ -64,8 +65,12 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int, at: DataAt | No
             *[c.label(c.info["name"]) for c in attribute_columns(table)],
         )
         .where(table.c.geom.op("&&")(func.ST_Transform(margin, 4326)))
-        .subquery("features")
     )
+    if at is not None:
+        # The past is read from two tables (rows still current, states since replaced) whose share of a tile moves
+        # with every later edit; in fid order the bytes stay those the tile's ETag (the state's key) promises.
+        rows = rows.order_by(table.c.fid)
+    rows = rows.subquery("features")
     # No "geom IS NOT NULL" filter: the planner would inline it and build every MVT geometry twice. ST_AsMVT
     # skips the features that ST_AsMVTGeom clipped away (NULL) by itself.
     mvt = select(func.ST_AsMVT(literal_column("features"), layer.name, EXTENT, "geom", "fid")).select_from(rows)

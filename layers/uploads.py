@@ -5,7 +5,14 @@ or as a layer's new data, or discarded. A file holding several layers, or no coo
 
 Progress is written by the caller's *progress(step, detail)* in transactions of its own, so that a page polling
 GET /api/layers/imports/<id> sees it while the upload request is still reading; the import's own row is committed
-before each long step for the same reason (its row lock would hold the progress writer back).
+before each long step for the same reason (its row lock would hold the progress writer back). So an upload is
+several transactions, and each leaves a consistent state: every change of the import's row (created, received,
+reading, ready / needs_choice / failed, published, discarded) is an ORM write, audited in the transaction that
+makes it; a failure while storing rolls the half-filled staging table back and marks the import failed; publishing
+is one transaction, which leaves the staging table and the import as they were if it fails. Progress notes (the
+step and its rows so far) and the staging table's rows are not audited: docs/history.md says why.
+
+An import belongs to the person who created it: only they, and admins, may see, read, publish or discard it.
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ from pathlib import Path
 
 from sqlalchemy import cast, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from gisserver.accounts.users import Principal
+from gisserver.core import audit
 from gisserver.core.exceptions import Conflict, Invalid, NotFound, PayloadTooLarge
 from layers import storage
 from layers.archives import ArchiveLimits
@@ -39,8 +49,9 @@ def _no_progress(step: str, detail: dict | None = None) -> None:
 
 
 def create_import(session: Session, file_name: str, *, replace: str | None, actor: str, directory: Path,
-                  size: int | None = None) -> LayerImport:
-    """An import waiting for its file; *replace* names the layer whose data it will replace."""
+                  size: int | None = None, user_id: int | None = None) -> LayerImport:
+    """An import waiting for its file, belonging to the person *user_id* (or, for a machine, to *actor*);
+    *replace* names the layer whose data it will replace."""
     if not isinstance(file_name, str) or not file_name.strip():
         raise Invalid("file_name is required", {"field": "file_name"})
     file_kind(Path(file_name))  # an unsupported type is refused before the upload, not after it
@@ -50,15 +61,26 @@ def create_import(session: Session, file_name: str, *, replace: str | None, acto
         raise Invalid("bytes must be the file's size", {"field": "bytes"})
     discard_stale(session, directory)
     imp = LayerImport(file_name=Path(file_name).name[:255], bytes=size, replace_layer=replace, created_by=actor,
-                      status="created", step="upload", steps=[], options={}, report={})
+                      created_by_user_id=user_id, status="created", step="upload", steps=[], options={}, report={})
     session.add(imp)
     session.flush()
     return imp
 
 
-def get_import(session: Session, import_id: int) -> LayerImport:
+def belongs_to(imp: LayerImport, caller: Principal) -> bool:
+    """Whether *caller* may see and act on the import: its creator (the same person, signed in or through one of
+    their tokens; a machine by its actor label), or an admin."""
+    if caller.is_admin:
+        return True
+    if imp.created_by_user_id is not None:
+        return imp.created_by_user_id == caller.user_id
+    return imp.created_by == caller.actor
+
+
+def get_import(session: Session, import_id: int, caller: Principal) -> LayerImport:
+    """The import, for its creator or an admin; another planner is told it does not exist (ids are sequential)."""
     imp = session.get(LayerImport, import_id)
-    if imp is None:
+    if imp is None or not belongs_to(imp, caller):
         raise NotFound(f"no import {import_id}")
     return imp
 
@@ -130,8 +152,18 @@ def read(session: Session, imp: LayerImport, directory: Path, *, layer: str | No
         return _stopped(session, imp, exc, progress)
     staged = storage.build_table(f"s{imp.id}", data.geometry_type, data.attributes)
     progress("store", {"rows": 0, "of": data.count})
-    storage.create_and_load(session.connection(), staged, found.frame, data.attributes,
-                            progress=lambda rows: progress("store", {"rows": rows, "of": data.count}))
+    try:
+        storage.create_and_load(session.connection(), staged, found.frame, data.attributes,
+                                progress=lambda rows: progress("store", {"rows": rows, "of": data.count}))
+    except DataError as exc:  # a value PostgreSQL refuses: the file's fault, said like any other
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "a value cannot be stored"
+        return _stopped(session, imp, Invalid(f"the file cannot be stored: {reason}"), progress)
+    except Exception:
+        # Anything else is ours: the half-filled staging table goes with the rollback, the import says it failed
+        # (instead of "reading" for ever), and the error goes on to the error handler.
+        _stopped(session, imp, Invalid("the file could not be stored (a server error, logged); read it again"),
+                 progress)
+        raise
     preview = found.frame.drop(columns=found.frame.geometry.name).head(PREVIEW_ROWS)
     imp.staged_table = staged.name
     imp.status = "ready"
@@ -235,6 +267,9 @@ def discard_stale(session: Session, directory: Path) -> int:
         LayerImport.status.notin_(("published", "discarded")), LayerImport.updated_at < cutoff)))
     for imp in stale:
         discard(session, imp, directory)
+        # The update above is audited under whoever's request swept it; this says it was the sweep.
+        audit.record(session, "discard_stale_import", "layer_imports", str(imp.id),
+                     {"created_by": imp.created_by, "unpublished_since": imp.updated_at, "after": str(STALE_AFTER)})
     return len(stale)
 
 

@@ -105,8 +105,10 @@ def _changes(obj, action: str) -> dict:
 
 
 def _row_id(obj) -> str | None:
-    identity = inspect(obj).identity
-    return ",".join(str(v) for v in identity) if identity else None
+    # From the mapped primary key, not the identity: a row inserted by this flush has its key already in
+    # after_flush, but not yet its identity (every insert was logged without its row id).
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join(str(v) for v in key) if key and all(v is not None for v in key) else None
 
 
 def record(session: Session, action: str, table_name: str, row_id: str | None, changes: dict | None = None) -> None:

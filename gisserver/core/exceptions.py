@@ -65,6 +65,13 @@ class PreconditionFailed(ServiceError):
         return {"ETag": self.etag} if self.etag else {}
 
 
+class PreconditionRequired(ServiceError):
+    """A change that must name the version it changes (If-Match) came without it (RFC 6585)."""
+
+    status = 428
+    code = "precondition_required"
+
+
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"

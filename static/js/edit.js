@@ -30,7 +30,8 @@
     onEachFeature: function (f, layer) { layer.on("click", function (e) { L.DomEvent.stop(e); select(layer); }); }
   }).addTo(m);
   var byId = {};
-  var selected = null;   // {layer, fid (null when new), etag, before: Feature as it was when selected}
+  // {layer, fid (null when new), etag, loaded: the GET that brings the etag, before: Feature as it was when selected}
+  var selected = null;
   var undoStack = [];
 
   function load() {
@@ -121,7 +122,7 @@
     if (selected && selected.layer === layer) { return; }
     deselect();
     var fid = layer.feature && layer.feature.id !== undefined ? layer.feature.id : null;
-    selected = { layer: layer, fid: fid, etag: null, before: fid ? layer.toGeoJSON() : null };
+    selected = { layer: layer, fid: fid, etag: null, loaded: null, before: fid ? layer.toGeoJSON() : null };
     if (layer.pm) {
       layer.pm.enable({ snappable: true, allowSelfIntersection: true });
       layer.on("pm:markerdragstart", function () { selected.dragFrom = snapshot(layer); });
@@ -137,8 +138,12 @@
     if (layer.setStyle) { layer.setStyle({ color: "#ff7800", weight: 4 }); }
     showForm(layer.feature ? layer.feature.properties : {});
     if (fid) {
-      WS.request("GET", entry.items + "/" + fid).then(function (r) {
-        if (r.ok && selected && selected.fid === fid) { selected.etag = r.headers.get("ETag"); }
+      // The version being edited: every save and delete names it (If-Match), so that another planner's change in
+      // between is refused (412) instead of overwritten.
+      var mine = selected;
+      mine.loaded = WS.request("GET", entry.items + "/" + fid).then(function (r) {
+        if (r.ok) { mine.etag = r.headers.get("ETag"); }
+        return r;
       });
     }
     check();
@@ -224,14 +229,27 @@
     return fresh;
   }
 
+  // Runs *send* once the selected feature's version is known; says why not when it could not be read.
+  function withVersion(was, send) {
+    if (!was.fid) { send(); return; }
+    was.loaded.then(function (r) {
+      if (!was.etag) { failed(r); return; }
+      send();
+    });
+  }
+
   $("feature-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var feature = currentFeature();
     var was = selected;
+    withVersion(was, function () { save(was, feature); });
+  });
+
+  function save(was, feature) {
     var creating = !was.fid;
     var url = creating ? entry.items + comment() : entry.items + "/" + was.fid + comment();
     var headers = creating ? { "Content-Type": "application/geo+json" }
-      : { "Content-Type": "application/geo+json", "If-Match": was.etag || "*" };
+      : { "Content-Type": "application/geo+json", "If-Match": was.etag };
     WS.request(creating ? "POST" : "PUT", url, feature, headers).then(function (r) {
       if (!r.ok) {
         failed(r);
@@ -241,18 +259,24 @@
         }
         return;
       }
-      undoStack.push(creating ? { kind: "created", fid: r.data.id }
-        : { kind: "updated", fid: was.fid, before: was.before });
+      // Undo names the version this save made: if someone changed the feature since, it is refused, not lost.
+      var made = r.headers.get("ETag");
+      undoStack.push(creating ? { kind: "created", fid: r.data.id, etag: made }
+        : { kind: "updated", fid: was.fid, before: was.before, etag: made });
       was.saved = true;
       deselect();
       replaceOnMap(creating ? null : byId[was.fid], r.data);
       done(text.saved);
     });
-  });
+  }
 
   $("delete").addEventListener("click", function () {
     var was = selected;
-    WS.request("DELETE", entry.items + "/" + was.fid + comment(), undefined, { "If-Match": was.etag || "*" })
+    withVersion(was, function () { remove(was); });
+  });
+
+  function remove(was) {
+    WS.request("DELETE", entry.items + "/" + was.fid + comment(), undefined, { "If-Match": was.etag })
       .then(function (r) {
         if (!r.ok) { failed(r); return; }
         undoStack.push({ kind: "deleted", fid: was.fid, version: Number((was.etag || "").replace(/"/g, "")) });
@@ -261,7 +285,7 @@
         delete byId[was.fid];
         done(text.deleted);
       });
-  });
+  }
 
   function showUndo() {
     $("undo").disabled = undoStack.length === 0;
@@ -284,11 +308,11 @@
     var itemUrl = entry.items + "/" + step.fid + "?comment=" + encodeURIComponent("undo");
     var request;
     if (step.kind === "created") {
-      request = WS.request("DELETE", itemUrl, undefined, { "If-Match": "*" });
+      request = WS.request("DELETE", itemUrl, undefined, { "If-Match": step.etag });
     } else if (step.kind === "updated") {
       request = WS.request("PUT", itemUrl, { type: "Feature", geometry: step.before.geometry,
                                              properties: step.before.properties },
-                           { "Content-Type": "application/geo+json", "If-Match": "*" });
+                           { "Content-Type": "application/geo+json", "If-Match": step.etag });
     } else {
       request = WS.request("POST", cfg.restore.replace("FID", step.fid), { version: step.version, comment: "undo" });
     }

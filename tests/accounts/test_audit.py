@@ -38,6 +38,7 @@ def test_cli_write_is_audited_with_secrets_redacted(cli, db):
     assert entry.changes["username"] == "auditme"
     assert entry.changes["password_hash"] == "<redacted>"
     assert "correct horse" not in str(entry.changes)
+    assert entry.row_id == str(db.scalar(select(User.id).where(User.username == "auditme")))  # was None
 
 
 def test_api_write_records_the_caller_and_address(writer, auth_headers, db):

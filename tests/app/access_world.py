@@ -171,10 +171,14 @@ class World:
 
     def new_import(self, read: bool = False) -> dict:
         """A fresh upload (received, and read into its staging table when *read*)."""
+        from gisserver.accounts.models import User
         from layers import uploads
 
         directory = self.app.config["SETTINGS"].data_dir / "imports"
-        imp = uploads.create_import(self.session, "fresh.geojson", replace=None, actor="test", directory=directory)
+        # The planner's own upload (another planner's is a 404, tests/layers/test_workspace_api.py); admins see all.
+        planner = self.session.scalar(select(User).where(User.username == "planner"))
+        imp = uploads.create_import(self.session, "fresh.geojson", replace=None, actor="user:planner",
+                                    directory=directory, user_id=planner.id)
         self.commit()
         if read:
             uploads.receive(self.session, imp, io.BytesIO(geojson_bytes()), directory, 10**7)

@@ -135,6 +135,7 @@ class Case:
     prepare: Callable | None = None  # run before each call: fresh targets for actions that change them
     secrets: dict[str, frozenset] = field(default_factory=dict)  # secret -> callers who may get it back
     must_show: bool = True  # insiders answered 2xx must get the secrets (not merely may)
+    headers: dict = field(default_factory=dict)  # sent besides the caller's own (If-Match, say)
 
 
 def fresh_report(world) -> dict:
@@ -403,14 +404,16 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("POST", "/ogc/collections/<collection_id>/items"): [
         Case("/ogc/collections/{name}/items", planners(201), json=NEW_POINT,
              prepare=lambda w: {"name": w.new_layer()})],
+    # Changes name the version they change (If-Match; without it a planner gets 428, tests/layers/test_history.py).
     ("PUT", "/ogc/collections/<collection_id>/items/<feature_id>"): [
         Case("/ogc/collections/{name}/items/1", planners(200), json=NEW_POINT,
-             prepare=lambda w: {"name": w.new_layer()})],
+             prepare=lambda w: {"name": w.new_layer()}, headers={"If-Match": "*"})],
     ("PATCH", "/ogc/collections/<collection_id>/items/<feature_id>"): [
         Case("/ogc/collections/{name}/items/1", planners(200), json={"properties": {"ten": "y"}},
-             prepare=lambda w: {"name": w.new_layer()})],
+             prepare=lambda w: {"name": w.new_layer()}, headers={"If-Match": "*"})],
     ("DELETE", "/ogc/collections/<collection_id>/items/<feature_id>"): [
-        Case("/ogc/collections/{name}/items/1", planners(204), prepare=lambda w: {"name": w.new_layer()})],
+        Case("/ogc/collections/{name}/items/1", planners(204), prepare=lambda w: {"name": w.new_layer()},
+             headers={"If-Match": "*"})],
     ("GET", "/ogc/collections/<collection_id>/queryables"): [Case("/ogc/collections/tram-bom/queryables", internal(),
                                                                   secrets={INTERNAL_TITLE: STAFF})],
     ("GET", "/ogc/tileMatrixSets"): [Case("/ogc/tileMatrixSets", PUBLIC)],
@@ -550,7 +553,7 @@ def _send(client, world, method: str, case: Case, headers: dict):
     path = case.path.format(**values)
     body = case.json(values) if callable(case.json) else case.json
     form = case.form(values) if callable(case.form) else case.form
-    response = client.open(path, method=method, headers=headers, json=body, data=form)
+    response = client.open(path, method=method, headers={**headers, **case.headers}, json=body, data=form)
     return path, response
 
 

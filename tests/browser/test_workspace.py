@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from layers.catalog import data_table, get_layer
 from layers.crs import SERVED_CRS
-from layers.editing import Edit, create_feature
+from layers.editing import Edit, change_feature, create_feature
 from layers.importing import ImportOptions, import_layer
 from layers.models import Layer, LayerChange
 
@@ -127,6 +127,43 @@ def test_edit_a_polygon_and_an_attribute(browser_page, demo_db, tmp_path):
     demo_db.expire_all()
     back = demo_db.execute(select(table.c.a0, text("ST_AsText(geom)")).where(table.c.fid == 1)).one()
     assert back[0] == "Lô cũ" and back[1] == original
+
+
+def test_an_edit_of_a_version_someone_changed_meanwhile_is_refused_not_lost(browser_page, demo_db, tmp_path):
+    """The editor names the version it shows (If-Match): another planner's change in between is kept, the page says
+    so and reloads the feature, and the second save (of the reloaded version) goes through."""
+    page = browser_page.page
+    layer = _layer(demo_db, tmp_path, "tranh-chap", [_square(0.0)], ["Lô gốc"])
+    browser_page.login("planner")
+    browser_page.goto("/planning/layers/tranh-chap/edit")
+    page.wait_for_function("() => WS.maps['edit-map'] && document.querySelector('#edit-map canvas')")
+    page.wait_for_load_state("networkidle")
+    page.mouse.click(*_screen(page, "edit-map", CENTRE[0] + 0.001, CENTRE[1] + 0.001))
+    page.wait_for_selector("#feature-form:not([hidden])")
+    page.wait_for_load_state("networkidle")  # the feature's version (its ETag) is read
+    # Another planner renames the parcel meanwhile.
+    change_feature(demo_db, layer, "1", Edit(properties={"ten": "Lô của người khác"}), actor="user:other",
+                   comment="", crs=SERVED_CRS["http://www.opengis.net/def/crs/OGC/1.3/CRS84"], if_match=None,
+                   partial=True)
+    demo_db.commit()
+    page.fill("[name='attr:ten']", "Lô của tôi")
+    page.click("#save")
+    stale = page.evaluate("() => document.querySelector('script[src*=\"/edit.\"]').dataset.stale")
+    page.wait_for_function("(text) => document.getElementById('edit-error').textContent === text", arg=stale)
+    page.wait_for_function("() => document.querySelector(\"[name='attr:ten']\").value === 'Lô của người khác'")
+    page.screenshot(path=str(tmp_path / "stale-edit.png"))
+    # The refused save is the one error the browser logs.
+    assert len(browser_page.console_errors) == 1 and "412" in browser_page.console_errors[0]
+    browser_page.console_errors.clear()
+    table = data_table(layer)
+    demo_db.expire_all()
+    assert demo_db.scalar(select(table.c.a0).where(table.c.fid == 1)) == "Lô của người khác"
+    page.wait_for_load_state("networkidle")
+    page.fill("[name='attr:ten']", "Lô của tôi")
+    page.click("#save")
+    page.wait_for_function("() => document.getElementById('edit-done').textContent.length > 0")
+    demo_db.expire_all()
+    assert demo_db.scalar(select(table.c.a0).where(table.c.fid == 1)) == "Lô của tôi"
 
 
 def test_compare_two_dates(browser_page, demo_db, tmp_path):

@@ -47,6 +47,11 @@ def iso(instant) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def version(client, fid: int, headers: dict) -> dict:
+    """*headers* with If-Match naming feature *fid*'s current version (every HTTP write must name one)."""
+    return {**headers, "If-Match": client.get(f"{ITEMS}/{fid}").headers["ETag"]}
+
+
 def features_of(client, query: str = "") -> dict[int, dict]:
     body = client.get(f"{ITEMS}?limit=100{query}").get_json()
     return {f["id"]: f for f in body["features"]}
@@ -83,10 +88,11 @@ def test_edits_are_kept_and_the_past_reads_exactly_as_it_was(client, lo, auth_he
                                        "properties": {"ma": "D", "tang": 4}}, headers=planner)
     assert created.status_code == 201, created.get_json()
     assert created.headers["Location"].endswith("/ogc/collections/lo/items/4")
-    assert client.delete(f"{ITEMS}/2?comment=merged", headers=planner).status_code == 204
+    assert client.delete(f"{ITEMS}/2?comment=merged", headers=version(client, 2, planner)).status_code == 204
     # After t1: feature 3 moved.
     moved = client.put(f"{ITEMS}/3", json={"type": "Feature", "id": 3, "geometry": square(107.6, 16.47),
-                                           "properties": {"ma": "C", "tang": 3, "loai": "ODT"}}, headers=planner)
+                                           "properties": {"ma": "C", "tang": 3, "loai": "ODT"}},
+                       headers=version(client, 3, planner))
     assert moved.status_code == 200, moved.get_json()
 
     log = changes(db)
@@ -134,11 +140,35 @@ def test_edits_are_kept_and_the_past_reads_exactly_as_it_was(client, lo, auth_he
     assert {"create_feature", "update_feature", "delete_feature"} <= actions
 
 
+def test_a_tile_of_an_instant_keeps_its_etag_while_later_edits_move_only_todays(client, lo, auth_headers, db, cli):
+    planner = auth_headers("planner")
+    t0 = iso(changes(db)[0].at)
+    past, now = client.get(f"{TILE}?at={t0}"), client.get(TILE)
+    # Nothing has changed yet: the instant and now hold the same data (other URLs, so other cache entries).
+    assert past.status_code == now.status_code == 200 and past.data == now.data
+    client.patch(f"{ITEMS}/1", json={"properties": {"tang": 9}}, headers=version(client, 1, planner))
+    client.delete(f"{ITEMS}/2", headers=version(client, 2, planner))
+    # Today's tile moved on; the tile of t0 is what it was, byte for byte, and a cache holding it is told so.
+    assert client.get(TILE).headers["ETag"] != now.headers["ETag"]
+    again = client.get(f"{TILE}?at={t0}")
+    assert again.headers["ETag"] == past.headers["ETag"] and again.data == past.data
+    assert client.get(f"{TILE}?at={t0}", headers={"If-None-Match": past.headers["ETag"]}).status_code == 304
+    # An instant still ahead holds today's data: an edit before it moves it.
+    ahead = "2999-01-01T00:00:00Z"
+    before_edit = client.get(f"{TILE}?at={ahead}").headers["ETag"]
+    client.patch(f"{ITEMS}/3", json={"properties": {"tang": 8}}, headers=version(client, 3, planner))
+    assert client.get(f"{TILE}?at={ahead}").headers["ETag"] != before_edit
+    # Forgetting the states of t0 (a prune) changes what t0 reads, and so its ETag.
+    assert cli("layers", "history", "prune", "--before", iso(datetime.now(UTC)), "--yes").exit_code == 0
+    pruned = client.get(f"{TILE}?at={t0}")
+    assert pruned.headers["ETag"] != past.headers["ETag"] and pruned.data != past.data
+
+
 def test_restores_are_new_versions(client, lo, auth_headers, db):
     planner = auth_headers("planner")
     original = features_of(client)
-    client.patch(f"{ITEMS}/1", json={"properties": {"ma": "A2"}}, headers=planner)
-    client.delete(f"{ITEMS}/2", headers=planner)
+    client.patch(f"{ITEMS}/1", json={"properties": {"ma": "A2"}}, headers=version(client, 1, planner))
+    client.delete(f"{ITEMS}/2", headers=version(client, 2, planner))
     log = changes(db)
     first_version = log[0].id  # the import made every feature's first state
 
@@ -232,9 +262,13 @@ REFUSALS = [
     ("post", ITEMS, _feature(tang=2**40), {}, 400, "type"),
     ("post", ITEMS, {"type": "FeatureCollection", "features": []}, {}, 400, None),
     ("post", ITEMS, _feature(), {"Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/2154>"}, 400, None),
-    ("put", ITEMS + "/1", {**_feature(ma="A"), "id": 2}, {}, 400, "id_mismatch"),
+    ("put", ITEMS + "/1", {**_feature(ma="A"), "id": 2}, {"If-Match": "*"}, 400, "id_mismatch"),
     ("put", ITEMS + "/1", _feature(), {"If-Match": '"0"'}, 412, None),
-    ("patch", ITEMS + "/1", {"properties": {"tang": 1.5}}, {}, 400, "type"),
+    ("patch", ITEMS + "/1", {"properties": {"tang": 1.5}}, {"If-Match": "*"}, 400, "type"),
+    # A write that does not say which version it changes (428, RFC 6585); If-Match: * says "any".
+    ("put", ITEMS + "/1", _feature(), {}, 428, None),
+    ("patch", ITEMS + "/1", {"properties": {"tang": 4}}, {}, 428, None),
+    ("delete", ITEMS + "/1", None, {}, 428, None),
     ("patch", ITEMS + "/9", {"properties": {"tang": 1}}, {}, 404, None),
     ("delete", ITEMS + "/1", None, {"If-Match": '"123456"'}, 412, None),
     ("delete", "/ogc/collections/lo/items/abc", None, {}, 404, None),
@@ -251,6 +285,9 @@ def test_bad_edits_are_refused_and_change_nothing(client, lo, auth_headers, db):
         assert error["message"]
         if reason:
             assert error["details"]["reason"] == reason, error
+        if status == 428:
+            assert error["code"] == "precondition_required" and "If-Match" in error["message"]
+            assert error["details"]["header"] == "If-Match"
         if status == 412:
             current = client.get(f"{ITEMS}/1")
             assert resp.headers["ETag"] == current.headers["ETag"] == error["details"]["etag"]
@@ -296,7 +333,7 @@ def test_a_body_in_another_crs_lands_where_pyproj_puts_it(client, lo, auth_heade
 
 def test_history_from_the_command_line_and_pruning(client, lo, auth_headers, cli, tmp_path, db):
     planner = auth_headers("planner")
-    client.patch(f"{ITEMS}/1", json={"properties": {"tang": 9}}, headers=planner)
+    client.patch(f"{ITEMS}/1", json={"properties": {"tang": 9}}, headers=version(client, 1, planner))
     gpd.GeoDataFrame({"ten": ["Mới"]}, geometry=[box(107.581, 16.461, 107.582, 16.462)],
                      crs=4326).to_file(tmp_path / "new.geojson")
     import_layer(db, tmp_path / "new.geojson", ImportOptions(name="lo", replace=True))
@@ -312,7 +349,7 @@ def test_history_from_the_command_line_and_pruning(client, lo, auth_headers, cli
     assert restored.exit_code == 0, restored.output
     assert sorted(features_of(client)) == [1, 2, 3]
     assert cli("layers", "history", "restore", "lo", "--at", "soon").exit_code != 0
-    client.patch(f"{ITEMS}/2", json={"properties": {"tang": 7}}, headers=planner)
+    client.patch(f"{ITEMS}/2", json={"properties": {"tang": 7}}, headers={**planner, "If-Match": "*"})
     # Pruning forgets the past before the instant, and says so; the log stays.
     pruned = cli("layers", "history", "prune", "--before", iso(datetime.now(UTC)), "--yes")
     assert pruned.exit_code == 0 and "dropped 2 replaced table(s), deleted 1 earlier state(s)" in pruned.output

@@ -93,7 +93,7 @@ def codes_from(body):
 @pytest.mark.parametrize("query", [
     "?limit=0", "?limit=10001", "?limit=abc", "?offset=-1", "?bbox=1,2,3", "?bbox=a,b,c,d", "?bbox=0,95,1,96",
     "?nope=1", "?tang_cao=many", "?datetime=yesterday", "?filter=nope%20%3D%201", "?filter=tang_cao%20%3E",
-    "?filter=x&filter-lang=sql", "?filter-crs=EPSG:3857&filter=tang_cao=1", "?f=xml",
+    "?filter=x&filter-lang=sql", "?filter-crs=EPSG:2263&filter=tang_cao=1", "?f=xml",
     "?filter=ten%20%3E%205",
 ])
 def test_bad_requests_are_400_with_a_reason(client, layers, query):

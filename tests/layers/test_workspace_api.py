@@ -39,7 +39,66 @@ def _geojson(frame) -> bytes:
     return frame.to_json().encode()
 
 
-def test_an_upload_in_steps_with_progress_choices_and_report(client, db, auth_headers, tmp_path):
+class Poller:
+    """The upload page's polling of GET /api/layer-imports/<id>, in a thread of its own while an upload request is
+    served. The request waits after each progress note it writes until the poller has seen that note (up to 10 s):
+    a note committed late, or a poll held back by the upload's locks, fails the test instead of passing unseen."""
+
+    def __init__(self, client, headers, monkeypatch):
+        from layers import api
+
+        self.client, self.headers, self.seen, self.missed = client, headers, [], []
+        self.changed = threading.Condition()
+        self.import_id = None
+        self.stop = threading.Event()
+        real = api._progress_writer
+
+        def writer(import_id):
+            write = real(import_id)
+
+            def write_and_wait(step, detail=None):
+                write(step, detail)
+                with self.changed:
+                    if not self.changed.wait_for(lambda: self.seen[-1] == (step, detail), timeout=10):
+                        self.missed.append((step, detail))
+
+            return write_and_wait
+
+        monkeypatch.setattr(api, "_progress_writer", writer)
+
+    def last_note(self):
+        body = self.client.get(f"/api/layer-imports/{self.import_id}", headers=self.headers).get_json()
+        return (body["steps"][-1]["step"], body["steps"][-1].get("detail")) if body["steps"] else None
+
+    def poll(self):
+        while not self.stop.is_set():
+            last = self.last_note()
+            with self.changed:
+                if last is not None and last != self.seen[-1]:
+                    self.seen.append(last)
+                self.changed.notify_all()
+            time.sleep(0.005)
+
+    def during(self, import_id, request):
+        """The notes the poller saw while *request()* was being served, in order, and the request's answer."""
+        self.import_id, self.missed = import_id, []
+        self.seen = [self.last_note()]  # the note before the request: not one of its own
+        self.stop.clear()
+        thread = threading.Thread(target=self.poll)
+        thread.start()
+        try:
+            answer = request()
+        finally:
+            self.stop.set()
+            thread.join(10)
+        assert self.missed == [], f"notes the poller never saw while the request ran: {self.missed}"
+        return self.seen[1:], answer
+
+
+def test_an_upload_in_steps_with_progress_choices_and_report(client, db, auth_headers, tmp_path, monkeypatch):
+    from layers import storage
+
+    monkeypatch.setattr(storage, "PROGRESS_ROWS", 1)  # a note per row stored, so that three rows show progress
     planner = auth_headers("planner")
     assert client.post("/api/layer-imports", json={"file_name": "a.dwg"}, headers=planner).status_code == 415
     assert client.post("/api/layer-imports", json={"file_name": "a.gpkg"}, headers=auth_headers("officer")) \
@@ -54,32 +113,29 @@ def test_an_upload_in_steps_with_progress_choices_and_report(client, db, auth_he
                           headers=planner)
     assert created.status_code == 201
     imp = created.get_json()["id"]
-    seen = []
-
-    def watch():  # the page's polling, while the upload request is being served
-        while len(seen) < 200 and (not seen or seen[-1] not in ("needs_choice", "ready", "failed")):
-            seen.append(client.get(f"/api/layer-imports/{imp}", headers=planner).get_json()["step"])
-            time.sleep(0.01)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    sent = client.put(f"/api/layer-imports/{imp}/file", data={"file": (io.BytesIO(gpkg.read_bytes()), "two.gpkg")},
-                      headers=planner, content_type="multipart/form-data")
-    watcher.join(10)
+    poller = Poller(client, planner, monkeypatch)
+    seen, sent = poller.during(imp, lambda: client.put(
+        f"/api/layer-imports/{imp}/file", data={"file": (io.BytesIO(gpkg.read_bytes()), "two.gpkg")},
+        headers=planner, content_type="multipart/form-data"))
+    # Each step was visible to the page while the upload request was still being served, in order.
+    assert seen == [("upload", {"bytes": gpkg.stat().st_size}), ("read", None), ("needs_choice", None)]
     body = sent.get_json()
     assert body["status"] == "needs_choice" and body["report"] == {"choice": "layer", "layers": ["diem", "khac"]}
-    assert [s["step"] for s in body["steps"]] == ["upload", "read", "needs_choice"]
-    assert body["steps"][0]["detail"]["bytes"] == gpkg.stat().st_size
-    assert seen and seen[-1] in ("read", "needs_choice")
+    assert [(s["step"], s.get("detail")) for s in body["steps"]] == seen
     # Publishing before the file is read is refused; the choice reads it into the staging table.
     assert client.post(f"/api/layer-imports/{imp}/publish", json={"name": "diem"}, headers=planner).status_code == 409
-    read = client.post(f"/api/layer-imports/{imp}/read", json={"layer": "diem"}, headers=planner).get_json()
+    seen, answer = poller.during(imp, lambda: client.post(f"/api/layer-imports/{imp}/read", json={"layer": "diem"},
+                                                          headers=planner))
+    # Reading and storing, row by row, seen as it happened (the file's third point is dropped: 2 rows stored).
+    assert seen == [("read", None), ("store", {"rows": 0, "of": 2}), ("store", {"rows": 1, "of": 2}),
+                    ("store", {"rows": 2, "of": 2}), ("ready", None)]
+    read = answer.get_json()
     assert read["status"] == "ready" and read["step"] == "ready"
     report = read["report"]
     assert report["counts"] == {"read": 3, "stored": 2, "repaired": 0, "dropped": 1,
                                 "dropped_reasons": {"coordinates out of range": 1}}
     assert report["preview"] == [{"ten": "A"}, {"ten": "B"}] and report["geometry_type"] == "Point"
-    assert [s["step"] for s in read["steps"]][-3:] == ["read", "store", "ready"]
+    assert [(s["step"], s.get("detail")) for s in read["steps"]][-5:] == seen
     assert db.execute(text(f"SELECT count(*) FROM layer_data.s{imp}")).scalar() == 2
     db.rollback()  # the staging table is renamed at publication: no reader may hold it
     assert client.get("/api/layers/diem").status_code == 404  # nothing published yet
@@ -97,6 +153,138 @@ def test_an_upload_in_steps_with_progress_choices_and_report(client, db, auth_he
     assert db.execute(text(f"SELECT to_regclass('layer_data.s{imp}')")).scalar() is None
     assert client.post(f"/api/layer-imports/{imp}/publish", json={"name": "x"}, headers=planner).status_code == 409
     assert client.delete(f"/api/layer-imports/{imp}", headers=planner).status_code == 409
+
+
+def _upload(client, headers, frame, name="f.geojson", **json):
+    """Create an import, send *frame* as GeoJSON and let it be read; the import's id."""
+    imp = client.post("/api/layer-imports", json={"file_name": name, **json}, headers=headers).get_json()["id"]
+    sent = client.put(f"/api/layer-imports/{imp}/file", data={"file": (io.BytesIO(_geojson(frame)), name)},
+                      headers=headers, content_type="multipart/form-data")
+    assert sent.status_code == 200 and sent.get_json()["status"] == "ready", sent.get_json()
+    return imp
+
+
+POINTS = gpd.GeoDataFrame({"ten": ["A", "B"]}, geometry=[Point(107.58, 16.46), Point(107.59, 16.47)], crs=4326)
+
+
+def test_an_upload_is_its_creators_own(client, db, auth_headers, app):
+    from gisserver.accounts.models import User
+    from gisserver.accounts.users import issue_token
+
+    owner, other, admin = auth_headers("planner"), auth_headers("planner"), auth_headers("admin")
+    imp = _upload(client, owner, POINTS)
+    # Another planner: every route answers as if the import did not exist, and nothing changes.
+    for method, path, kwargs in (
+            ("get", "", {}), ("post", "/read", {"json": {}}), ("post", "/publish", {"json": {"name": "theirs"}}),
+            ("delete", "", {}),
+            ("put", "/file", {"data": {"file": (io.BytesIO(_geojson(POINTS)), "f.geojson")},
+                              "content_type": "multipart/form-data"})):
+        resp = getattr(client, method)(f"/api/layer-imports/{imp}{path}", headers=other, **kwargs)
+        assert resp.status_code == 404, (method, path, resp.get_json())
+        assert resp.get_json()["error"]["message"] == f"no import {imp}"
+    assert client.get(f"/api/layer-imports/{imp}", headers=owner).get_json()["status"] == "ready"
+    # The same person through another of their tokens is still its creator.
+    with app.extensions["gisserver.db"].transaction() as session:
+        creator = session.get(User, db.scalar(select(LayerImport.created_by_user_id).where(LayerImport.id == imp)))
+        _, secret = issue_token(session, "laptop", user=creator)
+    db.rollback()
+    assert client.get(f"/api/layer-imports/{imp}", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    # Admins see and act on every upload.
+    assert client.get(f"/api/layer-imports/{imp}", headers=admin).status_code == 200
+    published = client.post(f"/api/layer-imports/{imp}/publish", json={"name": "cua-ai"}, headers=admin)
+    assert published.status_code == 201 and published.get_json()["published_layer"] == "cua-ai"
+
+
+def _import_audit(db, imp: int) -> list[tuple[str, str | None, str]]:
+    """(action, the status it set, actor) of each audit entry of the import's row, oldest first."""
+    db.rollback()
+    rows = db.execute(text("SELECT action, changes, actor FROM audit_log WHERE table_name = 'layer_imports' "
+                           "AND row_id = :id ORDER BY id"), {"id": str(imp)}).all()
+    status = [(c.get("status") if a == "insert" else (c.get("status") or [None, None])[1]) for a, c, _ in rows]
+    return [(a, st, actor) for (a, _, actor), st in zip(rows, status, strict=True)]
+
+
+def test_every_state_change_of_an_upload_is_audited(client, db, auth_headers):
+    planner = auth_headers("planner")
+    imp = client.post("/api/layer-imports", json={"file_name": "f.geojson"}, headers=planner).get_json()["id"]
+    actor = client.get(f"/api/layer-imports/{imp}", headers=planner).get_json()["created_by"]
+    client.put(f"/api/layer-imports/{imp}/file", data={"file": (io.BytesIO(b"{not json"), "f.geojson")},
+               headers=planner, content_type="multipart/form-data")
+    client.put(f"/api/layer-imports/{imp}/file", data={"file": (io.BytesIO(_geojson(POINTS)), "f.geojson")},
+               headers=planner, content_type="multipart/form-data")
+    client.post(f"/api/layer-imports/{imp}/publish", json={"name": "kiem-toan"}, headers=planner)
+    audited = _import_audit(db, imp)
+    assert {a for _, _, a in audited} == {actor}
+    # Every status the import went through, each committed with its audit entry (receiving a file changes its
+    # size, not its status).
+    assert [st for _, st, _ in audited if st] == ["created", "reading", "failed", "reading", "ready", "published"]
+    assert audited[0][0] == "insert" and all(a == "update" for a, _, _ in audited[1:])
+    discarded = _upload(client, planner, POINTS)
+    client.delete(f"/api/layer-imports/{discarded}", headers=planner)
+    assert [st for _, st, _ in _import_audit(db, discarded) if st][-1] == "discarded"
+
+
+def test_a_failure_while_publishing_leaves_nothing_half_published(client, db, auth_headers, lots, monkeypatch):
+    from layers import storage
+
+    planner = auth_headers("planner")
+    real = storage.publish_staged
+
+    def publish_then_fail(*args, **kwargs):  # the staging table is the layer's table by now
+        real(*args, **kwargs)
+        raise RuntimeError("disk full")
+
+    replacement = gpd.GeoDataFrame({"ma": ["N1"], "loai": ["ODT"], "tang": [1], "dien_tich": [5.0]},
+                                   geometry=[box(107.58, 16.46, 107.581, 16.461)], crs=4326)
+    before = client.get("/api/layers/lots").get_json()
+    items_before = client.get("/ogc/collections/lots/items?limit=100").get_json()["features"]
+    new = _upload(client, planner, POINTS)
+    replacing = _upload(client, planner, replacement, replace="lots")
+    audit_before = db.scalar(text("SELECT count(*) FROM audit_log"))
+    tables_before = set(db.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'layer_data'")))
+    db.rollback()
+    monkeypatch.setattr(storage, "publish_staged", publish_then_fail)
+    assert client.post(f"/api/layer-imports/{new}/publish", json={"name": "moi"}, headers=planner).status_code == 500
+    assert client.post(f"/api/layer-imports/{replacing}/publish", json={}, headers=planner).status_code == 500
+    # Nothing of either: no new layer, the replaced one serves its old data, the tables and the audit log are as
+    # they were, and both imports are still ready to publish with their staging tables.
+    assert client.get("/api/layers/moi").status_code == 404
+    after = client.get("/api/layers/lots").get_json()
+    assert (after["data_version"], after["feature_count"]) == (before["data_version"], before["feature_count"])
+    assert client.get("/ogc/collections/lots/items?limit=100").get_json()["features"] == items_before
+    assert set(db.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'layer_data'"))) == tables_before
+    assert db.scalar(text("SELECT count(*) FROM audit_log")) == audit_before
+    db.rollback()
+    for imp in (new, replacing):
+        assert client.get(f"/api/layer-imports/{imp}", headers=planner).get_json()["status"] == "ready"
+    monkeypatch.setattr(storage, "publish_staged", real)
+    assert client.post(f"/api/layer-imports/{new}/publish", json={"name": "moi"}, headers=planner).status_code == 201
+    assert client.post(f"/api/layer-imports/{replacing}/publish", json={}, headers=planner).status_code == 200
+    assert client.get("/api/layers/lots").get_json()["feature_count"] == 1
+
+
+def test_a_failure_while_storing_marks_the_import_failed_and_keeps_nothing(client, db, auth_headers, monkeypatch):
+    from layers import storage
+
+    planner = auth_headers("planner")
+    real = storage.create_and_load
+
+    def load_then_fail(*args, **kwargs):  # every row is in the staging table by now
+        real(*args, **kwargs)
+        raise RuntimeError("connection to the disk lost")
+
+    imp = client.post("/api/layer-imports", json={"file_name": "f.geojson"}, headers=planner).get_json()["id"]
+    monkeypatch.setattr(storage, "create_and_load", load_then_fail)
+    sent = client.put(f"/api/layer-imports/{imp}/file", data={"file": (io.BytesIO(_geojson(POINTS)), "f.geojson")},
+                      headers=planner, content_type="multipart/form-data")
+    assert sent.status_code == 500
+    state = client.get(f"/api/layer-imports/{imp}", headers=planner).get_json()
+    assert state["status"] == "failed" and "read it again" in state["error"]["message"]  # not "reading" for ever
+    assert db.scalar(text(f"SELECT to_regclass('layer_data.s{imp}')")) is None
+    assert [st for _, st, _ in _import_audit(db, imp) if st][-2:] == ["reading", "failed"]
+    monkeypatch.setattr(storage, "create_and_load", real)
+    again = client.post(f"/api/layer-imports/{imp}/read", json={}, headers=planner).get_json()
+    assert again["status"] == "ready" and again["report"]["count"] == 2
 
 
 def test_replacing_through_an_upload_and_files_that_need_a_crs(client, db, auth_headers, tmp_path, lots):
