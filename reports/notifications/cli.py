@@ -90,14 +90,18 @@ def check_command() -> None:
 @click.argument("address")
 @click.option("--language", default="vi", type=click.Choice(["vi", "en"]))
 @click.option("--hours", default=None, help="on duty HH:MM-HH:MM (city time); default always")
+@click.option("--allow-private", is_flag=True, help="a webhook may reach a loopback/private address (an internal "
+              "system)")
 @with_appcontext
-def contact_add(unit, channel, address, language, hours) -> None:
-    """Give a unit a duty contact."""
+def contact_add(unit, channel, address, language, hours, allow_private) -> None:
+    """Give a unit a duty contact; a webhook's signing secret is printed once (again: a new secret)."""
     from reports.notifications.admin import add_duty_contact
 
     contact = run_in_transaction(lambda s: add_duty_contact(s, unit, channel, address, language=language,
-                                                            hours=hours))
+                                                            hours=hours, allow_private=allow_private))
     click.echo(f"contact {contact.id} of {unit}: {channel} {contact.address}")
+    if contact.secret:
+        click.echo(f"secret: {contact.secret}")
 
 
 @notifications.command("contact-remove")

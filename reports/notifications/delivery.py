@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -28,6 +29,7 @@ from reports.notifications.config import NotificationSettings
 from reports.notifications.models import (
     Delivery,
     DeliveryAttempt,
+    DutyContact,
     NotificationEvent,
     PushSubscription,
     ResidentContact,
@@ -52,7 +54,8 @@ def _link(settings: NotificationSettings, event: NotificationEvent, delivery: De
     if event.subject_type == "alert":
         return f"{base}/maps/reports?alert={event.subject_id}"
     if event.subject_type == "hotspot":
-        return f"{base}/flood"
+        code = event.payload.get("code")
+        return f"{base}/flood/{quote(code, safe='')}" if code else f"{base}/flood"
     if event.kind == "digest":
         return f"{base}/maps/leader"
     return f"{base}/"
@@ -81,11 +84,7 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
         if delivery.channel != "webhook" else messages.Rendered(event.kind, "", "", "")
     body, secret, allow_private, push_keys = {}, "", False, {}
     if delivery.channel == "webhook":
-        subscriber = session.scalar(select(WebhookSubscriber).where(WebhookSubscriber.url == delivery.recipient,
-                                                                    WebhookSubscriber.active))
-        if subscriber is None:
-            raise PermanentError("the webhook subscriber was removed")
-        secret, allow_private = subscriber.secret, subscriber.allow_private
+        secret, allow_private = _webhook_key(session, delivery, event)
         body = {"id": f"evt_{event.id}", "delivery": f"dlv_{delivery.id}", "kind": event.kind,
                 "subject": {"type": event.subject_type, "id": event.subject_id}, "area_id": event.area_id,
                 "unit_ids": list(event.unit_ids), "urgent": event.urgent,
@@ -101,6 +100,24 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
                    html=rendered.html if delivery.channel == "email" else "", body=body, secret=secret,
                    allow_private=allow_private, headers=headers, push_keys=push_keys,
                    parts_done=delivery.acked_parts)
+
+
+def _webhook_key(session, delivery: Delivery, event: NotificationEvent) -> tuple[str, bool]:
+    """The secret a webhook is signed with and whether it may reach a private address: a subscriber's, or a unit's
+    duty contact's (one of the event's units first, when several units share the address)."""
+    if delivery.recipient_kind == "unit":
+        contact = session.scalar(
+            select(DutyContact).where(DutyContact.channel == "webhook", DutyContact.address == delivery.recipient,
+                                      DutyContact.active, DutyContact.secret.is_not(None))
+            .order_by(DutyContact.unit_id.in_(list(event.unit_ids) or [0]).desc(), DutyContact.id).limit(1))
+        if contact is None:
+            raise PermanentError("the unit's webhook contact was removed")
+        return contact.secret, contact.allow_private
+    subscriber = session.scalar(select(WebhookSubscriber).where(WebhookSubscriber.url == delivery.recipient,
+                                                                WebhookSubscriber.active))
+    if subscriber is None:
+        raise PermanentError("the webhook subscriber was removed")
+    return subscriber.secret, subscriber.allow_private
 
 
 def take_budget(db: Database, channel: str, caps: dict[str, float]) -> float:

@@ -92,8 +92,8 @@ def live(session: Session, event: NotificationEvent) -> None:
     notice = {"id": event.id, "kind": event.kind, "subject_type": event.subject_type,
               "subject_id": event.subject_id, "area_id": event.area_id, "unit_ids": list(event.unit_ids),
               "urgent": event.urgent, "data": event.payload}
-    body = json.dumps(notice, separators=(",", ":"), default=str)
-    if len(body) > 7900:  # NOTIFY's payload limit is 8000 bytes: listeners read the row instead
+    body = json.dumps(notice, ensure_ascii=False, separators=(",", ":"), default=str)
+    if len(body.encode()) > 7900:  # NOTIFY's payload limit is 8000 bytes: listeners read the row instead
         body = json.dumps({"id": event.id, "reload": True})
     session.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": LIVE_CHANNEL, "body": body})
 

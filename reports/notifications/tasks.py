@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from procrastinate import Blueprint, JobContext, RetryDecision
 from procrastinate.retry import BaseRetryStrategy
 
+from gisserver.core import audit
 from gisserver.core.db import Database
 from reports.notifications import checks, delivery, fanout
 from reports.notifications.config import NotificationSettings
 
 log = logging.getLogger("gisserver.notifications")
 tasks = Blueprint()
+WORKER_ACTOR = {"actor": "system:notifications-worker", "remote_addr": None, "request_id": None}
 
 
 @dataclass
@@ -80,6 +82,7 @@ def deliver(context: JobContext, delivery_id: int) -> str:
 def run_checks(timestamp: int) -> dict:
     rt = runtime()
     with rt.db.transaction() as session:
+        audit.set_context(session, WORKER_ACTOR)  # the audit log names the worker for what the checks write
         found = checks.run_checks(session, rt.settings, datetime.fromtimestamp(timestamp, UTC))
     log.info("scheduled checks: %s", found)
     return found

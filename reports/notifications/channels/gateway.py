@@ -11,7 +11,7 @@ import requests
 
 from gisserver.core.exceptions import Invalid
 from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, segments
-from reports.notifications.channels.netguard import check_url, client
+from reports.notifications.channels.netguard import client, pin
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
 
@@ -37,7 +37,7 @@ def send(message: Message, settings: NotificationSettings, on_part=None) -> Rece
         try:
             url = render(gateway["url"], context)
             body = render(gateway["body"], context)
-            check_url(url, allow_private=settings.webhook_allow_private or message.allow_private)
+            pin(url, allow_private=settings.webhook_allow_private or message.allow_private)
         except (TemplateRefused, Invalid) as exc:
             raise PermanentError(f"gateway configuration: {exc}") from None
         try:
