@@ -23,7 +23,16 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gisserver.core.db import Database
 from reports.notifications import fanout, messages
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, gateway, push, webhook
+from reports.notifications.channels import (
+    ChannelOff,
+    DeliveryError,
+    Message,
+    PermanentError,
+    Receipt,
+    gateway,
+    push,
+    webhook,
+)
 from reports.notifications.channels import email as email_channel
 from reports.notifications.config import NotificationSettings
 from reports.notifications.models import (
@@ -196,15 +205,17 @@ def deliver(db: Database, delivery_id: int, attempt: int, settings: Notification
         receipt = _send(message, settings, db, delivery_id)
     except DeliveryError as exc:
         last = isinstance(exc, PermanentError) or attempt + 1 >= settings.notify_max_attempts
-        outcome = "dead" if last else "error"
+        outcome = "skipped" if isinstance(exc, ChannelOff) else "dead" if last else "error"
         error = str(exc)[:500]
 
         def record_failure(session):
             session.execute(text("UPDATE notification_attempts SET finished_at = now(), outcome = :o, detail = :d "
                                  "WHERE id = :id"), {"o": outcome, "d": error, "id": attempt_id})
             session.execute(text("UPDATE notification_deliveries SET last_error = :d, status = :s WHERE id = :id"),
-                            {"d": error, "s": "dead" if last else "pending", "id": delivery_id})
+                            {"d": error, "s": outcome if last else "pending", "id": delivery_id})
         _write_with_patience(db, record_failure)
+        if outcome == "skipped":
+            return "skipped"
         if last:
             log.warning("delivery %s is dead after %s attempt(s): %s", delivery_id, attempt + 1, error)
             return "dead"

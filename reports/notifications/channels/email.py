@@ -9,7 +9,7 @@ import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt
 from reports.notifications.config import NotificationSettings
 
 
@@ -91,7 +91,7 @@ def _drop() -> None:
 
 def send(message: Message, settings: NotificationSettings) -> Receipt:
     if not settings.smtp_host:
-        raise PermanentError("no SMTP server configured (GISSERVER_SMTP_HOST)")
+        raise ChannelOff("no SMTP server configured (GISSERVER_SMTP_HOST)")
     mail = build(message, settings)
     try:
         client = _session(settings)

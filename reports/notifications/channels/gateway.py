@@ -10,7 +10,7 @@ from __future__ import annotations
 import requests
 
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, segments
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt, segments
 from reports.notifications.channels.netguard import client, pin
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
@@ -29,7 +29,7 @@ def send(message: Message, settings: NotificationSettings, on_part=None) -> Rece
     """Send every part not yet acknowledged; *on_part(n)* records each acknowledged part at once."""
     gateway = settings.gateway(message.channel)
     if not gateway["url"]:
-        raise PermanentError(f"no {message.channel} gateway configured (GISSERVER_{message.channel.upper()}_URL)")
+        raise ChannelOff(f"no {message.channel} gateway configured (GISSERVER_{message.channel.upper()}_URL)")
     parts = parts_of(message)
     for index in range(message.parts_done, len(parts)):
         context = {"to": message.recipient, "text": parts[index], "segment": index + 1, "segments": len(parts),

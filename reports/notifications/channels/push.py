@@ -8,14 +8,14 @@ from urllib.parse import urlsplit
 from pywebpush import WebPushException, webpush
 
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt
 from reports.notifications.channels.netguard import client, pin
 from reports.notifications.config import NotificationSettings
 
 
 def send(message: Message, settings: NotificationSettings) -> Receipt:
     if not settings.vapid_private_key:
-        raise PermanentError("no VAPID key configured (GISSERVER_VAPID_PRIVATE_KEY)")
+        raise ChannelOff("no VAPID key configured (GISSERVER_VAPID_PRIVATE_KEY)")
     try:
         pin(message.recipient, allow_private=settings.webhook_allow_private)
     except Invalid as exc:
