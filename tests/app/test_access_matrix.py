@@ -223,6 +223,9 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/alerts/<int:alert_id>/deliveries"): [Case("/api/alerts/{alert_w}/deliveries", read_w())],
     ("POST", "/api/me/push-subscriptions"): [Case("/api/me/push-subscriptions", staff_list(400), json={})],
     ("GET", "/api/push/key"): [Case("/api/push/key", staff_list(404))],
+    ("GET", "/me/notifications"): [Case("/me/notifications", staff_list(200, anonymous=302))],
+    # The Web Push service worker: a script without data, which a browser fetches without its session.
+    ("GET", "/push-sw.js"): [Case("/push-sw.js", PUBLIC)],
     ("POST", "/api/unsubscribe/<token>"): [Case("/api/unsubscribe/1.00000000000000000000000000000000",
                                                 answers(404))],
     ("GET", "/n/unsubscribe/<token>"): [Case("/n/unsubscribe/1.00000000000000000000000000000000", answers(404))],

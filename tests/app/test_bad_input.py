@@ -133,6 +133,8 @@ ROUTES: dict[str, str] = {
     "/api/me/notifications": "/api/me/notifications",
     "/api/me/push-subscriptions": "/api/me/push-subscriptions",
     "/api/push/key": "/api/push/key",
+    "/me/notifications": "/me/notifications",
+    "/push-sw.js": "/push-sw.js",
     "/api/unsubscribe/<token>": "/api/unsubscribe/1.00000000000000000000000000000000",
     "/n/unsubscribe/<token>": "/n/unsubscribe/1.00000000000000000000000000000000",
     "/brand/logo": "/brand/logo",
