@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gisserver.accounts.models import User, UserGrant
 from gisserver.core import audit
+from gisserver.core.features import hooks
 from reports.areas.models import Area
 from reports.areas.service import ancestors
 from reports.cameras.models import Alert, Camera, Hotspot
@@ -180,6 +181,10 @@ CHECKS = (reports_due, alerts_due, cameras_silent, gauges_silent, digests, erase
 
 
 def run_checks(session: Session, settings: NotificationSettings, now: datetime | None = None) -> dict[str, int]:
-    """Every check once; the caller commits."""
+    """Every check once, and the checks other features plug into "notification_checks" (a dashboard's weekly
+    mail), each ``check(session, settings, now) -> events recorded``; the caller commits."""
     now = now or datetime.now(UTC)
-    return {check.__name__: check(session, settings, now) for check in CHECKS}
+    found = {check.__name__: check(session, settings, now) for check in CHECKS}
+    for check in hooks("notification_checks"):
+        found[check.__name__] = check(session, settings, now)
+    return found

@@ -26,6 +26,8 @@ def _runtime_parts():
 @with_appcontext
 def worker(concurrency: int, stall_seconds: float, until_empty: bool) -> None:
     """Deliver notifications and run the scheduled checks (procrastinate worker; stop with Ctrl-C or SIGTERM)."""
+    from flask import current_app
+
     from reports.notifications.channels.templating import TemplateRefused
     from reports.notifications.worker import WorkerOptions, run
 
@@ -33,7 +35,7 @@ def worker(concurrency: int, stall_seconds: float, until_empty: bool) -> None:
     options = WorkerOptions(concurrency=concurrency, stall_seconds=stall_seconds,
                             heartbeat_seconds=max(1.0, stall_seconds / 6), wait=not until_empty)
     try:
-        run(database.url, settings, key, options)
+        run(database.url, settings, key, options, app=current_app._get_current_object())
     except (TemplateRefused, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 

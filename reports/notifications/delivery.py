@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gisserver.core.db import Database
+from gisserver.core.features import hooks
 from reports.notifications import fanout, messages
 from reports.notifications.channels import (
     ChannelOff,
@@ -70,8 +71,23 @@ def _link(settings: NotificationSettings, event: NotificationEvent, delivery: De
     return f"{base}/"
 
 
-def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes) -> Message:
+def _feature_message(session, event: NotificationEvent, delivery: Delivery, settings: NotificationSettings,
+                     app) -> Message:
+    """A message another feature writes itself (outbox.record_direct), asked of the "notification_message" hook."""
+    request = messages.MessageRequest(session, event, delivery.language, settings.public_url.rstrip("/"), app)
+    for write in hooks("notification_message"):
+        rendered = write(request)
+        if rendered is not None:
+            return Message(channel=delivery.channel, recipient=delivery.recipient, key=f"dlv-{delivery.id}",
+                           subject=rendered.subject, text=rendered.text, html=rendered.html,
+                           attachments=rendered.attachments, parts_done=delivery.acked_parts)
+    raise PermanentError(f"no feature writes messages of the kind {event.kind}")
+
+
+def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes, app=None) -> Message:
     event = session.get(NotificationEvent, delivery.event_id)
+    if event.payload.get("direct"):
+        return _feature_message(session, event, delivery, settings, app)
     # A webhook carries the event's facts as data, not a text: no names to look up for it.
     facts = {} if delivery.channel == "webhook" else fanout.facts_for(session, event, delivery.language)
     link = _link(settings, event, delivery, facts)
@@ -174,7 +190,8 @@ def _write_with_patience(db: Database, write) -> None:
             pause = min(pause * 2, 10.0)
 
 
-def deliver(db: Database, delivery_id: int, attempt: int, settings: NotificationSettings, key: bytes) -> str:
+def deliver(db: Database, delivery_id: int, attempt: int, settings: NotificationSettings, key: bytes,
+            app=None) -> str:
     """One try of a delivery (*attempt* counts from 0); returns its outcome, raises RetryLater to be retried."""
     with db.transaction() as session:
         delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(skip_locked=True))
@@ -186,7 +203,7 @@ def deliver(db: Database, delivery_id: int, attempt: int, settings: Notification
         if delivery.status != "pending":
             return f"already {delivery.status}"
         try:
-            message = build_message(session, delivery, settings, key)
+            message = build_message(session, delivery, settings, key, app)
         except PermanentError as exc:
             delivery.status, delivery.last_error = "skipped", str(exc)
             session.add(DeliveryAttempt(delivery_id=delivery.id, started_at=datetime.now(UTC),

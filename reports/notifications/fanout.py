@@ -40,6 +40,8 @@ def mask(channel: str, recipient: str) -> str:
 
 def targets_for(session: Session, event: NotificationEvent, now: datetime) -> list[Target]:
     kind, payload, urgent = event.kind, event.payload, event.urgent
+    if payload.get("direct"):  # one person's own message (outbox.record_direct): nobody else
+        return recipients.direct(session, payload["direct"])
     found: list[Target] = []
     if kind in UNIT_KINDS:
         found += recipients.unit_contacts(session, list(event.unit_ids), now, urgent)

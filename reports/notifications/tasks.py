@@ -32,6 +32,7 @@ class Runtime:
     db: Database
     settings: NotificationSettings
     key: bytes
+    app: object | None = None  # the web app: other features' messages render in the recipient's language with it
 
 
 _runtime: Runtime | None = None
@@ -74,7 +75,7 @@ def fan_out(event_id: int) -> int:
 @tasks.task(name="notifications.deliver", queue="deliver", retry=BackoffWithJitter(), pass_context=True)
 def deliver(context: JobContext, delivery_id: int) -> str:
     rt = runtime()
-    return delivery.deliver(rt.db, delivery_id, context.job.attempts, rt.settings, rt.key)
+    return delivery.deliver(rt.db, delivery_id, context.job.attempts, rt.settings, rt.key, rt.app)
 
 
 @tasks.periodic(cron="* * * * *", periodic_id="minute")

@@ -40,6 +40,7 @@ class Message:
     headers: dict = field(default_factory=dict)  # extra mail headers (List-Unsubscribe)
     push_keys: dict = field(default_factory=dict)  # a push subscription's p256dh and auth
     parts_done: int = 0  # parts the channel already acknowledged on an earlier try
+    attachments: tuple = ()  # email only: messages.Attachment (filename, content type, bytes)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,10 @@ def build(message: Message, settings: NotificationSettings) -> EmailMessage:
     mail.set_content(message.text)
     if message.html:
         mail.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:  # the text and HTML stay the body; files follow (multipart/mixed)
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                            filename=_no_line_breaks(attachment.filename, "attachment name"))
     return mail
 
 

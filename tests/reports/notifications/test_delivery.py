@@ -61,7 +61,7 @@ def drain(app, settings: NotificationSettings) -> None:
     """The real worker, until the queues are empty."""
     key = tokens.signing_key(app.config["SETTINGS"])
     worker.run(app.extensions["gisserver.db"].url, settings, key,
-               worker.WorkerOptions(concurrency=4, wait=False, queues=("notify", "deliver")))
+               worker.WorkerOptions(concurrency=4, wait=False, queues=("notify", "deliver")), app=app)
 
 
 def file_report(client, **notify):
