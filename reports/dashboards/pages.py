@@ -79,8 +79,11 @@ def view_dashboard(dashboard_id: int):
                 "pdf": url_for("dashboards.export_dashboard", dashboard_id=dashboard.id, fmt="pdf"),
                 "xlsx": url_for("dashboards.export_dashboard", dashboard_id=dashboard.id, fmt="xlsx"),
                 "displays": url_for("dashboards.create_display"),
+                "mail": url_for("dashboards.get_mail", dashboard_id=dashboard.id),
+                "choices": url_for("notifications_pages.choices_page"),
                 "page": url_for("dashboards_pages.view_dashboard", dashboard_id=0)},
         "links": _links(), "areas": areas, "categories": categories, "labels": _labels(),
+        "weekdays": [(n, str(day)) for n, day in labels.WEEKDAYS.items()],
     }
     return render_template("dashboards/dashboard.html", dashboard=dashboard, config=config)
 

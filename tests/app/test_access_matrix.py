@@ -502,6 +502,12 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/dashboards/<int:dashboard_id>/data"): [Case("/api/dashboards/{dash_shared}/data", leads())],
     ("POST", "/api/dashboards/preview"): [
         Case("/api/dashboards/preview?area=T-W", leads(), json={"panels": [NUMBER_PANEL]})],
+    # A weekly mail is one's own (the world's leaders have given no email yet: a clear 400 says where to give it).
+    ("GET", "/api/dashboards/<int:dashboard_id>/mail"): [Case("/api/dashboards/{dash_shared}/mail", leads())],
+    ("PUT", "/api/dashboards/<int:dashboard_id>/mail"): [Case("/api/dashboards/{dash_shared}/mail", leads(400),
+                                                              json={"weekday": 1, "hour": 7})],
+    ("DELETE", "/api/dashboards/<int:dashboard_id>/mail"): [Case("/api/dashboards/{dash_w}/mail",
+                                                                 own_dashboard(204))],
     ("GET", "/api/dashboards/<int:dashboard_id>/export.<fmt>"): [
         Case("/api/dashboards/{dash_w}/export.xlsx", own_dashboard(200))],
     ("GET", "/api/dashboard-displays"): [Case("/api/dashboard-displays", leads())],

@@ -101,6 +101,7 @@ ROUTES: dict[str, str] = {
     "/api/dashboards/<int:dashboard_id>/copy": "/api/dashboards/{dashboard}/copy",
     "/api/dashboards/<int:dashboard_id>/data": "/api/dashboards/{dashboard}/data",
     "/api/dashboards/<int:dashboard_id>/export.<fmt>": "/api/dashboards/{dashboard}/export.xlsx",
+    "/api/dashboards/<int:dashboard_id>/mail": "/api/dashboards/{dashboard}/mail",
     "/api/dashboards/preview": "/api/dashboards/preview",
     "/api/dashboard-displays": "/api/dashboard-displays",
     "/api/dashboard-displays/<int:display_id>": "/api/dashboard-displays/1",
