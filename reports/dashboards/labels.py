@@ -112,3 +112,8 @@ FAMILIES = {"reports": _l("Citizen reports"), "dossiers": _l("Administrative dos
 # The weekly mail's day (ISO numbers: 1 = Monday).
 WEEKDAYS = {1: _l("Monday"), 2: _l("Tuesday"), 3: _l("Wednesday"), 4: _l("Thursday"), 5: _l("Friday"),
             6: _l("Saturday"), 7: _l("Sunday")}
+
+# The records behind camera and hotspot figures, in the reader's words.
+CAMERA_HEALTH = {"online": _l("online"), "offline": _l("offline"), "maintenance": _l("under maintenance")}
+HOTSPOT_STATUS = {"normal": _l("Normal"), "watch": _l("Watch"), "warning": _l("Warning"), "danger": _l("Danger"),
+                  "unknown": _l("No reading yet")}

@@ -517,6 +517,9 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
         Case("/api/dashboard-displays/{display}", own_dashboard(204), prepare=lambda w: {"display": w.new_display()})],
     ("GET", "/dashboards"): [Case("/dashboards", leads(anonymous=302))],
     ("GET", "/dashboards/<int:dashboard_id>"): [Case("/dashboards/{dash_w}", own_dashboard(200, anonymous=302))],
+    ("GET", "/dashboards/camera-records"): [Case("/dashboards/camera-records?area=T-W", leads(anonymous=302))],
+    ("GET", "/dashboards/hotspot-records"): [Case("/dashboards/hotspot-records?area=T-W&level=warning",
+                                                  leads(anonymous=302))],
     ("GET", "/dashboards/layer-records"): [
         Case("/dashboards/layer-records?layer=tram-bom&measure=count&area=T-W", leads(anonymous=302),
              secrets=INTERNAL_LAYER)],

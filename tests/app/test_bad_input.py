@@ -108,6 +108,8 @@ ROUTES: dict[str, str] = {
     "/dashboards": "/dashboards",
     "/dashboards/<int:dashboard_id>": "/dashboards/{dashboard}",
     "/dashboards/layer-records": "/dashboards/layer-records",
+    "/dashboards/camera-records": "/dashboards/camera-records",
+    "/dashboards/hotspot-records": "/dashboards/hotspot-records",
     "/wall": "/wall",
     "/wall/open": "/wall/open",
     "/wall/data/<int:dashboard_id>": "/wall/data/{dashboard}",

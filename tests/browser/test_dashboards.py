@@ -199,3 +199,23 @@ def test_a_leader_asks_for_the_dashboard_by_mail_every_week(browser_page, demo_d
         demo_db.execute(text("DELETE FROM dashboard_mails WHERE user_id = :u"), {"u": leader})
         demo_db.execute(text("DELETE FROM notification_profiles WHERE user_id = :u"), {"u": leader})
         demo_db.commit()
+
+
+def test_camera_and_hotspot_figures_open_their_records(browser_page, demo_db):
+    import os
+
+    page = browser_page.page
+    browser_page.login("leader")
+    shots = os.environ.get("GISSERVER_TEST_SHOTS")
+    browser_page.goto(f"/dashboards/camera-records?area={CITY_CODE}")
+    rows = page.locator("table.dash-records tbody tr").count()
+    assert rows >= 10 and page.locator("tr.health-online, tr.health-offline, tr.health-maintenance").count() == rows
+    if shots:
+        page.screenshot(path=f"{shots}/camera-records.png")
+    browser_page.goto(f"/dashboards/hotspot-records?area={CITY_CODE}&level=all")
+    assert page.locator("table.dash-records tbody tr a").count() >= 1
+    if shots:
+        page.screenshot(path=f"{shots}/hotspot-records.png")
+    with page.expect_navigation():
+        page.locator("table.dash-records tbody tr a").first.click()
+    assert "/flood/" in page.url
