@@ -53,7 +53,9 @@ def missed(session: Session, scope: Scope, after_id: int) -> list[dict]:
     the caller's share. When REPLAY_LIMIT come back there may be more; the stream then ends after them and the
     browser reconnects from the last one (stream()).
     """
-    query = select(NotificationEvent).where(NotificationEvent.id > after_id)
+    # A person's own message (outbox.record_direct: a dashboard's weekly PDF) is not a change on the map.
+    query = select(NotificationEvent).where(NotificationEvent.id > after_id,
+                                            ~NotificationEvent.payload.has_key("direct"))
     if not scope.everything:
         if not scope.area_ids and not scope.unit_ids:
             return []

@@ -123,6 +123,18 @@ def test_catching_up_in_a_busy_city_misses_nothing_in_scope(app, city, auth_head
     assert len(rest) == 20 and rest[0]["id"] > first_page[-1]["id"]
 
 
+def test_a_persons_own_message_is_not_on_the_map(app, city, auth_headers):
+    from reports.notifications.outbox import record_direct
+
+    admin_headers = auth_headers("admin")
+    start = city.scalar(text("SELECT coalesce(max(id), 0) FROM notification_events"))
+    stream = app.test_client().get("/api/live", headers=admin_headers)
+    record_direct(city, kind="dashboard_mail", subject_type="dashboard", subject_id=1, user_id=1, dedupe_key="k")
+    city.commit()
+    assert _events(stream) == []
+    assert _events(app.test_client().get("/api/live", headers={**admin_headers, "Last-Event-ID": str(start)})) == []
+
+
 def test_a_change_too_long_for_notify_still_reaches_the_live_map(app, city, auth_headers):
     """NOTIFY carries at most 8,000 bytes: a long officer's answer makes a short notice and the listener reads the
     event from the outbox."""
