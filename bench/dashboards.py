@@ -8,7 +8,9 @@ city, imported through the layers' import. Then it times, through the service an
 - the city dashboard's data (12 panels: numbers with their previous period, a trend, a ranking and a map of the
   wards, land use by type per ward, tables), warm;
 - a layer statistic per ward (area by land-use type in each of the 40 wards), from the cache and computed afresh;
-- the dashboard's PDF.
+- the dashboard's PDF;
+- the layer statistic's SQL with ST_Covers(area, feature) as shipped, with ST_CoveredBy(feature, area), and without
+  the shortcut (every feature cut by ST_Intersection), to measure what the predicate's order is worth.
 Targets (issue 17): the dashboard p95 < 300 ms warm; the layer statistic p95 < 500 ms.
 """
 
@@ -28,7 +30,7 @@ import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
-from bench.summaries import DATABASE, _database_exists, _token, fill, measure, prepare  # noqa: E402
+from bench.summaries import DATABASE, _database_exists, _token, fill, measure, percentiles, prepare  # noqa: E402
 from gisserver.accounts.users import Principal  # noqa: E402
 from gisserver.app import create_app  # noqa: E402
 from gisserver.core.cluster import private_cluster  # noqa: E402
@@ -104,6 +106,40 @@ def city_panels() -> list[dict]:
     ]
 
 
+def covers_variants(session, resolved, targets: list[int], runs: int) -> list[tuple]:
+    """The statistic's SQL as shipped (ST_Covers with the area first, cutting only features on a border) against
+    ST_CoveredBy with the feature first, and against no shortcut at all (every feature cut), same data, same
+    rounds; each variant must give the same figures."""
+    from sqlalchemy.dialects import postgresql
+
+    from reports.dashboards import sql
+
+    shipped = str(sql.layer_statistic("area", resolved.tables, targets).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    shortcut = "CASE WHEN ST_Covers(t.geom, f.geom) THEN f.geom ELSE ST_Intersection(f.geom, t.geom) END"
+    variants = {
+        "layer statistic computed, as shipped: ST_Covers(area, feature)": shipped,
+        "same, with ST_CoveredBy(feature, area)": shipped.replace("ST_Covers(t.geom, f.geom)",
+                                                                  "ST_CoveredBy(f.geom, t.geom)"),
+        "same, no shortcut: ST_Intersection of every feature": shipped.replace(shortcut,
+                                                                               "ST_Intersection(f.geom, t.geom)"),
+    }
+    if len(set(variants.values())) != 3:
+        raise RuntimeError("the statistic's SQL changed: the variants no longer differ from it")
+    figures: dict[str, float] = {}
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for round_ in range(runs + 1):  # alternating rounds (the first one warms up): a busy machine slows all alike
+        for name, statement in variants.items():
+            started = time.perf_counter()
+            rows = session.execute(text(statement)).all()
+            if round_:
+                samples[name].append((time.perf_counter() - started) * 1000)
+            figures[name] = round(sum(float(r.value) for r in rows if r.grouped), 1)
+    if len(set(figures.values())) != 1:
+        raise RuntimeError(f"the variants disagree: {figures}")
+    return [(name, *percentiles(times), runs) for name, times in samples.items()]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=1_000_000)
@@ -111,6 +147,8 @@ def main(argv=None) -> int:
     parser.add_argument("--parcels", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--url", help="a PostGIS database to use instead of the private cluster's")
+    parser.add_argument("--covers-runs", type=int, default=3,
+                        help="runs of each spatial predicate variant of the layer statistic (0: skip)")
     args = parser.parse_args(argv)
 
     url = args.url
@@ -185,6 +223,8 @@ def main(argv=None) -> int:
             measure("GET /api/dashboards/{id}/export.pdf (city)",
                     http(f"/api/dashboards/{dashboard_id}/export.pdf?area=HUE"), max(5, args.repeat // 4)),
         ]
+        if args.covers_runs:
+            results += covers_variants(session, resolved, targets, args.covers_runs)
     print()
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "

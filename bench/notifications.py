@@ -220,6 +220,7 @@ def main() -> None:
     hook = receiver(arrivals)
     build(url, f"http://127.0.0.1:{hook.server_address[1]}/hook")
 
+    load_before = os.getloadavg()
     rates = intake_rates(url, args.intake_requests, args.intake_rounds)
     print(f"intake: {rates['off']:.1f} req/s with the outbox off, {rates['on']:.1f} with it on "
           f"({(rates['on'] / rates['off'] - 1) * 100:+.1f}%)", flush=True)
@@ -265,6 +266,13 @@ def main() -> None:
           f"{max(latencies):.2f} | {len(times) / span / args.workers:.1f} | {rates['off']:.1f} | {rates['on']:.1f} | "
           f"{(rates['on'] / rates['off'] - 1) * 100:+.1f}% |")
     print(f"delivery states: {states}")
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores; load average (1/5/15 min) {load_before[0]:.1f}/{load_before[1]:.1f}/"
+          f"{load_before[2]:.1f} before the intake rounds, {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} after the burst")
+    p95, change = percentile(latencies, 0.95), rates["on"] / rates["off"] - 1
+    print(f"target p95 < 10 s from commit to delivery: {'met' if p95 < 10 else 'NOT met'} ({p95:.2f} s); "
+          f"intake with the outbox within 10% of without: {'met' if change > -0.10 else 'NOT met'} "
+          f"({change * 100:+.1f}%)")
     smtp.stop()
     hook.shutdown()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -70,6 +72,15 @@ def format_number(value: float | int | None, digits: int = 0) -> str:
         return ""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(round(value, digits), format=pattern)
+
+
+@contextmanager
+def in_language(app: Flask, language: str) -> Iterator[None]:
+    """Work outside a request (the notifications worker) as a page in *language* would: translated labels, the
+    language's dates and numbers. The app pretends to answer a request asking for that language."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    with app.test_request_context(f"/?lang={language}"):
+        yield
 
 
 def init_i18n(app: Flask) -> None:

@@ -1,6 +1,6 @@
 """Leaders' dashboards: a catalog of indicators (every figure of the summaries, and statistics of the planning
 layers per area computed by PostGIS), dashboards composed of panels in the browser, shared by role or area,
-ward templates, comparison, wall screens with a display token, and PDF/XLSX exports."""
+ward templates, comparison, wall screens with a display token, PDF/XLSX exports and a weekly PDF by email."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -20,5 +20,8 @@ FEATURE = Feature(
     ),
     demo_steps=(DemoStep("dashboards", "reports.dashboards.demo:dashboards_step",
                          after=("users", "dossiers", "layers")),),
-    hooks={"start_page": ("reports.dashboards.service:start_page",)},
+    hooks={"start_page": ("reports.dashboards.service:start_page",),
+           # the weekly PDF by email, through the notifications' outbox and worker
+           "notification_checks": ("reports.dashboards.mail:due_mails",),
+           "notification_message": ("reports.dashboards.mail:write_mail",)},
 )

@@ -1,4 +1,5 @@
-"""HTTP API of the dashboards: the indicator catalog, dashboards and their data, exports, display tokens."""
+"""HTTP API of the dashboards: the indicator catalog, dashboards and their data, exports, weekly mails, display
+tokens."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from gisserver.accounts.auth import actor_label, current_principal, require_role
 from gisserver.core.access import on_primary, on_replica
 from gisserver.core.exceptions import Invalid
 from gisserver.core.http import db_session
-from reports.dashboards import displays, exports, service
+from reports.dashboards import displays, exports, mail, service
 from reports.dashboards.evaluate import Viewer, evaluate
 from reports.dashboards.forms import capped_json, request_filters
 from reports.dashboards.indicators import CHART_DIMENSIONS, CHART_INDICATORS, catalog_json
@@ -149,6 +150,36 @@ def export_dashboard(dashboard_id: int, fmt: str):
     name = f"dashboard-{dashboard.id}-{data['area']['code']}-{data['period']['from']}-{data['period']['to']}"
     return Response(body, mimetype=MIME[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"', "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/dashboards/<int:dashboard_id>/mail")
+@require_roles("leader")
+def get_mail(dashboard_id: int):
+    """The caller's weekly mail of this dashboard's PDF."""
+    session = db_session()
+    principal = current_principal()
+    return mail.mail_view(session, principal, service.get_dashboard(session, principal, dashboard_id))
+
+
+@bp.put("/dashboards/<int:dashboard_id>/mail")
+@require_roles("leader")
+def put_mail(dashboard_id: int):
+    session = db_session()
+    principal = current_principal()
+    view = mail.subscribe(session, principal, service.get_dashboard(session, principal, dashboard_id),
+                          capped_json())
+    session.commit()
+    return view
+
+
+@bp.delete("/dashboards/<int:dashboard_id>/mail")
+@require_roles("leader")
+def delete_mail(dashboard_id: int):
+    session = db_session()
+    principal = current_principal()
+    mail.unsubscribe(session, principal, service.get_dashboard(session, principal, dashboard_id))
+    session.commit()
+    return "", 204
 
 
 @bp.get("/dashboard-displays")

@@ -6,8 +6,8 @@ summarize() (the summary page's numbers), asked once per area, period and catego
 hotspots from their latest readings; layer statistics from reports.dashboards.layerstats.
 
 Each series carries its values and, per point, what a click opens: a child area to drill into, or the records
-behind the figure (a summaries records list, the features of a layer statistic, a hotspot's page), as
-parameters the page turns into links.
+behind the figure (a summaries records list, the features of a layer statistic, its "other" group included, the
+cameras or hotspots counted, a hotspot's page), as parameters the page turns into links.
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from gisserver.accounts.users import Principal
 from gisserver.core.exceptions import Invalid, NotFound, ServiceError
 from layers.models import Layer
 from reports.cameras.alert_types import alert_type_labels
-from reports.cameras.hotspots import status_for
-from reports.cameras.models import Hotspot
 from reports.dashboards import labels
 from reports.dashboards.indicators import CHILDREN, GROUP, HIGHER, ITEMS, LAYER_MEASURES, LOWER, TIME, VALUE
 from reports.dashboards.layerstats import LayerStat, Resolved, resolve, statistic
 from reports.dashboards.panels import DEFAULT_PERIOD, Filters, IndicatorRef, Panel, PeriodSpec
+from reports.dashboards.records import hotspots_in
 from reports.summaries import sql as summaries_sql
 from reports.summaries.figures import SummaryQuery, summarize
 from reports.summaries.hierarchy import TZ, AreaRef, area_in_scope, breadcrumb, load_hierarchy, visible_area_ids
@@ -37,6 +36,9 @@ from reports.workflow.labels import CHANNEL_LABELS
 
 SHAPE_TOLERANCE = 0.0002  # degrees: the leader map's simplification
 MAX_HOTSPOTS = 12
+OTHER = "__other"  # the group of a layer statistic's values beyond the panel's largest ones
+# The cameras list behind each camera figure (reports.dashboards.records): which health it counts (None: all).
+CAMERA_RECORDS = {"online": "online", "offline": "offline", "online_share": None}
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,10 @@ class Evaluator:
         area = summary["area"]["code"]
 
         def records(**extra) -> dict | None:
+            if indicator.family == "cameras":  # not in the summaries' records: the dashboards' cameras list
+                health = CAMERA_RECORDS[indicator.figure]
+                return {"kind": "cameras", "area": extra.get("child") or area,
+                        "params": {"area": extra.get("child") or area, **({"health": health} if health else {})}}
             if indicator.records is None:
                 return None
             source, measure = indicator.records
@@ -199,14 +205,13 @@ class Evaluator:
     def _hotspot_series(self, panel: Panel, ref: IndicatorRef, side: Side, base: dict) -> list[dict]:
         area = self.area(side.area)
         children = {c.id: c for c in self.hierarchy.children_now(area)} if area.current else {}
-        found = []
-        for hotspot in self.session.scalars(select(Hotspot).order_by(Hotspot.code)):
-            chain = self.hierarchy.chain_now(hotspot.area_id) if hotspot.area_id in self.hierarchy.areas else []
-            if area.id not in chain:
-                continue
-            under = chain[chain.index(area.id) - 1] if chain.index(area.id) > 0 else None
-            found.append((hotspot, status_for(hotspot, hotspot.last_level_cm), under))
-        series = {**base, "area": area.code, "records": None}
+        found = [(h.hotspot, h.status, h.under) for h in hotspots_in(self.session, self.hierarchy, area)]
+        level = {"hotspots_warning": "warning", "hotspots_danger": "danger"}.get(ref.key, "all")
+
+        def records(where: str) -> dict:
+            return {"kind": "hotspots", "area": where, "params": {"area": where, "level": level}}
+
+        series = {**base, "area": area.code, "records": records(area.code)}
         if ref.key == "hotspot_levels":
             shares = [h.last_level_cm / h.danger_cm for h, _, _ in found if h.last_level_cm is not None]
             series["value"] = round(max(shares), 4) if shares else None
@@ -221,7 +226,7 @@ class Evaluator:
         wanted = ("danger",) if ref.key == "hotspots_danger" else ("warning", "danger")
         series["value"] = sum(1 for _, status, _ in found if status in wanted)
         if panel.dimension == CHILDREN:
-            series["points"] = [{"key": c.code, "label": c.name, "drill": c.code, "records": None,
+            series["points"] = [{"key": c.code, "label": c.name, "drill": c.code, "records": records(c.code),
                                  "value": sum(1 for _, status, under in found if under == c.id and status in wanted)}
                                 for c in children.values()]
         return [series]
@@ -254,7 +259,10 @@ class Evaluator:
             params = {"layer": ref.layer, "measure": resolved.stat.measure, "area": where.code}
             if ref.within:
                 params["within"] = ref.within
-            if grouped:
+            if grouped and group == OTHER:
+                # Every value but the groups shown, as this panel's area (with its children) ranked them.
+                params.update(by=ref.by, grouped="other", of=area.code)
+            elif grouped:
                 params.update(by=ref.by, group="" if group is None else group, grouped="1")
             return {"kind": "layer", "area": where.code, "params": params}
 
@@ -267,8 +275,8 @@ class Evaluator:
             series["points"] = [{"key": k, "label": group_label(k), "value": values.get(k, 0.0),
                                  "records": records(area, k, True)} for k in result.group_keys]
             if result.other.get(area.id):
-                series["points"].append({"key": "__other", "label": str(labels.WORDS["other"]),
-                                         "value": result.other[area.id], "records": None})
+                series["points"].append({"key": OTHER, "label": str(labels.WORDS["other"]),
+                                         "value": result.other[area.id], "records": records(area, OTHER, True)})
             return [series]
         if panel.dimension == CHILDREN and ref.by is not None:
             # One series per value of the attribute, each with a point per child area: stacked by kind.
@@ -280,10 +288,11 @@ class Evaluator:
                                          "value": result.groups.get(c.id, {}).get(k, 0.0),
                                          "records": records(c, k, True)} for c in children]})
             if any(result.other.values()):
-                made.append({**base, "label": str(labels.WORDS["other"]), "group": "__other", "area": area.code,
-                             "records": None, "value": result.other.get(area.id, 0.0),
-                             "points": [{"key": c.code, "label": c.name, "drill": c.code, "records": None,
-                                         "value": result.other.get(c.id, 0.0)} for c in children]})
+                made.append({**base, "label": str(labels.WORDS["other"]), "group": OTHER, "area": area.code,
+                             "records": records(area, OTHER, True), "value": result.other.get(area.id, 0.0),
+                             "points": [{"key": c.code, "label": c.name, "drill": c.code,
+                                         "records": records(c, OTHER, True), "value": result.other.get(c.id, 0.0)}
+                                        for c in children]})
             return made
         if panel.dimension == CHILDREN:
             series["points"] = [{"key": c.code, "label": c.name, "drill": c.code,

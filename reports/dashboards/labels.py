@@ -97,9 +97,23 @@ WORDS = {
     "move_right": _l("Move after"), "edit_panel": _l("Change this panel"), "remove_panel": _l("Remove this panel"),
     "offline": _l("No connection to the server since"), "updated": _l("Updated"),
     "new_title": _l("New dashboard"), "wall": _l("Wall screen"),
+    "mail_to": _l("To {email}, the address of your notification choices."),
+    "mail_no_email": _l("Give your email in your notification choices first:"),
+    "mail_on": _l("You get this dashboard every {day} at {hour}."),
+    "mail_off": _l("You do not get this dashboard by mail."),
+    "my_notifications": _l("My notifications"),
     "no_display": _l("This screen has no valid display link. Open the link the dashboard's owner made (it may "
                      "have been revoked)."),
 }
 FAMILIES = {"reports": _l("Citizen reports"), "dossiers": _l("Administrative dossiers"),
             "alerts": _l("Camera alerts"), "cameras": _l("Cameras"), "hotspots": _l("Flood hotspots"),
             "layers": _l("Planning layers")}
+
+# The weekly mail's day (ISO numbers: 1 = Monday).
+WEEKDAYS = {1: _l("Monday"), 2: _l("Tuesday"), 3: _l("Wednesday"), 4: _l("Thursday"), 5: _l("Friday"),
+            6: _l("Saturday"), 7: _l("Sunday")}
+
+# The records behind camera and hotspot figures, in the reader's words.
+CAMERA_HEALTH = {"online": _l("online"), "offline": _l("offline"), "maintenance": _l("under maintenance")}
+HOTSPOT_STATUS = {"normal": _l("Normal"), "watch": _l("Watch"), "warning": _l("Warning"), "danger": _l("Danger"),
+                  "unknown": _l("No reading yet")}

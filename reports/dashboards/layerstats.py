@@ -179,6 +179,11 @@ def statistic(session: Session, resolved: Resolved, targets: list[int]) -> StatR
     return result
 
 
+def other_groups(session: Session, resolved: Resolved, targets: list[int]) -> list[str | None]:
+    """The groups a panel over *targets* shows by name; its "other" group holds every value but these."""
+    return statistic(session, resolved, targets).group_keys
+
+
 @dataclass
 class FeaturePage:
     layer: dict
@@ -191,16 +196,18 @@ class FeaturePage:
 
 
 def features_counted(session: Session, resolved: Resolved, area_id: int, *, group: str | None = None,
-                     grouped: bool = False, page: int = 1, per_page: int = 50) -> FeaturePage:
-    """The features behind one figure, with what each adds to it (in the figure's unit)."""
-    if grouped and resolved.tables.group is None:
+                     grouped: bool = False, page: int = 1, per_page: int = 50,
+                     others_than: list[str | None] | None = None) -> FeaturePage:
+    """The features behind one figure, with what each adds to it (in the figure's unit); with *others_than*, those
+    of the "other" group (every value but the groups a panel names)."""
+    if (grouped or others_than is not None) and resolved.tables.group is None:
         raise Invalid("this statistic is not grouped by an attribute", {"field": "group"})
     if not 1 <= per_page <= 500:
         raise Invalid("per_page must be between 1 and 500", {"field": "per_page"})
     if not 1 <= page <= 100_000:
         raise Invalid("page must be between 1 and 100000", {"field": "page"})
     statement = sql.layer_records(resolved.stat.measure, resolved.tables, area_id, group, grouped, per_page,
-                                  (page - 1) * per_page)
+                                  (page - 1) * per_page, others_than)
     with _bounded():
         rows = session.execute(statement).all()
     columns = attribute_columns(resolved.tables.table)

@@ -1,11 +1,11 @@
-"""Tables of the dashboards: the dashboards leaders compose (and the ward templates admins publish), and the
-display tokens of wall screens."""
+"""Tables of the dashboards: the dashboards leaders compose (and the ward templates admins publish), the display
+tokens of wall screens, and leaders' weekly mails of a dashboard."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,3 +50,20 @@ class DashboardDisplay(Base):
     rotate_seconds: Mapped[int] = mapped_column(Integer, default=30)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DashboardMail(Base):
+    """A leader's weekly mail of a dashboard's PDF: on their *weekday* (ISO, 1 = Monday) at their *hour*, city
+    time, to the email of their notification choices, through the notifications' outbox (once per week)."""
+
+    __tablename__ = "dashboard_mails"
+    __table_args__ = (UniqueConstraint("dashboard_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dashboard_id: Mapped[int] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    # Chosen (or changed) at: a week's slot before it is not sent (subscribing on a Thursday for Mondays starts
+    # next Monday, not at once).
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,4 +1,5 @@
-"""OpenAPI paths of the dashboards: the indicator catalog, dashboards, their data and exports, display tokens."""
+"""OpenAPI paths of the dashboards: the indicator catalog, dashboards, their data and exports, weekly mails,
+display tokens."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ SCHEMAS = {
                          children={"type": "array"}, period={"type": "object"},
                          category={"type": "string", "nullable": True}, compare={"type": "object"},
                          panels={"type": "array", "items": {"type": "object"}}, generated_at=STRING),
+    "DashboardMail": obj(("subscribed",), subscribed=BOOLEAN,
+                         weekday={"type": "integer", "nullable": True, "minimum": 1, "maximum": 7},
+                         hour={"type": "integer", "nullable": True, "minimum": 0, "maximum": 23},
+                         email={"type": "string", "nullable": True}),
     "Display": obj(("id", "name", "dashboards"), id=INTEGER, name=STRING,
                    dashboards={"type": "array", "items": INTEGER}, refresh_seconds=INTEGER, rotate_seconds=INTEGER,
                    created_at={"type": "string", "nullable": True}, token=STRING, url=STRING),
@@ -95,6 +100,19 @@ PATHS = {
         "the dashboard as a PDF (vector charts, a page per screen) or its data as XLSX", TAG,
         params=[ID, path_param("fmt", {"type": "string", "enum": ["pdf", "xlsx"]}), *FILTERS],
         ok=(200, ("application/pdf", XLSX), None), roles=ROLES)},
+    "/api/dashboards/{dashboard_id}/mail": {
+        "get": op("the caller's weekly mail of this dashboard's PDF", TAG, params=[ID],
+                  ok=(200, JSON, ref("DashboardMail")), roles=ROLES),
+        "put": op("mail the caller this dashboard's PDF every week on their day and hour (city time), to the email "
+                  "of their notification choices (PUT /api/me/notifications); again: change the day and hour", TAG,
+                  params=[ID], body=json_body(obj(("weekday", "hour"),
+                                                  weekday={"type": "integer", "minimum": 1, "maximum": 7,
+                                                           "description": "ISO weekday, 1 = Monday"},
+                                                  hour={"type": "integer", "minimum": 0, "maximum": 23})),
+                  ok=(200, JSON, ref("DashboardMail")), roles=ROLES),
+        "delete": op("stop the caller's weekly mail of this dashboard", TAG, params=[ID], ok=(204, JSON, None),
+                     roles=ROLES),
+    },
     "/api/dashboard-displays": {
         "get": op("the caller's wall displays", TAG,
                   ok=(200, JSON, obj(("displays",), displays={"type": "array", "items": ref("Display")})),

@@ -1,5 +1,6 @@
-"""Dashboard pages: the list, one dashboard (view, drill down, compare, edit in place), the features behind a
-layer statistic, and the wall screen opened by a display token."""
+"""Dashboard pages: the list, one dashboard (view, drill down, compare, edit in place), the records behind figures
+the summaries do not list (the features of a layer statistic, cameras, flood hotspots), and the wall screen opened
+by a display token."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from gisserver.core.http import db_session, int_arg, json_body
 from reports.dashboards import displays, labels, service
 from reports.dashboards.forms import request_filters
 from reports.dashboards.indicators import LAYER_MEASURES
-from reports.dashboards.layerstats import MEASURES, LayerStat, features_counted, resolve
+from reports.dashboards.layerstats import MEASURES, LayerStat, features_counted, other_groups, resolve
 from reports.dashboards.panels import AREA_CODE, LAYER_NAME
+from reports.dashboards.records import CAMERA_HEALTH, HOTSPOT_LEVELS, cameras_in, hotspots_in
 from reports.summaries.hierarchy import area_in_scope, load_hierarchy, visible_area_ids
 from reports.summaries.labels import english
 from reports.workflow.models import Category
@@ -37,6 +39,8 @@ def _labels() -> dict:
 def _links() -> dict:
     return {"summaryRecords": url_for("summaries_pages.records_page", code="CODE"),
             "layerRecords": url_for("dashboards_pages.layer_records"),
+            "cameraRecords": url_for("dashboards_pages.camera_records"),
+            "hotspotRecords": url_for("dashboards_pages.hotspot_records"),
             "hotspot": url_for("cameras_pages.hotspot_page", code="CODE")}
 
 
@@ -81,8 +85,11 @@ def view_dashboard(dashboard_id: int):
                 "pdf": url_for("dashboards.export_dashboard", dashboard_id=dashboard.id, fmt="pdf"),
                 "xlsx": url_for("dashboards.export_dashboard", dashboard_id=dashboard.id, fmt="xlsx"),
                 "displays": url_for("dashboards.create_display"),
+                "mail": url_for("dashboards.get_mail", dashboard_id=dashboard.id),
+                "choices": url_for("notifications_pages.choices_page"),
                 "page": url_for("dashboards_pages.view_dashboard", dashboard_id=0)},
         "links": _links(), "areas": areas, "categories": categories, "labels": _labels(),
+        "weekdays": [(n, str(day)) for n, day in labels.WEEKDAYS.items()],
     }
     return render_template("dashboards/dashboard.html", dashboard=dashboard, config=config)
 
@@ -110,21 +117,58 @@ def layer_records():
     session = db_session()
     principal = current_principal()
     stat = _layer_stat()
-    code = request.args.get("area") or ""
-    if not AREA_CODE.match(code):
-        raise Invalid("area must be an area code", {"field": "area"})
     hierarchy = load_hierarchy(session)
-    area = area_in_scope(hierarchy, visible_area_ids(hierarchy, principal), code)
+    area = _area_arg(hierarchy, principal)
     resolved = resolve(session, stat, include_internal=principal.is_staff)
-    grouped = request.args.get("grouped") == "1"
+    grouped = request.args.get("grouped") in ("1", "other")
+    others_than = None
+    if request.args.get("grouped") == "other":
+        # The "other" group: every value but those the panel showed, ranked over the panel's area ("of").
+        of = _area_arg(hierarchy, principal, "of")
+        others_than = other_groups(session, resolved, [of.id, *(c.id for c in hierarchy.children_now(of))])
     page = features_counted(session, resolved, area.id, group=request.args.get("group") or None, grouped=grouped,
-                            page=int_arg("page", 1), per_page=int_arg("per_page", 50))
-    args = {k: request.args[k] for k in ("layer", "measure", "area", "within", "by", "group", "grouped")
+                            page=int_arg("page", 1), per_page=int_arg("per_page", 50), others_than=others_than)
+    args = {k: request.args[k] for k in ("layer", "measure", "area", "within", "by", "group", "grouped", "of")
             if request.args.get(k) is not None}
     label = next((k for k, v in LAYER_MEASURES.items() if v == stat.measure), "layer_count")
     return render_template("dashboards/layer_records.html", page=page, area=area, stat=stat, args=args,
-                           title=labels.INDICATOR_LABELS[label], grouped=grouped,
+                           title=labels.INDICATOR_LABELS[label], grouped=grouped, other=others_than is not None,
                            group=request.args.get("group") or None)
+
+
+def _area_arg(hierarchy, principal, name: str = "area"):
+    code = request.args.get(name) or ""
+    if not AREA_CODE.match(code):
+        raise Invalid(f"{name} must be an area code", {"field": name})
+    return area_in_scope(hierarchy, visible_area_ids(hierarchy, principal), code)
+
+
+@bp.get("/dashboards/camera-records")
+@page_roles("leader")
+def camera_records():
+    """The cameras a camera figure counts in one area (online, offline, or all of them with their health)."""
+    session = db_session()
+    hierarchy = load_hierarchy(session)
+    area = _area_arg(hierarchy, current_principal())
+    health = request.args.get("health") or None
+    if health is not None and health not in CAMERA_HEALTH:
+        raise Invalid(f"health must be one of {', '.join(CAMERA_HEALTH)}", {"field": "health"})
+    return render_template("dashboards/camera_records.html", area=area, health=health,
+                           cameras=cameras_in(session, hierarchy, area, health), words=labels.CAMERA_HEALTH)
+
+
+@bp.get("/dashboards/hotspot-records")
+@page_roles("leader")
+def hotspot_records():
+    """The flood hotspots a hotspot figure counts in one area, each linked to its page."""
+    session = db_session()
+    hierarchy = load_hierarchy(session)
+    area = _area_arg(hierarchy, current_principal())
+    level = request.args.get("level") or "all"
+    if level not in HOTSPOT_LEVELS:
+        raise Invalid(f"level must be one of {', '.join(HOTSPOT_LEVELS)}", {"field": "level"})
+    return render_template("dashboards/hotspot_records.html", area=area, level=level,
+                           hotspots=hotspots_in(session, hierarchy, area, level), words=labels.HOTSPOT_STATUS)
 
 
 # -- the wall -----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geoalchemy2 import Geography
-from sqlalchemy import Column, Table, Text, case, cast, exists, func, literal, over, select, tuple_
+from sqlalchemy import Column, Table, Text, and_, case, cast, exists, func, literal, or_, over, select, tuple_
 
 from reports.areas.models import Area
 
@@ -75,11 +75,19 @@ def layer_statistic(measure: str, tables: StatTables, targets: list[int]):
 
 
 def layer_records(measure: str, tables: StatTables, target: int, group: str | None, grouped: bool, limit: int,
-                  offset: int):
-    """The features one figure counts in the area *target* (of one group value when *grouped*), by feature id,
-    each with what it adds to the figure and the total number of them."""
+                  offset: int, others_than: list[str | None] | None = None):
+    """The features one figure counts in the area *target* (of one group value when *grouped*; of every value but
+    *others_than* when that is given: the "other" group), by feature id, each with what it adds to the figure and
+    the total number of them."""
     frm, conditions, size, _, f = _parts(measure, tables, [target])
-    if grouped:
+    if others_than is not None:
+        column = cast(f.c[tables.group.name], Text)
+        named = [k for k in others_than if k is not None]
+        if None in others_than:  # "no value" has its own group: the others all have a value
+            conditions.append(and_(column.is_not(None), column.not_in(named)))
+        else:
+            conditions.append(or_(column.is_(None), column.not_in(named)))
+    elif grouped:
         column = cast(f.c[tables.group.name], Text)
         conditions.append(column.is_(None) if group is None else column == group)
     attributes = [c for c in f.c if c.name not in ("fid", "geom", "geom_3857")]

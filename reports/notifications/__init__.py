@@ -6,7 +6,9 @@ them by email, SMS/chat gateways, signed webhooks and Web Push, runs the schedul
 (Server-Sent Events from PostgreSQL LISTEN/NOTIFY).
 """
 
-from gisserver.core.features import DemoStep, Feature
+from flask_babel import lazy_gettext as _l
+
+from gisserver.core.features import DemoStep, Feature, NavLink
 
 FEATURE = Feature(
     name="reports.notifications",
@@ -17,6 +19,11 @@ FEATURE = Feature(
     migrations=("migrations",),
     openapi=("reports.notifications.openapi:document",),
     template_context=("reports.notifications.pages:live_context",),
+    nav_links=(
+        NavLink("notifications_pages.choices_page", _l("My notifications"),
+                _l("How you are told of your units' and areas' reports and alerts: email, text message, browser "
+                   "notifications, quiet hours."), ("officer", "leader"), order=90),
+    ),
     hooks={
         "report_changed": ("reports.notifications.outbox:on_report_changed",),
         "alert_changed": ("reports.notifications.outbox:on_alert_changed",),

@@ -67,9 +67,13 @@ def parse_hours(value: str | None) -> tuple[time | None, time | None]:
 
 
 def add_duty_contact(session: Session, unit_code: str, channel: str, address: str, *, language: str = "vi",
-                     hours: str | None = None) -> DutyContact:
+                     hours: str | None = None, allow_private: bool = False) -> DutyContact:
+    """Add (or update) a unit's duty contact. A webhook contact gets a new signing secret each time: read it from
+    the returned contact once, to hand over to the receiving system."""
     unit = unit_by_code(session, unit_code)
-    address = check_address(channel, address)
+    if allow_private and channel != "webhook":
+        raise Invalid("only a webhook may be allowed a private address", {"field": "allow_private"})
+    address = check_address(channel, address, allow_private=allow_private)
     if language not in ("vi", "en"):
         raise Invalid("language is vi or en", {"field": "language"})
     start, end = parse_hours(hours)
@@ -77,6 +81,8 @@ def add_duty_contact(session: Session, unit_code: str, channel: str, address: st
                                                         DutyContact.address == address))
     contact = existing or DutyContact(unit_id=unit.id, channel=channel, address=address)
     contact.language, contact.on_duty_from, contact.on_duty_to, contact.active = language, start, end, True
+    if channel == "webhook":
+        contact.secret, contact.allow_private = secrets.token_urlsafe(32), allow_private
     session.add(contact)
     session.flush()
     return contact

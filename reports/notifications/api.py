@@ -3,8 +3,6 @@ push subscriptions, and the VAPID public key browsers subscribe with."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import Blueprint, Response, current_app, request
 
 from gisserver.accounts.auth import current_principal, require_roles
@@ -12,7 +10,7 @@ from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound, Unavailable
 from gisserver.core.http import db_session, json_body
 from reports.cameras import alerts
-from reports.notifications import admin, live, tokens
+from reports.notifications import admin, forms, live, tokens
 from reports.notifications.config import NotificationSettings
 from reports.workflow import queries
 from reports.workflow.access import scope_of
@@ -29,14 +27,7 @@ class StreamsFull(Unavailable):
 
 
 def _settings() -> NotificationSettings:
-    if "gisserver.notifications" not in current_app.extensions:
-        settings = NotificationSettings.from_env()
-        # The app's own config may set the live feed's limits (tests keep streams short).
-        for name in ("live_max_seconds", "live_max_streams", "live_heartbeat_seconds"):
-            if current_app.config.get(name.upper()) is not None:
-                settings = replace(settings, **{name: type(getattr(settings, name))(current_app.config[name.upper()])})
-        current_app.extensions["gisserver.notifications"] = settings
-    return current_app.extensions["gisserver.notifications"]
+    return forms.settings()
 
 
 def _hub() -> live.LiveHub:

@@ -11,15 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from gisserver.accounts.models import User, UserGrant
+from gisserver.core import audit
+from gisserver.core.features import hooks
 from reports.areas.models import Area
 from reports.areas.service import ancestors
 from reports.cameras.models import Alert, Camera, Hotspot
 from reports.notifications import outbox
 from reports.notifications.config import NotificationSettings
+from reports.notifications.models import ResidentContact
 from reports.notifications.recipients import CITY_TIME
 from reports.workflow.models import OPEN_STATUSES, Report
 
@@ -158,18 +161,30 @@ def digests(session: Session, settings: NotificationSettings, now: datetime) -> 
 
 
 def erase_old_contacts(session: Session, settings: NotificationSettings, now: datetime) -> int:
-    """Residents' contacts go once their report has been closed for the retention period."""
-    result = session.execute(text(
-        "DELETE FROM resident_contacts c USING reports r WHERE r.id = c.report_id "
-        "AND r.status IN ('resolved', 'rejected') AND r.closed_at < :before"),
-        {"before": now - timedelta(days=settings.contact_retention_days)})
-    return result.rowcount or 0
+    """Residents' contacts go once their report has been closed for the retention period, each with an audit
+    entry saying which report's contact was erased and why (the contact itself is in no audit entry)."""
+    before = now - timedelta(days=settings.contact_retention_days)
+    erased = session.execute(
+        delete(ResidentContact).where(ResidentContact.id.in_(
+            select(ResidentContact.id).join(Report, Report.id == ResidentContact.report_id)
+            .where(Report.status.in_(("resolved", "rejected")), Report.closed_at < before)
+            .order_by(ResidentContact.id).limit(CHECK_LIMIT).scalar_subquery()))
+        .returning(ResidentContact.id, ResidentContact.report_id)).all()
+    for contact_id, report_id in erased:
+        audit.record(session, "delete", ResidentContact.__tablename__, str(contact_id),
+                     {"report_id": report_id, "reason": f"erased {settings.contact_retention_days} days after the "
+                                                        "report closed"})
+    return len(erased)
 
 
 CHECKS = (reports_due, alerts_due, cameras_silent, gauges_silent, digests, erase_old_contacts)
 
 
 def run_checks(session: Session, settings: NotificationSettings, now: datetime | None = None) -> dict[str, int]:
-    """Every check once; the caller commits."""
+    """Every check once, and the checks other features plug into "notification_checks" (a dashboard's weekly
+    mail), each ``check(session, settings, now) -> events recorded``; the caller commits."""
     now = now or datetime.now(UTC)
-    return {check.__name__: check(session, settings, now) for check in CHECKS}
+    found = {check.__name__: check(session, settings, now) for check in CHECKS}
+    for check in hooks("notification_checks"):
+        found[check.__name__] = check(session, settings, now)
+    return found

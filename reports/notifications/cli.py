@@ -26,6 +26,8 @@ def _runtime_parts():
 @with_appcontext
 def worker(concurrency: int, stall_seconds: float, until_empty: bool) -> None:
     """Deliver notifications and run the scheduled checks (procrastinate worker; stop with Ctrl-C or SIGTERM)."""
+    from flask import current_app
+
     from reports.notifications.channels.templating import TemplateRefused
     from reports.notifications.worker import WorkerOptions, run
 
@@ -35,7 +37,8 @@ def worker(concurrency: int, stall_seconds: float, until_empty: bool) -> None:
     try:
         # procrastinate LISTENs for new jobs and locks them in sessions of its own: the primary directly, never
         # through a transaction-mode pooler.
-        run(database.own_session_url("the worker's LISTEN and job locks"), settings, key, options)
+        run(database.own_session_url("the worker's LISTEN and job locks"), settings, key, options,
+            app=current_app._get_current_object())
     except (TemplateRefused, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -92,14 +95,18 @@ def check_command() -> None:
 @click.argument("address")
 @click.option("--language", default="vi", type=click.Choice(["vi", "en"]))
 @click.option("--hours", default=None, help="on duty HH:MM-HH:MM (city time); default always")
+@click.option("--allow-private", is_flag=True, help="a webhook may reach a loopback/private address (an internal "
+              "system)")
 @with_appcontext
-def contact_add(unit, channel, address, language, hours) -> None:
-    """Give a unit a duty contact."""
+def contact_add(unit, channel, address, language, hours, allow_private) -> None:
+    """Give a unit a duty contact; a webhook's signing secret is printed once (again: a new secret)."""
     from reports.notifications.admin import add_duty_contact
 
     contact = run_in_transaction(lambda s: add_duty_contact(s, unit, channel, address, language=language,
-                                                            hours=hours))
+                                                            hours=hours, allow_private=allow_private))
     click.echo(f"contact {contact.id} of {unit}: {channel} {contact.address}")
+    if contact.secret:
+        click.echo(f"secret: {contact.secret}")
 
 
 @notifications.command("contact-remove")

@@ -16,18 +16,30 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gisserver.core.db import Database
+from gisserver.core.features import hooks
 from reports.notifications import fanout, messages
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, gateway, push, webhook
+from reports.notifications.channels import (
+    ChannelOff,
+    DeliveryError,
+    Message,
+    PermanentError,
+    Receipt,
+    gateway,
+    push,
+    webhook,
+)
 from reports.notifications.channels import email as email_channel
 from reports.notifications.config import NotificationSettings
 from reports.notifications.models import (
     Delivery,
     DeliveryAttempt,
+    DutyContact,
     NotificationEvent,
     PushSubscription,
     ResidentContact,
@@ -52,14 +64,30 @@ def _link(settings: NotificationSettings, event: NotificationEvent, delivery: De
     if event.subject_type == "alert":
         return f"{base}/maps/reports?alert={event.subject_id}"
     if event.subject_type == "hotspot":
-        return f"{base}/flood"
+        code = event.payload.get("code")
+        return f"{base}/flood/{quote(code, safe='')}" if code else f"{base}/flood"
     if event.kind == "digest":
         return f"{base}/maps/leader"
     return f"{base}/"
 
 
-def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes) -> Message:
+def _feature_message(session, event: NotificationEvent, delivery: Delivery, settings: NotificationSettings,
+                     app) -> Message:
+    """A message another feature writes itself (outbox.record_direct), asked of the "notification_message" hook."""
+    request = messages.MessageRequest(session, event, delivery.language, settings.public_url.rstrip("/"), app)
+    for write in hooks("notification_message"):
+        rendered = write(request)
+        if rendered is not None:
+            return Message(channel=delivery.channel, recipient=delivery.recipient, key=f"dlv-{delivery.id}",
+                           subject=rendered.subject, text=rendered.text, html=rendered.html,
+                           attachments=rendered.attachments, parts_done=delivery.acked_parts)
+    raise PermanentError(f"no feature writes messages of the kind {event.kind}")
+
+
+def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes, app=None) -> Message:
     event = session.get(NotificationEvent, delivery.event_id)
+    if event.payload.get("direct"):
+        return _feature_message(session, event, delivery, settings, app)
     # A webhook carries the event's facts as data, not a text: no names to look up for it.
     facts = {} if delivery.channel == "webhook" else fanout.facts_for(session, event, delivery.language)
     link = _link(settings, event, delivery, facts)
@@ -81,11 +109,7 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
         if delivery.channel != "webhook" else messages.Rendered(event.kind, "", "", "")
     body, secret, allow_private, push_keys = {}, "", False, {}
     if delivery.channel == "webhook":
-        subscriber = session.scalar(select(WebhookSubscriber).where(WebhookSubscriber.url == delivery.recipient,
-                                                                    WebhookSubscriber.active))
-        if subscriber is None:
-            raise PermanentError("the webhook subscriber was removed")
-        secret, allow_private = subscriber.secret, subscriber.allow_private
+        secret, allow_private = _webhook_key(session, delivery, event)
         body = {"id": f"evt_{event.id}", "delivery": f"dlv_{delivery.id}", "kind": event.kind,
                 "subject": {"type": event.subject_type, "id": event.subject_id}, "area_id": event.area_id,
                 "unit_ids": list(event.unit_ids), "urgent": event.urgent,
@@ -101,6 +125,24 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
                    html=rendered.html if delivery.channel == "email" else "", body=body, secret=secret,
                    allow_private=allow_private, headers=headers, push_keys=push_keys,
                    parts_done=delivery.acked_parts)
+
+
+def _webhook_key(session, delivery: Delivery, event: NotificationEvent) -> tuple[str, bool]:
+    """The secret a webhook is signed with and whether it may reach a private address: a subscriber's, or a unit's
+    duty contact's (one of the event's units first, when several units share the address)."""
+    if delivery.recipient_kind == "unit":
+        contact = session.scalar(
+            select(DutyContact).where(DutyContact.channel == "webhook", DutyContact.address == delivery.recipient,
+                                      DutyContact.active, DutyContact.secret.is_not(None))
+            .order_by(DutyContact.unit_id.in_(list(event.unit_ids) or [0]).desc(), DutyContact.id).limit(1))
+        if contact is None:
+            raise PermanentError("the unit's webhook contact was removed")
+        return contact.secret, contact.allow_private
+    subscriber = session.scalar(select(WebhookSubscriber).where(WebhookSubscriber.url == delivery.recipient,
+                                                                WebhookSubscriber.active))
+    if subscriber is None:
+        raise PermanentError("the webhook subscriber was removed")
+    return subscriber.secret, subscriber.allow_private
 
 
 def take_budget(db: Database, channel: str, caps: dict[str, float]) -> float:
@@ -148,7 +190,8 @@ def _write_with_patience(db: Database, write) -> None:
             pause = min(pause * 2, 10.0)
 
 
-def deliver(db: Database, delivery_id: int, attempt: int, settings: NotificationSettings, key: bytes) -> str:
+def deliver(db: Database, delivery_id: int, attempt: int, settings: NotificationSettings, key: bytes,
+            app=None) -> str:
     """One try of a delivery (*attempt* counts from 0); returns its outcome, raises RetryLater to be retried."""
     with db.transaction() as session:
         delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(skip_locked=True))
@@ -160,7 +203,7 @@ def deliver(db: Database, delivery_id: int, attempt: int, settings: Notification
         if delivery.status != "pending":
             return f"already {delivery.status}"
         try:
-            message = build_message(session, delivery, settings, key)
+            message = build_message(session, delivery, settings, key, app)
         except PermanentError as exc:
             delivery.status, delivery.last_error = "skipped", str(exc)
             session.add(DeliveryAttempt(delivery_id=delivery.id, started_at=datetime.now(UTC),
@@ -179,15 +222,17 @@ def deliver(db: Database, delivery_id: int, attempt: int, settings: Notification
         receipt = _send(message, settings, db, delivery_id)
     except DeliveryError as exc:
         last = isinstance(exc, PermanentError) or attempt + 1 >= settings.notify_max_attempts
-        outcome = "dead" if last else "error"
+        outcome = "skipped" if isinstance(exc, ChannelOff) else "dead" if last else "error"
         error = str(exc)[:500]
 
         def record_failure(session):
             session.execute(text("UPDATE notification_attempts SET finished_at = now(), outcome = :o, detail = :d "
                                  "WHERE id = :id"), {"o": outcome, "d": error, "id": attempt_id})
             session.execute(text("UPDATE notification_deliveries SET last_error = :d, status = :s WHERE id = :id"),
-                            {"d": error, "s": "dead" if last else "pending", "id": delivery_id})
+                            {"d": error, "s": outcome if last else "pending", "id": delivery_id})
         _write_with_patience(db, record_failure)
+        if outcome == "skipped":
+            return "skipped"
         if last:
             log.warning("delivery %s is dead after %s attempt(s): %s", delivery_id, attempt + 1, error)
             return "dead"

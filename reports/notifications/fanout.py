@@ -20,6 +20,8 @@ from reports.notifications.recipients import Target
 from reports.workflow.models import Category, Report
 
 RESIDENT_KINDS = {"report_filed", "report_status", "report_merged", "report_comment"}
+# A flood hotspot rising, or its gauge gone silent: the ward committee and the staff of the area watch it.
+HOTSPOT_KINDS = {"hotspot_warning", "hotspot_danger", "gauge_stale"}
 UNIT_KINDS = {"report_filed", "report_reassigned", "report_deadline_near", "report_overdue", "alert_raised",
               "camera_offline"}
 
@@ -38,6 +40,8 @@ def mask(channel: str, recipient: str) -> str:
 
 def targets_for(session: Session, event: NotificationEvent, now: datetime) -> list[Target]:
     kind, payload, urgent = event.kind, event.payload, event.urgent
+    if payload.get("direct"):  # one person's own message (outbox.record_direct): nobody else
+        return recipients.direct(session, payload["direct"])
     found: list[Target] = []
     if kind in UNIT_KINDS:
         found += recipients.unit_contacts(session, list(event.unit_ids), now, urgent)
@@ -50,7 +54,7 @@ def targets_for(session: Session, event: NotificationEvent, now: datetime) -> li
             found += recipients.area_leaders(session, payload.get("area_ids", []), now, True)
         else:
             found += recipients.area_leaders(session, payload.get("area_ids", []), now, True)
-    if kind in ("hotspot_warning", "hotspot_danger"):
+    if kind in HOTSPOT_KINDS:
         area = session.get(Area, event.area_id) if event.area_id else None
         ward_ids = [a.id for a in ancestors(session, area) if a.level == "ward"] if area else []
         units = list(session.scalars(select(Unit.id).where(Unit.area_id.in_(ward_ids),

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -47,9 +47,21 @@ def event_dict(event: NotificationEvent) -> dict:
 
 
 def missed(session: Session, scope: Scope, after_id: int) -> list[dict]:
-    """Events after *after_id* (Last-Event-ID) that the caller may see, oldest first."""
-    rows = session.scalars(select(NotificationEvent).where(NotificationEvent.id > after_id)
-                           .order_by(NotificationEvent.id).limit(REPLAY_LIMIT))
+    """Events after *after_id* (Last-Event-ID) that the caller may see, oldest first, at most REPLAY_LIMIT.
+
+    The scope is applied in the query, before the limit: in a busy city the events of other wards must not use up
+    the caller's share. When REPLAY_LIMIT come back there may be more; the stream then ends after them and the
+    browser reconnects from the last one (stream()).
+    """
+    # A person's own message (outbox.record_direct: a dashboard's weekly PDF) is not a change on the map.
+    query = select(NotificationEvent).where(NotificationEvent.id > after_id,
+                                            ~NotificationEvent.payload.has_key("direct"))
+    if not scope.everything:
+        if not scope.area_ids and not scope.unit_ids:
+            return []
+        query = query.where(or_(NotificationEvent.area_id.in_(sorted(scope.area_ids)),
+                                NotificationEvent.unit_ids.overlap(sorted(scope.unit_ids))))
+    rows = session.scalars(query.order_by(NotificationEvent.id).limit(REPLAY_LIMIT))
     return [e for e in map(event_dict, rows) if visible(scope, e)]
 
 
@@ -105,6 +117,18 @@ class LiveHub:
                 except queue.Full:
                     subscription.overflowed = True  # the stream ends; the browser catches up with Last-Event-ID
 
+    def _read(self, event_id: int) -> dict | None:
+        """An event whose notice did not fit in NOTIFY's payload, read from the outbox on a connection of its own
+        (the listening one is busy waiting)."""
+        with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5,
+                             application_name="gisserver-live") as conn:
+            row = conn.execute("SELECT id, kind, subject_type, subject_id, area_id, unit_ids, urgent, payload "
+                               "FROM notification_events WHERE id = %s", (event_id,)).fetchone()
+        if row is None:
+            return None
+        return {"id": row[0], "kind": row[1], "subject_type": row[2], "subject_id": row[3], "area_id": row[4],
+                "unit_ids": list(row[5] or ()), "urgent": row[6], "data": row[7]}
+
     def _listen(self) -> None:
         while True:
             try:
@@ -115,9 +139,14 @@ class LiveHub:
                     while True:
                         for note in conn.notifies(timeout=5.0):
                             try:
-                                self.publish(json.loads(note.payload))
+                                notice = json.loads(note.payload)
                             except ValueError:
                                 log.warning("unreadable live notice skipped")
+                                continue
+                            if notice.get("reload"):
+                                notice = self._read(notice["id"])  # too long for NOTIFY: the row says it all
+                            if notice is not None:
+                                self.publish(notice)
                         with self._lock:
                             if not self._subscriptions:
                                 self._thread = None
@@ -136,6 +165,8 @@ def stream(hub: LiveHub, subscription: Subscription, backlog: list[dict], *, hea
         for event in backlog:
             seen = max(seen, event["id"])
             yield _frame(event)
+        if len(backlog) >= REPLAY_LIMIT:
+            return  # more may have been missed: the browser reconnects from the last one sent and gets the rest
         ends = time.monotonic() + max_seconds
         beat = time.monotonic() + heartbeat
         while time.monotonic() < ends and not subscription.overflowed:

@@ -110,11 +110,34 @@ FOOTER = {
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (a dashboard's PDF)."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class MessageRequest:
+    """What a feature's message writer (the "notification_message" hook) gets for an event it recorded with
+    outbox.record_direct: it returns a Rendered (compose() gives the common form), or None when the kind is not
+    its own. *app* is the web app, for rendering in *language* outside a request (gisserver.core.i18n)."""
+
+    session: object
+    event: object  # models.NotificationEvent
+    language: str
+    public_url: str
+    app: object | None
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
     html: str
     short: str  # for SMS, chat and push: the first line and the link
+    attachments: tuple[Attachment, ...] = ()
 
 
 class _Safe(dict):
@@ -141,14 +164,21 @@ def render(kind: str, language: str, facts: dict, *, link: str, unsubscribe: str
     if "level" in facts:
         values["level_name"] = LEVEL[language].get(facts["level"], facts["level"])
     subject_template, line_template = TEXTS[kind][language]
-    subject = _one_line(subject_template.format_map(values))[:200]
-    line = line_template.format_map(values)
+    return compose(language, subject_template.format_map(values), line_template.format_map(values), link=link,
+                   note=facts.get("note") or "", unsubscribe=unsubscribe)
+
+
+def compose(language: str, subject: str, line: str, *, link: str, note: str = "", unsubscribe: str | None = None,
+            attachments: tuple[Attachment, ...] = ()) -> Rendered:
+    """A message of one line (and a note) with its link, the footer of every message, as text and HTML (every
+    value escaped); for the kinds above and for other features' own messages (the "notification_message" hook)."""
+    language = language if language in ("vi", "en") else "vi"
+    subject = _one_line(subject)[:200]
     words = FOOTER[language]
-    note = facts.get("note") or ""
     text = line + (f"\n\n{words['note']}: {note}" if note else "") + f"\n\n{words['open']}: {link}\n"
     if unsubscribe:
         text += f"\n{words['unsubscribe']}: {unsubscribe}\n"
     text += f"\n-- \n{words['auto']}\n"
     html = _html_environment().get_template("email.html").render(
         lang=language, subject=subject, line=line, note=note, link=link, unsubscribe=unsubscribe, words=words)
-    return Rendered(subject=subject, text=text, html=html, short=f"{line} {link}")
+    return Rendered(subject=subject, text=text, html=html, short=f"{line} {link}", attachments=attachments)

@@ -89,9 +89,10 @@ class DeliveryAttempt(Base):
 
 class DutyContact(Base):
     """Where a unit is told: an email, a phone (SMS), a chat id or a webhook, during its duty hours
-    (both empty = always; from > to wraps midnight)."""
+    (both empty = always; from > to wraps midnight). A webhook signs its messages with the contact's own secret."""
 
     __tablename__ = "unit_duty_contacts"
+    __audit_redacted__ = ("secret",)
     __table_args__ = (UniqueConstraint("unit_id", "channel", "address"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -102,6 +103,8 @@ class DutyContact(Base):
     on_duty_from: Mapped[time | None] = mapped_column(Time)
     on_duty_to: Mapped[time | None] = mapped_column(Time)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    secret: Mapped[str | None] = mapped_column(Text)  # webhooks only: the HMAC key, handed over once
+    allow_private: Mapped[bool] = mapped_column(Boolean, default=False)  # webhooks only: an admin's choice
 
 
 class NotificationProfile(Base):

@@ -59,8 +59,9 @@ def _point(geom) -> tuple[float, float] | None:
 
 def record(session: Session, *, kind: str, subject_type: str, subject_id: int, area_id: int | None,
            unit_ids: list[int], payload: dict, urgent: bool = False, dedupe_key: str | None = None,
-           notify: bool = True) -> NotificationEvent | None:
-    """Write one outbox event with its fan-out job (and its live-map notice) in the session's transaction.
+           notify: bool = True, on_map: bool = True) -> NotificationEvent | None:
+    """Write one outbox event with its fan-out job (and, *on_map*, its live-map notice) in the session's
+    transaction.
 
     With a *dedupe_key* already used the event is not written again and None is returned: scheduled checks
     run on every worker, each event of theirs happens once.
@@ -83,8 +84,19 @@ def record(session: Session, *, kind: str, subject_type: str, subject_id: int, a
         session.flush()
     if notify:
         queue.defer(session, queue.FAN_OUT, "notify", event_id=event.id)
-    live(session, event)
+    if on_map:
+        live(session, event)
     return event
+
+
+def record_direct(session: Session, *, kind: str, subject_type: str, subject_id: int, user_id: int, dedupe_key: str,
+                  payload: dict | None = None) -> NotificationEvent | None:
+    """An event for one person only, by email (a higher feature's own message: a dashboard's weekly PDF). Nobody
+    else is told (no unit, no webhook subscriber, not the live map); the message itself comes from the
+    "notification_message" hook of the feature that recorded it. None when *dedupe_key* was used already."""
+    return record(session, kind=kind, subject_type=subject_type, subject_id=subject_id, area_id=None, unit_ids=[],
+                  payload={**(payload or {}), "direct": {"user_id": user_id, "channel": "email"}},
+                  dedupe_key=dedupe_key, on_map=False)
 
 
 def live(session: Session, event: NotificationEvent) -> None:
@@ -92,8 +104,8 @@ def live(session: Session, event: NotificationEvent) -> None:
     notice = {"id": event.id, "kind": event.kind, "subject_type": event.subject_type,
               "subject_id": event.subject_id, "area_id": event.area_id, "unit_ids": list(event.unit_ids),
               "urgent": event.urgent, "data": event.payload}
-    body = json.dumps(notice, separators=(",", ":"), default=str)
-    if len(body) > 7900:  # NOTIFY's payload limit is 8000 bytes: listeners read the row instead
+    body = json.dumps(notice, ensure_ascii=False, separators=(",", ":"), default=str)
+    if len(body.encode()) > 7900:  # NOTIFY's payload limit is 8000 bytes: listeners read the row instead
         body = json.dumps({"id": event.id, "reload": True})
     session.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": LIVE_CHANNEL, "body": body})
 

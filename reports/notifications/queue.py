@@ -39,4 +39,18 @@ def defer(session: Session, task_name: str, queue: str, *, scheduled_at: datetim
     connection = session.connection().connection.driver_connection
     job = jobs.Job(queue=queue, task_name=task_name, task_kwargs=kwargs, scheduled_at=scheduled_at,
                    priority=priority, lock=None, queueing_lock=None)
-    return _manager().batch_defer_jobs([job], connection=connection)[0].id
+    job_id = _manager().batch_defer_jobs([job], connection=connection)[0].id
+    session.info.setdefault(DEFERRED, []).append(job_id)
+    return job_id
+
+
+DEFERRED = "notifications.deferred_job_ids"  # session.info: the jobs this session deferred (the demo drops its own)
+
+
+def deferred_since(session: Session, mark: int) -> list[int]:
+    """The ids of the jobs this session deferred after *mark* (a length of the list, from deferred_mark())."""
+    return list(session.info.get(DEFERRED, [])[mark:])
+
+
+def deferred_mark(session: Session) -> int:
+    return len(session.info.get(DEFERRED, []))

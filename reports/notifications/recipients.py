@@ -126,6 +126,17 @@ def area_staff(session: Session, area_id: int | None, now: datetime, urgent: boo
     return _profile_targets(session, users, now, urgent)
 
 
+def direct(session: Session, to: dict) -> list[Target]:
+    """The person an event names (outbox.record_direct): their email from their notification choices, whatever
+    channels they chose for the city's events (they asked for this message itself); none without an email or an
+    active account."""
+    profile = session.scalar(select(NotificationProfile).join(User, User.id == NotificationProfile.user_id)
+                             .where(NotificationProfile.user_id == to.get("user_id"), User.active))
+    if profile is None or not profile.email or to.get("channel") != "email":
+        return []
+    return [Target("email", profile.email, "user", profile.language)]
+
+
 def resident(session: Session, report_id: int) -> list[Target]:
     contact = session.scalar(select(ResidentContact).where(ResidentContact.report_id == report_id,
                                                            ResidentContact.unsubscribed_at.is_(None)))

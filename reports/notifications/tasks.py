@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from procrastinate import Blueprint, JobContext, RetryDecision
 from procrastinate.retry import BaseRetryStrategy
 
+from gisserver.core import audit
 from gisserver.core.db import Database
 from reports.notifications import checks, delivery, fanout
 from reports.notifications.config import NotificationSettings
 
 log = logging.getLogger("gisserver.notifications")
 tasks = Blueprint()
+WORKER_ACTOR = {"actor": "system:notifications-worker", "remote_addr": None, "request_id": None}
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Runtime:
     db: Database
     settings: NotificationSettings
     key: bytes
+    app: object | None = None  # the web app: other features' messages render in the recipient's language with it
 
 
 _runtime: Runtime | None = None
@@ -72,7 +75,7 @@ def fan_out(event_id: int) -> int:
 @tasks.task(name="notifications.deliver", queue="deliver", retry=BackoffWithJitter(), pass_context=True)
 def deliver(context: JobContext, delivery_id: int) -> str:
     rt = runtime()
-    return delivery.deliver(rt.db, delivery_id, context.job.attempts, rt.settings, rt.key)
+    return delivery.deliver(rt.db, delivery_id, context.job.attempts, rt.settings, rt.key, rt.app)
 
 
 @tasks.periodic(cron="* * * * *", periodic_id="minute")
@@ -80,6 +83,7 @@ def deliver(context: JobContext, delivery_id: int) -> str:
 def run_checks(timestamp: int) -> dict:
     rt = runtime()
     with rt.db.transaction() as session:
+        audit.set_context(session, WORKER_ACTOR)  # the audit log names the worker for what the checks write
         found = checks.run_checks(session, rt.settings, datetime.fromtimestamp(timestamp, UTC))
     log.info("scheduled checks: %s", found)
     return found

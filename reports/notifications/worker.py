@@ -110,14 +110,15 @@ def _due_jobs(database: Database, queues: tuple[str, ...]) -> int:
             "AND (scheduled_at IS NULL OR scheduled_at <= now() + interval '1 second')"), {"q": list(queues)}).scalar()
 
 
-def run(database_url: str, settings: NotificationSettings, key: bytes, options: WorkerOptions) -> None:
-    """Run until SIGTERM/SIGINT (or, with options.wait False, until the queues are empty)."""
+def run(database_url: str, settings: NotificationSettings, key: bytes, options: WorkerOptions, app=None) -> None:
+    """Run until SIGTERM/SIGINT (or, with options.wait False, until the queues are empty). *app*, the web app,
+    lets other features write their messages in the recipient's language (a dashboard's PDF)."""
     check_settings(settings)
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # procrastinate tells of every job at INFO; the worker's own lines (and failures) are what an operator reads
         logging.getLogger("procrastinate").setLevel(logging.WARNING)
     database = Database(database_url, pool_size=options.concurrency + 2)
-    set_runtime(Runtime(database, settings, key))
+    set_runtime(Runtime(database, settings, key, app))
     state = {"stopping": False}
     pause = 1.0
     while not state["stopping"]:

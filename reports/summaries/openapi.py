@@ -14,9 +14,13 @@ from gisserver.core.openapi import (
     path_param,
 )
 
+CATEGORY = param("category", {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}, description=(
+    "a report category's code: report figures count that category's reports only (dossiers, alerts and cameras "
+    "have no category and stay whole); with it the handling times (median, p90) are null and the breakdowns by "
+    "unit and by channel are empty lists, since neither the rollups nor the records keep them per category"))
 SUMMARY = [param("from", DATE), param("to", DATE), param("as_of", DATE),
-           param("areas", {"type": "string", "enum": ["now", "then"]}), param("trend", STRING)]
-RECORDS = [param("source", {"type": "string", "enum": ["reports", "dossiers"]}), param("measure", STRING),
+           param("areas", {"type": "string", "enum": ["now", "then"]}), param("trend", STRING), CATEGORY]
+RECORDS = [param("source", {"type": "string", "enum": ["reports", "dossiers", "alerts"]}), param("measure", STRING),
            param("child", STRING), param("dim", STRING), param("key", STRING),
            param("page", {"type": "integer", "minimum": 1}),
            param("per_page", {"type": "integer", "minimum": 1, "maximum": 500})]

@@ -46,6 +46,8 @@ var DASH = (function () {
     }
     if (records.kind === "layer") { return links.layerRecords + "?" + params.toString(); }
     if (records.kind === "hotspot") { return links.hotspot.replace("CODE", encodeURIComponent(records.code)); }
+    if (records.kind === "cameras") { return links.cameraRecords + "?" + params.toString(); }
+    if (records.kind === "hotspots") { return links.hotspotRecords + "?" + params.toString(); }
     return null;
   }
 

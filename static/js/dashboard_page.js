@@ -497,5 +497,64 @@
     });
   });
 
+  // The weekly mail of this dashboard's PDF: the reader's day and hour, to the email of their notification choices.
+  var mailDialog = document.getElementById("mail-dialog");
+  var mailForm = document.getElementById("mail-form");
+  var mailStatus = document.getElementById("mail-status");
+  var mailStop = document.getElementById("mail-stop");
+
+  function showMail(state) {
+    var to = document.getElementById("mail-to");
+    to.textContent = "";
+    if (state.email) {
+      to.textContent = L10N.words.mail_to.replace("{email}", state.email);
+    } else {
+      to.appendChild(document.createTextNode(L10N.words.mail_no_email + " "));
+      var link = document.createElement("a");
+      link.href = config.api.choices;
+      link.textContent = L10N.words.my_notifications;
+      to.appendChild(link);
+    }
+    if (state.subscribed) {
+      mailForm.elements.weekday.value = String(state.weekday);
+      mailForm.elements.hour.value = String(state.hour);
+      var day = mailForm.elements.weekday.selectedOptions[0].textContent;
+      mailStatus.textContent = L10N.words.mail_on.replace("{day}", day)
+        .replace("{hour}", mailForm.elements.hour.selectedOptions[0].textContent);
+    } else {
+      mailStatus.textContent = L10N.words.mail_off;
+    }
+    mailStatus.className = "hint";
+    mailStop.hidden = !state.subscribed;
+  }
+
+  function mailAnswer(answer) {
+    if (!answer.ok) {
+      mailStatus.textContent = answer.data.error.message;
+      mailStatus.className = "error-message";
+      return;
+    }
+    showMail(answer.data);
+  }
+
+  document.getElementById("dash-mail").addEventListener("click", function () {
+    GIS.getJSON(config.api.mail).then(function (state) {
+      if (state.error) { say(state.error.message, true); return; }
+      showMail(state);
+      mailDialog.showModal();
+    });
+  });
+  document.getElementById("mail-cancel").addEventListener("click", function () { mailDialog.close(); });
+  mailForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    GIS.send("PUT", config.api.mail, { weekday: parseInt(mailForm.elements.weekday.value, 10),
+                                       hour: parseInt(mailForm.elements.hour.value, 10) }).then(mailAnswer);
+  });
+  mailStop.addEventListener("click", function () {
+    fetch(config.api.mail, { method: "DELETE", credentials: "same-origin",
+                             headers: { "X-CSRFToken": document.querySelector("meta[name=csrf-token]").content } })
+      .then(function (r) { return r.ok ? GIS.getJSON(config.api.mail).then(showMail) : null; });
+  });
+
   if (config.edit) { startEditing(); } else { load(); }
 })();

@@ -224,6 +224,9 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/alerts/<int:alert_id>/deliveries"): [Case("/api/alerts/{alert_w}/deliveries", read_w())],
     ("POST", "/api/me/push-subscriptions"): [Case("/api/me/push-subscriptions", staff_list(400), json={})],
     ("GET", "/api/push/key"): [Case("/api/push/key", staff_list(404))],
+    ("GET", "/me/notifications"): [Case("/me/notifications", staff_list(200, anonymous=302))],
+    # The Web Push service worker: a script without data, which a browser fetches without its session.
+    ("GET", "/push-sw.js"): [Case("/push-sw.js", PUBLIC)],
     ("POST", "/api/unsubscribe/<token>"): [Case("/api/unsubscribe/1.00000000000000000000000000000000",
                                                 answers(404))],
     ("GET", "/n/unsubscribe/<token>"): [Case("/n/unsubscribe/1.00000000000000000000000000000000", answers(404))],
@@ -502,6 +505,12 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/dashboards/<int:dashboard_id>/data"): [Case("/api/dashboards/{dash_shared}/data", leads())],
     ("POST", "/api/dashboards/preview"): [
         Case("/api/dashboards/preview?area=T-W", leads(), json={"panels": [NUMBER_PANEL]})],
+    # A weekly mail is one's own (the world's leaders have given no email yet: a clear 400 says where to give it).
+    ("GET", "/api/dashboards/<int:dashboard_id>/mail"): [Case("/api/dashboards/{dash_shared}/mail", leads())],
+    ("PUT", "/api/dashboards/<int:dashboard_id>/mail"): [Case("/api/dashboards/{dash_shared}/mail", leads(400),
+                                                              json={"weekday": 1, "hour": 7})],
+    ("DELETE", "/api/dashboards/<int:dashboard_id>/mail"): [Case("/api/dashboards/{dash_w}/mail",
+                                                                 own_dashboard(204))],
     ("GET", "/api/dashboards/<int:dashboard_id>/export.<fmt>"): [
         Case("/api/dashboards/{dash_w}/export.xlsx", own_dashboard(200))],
     ("GET", "/api/dashboard-displays"): [Case("/api/dashboard-displays", leads())],
@@ -511,6 +520,9 @@ ROUTES: dict[tuple[str, str], list[Case]] = {
         Case("/api/dashboard-displays/{display}", own_dashboard(204), prepare=lambda w: {"display": w.new_display()})],
     ("GET", "/dashboards"): [Case("/dashboards", leads(anonymous=302))],
     ("GET", "/dashboards/<int:dashboard_id>"): [Case("/dashboards/{dash_w}", own_dashboard(200, anonymous=302))],
+    ("GET", "/dashboards/camera-records"): [Case("/dashboards/camera-records?area=T-W", leads(anonymous=302))],
+    ("GET", "/dashboards/hotspot-records"): [Case("/dashboards/hotspot-records?area=T-W&level=warning",
+                                                  leads(anonymous=302))],
     ("GET", "/dashboards/layer-records"): [
         Case("/dashboards/layer-records?layer=tram-bom&measure=count&area=T-W", leads(anonymous=302),
              secrets=INTERNAL_LAYER)],

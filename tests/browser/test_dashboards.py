@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gisserver.demo.geography import CITY_CODE
 from reports.areas.models import Area
@@ -153,3 +153,69 @@ def test_wall_screen_shows_the_dashboard_large_and_refreshes_itself(browser, bro
         screen.screenshot(path="/tmp/wall.png")
     finally:
         context.close()
+
+
+def test_a_leader_asks_for_the_dashboard_by_mail_every_week(browser_page, demo_db):
+    import os
+
+    from gisserver.accounts.models import User
+    from reports.dashboards.models import DashboardMail
+    from reports.notifications.admin import save_profile
+
+    page = browser_page.page
+    city = demo_db.scalar(select(Dashboard).where(Dashboard.template.is_(False)).order_by(Dashboard.id))
+    leader = demo_db.scalar(select(User.id).where(User.username == "leader"))
+    browser_page.login("leader")
+    browser_page.goto(f"/dashboards/{city.id}")
+    _ready(page, len(city.panels))
+    page.click("#dash-mail")
+    page.wait_for_function("() => document.getElementById('mail-dialog').open")
+    assert page.locator("#mail-to a").get_attribute("href") == "/me/notifications"  # no email yet: where to give it
+    page.select_option("#mail-form select[name=weekday]", "1")
+    page.click("#mail-save")
+    page.wait_for_function("() => document.getElementById('mail-status').className === 'error-message'")
+    browser_page.console_errors.clear()  # that refusal's 400, expected
+    page.click("#mail-cancel")
+    save_profile(demo_db, leader, {"email": "lanh-dao@example.vn"})
+    demo_db.commit()
+    try:
+        page.click("#dash-mail")
+        page.wait_for_function("() => document.getElementById('mail-to').textContent.includes('lanh-dao@')")
+        page.select_option("#mail-form select[name=weekday]", "1")
+        page.select_option("#mail-form select[name=hour]", "7")
+        page.click("#mail-save")
+        page.wait_for_function("() => !document.getElementById('mail-stop').hidden")
+        assert "07:00" in page.inner_text("#mail-status")
+        if os.environ.get("GISSERVER_TEST_SHOTS"):
+            page.screenshot(path=f"{os.environ['GISSERVER_TEST_SHOTS']}/dashboard-mail.png")
+        mail = demo_db.scalar(select(DashboardMail).where(DashboardMail.user_id == leader))
+        assert (mail.dashboard_id, mail.weekday, mail.hour) == (city.id, 1, 7)
+        page.click("#mail-stop")
+        page.wait_for_function("() => document.getElementById('mail-stop').hidden")
+        demo_db.expire_all()
+        assert demo_db.scalar(select(DashboardMail).where(DashboardMail.user_id == leader)) is None
+    finally:
+        demo_db.rollback()
+        demo_db.execute(text("DELETE FROM dashboard_mails WHERE user_id = :u"), {"u": leader})
+        demo_db.execute(text("DELETE FROM notification_profiles WHERE user_id = :u"), {"u": leader})
+        demo_db.commit()
+
+
+def test_camera_and_hotspot_figures_open_their_records(browser_page, demo_db):
+    import os
+
+    page = browser_page.page
+    browser_page.login("leader")
+    shots = os.environ.get("GISSERVER_TEST_SHOTS")
+    browser_page.goto(f"/dashboards/camera-records?area={CITY_CODE}")
+    rows = page.locator("table.dash-records tbody tr").count()
+    assert rows >= 10 and page.locator("tr.health-online, tr.health-offline, tr.health-maintenance").count() == rows
+    if shots:
+        page.screenshot(path=f"{shots}/camera-records.png")
+    browser_page.goto(f"/dashboards/hotspot-records?area={CITY_CODE}&level=all")
+    assert page.locator("table.dash-records tbody tr a").count() >= 1
+    if shots:
+        page.screenshot(path=f"{shots}/hotspot-records.png")
+    with page.expect_navigation():
+        page.locator("table.dash-records tbody tr a").first.click()
+    assert "/flood/" in page.url

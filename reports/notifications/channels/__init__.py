@@ -1,7 +1,8 @@
 """Every way of delivering a message behind one small interface: ``send(message, settings) -> Receipt``.
 
 A channel raises DeliveryError for a failure worth retrying (the server is down, a 5xx, a timeout) and
-PermanentError for one that a retry cannot fix (a refused address, a 4xx, a template error); it returns a Receipt
+PermanentError for one that a retry cannot fix (a refused address, a 4xx, a template error), ChannelOff when it is
+not configured at all; it returns a Receipt
 when the other side acknowledged the message.
 """
 
@@ -16,6 +17,11 @@ class DeliveryError(Exception):
 
 class PermanentError(DeliveryError):
     """A failure no retry will fix: the delivery goes to the dead letters at once."""
+
+
+class ChannelOff(PermanentError):
+    """The channel is not configured on this installation: the delivery is recorded as not sent (skipped), not as
+    a failure for an admin to retry."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class Message:
     headers: dict = field(default_factory=dict)  # extra mail headers (List-Unsubscribe)
     push_keys: dict = field(default_factory=dict)  # a push subscription's p256dh and auth
     parts_done: int = 0  # parts the channel already acknowledged on an earlier try
+    attachments: tuple = ()  # email only: messages.Attachment (filename, content type, bytes)
 
 
 @dataclass(frozen=True)

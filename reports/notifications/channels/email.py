@@ -9,7 +9,7 @@ import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt
 from reports.notifications.config import NotificationSettings
 
 
@@ -36,6 +36,10 @@ def build(message: Message, settings: NotificationSettings) -> EmailMessage:
     mail.set_content(message.text)
     if message.html:
         mail.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:  # the text and HTML stay the body; files follow (multipart/mixed)
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                            filename=_no_line_breaks(attachment.filename, "attachment name"))
     return mail
 
 
@@ -91,7 +95,7 @@ def _drop() -> None:
 
 def send(message: Message, settings: NotificationSettings) -> Receipt:
     if not settings.smtp_host:
-        raise PermanentError("no SMTP server configured (GISSERVER_SMTP_HOST)")
+        raise ChannelOff("no SMTP server configured (GISSERVER_SMTP_HOST)")
     mail = build(message, settings)
     try:
         client = _session(settings)

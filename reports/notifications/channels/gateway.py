@@ -10,8 +10,8 @@ from __future__ import annotations
 import requests
 
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, segments
-from reports.notifications.channels.netguard import check_url, client
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt, segments
+from reports.notifications.channels.netguard import client, pin
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
 
@@ -29,7 +29,7 @@ def send(message: Message, settings: NotificationSettings, on_part=None) -> Rece
     """Send every part not yet acknowledged; *on_part(n)* records each acknowledged part at once."""
     gateway = settings.gateway(message.channel)
     if not gateway["url"]:
-        raise PermanentError(f"no {message.channel} gateway configured (GISSERVER_{message.channel.upper()}_URL)")
+        raise ChannelOff(f"no {message.channel} gateway configured (GISSERVER_{message.channel.upper()}_URL)")
     parts = parts_of(message)
     for index in range(message.parts_done, len(parts)):
         context = {"to": message.recipient, "text": parts[index], "segment": index + 1, "segments": len(parts),
@@ -37,7 +37,7 @@ def send(message: Message, settings: NotificationSettings, on_part=None) -> Rece
         try:
             url = render(gateway["url"], context)
             body = render(gateway["body"], context)
-            check_url(url, allow_private=settings.webhook_allow_private or message.allow_private)
+            pin(url, allow_private=settings.webhook_allow_private or message.allow_private)
         except (TemplateRefused, Invalid) as exc:
             raise PermanentError(f"gateway configuration: {exc}") from None
         try:

@@ -8,16 +8,16 @@ from urllib.parse import urlsplit
 from pywebpush import WebPushException, webpush
 
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
-from reports.notifications.channels.netguard import check_url
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt
+from reports.notifications.channels.netguard import client, pin
 from reports.notifications.config import NotificationSettings
 
 
 def send(message: Message, settings: NotificationSettings) -> Receipt:
     if not settings.vapid_private_key:
-        raise PermanentError("no VAPID key configured (GISSERVER_VAPID_PRIVATE_KEY)")
+        raise ChannelOff("no VAPID key configured (GISSERVER_VAPID_PRIVATE_KEY)")
     try:
-        check_url(message.recipient, allow_private=settings.webhook_allow_private)
+        pin(message.recipient, allow_private=settings.webhook_allow_private)
     except Invalid as exc:
         raise PermanentError(f"push endpoint refused: {exc.message}") from None
     endpoint = urlsplit(message.recipient)
@@ -28,7 +28,7 @@ def send(message: Message, settings: NotificationSettings) -> Receipt:
             subscription_info={"endpoint": message.recipient, "keys": message.push_keys}, data=data,
             vapid_private_key=settings.vapid_private_key,
             vapid_claims={"sub": settings.vapid_subject, "aud": f"{endpoint.scheme}://{endpoint.netloc}"},
-            timeout=settings.webhook_timeout, ttl=3600,
+            timeout=settings.webhook_timeout, ttl=3600, requests_session=client(),
         )
     except WebPushException as exc:
         status = exc.response.status_code if exc.response is not None else None

@@ -13,7 +13,7 @@ import requests
 
 from gisserver.core.exceptions import Invalid
 from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
-from reports.notifications.channels.netguard import check_url, client
+from reports.notifications.channels.netguard import client, pin
 from reports.notifications.config import NotificationSettings
 
 TOLERANCE_SECONDS = 300  # what a receiver should accept between the timestamp and its clock
@@ -39,7 +39,7 @@ def verify(secret: str, header: str, body: bytes, now: float | None = None) -> b
 
 def send(message: Message, settings: NotificationSettings) -> Receipt:
     try:
-        url = check_url(message.recipient, allow_private=message.allow_private or settings.webhook_allow_private)
+        url = pin(message.recipient, allow_private=message.allow_private or settings.webhook_allow_private).url
     except Invalid as exc:
         raise PermanentError(f"webhook address refused: {exc.message}") from None
     body = json.dumps(message.body, ensure_ascii=False, separators=(",", ":")).encode()

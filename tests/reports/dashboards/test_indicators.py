@@ -4,6 +4,7 @@ areas and of two periods; the PDF (vector, a page per screen) and the XLSX of a 
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -213,3 +214,42 @@ def test_pdf_is_vector_a_page_per_screen_and_xlsx_holds_the_figures(client, city
     assert {ranking.cell(row=r, column=1).value for r in (2, 3)} == {"Phường Tây", "Phường Đông"}
     definitions = book.worksheets[-1]
     assert any("Citizen reports filed" in str(c.value) or "Phản ánh" in str(c.value) for c in definitions["C"])
+
+
+def _rows(html: str) -> list[str]:
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S).group(1)
+    return [r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S) if "colspan" not in r]
+
+
+def test_camera_and_hotspot_figures_link_to_the_records_they_count(client, everything, leader):
+    """Every camera and hotspot figure (the area's and each child's) opens the cameras or hotspots it counts."""
+    links = {"cameras": "/dashboards/camera-records", "hotspots": "/dashboards/hotspot-records"}
+    panels = preview(client, leader, [table("now", NOW_ONLY)])
+    opened = 0
+    for series in panels["now"]["series"]:
+        key, unit = series["indicator"], series["unit"]
+        for figure in [series, *series["points"]]:
+            records = figure["records"]
+            assert records is not None and records["kind"] in links, (key, figure)
+            page = client.get(links[records["kind"]], query_string=records["params"], headers=leader)
+            assert page.status_code == 200
+            rows = _rows(page.get_data(as_text=True))
+            area = records["params"]["area"]
+            if unit == "count":
+                assert len(rows) == figure["value"], (key, area)
+            else:  # the share of cameras online: every camera of the area, each with its health
+                assert len(rows) == len(_rows(client.get(links["cameras"], query_string={"area": area},
+                                                         headers=leader).get_data(as_text=True)))
+                online = sum("health-online" in r for r in re.findall(r"<tr[^>]*>", page.get_data(as_text=True)))
+                assert figure["value"] in (None, round(online / len(rows), 4)) if rows else figure["value"] is None
+            opened += 1
+    assert opened == 15  # five indicators, the city and its two wards
+    hotspots = client.get(links["hotspots"], query_string={"area": "T", "level": "warning"}, headers=leader)
+    html = hotspots.get_data(as_text=True)
+    assert 'href="/flood/HS-W"' in html and 'href="/flood/HS-E2"' in html and "HS-E<" not in html
+    for query, field in (({"area": "T", "level": "high"}, "level"), ({"area": "T", "health": "busy"}, "health"),
+                         ({"area": "T W"}, "area")):
+        path = links["hotspots"] if "level" in query else links["cameras"]
+        refused = client.get(path, query_string=query, headers=leader)
+        assert refused.status_code == 400 and f"{field} must be" in refused.get_data(as_text=True), query
+    assert client.get(links["cameras"], query_string={"area": "NOPE"}, headers=leader).status_code == 404

@@ -4,6 +4,8 @@ internal layers."""
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import pytest
 from pyproj import Geod
@@ -145,3 +147,34 @@ def test_refusals(layers):
         with pytest.raises(Invalid) as refused:
             resolve(layers, stat, include_internal=True)
         assert refused.value.details["field"] == field
+
+
+def test_the_other_group_links_to_the_features_it_holds(layers, client, auth_headers, monkeypatch):
+    """Beyond the largest groups a panel names, the rest is "other": its link opens exactly those features."""
+    from reports.areas.service import area_by_code
+    from reports.dashboards import layerstats
+
+    monkeypatch.setattr(layerstats, "MAX_GROUPS", 2)  # kinds A and B by name; the zone without a kind is "other"
+    leader = auth_headers("leader", area_ids=[area_by_code(layers, "T").id])
+    panel = {"id": "kinds", "chart": "bar", "dimension": "group",
+             "indicators": [{"key": "layer_area", "layer": "zoning", "by": "kind"}]}
+    answer = client.post("/api/dashboards/preview", json={"panels": [panel]}, headers=leader,
+                         query_string={"area": "T"})
+    points = {p["key"]: p for p in answer.get_json()["panels"][0]["series"][0]["points"]}
+    assert set(points) == {"A", "B", "__other"}
+    other = points["__other"]
+    assert other["value"] == pytest.approx(hectares(ZONES[3][1]), rel=1e-3)
+    params = other["records"]["params"]
+    assert params["grouped"] == "other" and params["of"] == "T"
+    page = client.get("/dashboards/layer-records", query_string={**params, "lang": "en"}, headers=leader)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "kind: other values" in html
+    assert len(re.findall(r"<tr><td>(\d+)</td>", html)) == 1
+    resolved = resolve(layers, LayerStat("area", "zoning", by="kind"), include_internal=True)
+    _, ids = _run(layers, LayerStat("area", "zoning", by="kind"))
+    listed = features_counted(layers, resolved, ids["T"], grouped=True, others_than=["A", "B"])
+    assert [i["properties"]["kind"] for i in listed.items] == [None]
+    assert sum(i["measure"] for i in listed.items) == pytest.approx(other["value"], rel=1e-6)
+    # With the zone without a kind named among the groups, "other" holds the values not named (here: none).
+    assert features_counted(layers, resolved, ids["T"], grouped=True, others_than=["A", None]).total == 1
+    assert features_counted(layers, resolved, ids["T"], grouped=True, others_than=["A", "B", None]).total == 0

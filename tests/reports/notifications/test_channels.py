@@ -5,7 +5,6 @@ the retention period."""
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import ssl
 import time
 from dataclasses import replace
@@ -13,10 +12,6 @@ from dataclasses import replace
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import text
 
 from reports.intake.submit import ReportInput, resident_contact, submit_report
@@ -27,25 +22,7 @@ from reports.notifications.config import NotificationSettings
 from reports.notifications.delivery import take_budget
 from reports.workflow import transitions
 from tests.reports.conftest import WEST_INSIDE
-from tests.reports.notifications.servers import Mailbox, free_port
-
-
-def _certificate(folder):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = folder / "smtp.crt", folder / "smtp.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
+from tests.reports.notifications.servers import Mailbox, certificate, free_port
 
 
 def _login(server, session, envelope, mechanism, auth_data):
@@ -59,7 +36,7 @@ MESSAGE = Message(channel="email", recipient="truc-ban@ca.example.vn", key="dlv-
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_smtp_over_tls_with_a_login(tmp_path, security):
-    cert_file, key_file = _certificate(tmp_path)
+    cert_file, key_file = certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     mailbox = Mailbox()
@@ -124,3 +101,29 @@ def test_a_residents_contact_is_erased_after_the_retention_period(city):
     assert checks.erase_old_contacts(db, settings, dt.datetime.now(dt.UTC) + dt.timedelta(days=29)) == 0
     assert checks.erase_old_contacts(db, settings, dt.datetime.now(dt.UTC) + dt.timedelta(days=31)) == 1
     assert db.scalar(text("SELECT count(*) FROM resident_contacts")) == 0
+    # The erasure is in the audit log (which report's contact, why), the contact itself is not.
+    [entry] = db.execute(text("SELECT actor, row_id, changes FROM audit_log WHERE table_name = 'resident_contacts' "
+                              "AND action = 'delete'")).all()
+    assert entry.changes == {"report_id": report.id, "reason": "erased 30 days after the report closed"}
+    assert db.scalar(text("SELECT count(*) FROM audit_log WHERE changes::text LIKE '%dan@example.vn%'")) == 0
+
+
+def test_the_worker_names_itself_in_the_audit_log_of_what_its_checks_write(app, city):
+    from reports.notifications import tasks
+
+    db = city
+    report, _ = submit_report(db, ReportInput(category="gay_roi", description="Đánh nhau trước chợ",
+                                              lon=WEST_INSIDE[0], lat=WEST_INSIDE[1],
+                                              contact=resident_contact(None, "0905 111 222", True, "vi")),
+                              actor="test")
+    transitions.transition(db, report, "resolve", actor="officer", note="xong")
+    db.execute(text("UPDATE reports SET closed_at = now() - interval '40 days' WHERE id = :id"), {"id": report.id})
+    db.commit()
+    tasks.set_runtime(tasks.Runtime(app.extensions["gisserver.db"], NotificationSettings(), b"k" * 32))
+    try:
+        found = tasks.run_checks.func(int(dt.datetime.now(dt.UTC).timestamp()))
+    finally:
+        tasks.set_runtime(None)
+    assert found["erase_old_contacts"] == 1
+    assert db.scalar(text("SELECT actor FROM audit_log WHERE table_name = 'resident_contacts' AND action = 'delete'")
+                     ) == "system:notifications-worker"

@@ -5,24 +5,28 @@ that tell each event once."""
 
 from __future__ import annotations
 
+import json
 import re
+import socket
+import ssl
 import threading
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from requests.exceptions import InvalidURL, SSLError
 from sqlalchemy import select, text
 
 from gisserver.core.exceptions import Invalid
 from reports.notifications import admin, checks, tokens, worker
-from reports.notifications.channels import segments, webhook
+from reports.notifications.channels import DeliveryError, Message, gateway, netguard, segments, webhook
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
 from reports.notifications.models import Delivery, NotificationEvent, ResidentContact
 from reports.workflow.models import Report
 from tests.reports.conftest import WEST_INSIDE
-from tests.reports.notifications.servers import Receiver, SmtpServer
+from tests.reports.notifications.servers import Receiver, SmtpServer, certificate
 
 PROCRASTINATE = "procrastinate_jobs, procrastinate_periodic_defers, procrastinate_events"
 
@@ -57,7 +61,7 @@ def drain(app, settings: NotificationSettings) -> None:
     """The real worker, until the queues are empty."""
     key = tokens.signing_key(app.config["SETTINGS"])
     worker.run(app.extensions["gisserver.db"].own_session_url("the worker"), settings, key,
-               worker.WorkerOptions(concurrency=4, wait=False, queues=("notify", "deliver")))
+               worker.WorkerOptions(concurrency=4, wait=False, queues=("notify", "deliver")), app=app)
 
 
 def file_report(client, **notify):
@@ -288,3 +292,113 @@ def test_scheduled_checks_tell_each_event_once_with_several_workers(app, client,
         checks.CITY_TIME).hour), datetime.now(UTC))["digests"] == 0  # no leader: no digest
     db.rollback()
     assert timedelta(hours=settings.escalate_ward_hours) < timedelta(hours=settings.escalate_city_hours)
+
+
+def test_a_units_webhook_duty_contact_is_delivered_signed_with_its_own_secret(app, queue_empty, receiver, cli):
+    db = queue_empty
+    refused = cli("notifications", "contact-add", "T-W-CA", "webhook", f"{receiver.url}/unit-hook")
+    assert refused.exit_code != 0 and "private" in refused.output  # loopback: only when an admin allows it
+    added = cli("notifications", "contact-add", "T-W-CA", "webhook", f"{receiver.url}/unit-hook", "--allow-private")
+    assert added.exit_code == 0, added.output
+    secret = added.output.split("secret: ", 1)[1].strip()
+    assert len(secret) >= 32 and secret not in cli("notifications", "contacts").output
+    assert db.scalar(text("SELECT count(*) FROM audit_log WHERE changes::text LIKE :s"), {"s": f"%{secret}%"}) == 0
+    assert file_report(app.test_client()).status_code == 201
+    drain(app, settings_for(receiver=receiver))
+    delivery = db.scalar(select(Delivery).where(Delivery.channel == "webhook"))
+    assert (delivery.status, delivery.recipient_kind, delivery.last_error) == ("sent", "unit", None)
+    [sent] = receiver.requests
+    assert sent["path"] == "/unit-hook"
+    assert webhook.verify(secret, sent["headers"]["X-Gisserver-Signature"], sent["body"])
+    body = json.loads(sent["body"])
+    assert body["kind"] == "report_filed" and body["delivery"] == f"dlv_{delivery.id}"
+    # Added again: a new secret, and the old one no longer signs.
+    again = cli("notifications", "contact-add", "T-W-CA", "webhook", f"{receiver.url}/unit-hook", "--allow-private")
+    assert again.output.split("secret: ", 1)[1].strip() != secret
+
+
+def test_a_webhook_goes_to_the_address_that_was_checked_not_to_a_second_dns_answer(queue_empty, receiver,
+                                                                                  monkeypatch):
+    """DNS rebinding: the name answers a public address when it is checked and a private one a moment later. The
+    request must go to the address checked (here a public one that nothing answers on this machine), never to the
+    second answer (the receiver on 127.0.0.1, standing for the city's internal network)."""
+    answers = {"hooks.rebind.test": ["8.8.8.8", "127.0.0.1"]}
+    asked = []
+    real = socket.getaddrinfo
+
+    def rebinding(host, port, *args, **kwargs):
+        if host in answers:
+            asked.append(host)
+            address = answers[host][min(len(asked), 2) - 1]
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    message = Message(channel="webhook", recipient=f"http://hooks.rebind.test:{receiver.port}/hook", key="dlv-1",
+                      subject="", text="", body={"kind": "report_filed"}, secret="s" * 16)
+    with pytest.raises(DeliveryError):
+        webhook.send(message, replace(settings_for(), webhook_timeout=0.5))
+    assert asked == ["hooks.rebind.test"]  # resolved once, by the check
+    assert receiver.requests == []  # the private second answer was never reached
+
+    # The same name pinned to the receiver (an admin allowed private addresses for it): the request reaches the
+    # checked address with the name in its Host header, and a later answer changes nothing.
+    answers["hooks.rebind.test"] = ["127.0.0.1", "192.0.2.1"]
+    asked.clear()
+    receipt = webhook.send(replace(message, allow_private=True), settings_for())
+    assert receipt.detail == "webhook answered 200" and asked == ["hooks.rebind.test"]
+    assert receiver.requests[0]["headers"]["Host"] == f"hooks.rebind.test:{receiver.port}"
+    with pytest.raises(InvalidURL):  # the worker's client reaches nothing that was not checked first
+        netguard.client().get(f"http://unchecked.rebind.test:{receiver.port}/", timeout=1)
+
+
+def test_tls_to_a_pinned_address_still_checks_the_certificate_of_the_name(tmp_path):
+    """Connecting to the pinned IP keeps TLS on the host name: SNI and the certificate's name check."""
+    cert_file, key_file = certificate(tmp_path, names=("hooks.pinned.test",))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    names = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    receiver = Receiver()
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    with receiver as server:
+        url = f"https://hooks.pinned.test:{server.port}/hook"
+        real = socket.getaddrinfo
+
+        def resolve(host, port, *args, **kwargs):
+            if host in ("hooks.pinned.test", "other.pinned.test"):
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+            return real(host, port, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(socket, "getaddrinfo", resolve)
+            netguard.pin(url, allow_private=True)
+            response = netguard.client().post(url, data=b"{}", verify=str(cert_file), timeout=2)
+            assert response.status_code == 200 and names == ["hooks.pinned.test"]
+            other = f"https://other.pinned.test:{server.port}/hook"  # same address, a name the certificate lacks
+            netguard.pin(other, allow_private=True)
+            with pytest.raises(SSLError):
+                netguard.client().post(other, data=b"{}", verify=str(cert_file), timeout=2)
+
+
+def test_chat_messages_go_through_the_configured_gateway(app, client, queue_empty, receiver):
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "chat", "zalo:4411223344")
+    db.commit()
+    assert file_report(client).status_code == 201
+    settings = replace(settings_for(receiver=receiver), chat_url=f"{receiver.url}/chat/{{{{ to }}}}",
+                       chat_headers='{"access_token": "zalo-oa-token"}', webhook_allow_private=True)
+    drain(app, settings)
+    delivery = db.scalar(select(Delivery).where(Delivery.channel == "chat"))
+    assert (delivery.status, delivery.recipient_masked) == ("sent", "za***")
+    [sent] = receiver.requests
+    assert sent["path"] == "/chat/zalo:4411223344" and sent["headers"]["access_token"] == "zalo-oa-token"
+    body = json.loads(sent["body"])
+    assert body["recipient"] == {"user_id": "zalo:4411223344"}
+    assert body["message"]["text"].startswith("Phản ánh ") and "http://city.example/reports/" in body["message"]["text"]
+    # A long message is cut at 2,000 characters, never between a letter and its tone mark.
+    long = Message(channel="chat", recipient="zalo:1", key="dlv-9", subject="",
+                   text=unicodedata.normalize("NFD", "Phường Thuận Hoá " * 200))
+    parts = gateway.parts_of(long)
+    assert len(parts) == 2 and "".join(parts) == long.text
+    assert not unicodedata.combining(parts[1][0]) and len(segments._clusters(parts[0])) == 2000

@@ -129,6 +129,9 @@ def test_alerts_hotspots_cameras_and_the_digest(people):
     assert told["alert_escalated"] >= {("email", "ld-tay@example.vn")}
     assert ward_committee in told["hotspot_warning"] and ward_committee in told["hotspot_danger"]
     assert ward_committee in told["camera_offline"]
+    # A silent gauge reaches people, not only other systems: the ward committee and the staff of the area.
+    assert told["gauge_stale"] == {ward_committee, ("email", "ld-tay@example.vn"), ("email", "ld-tp@example.vn"),
+                                   ("webhook", "http://127.0.0.1:9/hook")}
     assert told["digest"] == {("email", "ld-tay@example.vn"), ("email", "ld-tp@example.vn"),
                               ("webhook", "http://127.0.0.1:9/hook")}
     urgent = dict(db.execute(select(NotificationEvent.kind, NotificationEvent.urgent)
@@ -159,3 +162,31 @@ def test_backoff_grows_with_jitter_and_a_cap():
     assert [backoff_seconds(a, settings, rand=lambda: 0.0) for a in range(6)] == [2.5, 5, 10, 20, 30, 30]
     assert [backoff_seconds(a, settings, rand=lambda: 0.999) for a in range(2)] == pytest.approx([5, 10], 0.01)
 
+
+
+def test_the_demo_drops_only_the_jobs_of_its_own_past(city):
+    """The demo's step counts what its checks find in the replayed past as told, and drops those jobs only: a job
+    somebody else queued (a report filed on a running server) is still delivered."""
+    from reports.notifications import demo, queue
+
+    db = city
+    db.execute(text("TRUNCATE procrastinate_jobs CASCADE"))
+    report, _ = submit_report(db, ReportInput(category="gay_roi", description="Đánh nhau trước chợ",
+                                              lon=WEST_INSIDE[0], lat=WEST_INSIDE[1]), actor="test")
+    db.commit()
+    filed_job = db.scalar(text("SELECT id FROM procrastinate_jobs WHERE status = 'todo'"))
+    db.execute(text("UPDATE reports SET created_at = now() - interval '3 days', due_at = now() - interval '2 days' "
+                    "WHERE id = :id"), {"id": report.id})
+    db.commit()
+    db.expire_all()
+    with db.bind.connect() as other:  # the server's session, in its own transaction
+        other_session = type(db)(bind=other)
+        queue.defer(other_session, queue.FAN_OUT, "notify", event_id=0)
+        other_session.commit()
+    message = demo.contacts_step(db, None)
+    db.commit()
+    assert "3 messages of the demo's past not sent" in message  # overdue, escalated to the ward and to the city
+    left = db.scalars(text("SELECT id FROM procrastinate_jobs WHERE status = 'todo' ORDER BY id")).all()
+    assert len(left) == 2 and left[0] == filed_job
+    assert db.scalar(text("SELECT count(*) FROM notification_events WHERE kind LIKE 'report_%' AND kind <> "
+                          "'report_filed'")) == 3

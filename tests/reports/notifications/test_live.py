@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import text
 
+from reports.notifications import live
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
 
 
@@ -92,3 +93,58 @@ def test_refusals(app, client, city, auth_headers):
     assert second.get_json()["error"]["code"] == "live_streams_full"
     first.get_data()  # the stream ends and frees its place
     assert app.test_client().get("/api/live", headers=officer).status_code == 200
+
+
+def test_catching_up_in_a_busy_city_misses_nothing_in_scope(app, city, auth_headers):
+    """The replay limit counts the caller's events only: a burst elsewhere does not push theirs out, and more than
+    a replay's worth is sent in pages (the stream ends after one; the browser reconnects from its last id)."""
+    west_unit, east_unit = _ids(city, ["T-W-CA", "T-E-CA"])
+    west = auth_headers("officer", unit_ids=[west_unit])
+    east_area = city.scalar(text("SELECT id FROM areas WHERE code = 'T-E'"))
+    west_area = city.scalar(text("SELECT id FROM areas WHERE code = 'T-W-01'"))
+    start = city.scalar(text("SELECT coalesce(max(id), 0) FROM notification_events"))
+    burst = (
+        "INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, payload, "
+        "created_at) SELECT 'report_filed', 'report', g, :area, ARRAY[:unit], false, '{}'::jsonb, now() "
+        "FROM generate_series(1, :n) g")
+    # the other ward's busy day
+    city.execute(text(burst), {"area": east_area, "unit": east_unit, "n": live.REPLAY_LIMIT + 100})
+    city.execute(text(burst), {"area": west_area, "unit": west_unit, "n": 3})
+    city.commit()
+    events = _events(app.test_client().get("/api/live", headers={**west, "Last-Event-ID": str(start)}))
+    assert [e["data"] for e in events] == [{}] * 3 and {e["area_id"] for e in events} == {west_area}
+
+    city.execute(text(burst), {"area": west_area, "unit": west_unit, "n": live.REPLAY_LIMIT + 20})
+    city.commit()
+    last = events[-1]["id"]
+    first_page = _events(app.test_client().get("/api/live", headers={**west, "Last-Event-ID": str(last)}))
+    assert len(first_page) == live.REPLAY_LIMIT
+    rest = _events(app.test_client().get("/api/live", headers={**west, "Last-Event-ID": str(first_page[-1]["id"])}))
+    assert len(rest) == 20 and rest[0]["id"] > first_page[-1]["id"]
+
+
+def test_a_persons_own_message_is_not_on_the_map(app, city, auth_headers):
+    from reports.notifications.outbox import record_direct
+
+    admin_headers = auth_headers("admin")
+    start = city.scalar(text("SELECT coalesce(max(id), 0) FROM notification_events"))
+    stream = app.test_client().get("/api/live", headers=admin_headers)
+    record_direct(city, kind="dashboard_mail", subject_type="dashboard", subject_id=1, user_id=1, dedupe_key="k")
+    city.commit()
+    assert _events(stream) == []
+    assert _events(app.test_client().get("/api/live", headers={**admin_headers, "Last-Event-ID": str(start)})) == []
+
+
+def test_a_change_too_long_for_notify_still_reaches_the_live_map(app, city, auth_headers):
+    """NOTIFY carries at most 8,000 bytes: a long officer's answer makes a short notice and the listener reads the
+    event from the outbox."""
+    from reports.notifications.outbox import record
+
+    admin_headers = auth_headers("admin")
+    stream = app.test_client().get("/api/live", headers=admin_headers)
+    answer = "Đã cử tổ công tác đến hiện trường, " * 200  # 7,000 Vietnamese characters, over 8,000 bytes
+    record(city, kind="report_comment", subject_type="report", subject_id=1, area_id=None, unit_ids=[],
+           payload={"note": answer}, notify=False)
+    city.commit()
+    [event] = _events(stream)
+    assert event["kind"] == "report_comment" and event["data"]["note"] == answer

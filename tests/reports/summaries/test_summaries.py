@@ -137,9 +137,13 @@ def test_one_category_from_the_rollup_and_the_records(client, history, admin, mo
     assert {c["code"]: figures(c["reports"]) for c in city["children"]} == {
         c: truth.counts(c, of_category) for c in ("T-E", "T-W")}
     assert sum(t["received"] for t in city["reports"]["trend"]) == truth.counts("T", of_category)["received"]
-    assert city["reports"]["by_unit"] == [] and city["reports"]["handling_hours"]["median"] is None
+    # Neither engine keeps handling times or the unit and channel breakdowns per category (README, OpenAPI).
+    assert city["reports"]["by_unit"] == city["reports"]["by_channel"] == []
+    assert city["reports"]["handling_hours"]["median"] is None and city["reports"]["handling_hours"]["p90"] is None
     ward = client.get("/api/summaries/T-W", query_string=args, headers=admin).get_json()
     assert ward["engine"] == "records"
+    assert ward["reports"]["by_unit"] == ward["reports"]["by_channel"] == []
+    assert ward["reports"]["handling_hours"]["median"] is None
     assert {c["code"]: figures(c["reports"]) for c in ward["children"]} == {
         c: truth.counts(c, of_category) for c in ("T-W-01", "T-W-02")}
     page = client.get("/api/summaries/T/records", headers=admin,
