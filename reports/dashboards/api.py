@@ -154,6 +154,7 @@ def export_dashboard(dashboard_id: int, fmt: str):
 
 @bp.get("/dashboards/<int:dashboard_id>/mail")
 @require_roles("leader")
+@on_replica
 def get_mail(dashboard_id: int):
     """The caller's weekly mail of this dashboard's PDF."""
     session = db_session()
@@ -163,6 +164,7 @@ def get_mail(dashboard_id: int):
 
 @bp.put("/dashboards/<int:dashboard_id>/mail")
 @require_roles("leader")
+@on_primary("writes the weekly mail subscription")
 def put_mail(dashboard_id: int):
     session = db_session()
     principal = current_principal()
@@ -174,6 +176,7 @@ def put_mail(dashboard_id: int):
 
 @bp.delete("/dashboards/<int:dashboard_id>/mail")
 @require_roles("leader")
+@on_primary("deletes the weekly mail subscription")
 def delete_mail(dashboard_id: int):
     session = db_session()
     principal = current_principal()

@@ -145,6 +145,7 @@ def _area_arg(hierarchy, principal, name: str = "area"):
 
 @bp.get("/dashboards/camera-records")
 @page_roles("leader")
+@on_replica
 def camera_records():
     """The cameras a camera figure counts in one area (online, offline, or all of them with their health)."""
     session = db_session()
@@ -159,6 +160,7 @@ def camera_records():
 
 @bp.get("/dashboards/hotspot-records")
 @page_roles("leader")
+@on_replica
 def hotspot_records():
     """The flood hotspots a hotspot figure counts in one area, each linked to its page."""
     session = db_session()

@@ -53,6 +53,7 @@ def live_context() -> dict:
 
 @bp.get("/me/notifications")
 @page_roles("officer", "leader")
+@on_primary("one's own choices, read right after one changes them")
 def choices_page():
     """A staff member's notification choices: channels, language, quiet hours, the daily digest, and Web Push in
     this browser."""
@@ -80,6 +81,7 @@ PUSH_WORDS = {
 
 @bp.get("/push-sw.js")
 @open_to("browsers of signed-in staff; the service worker script that shows Web Push notices, holds no data")
+@on_replica
 def push_worker():
     """At the site's root, so that its scope covers every page (it handles no fetch; pages load as usual)."""
     response = send_from_directory(Path(current_app.static_folder) / "js", "push-sw.js",
