@@ -224,10 +224,22 @@ class Topology:
         if pid and _alive(pid):
             os.kill(pid, signal.SIGHUP)  # re-reads its [databases]: a changed primary takes effect
             return []
+        if _listening(self.layout.pgbouncer_port):
+            raise SystemExit(f"127.0.0.1:{self.layout.pgbouncer_port} is taken by another program; "
+                             "set CLUSTER_PGBOUNCER_PORT")
         argv = ["pgbouncer", "-d", str(folder / "pgbouncer.ini")]
         if self.as_root:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         subprocess.run(argv, check=True)
+        # Ours is up when it has written its pid file and lives (a port that answers could be another program's,
+        # taken since the check above); its log says why when it does not.
+        deadline = time.monotonic() + 10
+        while not ((pid := _read_pid(folder / "pgbouncer.pid")) and _alive(pid)):
+            if time.monotonic() > deadline:
+                log = folder / "pgbouncer.log"
+                tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+                raise SystemExit(f"PgBouncer did not start on 127.0.0.1:{self.layout.pgbouncer_port}\n{tail}")
+            time.sleep(0.1)
         _wait_port(self.layout.pgbouncer_port, 10)
         shutil.copy(folder / "pgbouncer.pid", self.pid_file("pgbouncer"))
         return [f"started PgBouncer (transaction pooling) on 127.0.0.1:{self.layout.pgbouncer_port}"]

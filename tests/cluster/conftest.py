@@ -41,8 +41,11 @@ REQUEST_TIMEOUT = 20
 
 
 def free_port(preferred: range, taken: set[int]) -> int:
-    """A free port, from *preferred* when one there is free (the ranges this project's helpers keep for it)."""
-    for port in [*preferred, 0]:
+    """A free port, from *preferred* when one there is free (the ranges this project's helpers keep for it).
+
+    Tried in random order: suites running at once on the machine would otherwise all pick the range's first free
+    port, and the slower one find it taken by the other's layout (the check and the start are not atomic)."""
+    for port in [*random.sample(preferred, len(preferred)), 0]:
         if port in taken:
             continue
         with socket.socket() as s:
