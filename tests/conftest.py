@@ -29,13 +29,28 @@ SMALL_CLUSTER = {"shared_buffers": "128MB", "stat_statements": False}
 SMALL_CLUSTER_ENV = {"GISSERVER_PG_SHARED_BUFFERS": "128MB", "GISSERVER_PG_STAT_STATEMENTS": "0"}
 
 
+def suite_database_name() -> str:
+    """The suite's database on the private cluster: one per xdist worker, so that workers never share rows."""
+    return os.environ.get("GISSERVER_TEST_DB_NAME", "gisserver_test") + os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def pytest_collection_modifyitems(items):
+    # Tests that start their own clusters and servers run one after another on one worker (--dist loadgroup):
+    # side by side they would contend for the preferred ports and starve each other on a small machine.
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("own-servers"))
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     url = os.environ.get("GISSERVER_TEST_DATABASE_URL")
     if not url:
         cluster = private_cluster(Settings.from_env())
         cluster.up()
-        url = cluster.recreate_database(os.environ.get("GISSERVER_TEST_DB_NAME", "gisserver_test"))
+        url = cluster.recreate_database(suite_database_name())
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.exit("GISSERVER_TEST_DATABASE_URL names one database: run without xdist (-p no:xdist)", returncode=4)
     upgrade(os.environ.get("GISSERVER_TEST_DIRECT_DATABASE_URL") or url)
     return url
 

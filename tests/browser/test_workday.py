@@ -144,7 +144,11 @@ def test_resident_sends_from_a_qr_code_and_reads_the_answer_with_the_fix_photo(p
     answer = page.inner_text("#answer")
     assert "Đã thu gom rác, khu vực đã sạch" in answer
     fix = page.locator("#answer .photos.fix img")
-    assert fix.count() == 1 and page.evaluate("i => i.naturalWidth", fix.element_handle()) == 80
+    assert fix.count() == 1
+    # The photo loads lazily: it comes once the resident scrolls to it.
+    fix.scroll_into_view_if_needed()
+    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=fix.element_handle())
+    assert page.evaluate("i => i.naturalWidth", fix.element_handle()) == 80
     assert "Rác thải ùn ứ ở đầu kiệt, bốc mùi" in page.inner_text(".status-card")
     assert page.locator(".timeline li").count() >= 2
 

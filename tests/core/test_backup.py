@@ -16,6 +16,7 @@ from gisserver.backup import table_contents, verify_restore
 from gisserver.core.cluster import private_cluster
 from gisserver.core.config import Settings
 from gisserver.core.exceptions import Invalid
+from tests.conftest import suite_database_name
 from tests.sample_city import build_sample_city
 
 pytestmark = pytest.mark.skipif(
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def fresh_database_url():
     cluster = private_cluster(Settings.from_env())
-    name = os.environ.get("GISSERVER_TEST_DB_NAME", "gisserver_test") + "_restore"
+    name = suite_database_name() + "_restore"
     return cluster.recreate_database(name)
 
 
@@ -124,7 +125,7 @@ def test_restore_names_the_missing_extensions_before_touching_anything(cli, data
     archive = tmp_path / "backup.tar"
     assert cli("backup", str(archive)).exit_code == 0
     cluster = private_cluster(Settings.from_env())
-    name = os.environ.get("GISSERVER_TEST_DB_NAME", "gisserver_test") + "_bare"
+    name = suite_database_name() + "_bare"
     with psycopg.connect(cluster._dsn(), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER gisserver").format(sql.Identifier(name)))
