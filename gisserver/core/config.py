@@ -138,15 +138,26 @@ class Settings:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """Return the secret stored at *path*, creating a random one (mode 0600) on first use."""
+    """Return the secret stored at *path*, creating a random one (mode 0600) on first use.
+
+    Several processes may start at once on a fresh data folder (the app servers and the worker of one layout): the
+    secret is written whole under a private name and linked into place, so that exactly one of them creates it and
+    the others read that one, never an empty or half-written file."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
-    return value
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first: its secret is the one
+    finally:
+        draft.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 # Placeholders people copy from examples: never a secret key in production.

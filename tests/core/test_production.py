@@ -3,6 +3,11 @@ able to sign in with their published password."""
 
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
+import time
+
 import pytest
 
 from gisserver.accounts.demo import DEMO_PASSWORD
@@ -46,3 +51,20 @@ def test_development_mode_starts_with_anything(database_url, tmp_path, db):
     app = create_app({"DATABASE_URL": database_url, "DATA_DIR": tmp_path, "SECRET_KEY": "dev"})
     app.extensions["gisserver.db"].dispose()
     assert "PRODUCTION_CHECKED" not in app.config
+
+
+def test_processes_starting_at_once_on_a_fresh_folder_agree_on_one_secret(tmp_path):
+    # The app servers and the worker of one layout start together: one creates the secret, all use that one.
+    path = tmp_path / "var" / "secret_key"
+    # Each process imports first, then waits for the same instant to ask (else the first would be done long before
+    # the last had started).
+    script = ("import sys, time; from pathlib import Path; from gisserver.core.config import load_or_create_secret; "
+              "time.sleep(max(0, float(sys.argv[2]) - time.time())); print(load_or_create_secret(Path(sys.argv[1])))")
+    at = str(time.time() + 3)
+    starts = [subprocess.Popen([sys.executable, "-c", script, str(path), at], stdout=subprocess.PIPE, text=True)
+              for _ in range(8)]
+    answers = {p.communicate(timeout=60)[0].strip() for p in starts}
+    assert all(p.returncode == 0 for p in starts)
+    assert answers == {path.read_text()} and len(path.read_text()) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secret_key"]  # no draft left behind
