@@ -37,7 +37,6 @@ from gisserver.core.http import (
 )
 from gisserver.core.i18n import init_i18n
 from gisserver.core.logs import configure_logging
-from gisserver.core.ratelimit import init_rate_limits
 
 log = logging.getLogger("gisserver.request")
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +86,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_i18n(app)
     init_access(app)
     init_auth(app)
-    init_rate_limits(app)
     security.init_security_headers(app)
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)

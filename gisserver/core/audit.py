@@ -13,9 +13,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Index, Text, event, func, insert, inspect, select
+from sqlalchemy import BigInteger, DateTime, Index, Text, cast, event, func, insert, inspect, literal, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import FromClause, Insert
 
 from gisserver.core.db import Base
 
@@ -119,6 +120,30 @@ def record(session: Session, action: str, table_name: str, row_id: str | None, c
             action=action, table_name=table_name, row_id=row_id, changes=_jsonable(changes or {}), **ctx
         )
     )
+
+
+def entries_for_inserts(session: Session, inserted: list[tuple[object, FromClause, dict]]) -> Insert:
+    """The audit entries of rows that hand-written SQL inserts, as one INSERT ... SELECT to run in the same statement
+    (a CTE beside the inserts): the entries the session listener would have written for the ORM.
+
+    Each item is (the ORM object holding the values written, the CTE whose RETURNING gave its row, {key: column of
+    that CTE} for what only the database knew, such as the id). The row id is the first of those columns.
+    """
+    ctx = _context(session)
+    selects = []
+    for obj, written, known in inserted:
+        changes = cast(literal(_changes(obj, "insert"), JSONB), JSONB)
+        if known:
+            changes = changes.op("||")(func.jsonb_build_object(*[x for key, column in known.items()
+                                                                   for x in (key, column)]))
+        selects.append(select(
+            literal(ctx["actor"], Text), literal(ctx["remote_addr"], Text), literal(ctx["request_id"], Text),
+            literal("insert", Text), literal(obj.__tablename__, Text), cast(next(iter(known.values())), Text),
+            changes).select_from(written))
+    table = AuditEntry.__table__
+    return insert(table).from_select(
+        [table.c.actor, table.c.remote_addr, table.c.request_id, table.c.action, table.c.table_name, table.c.row_id,
+         table.c.changes], union_all(*selects))
 
 
 @event.listens_for(Session, "before_flush")

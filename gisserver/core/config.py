@@ -54,8 +54,9 @@ class Settings:
     basemap_url: str = ""
     basemap_attribution: str = ""
     log_level: str = "INFO"
-    # Intake limits (Flask-Limiter syntax): anonymous per client address and per area; people per person;
-    # machine tokens with the scope reports:file per token; Open311 applications per api_key.
+    # Intake limits ("10 per minute;60 per day", as the `limits` library reads them): anonymous per client address
+    # and per area; people per person; machine tokens with the scope reports:file per token; Open311 applications
+    # per api_key.
     intake_rate_limit: str = "10 per minute;60 per day"
     intake_area_rate_limit: str = "300 per hour"
     intake_user_rate_limit: str = "60 per minute;1000 per day"

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 from gisserver.core.cluster import resolve_database_url
 from gisserver.core.replicas import Replica, ReplicaSet
@@ -59,6 +59,14 @@ def connect_args(url: str = "", *, connect_timeout: int = 3, statement_timeout_m
 
 class NoDirectConnection(ValueError):
     """Work that holds a session of its own was asked of a database reached only through a pooler."""
+
+
+def as_loaded(session: Session, obj):
+    """*obj*, whose row this request has just written or read with its own SQL, as the session's loaded object
+    (without a SELECT): relationships to it and session.get() then find it in the identity map. Attributes it was
+    not given stay unloaded (and load when read)."""
+    make_transient_to_detached(obj)
+    return session.merge(obj, load=False)
 
 
 class Database:

@@ -1,8 +1,13 @@
-"""Rate limits shared by every server worker: Flask-Limiter with its counters in PostgreSQL.
+"""Rate limits shared by every server worker: fixed-window counters in PostgreSQL, charged in one statement.
 
-Workers are separate processes, so in-memory counters would let each of them grant the full
-allowance. PostgreSQL is already shared by all of them; the counters live in an UNLOGGED table
-(losing them in a crash only resets the windows).
+Workers are separate processes, so in-memory counters would let each of them grant the full allowance. PostgreSQL
+is already shared by all of them; the counters live in an UNLOGGED table (losing them in a crash only resets the
+windows). Limits are written as the `limits` library reads them ("10 per minute; 100 per hour"), and a request
+charges every counter it draws on (its caller's and, for a report, its area's) in one upsert that returns each
+window's count and end: no second statement to decide, none to write the X-RateLimit headers.
+
+The upsert runs outside the caller's transaction (autocommit, on its own pooled connection), so a counter's row is
+locked only for that statement: a busy caller or area never holds the others' reports back.
 """
 
 from __future__ import annotations
@@ -10,19 +15,16 @@ from __future__ import annotations
 import math
 import random
 import time
+from dataclasses import dataclass
 
-from flask import Flask, request
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
-from limits.storage import Storage
+from flask import request
+from limits import RateLimitItem, parse_many
 from sqlalchemy import Column, DateTime, Integer, Table, Text, text
-from sqlalchemy.exc import SQLAlchemyError
 
-from gisserver.core.db import Base
-from gisserver.core.errors import error_response
+from gisserver.core.db import Base, Database
 
-STORAGE_SCHEME = "gisserver-postgresql"
-# Share of increments that also sweep expired counters, so the table stays small without a job.
+KEY_PREFIX = "gisserver"
+# Share of charges that also sweep expired counters, so the table stays small without a job.
 SWEEP_PROBABILITY = 0.01
 
 rate_limits = Table(
@@ -34,96 +36,69 @@ rate_limits = Table(
     prefixes=["UNLOGGED"],
 )
 
+_CHARGE = text("""
+INSERT INTO rate_limits AS r (key, count, expires_at)
+SELECT key, 1, now() + make_interval(secs => seconds)
+FROM unnest(CAST(:keys AS text[]), CAST(:seconds AS int[])) AS c(key, seconds)
+ORDER BY key  -- one order for every caller: two requests sharing counters never wait on each other in a cycle
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN r.expires_at <= now() THEN 1 ELSE r.count + 1 END,
+    expires_at = CASE WHEN r.expires_at <= now() THEN excluded.expires_at ELSE r.expires_at END
+RETURNING key, count, extract(epoch FROM expires_at) AS reset_at
+""")
+_SWEEP = text("DELETE FROM rate_limits WHERE expires_at < now()")
 
-class PostgresStorage(Storage):
-    """Fixed-window counters for the `limits` library, kept in the app's PostGIS database."""
 
-    STORAGE_SCHEME = [STORAGE_SCHEME]
+@dataclass(frozen=True)
+class Allowance:
+    """A limit ("3 per minute", one RateLimitItem) on what one caller or place may do, by its key."""
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
-        super().__init__(uri, wrap_exceptions=wrap_exceptions)
-        self._database = options["database"]
+    item: RateLimitItem
+    key: str
 
     @property
-    def base_exceptions(self):
-        return SQLAlchemyError
+    def counter(self) -> str:
+        return self.item.key_for(KEY_PREFIX, self.key)
 
-    def _run(self, sql: str, **params):
-        with self._database.engine.begin() as conn:
-            return conn.execute(text(sql), params)
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+@dataclass(frozen=True)
+class Window:
+    """A counter after this request's charge: how many in its window, and when the window ends (epoch seconds)."""
+
+    allowance: Allowance
+    count: int
+    reset_at: float
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.allowance.item.amount
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.allowance.item.amount - self.count)
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset_at - time.time()))
+
+
+def allowances(limits: str, key: str) -> list[Allowance]:
+    """Each limit of *limits* ("10 per minute; 100 per hour") on *key*."""
+    return [Allowance(item, key) for item in sorted(parse_many(limits))]
+
+
+def charge(database: Database, wanted: list[Allowance]) -> list[Window]:
+    """Count one more use against every allowance in *wanted*, in one statement; the windows as they are now."""
+    if not wanted:
+        return []
+    by_counter = {a.counter: a for a in wanted}
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if random.random() < SWEEP_PROBABILITY:  # noqa: S311 - not security-relevant
-            self._run("DELETE FROM rate_limits WHERE expires_at < now()")
-        return self._run(
-            """
-            INSERT INTO rate_limits (key, count, expires_at)
-            VALUES (:key, :amount, now() + make_interval(secs => :expiry))
-            ON CONFLICT (key) DO UPDATE SET
-                count = CASE WHEN rate_limits.expires_at <= now() THEN :amount
-                             ELSE rate_limits.count + :amount END,
-                expires_at = CASE WHEN rate_limits.expires_at <= now() THEN now() + make_interval(secs => :expiry)
-                                  ELSE rate_limits.expires_at END
-            RETURNING count
-            """,
-            key=key,
-            amount=amount,
-            expiry=expiry,
-        ).scalar_one()
-
-    def get(self, key: str) -> int:
-        value = self._run("SELECT count FROM rate_limits WHERE key = :key AND expires_at > now()", key=key).scalar()
-        return value or 0
-
-    def get_expiry(self, key: str) -> float:
-        value = self._run(
-            "SELECT extract(epoch FROM expires_at) FROM rate_limits WHERE key = :key AND expires_at > now()", key=key
-        ).scalar()
-        return float(value) if value is not None else time.time()
-
-    def check(self) -> bool:
-        try:
-            self._run("SELECT 1")
-            return True
-        except SQLAlchemyError:
-            return False
-
-    def reset(self) -> int | None:
-        return self._run("DELETE FROM rate_limits").rowcount
-
-    def clear(self, key: str) -> None:
-        self._run("DELETE FROM rate_limits WHERE key = :key", key=key)
+            conn.execute(_SWEEP)
+        rows = conn.execute(_CHARGE, {"keys": list(by_counter),
+                                      "seconds": [a.item.get_expiry() for a in by_counter.values()]})
+        return [Window(by_counter[key], count, float(reset_at)) for key, count, reset_at in rows]
 
 
 def client_address() -> str:
     return request.remote_addr or "unknown"
-
-
-limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=True, strategy="fixed-window")
-
-
-def init_rate_limits(app: Flask) -> None:
-    app.config.setdefault("RATELIMIT_STORAGE_URI", f"{STORAGE_SCHEME}://")
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"database": app.extensions["gisserver.db"]})
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "gisserver")
-    # The counters live in the app's database. When it fails, the view's own queries answer 503;
-    # a failure afterwards, while the limiter writes its X-RateLimit headers, must not turn a
-    # report already committed (201) into a 500. Swallowed errors are logged.
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    limiter.init_app(app)
-
-    @app.errorhandler(RateLimitExceeded)
-    def too_many(exc: RateLimitExceeded):
-        return error_response(
-            429,
-            "rate_limited",
-            f"Too many requests: the limit is {exc.limit.limit}. Try again later.",
-            {"limit": str(exc.limit.limit)},
-            {"Retry-After": str(retry_after())},
-        )
-
-
-def retry_after() -> int:
-    """Seconds until the limit this request broke lets the client in again."""
-    current = limiter.current_limit
-    return max(1, math.ceil(current.reset_at - time.time())) if current else 60

@@ -94,14 +94,20 @@ def search_areas(session: Session, query: str, limit: int = 3) -> list[Place]:
             for r in session.execute(_AREA_SEARCH, {"q": query, "limit": limit})]
 
 
-_REVERSE = text("""
+# The nearest address to `point.geom` in the published layers (and internal ones when :internal): a subquery for a
+# FROM list that holds `point(geom)` (intake asks it in the statement that files a report without an address).
+NEAREST_ADDRESS = """
 SELECT g.label, ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat,
-       ST_Distance(g.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS metres
+       ST_Distance(g.geom::geography, point.geom::geography) AS metres
 FROM gazetteer g JOIN layers l ON l.id = g.layer_id
 WHERE :internal OR l.visibility = 'public'
-ORDER BY g.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+ORDER BY g.geom <-> point.geom
 LIMIT 1
-""")
+"""
+_REVERSE = text(f"""
+SELECT place.* FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) AS point,
+     LATERAL ({NEAREST_ADDRESS}) AS place
+""")  # noqa: S608 - a constant SQL fragment of this module, no input
 
 
 def reverse(session: Session, lon: float, lat: float, max_metres: float = REVERSE_METRES, *,

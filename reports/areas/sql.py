@@ -7,22 +7,40 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-# Deepest level first; among areas of one level sharing a border, the lowest code wins, so a point
+# The areas containing `point.geom` on the date :on, deepest first, as (id, code, name, level, parent_id, valid_to,
+# depth): a subquery for a FROM list that holds a relation `point(geom)` (intake asks it beside the routing and the
+# duplicate check, in one statement). Among areas of one level sharing a border, the lowest code wins, so a point
 # on a border always lands in the same area.
-_AREA_CHAIN = text("""
+CHAIN_OF_POINT = """
 WITH RECURSIVE hit AS (
     SELECT id FROM areas
-    WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+    WHERE ST_Intersects(geom, point.geom)
       AND valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)
     ORDER BY CASE level WHEN 'group' THEN 0 WHEN 'ward' THEN 1 ELSE 2 END, code
     LIMIT 1
 ), chain AS (
-    SELECT a.id, a.parent_id, 0 AS depth FROM areas a JOIN hit USING (id)
+    SELECT a.id, a.code, a.name, a.level, a.parent_id, a.valid_to, 0 AS depth FROM areas a JOIN hit USING (id)
     UNION ALL
-    SELECT p.id, p.parent_id, c.depth + 1 FROM areas p JOIN chain c ON p.id = c.parent_id
+    SELECT p.id, p.code, p.name, p.level, p.parent_id, p.valid_to, c.depth + 1
+    FROM areas p JOIN chain c ON p.id = c.parent_id
 )
-SELECT id FROM chain ORDER BY depth
-""")
+SELECT * FROM chain
+"""
+# The same for an area given by :area_code (a ward's QR code): the area and its parents.
+CHAIN_OF_CODE = """
+WITH RECURSIVE chain AS (
+    SELECT a.id, a.code, a.name, a.level, a.parent_id, a.valid_to, 0 AS depth FROM areas a WHERE a.code = :area_code
+    UNION ALL
+    SELECT p.id, p.code, p.name, p.level, p.parent_id, p.valid_to, c.depth + 1
+    FROM areas p JOIN chain c ON p.id = c.parent_id
+)
+SELECT * FROM chain
+"""
+_AREA_CHAIN = text(f"""
+SELECT chain.id FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) AS point,
+     LATERAL ({CHAIN_OF_POINT}) AS chain
+ORDER BY chain.depth
+""")  # noqa: S608 - constant SQL fragments of this module, no input
 
 
 def area_chain_ids(session: Session, lon: float, lat: float, on: date) -> list[int]:

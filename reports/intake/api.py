@@ -9,7 +9,7 @@ from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import NotFound
 from gisserver.core.http import db_session, int_arg, json_body, lonlat_args
 from reports.intake import keychains as keychain_service
-from reports.intake.filing import commit_filed, file_report
+from reports.intake.filing import commit_filed, file_report, public_answer
 from reports.intake.forms import duplicate_policy, form_body, public_base, report_input
 from reports.intake.keychains import keychain_info
 from reports.intake.limits import admit_to_area, check_filer, per_client_intake
@@ -38,7 +38,7 @@ def create_report():
     report, created = filed.report, filed.created
     # The answer is read before the commit: once the report is stored, nothing may fail and
     # tell the resident it was not (a retry with the same Idempotency-Key would still find it).
-    body = queries.public_view(session, report)
+    body = public_answer(session, filed)
     commit_filed(session, filed)  # 201 only once the report is safely stored
     body["status_url"] = url_for("intake.report_status", code=report.tracking_code, _external=True)
     if staff:

@@ -8,23 +8,26 @@
 - applications with an Open311 api_key (a token with the scope `open311`): per key
   (GISSERVER_OPEN311_KEY_RATE_LIMIT), on Open311 only.
 
-The counters are the core's shared PostgreSQL-backed limiter (gisserver.core.ratelimit).
+A report draws on its caller's allowance and its area's in one statement (gisserver.core.ratelimit.charge), once
+intake knows where it lands (admit_to_area). A request that ends before that (refused, a retry answered with the
+report it filed before) is charged to its caller afterwards, and answered 429 instead when that is spent: it
+wrote nothing.
 """
 
 from __future__ import annotations
 
-import math
-import time
+from functools import wraps
 
-from flask import current_app
-from limits import parse_many
+from flask import after_this_request, current_app, g
 
 from gisserver.accounts.auth import Principal, current_principal
+from gisserver.core import ratelimit
 from gisserver.core.exceptions import Forbidden, TooManyRequests
-from gisserver.core.ratelimit import client_address, limiter
+from gisserver.core.ratelimit import Window, client_address
 
 FILE_SCOPE = "reports:file"  # a machine (a kiosk, a partner's system) that files reports through /api/reports
 OPEN311_SCOPE = "open311"  # an application registered for Open311 (its token is the api_key)
+_PENDING = "intake_allowance"
 
 
 def _settings():
@@ -58,8 +61,62 @@ def intake_key() -> str:
     return f"intake-{kind}:{principal.id}"
 
 
-# Every intake channel (JSON API, QR form, Open311) draws on one allowance per caller.
-per_client_intake = limiter.shared_limit(intake_limit, scope="intake", key_func=intake_key)
+def _charge(area_code: str | None, with_area: bool) -> None:
+    """Charge the caller's allowance (and the area's) in one statement; 429 when one of them is spent."""
+    g.pop(_PENDING, None)
+    wanted = ratelimit.allowances(intake_limit(), intake_key())
+    if with_area:
+        wanted += ratelimit.allowances(_settings().intake_area_rate_limit, f"intake-area:{area_code or '-'}")
+    windows = ratelimit.charge(current_app.extensions["gisserver.db"], wanted)
+    caller = [w for w in windows if w.allowance.key == wanted[0].key]
+    _headers(min(caller, key=lambda w: w.remaining))
+    spent = [w for w in windows if w.exceeded]
+    if spent:
+        worst = max(spent, key=lambda w: w.retry_after)
+        area = worst.allowance.key.startswith("intake-area:")
+        raise TooManyRequests(
+            f"Too many {'reports for this area' if area else 'requests'}: the limit is {worst.allowance.item}. "
+            "Try again later.", {"limit": str(worst.allowance.item)}, retry_after=worst.retry_after)
+
+
+def _headers(window: Window) -> None:
+    @after_this_request
+    def add(response):
+        response.headers["X-RateLimit-Limit"] = str(window.allowance.item.amount)
+        response.headers["X-RateLimit-Remaining"] = str(window.remaining)
+        response.headers["X-RateLimit-Reset"] = str(int(window.reset_at))
+        return response
+
+
+def per_client_intake(view):
+    """Every intake channel (JSON API, QR form, Open311, "I see it too") draws on one allowance per caller.
+
+    The view charges it when it learns where the report lands (admit_to_area, with the area's) or before it writes
+    anything else (charge_caller); a view that ends without having charged it is charged afterwards, and a spent
+    allowance then turns its answer into the 429 (it wrote nothing).
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        g.setdefault(_PENDING, True)
+        try:
+            answer = view(*args, **kwargs)
+        except TooManyRequests:
+            raise
+        except Exception:
+            if g.get(_PENDING):
+                _charge(None, with_area=False)
+            raise
+        if g.get(_PENDING):
+            _charge(None, with_area=False)
+        return answer
+
+    return wrapped
+
+
+def charge_caller() -> None:
+    """Charge the caller's intake allowance now (a view about to write without a report's area)."""
+    _charge(None, with_area=False)
 
 
 def check_filer(channel: str) -> None:
@@ -73,22 +130,11 @@ def check_filer(channel: str) -> None:
 
 
 def admit_to_area(area_code: str | None) -> None:
-    """Count one anonymous report against its area (GISSERVER_INTAKE_AREA_RATE_LIMIT); 429 when it is spent.
+    """Charge the caller's allowance and, for anonymous residents, their area's (GISSERVER_INTAKE_AREA_RATE_LIMIT),
+    in one statement; 429 when one is spent.
 
-    Called by intake once the area is known from the location, the address or the QR code, so that no
-    channel and no way of giving the place escapes the limit. Reports without an area share one allowance.
-    Callers who identify themselves have their own allowance instead (a flood of them is theirs alone).
+    Called by intake once the area is known from the location, the address or the QR code, so that no channel and no
+    way of giving the place escapes the limit. Reports without an area share one allowance. Callers who identify
+    themselves have their own allowance instead (a flood of them is theirs alone).
     """
-    if not limiter.enabled or current_principal() is not None:
-        return
-    key = ("intake-area", area_code or "-")
-    strategy = limiter.limiter
-    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-    for item in sorted(parse_many(_settings().intake_area_rate_limit)):
-        if not strategy.hit(item, prefix, *key):
-            reset = strategy.get_window_stats(item, prefix, *key).reset_time
-            raise TooManyRequests(
-                f"Too many reports for this area: the limit is {item}. Try again later.",
-                {"limit": str(item)},
-                retry_after=max(1, math.ceil(reset - time.time())),
-            )
+    _charge(area_code, with_area=current_principal() is None)

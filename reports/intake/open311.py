@@ -11,14 +11,12 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, json, request
-from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from gisserver.accounts.auth import accepts_api_key, actor_label
 from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound, ServiceError
 from gisserver.core.http import datetime_arg, db_session, finite_float
-from gisserver.core.ratelimit import retry_after
 from reports.intake import georeport
 from reports.intake.forms import duplicate_policy
 from reports.intake.limits import OPEN311_SCOPE, admit_to_area, check_filer, per_client_intake
@@ -74,14 +72,6 @@ def open311_error(exc: ServiceError):
     return response
 
 
-@bp.errorhandler(RateLimitExceeded)
-def open311_rate_limited(exc: RateLimitExceeded):
-    rows = [{"code": 429, "description": f"Too many requests: the limit is {exc.limit.limit}. Try again later."}]
-    response = _render(_fmt_from_path(), "errors", "error", rows, 429)
-    response.headers["Retry-After"] = str(retry_after())
-    return response
-
-
 @bp.errorhandler(HTTPException)
 def open311_http_error(exc: HTTPException):
     return _render(_fmt_from_path(), "errors", "error", [{"code": exc.code, "description": exc.description}],
@@ -131,10 +121,6 @@ def create_request(fmt: str):
     form = request.form
     if not form.get("service_code"):
         raise Invalid("service_code is required")
-    try:
-        category_by_code(session, form["service_code"])
-    except Invalid:
-        raise NotFound(f"service_code {form['service_code']!r} was not found") from None
     lat, lon = form.get("lat"), form.get("long")
     name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
     data = ReportInput(
@@ -152,12 +138,27 @@ def create_request(fmt: str):
         contact=resident_contact(form.get("email"), form.get("phone"), form.get("notify_consent"),
                                  (form.get("locale") or "vi")[:2]) if form.get("notify_consent") else None,
     )
-    report, created = submit_report(session, data, actor=actor_label(), staff=False, duplicates=duplicate_policy(),
-                                    admit=admit_to_area)
+    try:
+        report, created = submit_report(session, data, actor=actor_label(), staff=False,
+                                        duplicates=duplicate_policy(), admit=admit_to_area)
+    except Invalid as exc:
+        # GeoReport v2: an unknown service_code is a 404, whatever else is wrong. Intake reads the category with
+        # everything else it needs, so only a refused request asks for it again.
+        if (exc.details or {}).get("field") == "category" or not _known_service(session, form["service_code"]):
+            raise NotFound(f"service_code {form['service_code']!r} was not found") from None
+        raise
     session.commit()
     notice = f"Tra cứu tiến độ bằng mã {report.tracking_code}"
     rows = [{"service_request_id": report.tracking_code, "service_notice": notice, "account_id": None}]
     return _render(fmt, "service_requests", "request", rows, 201 if created else 200)
+
+
+def _known_service(session, code: str) -> bool:
+    try:
+        category_by_code(session, code)
+    except Invalid:
+        return False
+    return True
 
 
 @bp.get("/requests.<fmt>")

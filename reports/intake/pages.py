@@ -23,7 +23,7 @@ from reports.intake.filing import commit_filed, file_report
 from reports.intake.forms import duplicate_policy, public_base
 from reports.intake.keychains import KINDS, keychain_info, kind_named
 from reports.intake.labels import CATEGORY_HINTS, CATEGORY_ICONS, DOMAIN_ICONS, DOMAIN_LABELS, GENERIC_ICON
-from reports.intake.limits import admit_to_area, check_filer, per_client_intake
+from reports.intake.limits import admit_to_area, charge_caller, check_filer, per_client_intake
 from reports.intake.submit import CONSENT_LINE, ReportInput, resident_contact
 from reports.workflow import queries
 from reports.workflow.categories import list_categories
@@ -236,6 +236,7 @@ def support_report(code: str):
     """"I see it too": another resident adds their voice to an open report instead of filing the same again."""
     session = db_session()
     report = queries.report_by_tracking_code(session, code)
+    charge_caller()  # before the support is written: a spent allowance writes nothing
     try:
         add_support(session, report)
         session.commit()

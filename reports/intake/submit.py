@@ -6,24 +6,25 @@ import math
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gisserver.core.exceptions import Conflict, Invalid
+from gisserver.core.db import as_loaded
+from gisserver.core.exceptions import Conflict, Invalid, NotFound
 from reports.areas import gazetteer
-from reports.areas.models import Area
-from reports.areas.service import ancestors, area_by_code, area_chain_for_point
+from reports.areas.models import Area, Unit
+from reports.areas.service import area_chain_for_point
+from reports.intake.sql import AreaRow, filing_context
 from reports.workflow import sql as report_sql
 from reports.workflow.access import Scope
 from reports.workflow.categories import category_by_code
 from reports.workflow.changes import ReportChange, ResidentContact, announce
-from reports.workflow.models import CHANNELS, Report, ReportEvent
+from reports.workflow.models import CHANNELS, Category, Report, ReportEvent
 from reports.workflow.routing import route
 
 MAX_DESCRIPTION = 4000
@@ -153,13 +154,34 @@ def _replayed(session: Session, key: str, data: ReportInput) -> Report | None:
     existing = session.scalar(select(Report).where(Report.idempotency_key == key))
     if existing is None:
         return None
-    # A key reused for different content is a client bug, not a retry: never hand out another's report.
-    if existing.description != data.description or existing.category.code != data.category:
-        raise Conflict("this Idempotency-Key was used for a different report")
+    _check_replay(data, existing.description, existing.category.code)
     return existing
 
 
-def submit_report(
+def _check_replay(data: ReportInput, description: str, category_code: str) -> None:
+    # A key reused for different content is a client bug, not a retry: never hand out another's report.
+    if description != data.description or category_code != data.category:
+        raise Conflict("this Idempotency-Key was used for a different report")
+
+
+@dataclass
+class Submitted:
+    report: Report
+    created: bool
+    event: ReportEvent | None = None  # the report's first event, when this call created it
+    # The areas it landed in, deepest first, as the session's objects: held here, since the session holds its objects
+    # weakly, so that its public view names them without reading them back.
+    areas: list[Area] = field(default_factory=list)
+
+
+def submit_report(session: Session, data: ReportInput, **options) -> tuple[Report, bool]:
+    """File a report; returns (report, created). A retry with the same idempotency key returns the first one.
+    The options are those of submit()."""
+    submitted = submit(session, data, **options)
+    return submitted.report, submitted.created
+
+
+def submit(
     session: Session,
     data: ReportInput,
     *,
@@ -169,8 +191,8 @@ def submit_report(
     duplicates: DuplicatePolicy = DuplicatePolicy(),  # noqa: B008 - frozen dataclass
     admit: Callable[[str | None], None] | None = None,
     filed_by: str | None = None,
-) -> tuple[Report, bool]:
-    """File a report; returns (report, created). A retry with the same idempotency key returns the first one.
+) -> Submitted:
+    """File a report. A retry with the same idempotency key returns the first one (created False).
 
     Citizens' points outside the city are refused; staff may file them, flagged *outside_city*.
     *now* lets the demo loader replay history; live callers leave it None. *admit* is told the ward (or
@@ -178,13 +200,12 @@ def submit_report(
     A place in another ward than the QR code's is never filed there silently: without *data.ward_choice* the
     report is refused with a 409 naming both wards, for the resident to choose. *filed_by* names the staff
     member who filed it (a phone call), who keeps seeing it wherever it lands.
+
+    A report with a point costs two statements here (intake/sql.py's context, then the report, its first event and
+    their audit entries together) besides what *admit* and the report_changed hook write.
     """
     _validate(data, staff)
-    category = category_by_code(session, data.category)
     key = f"{data.channel}:{data.idempotency_key}" if data.idempotency_key else None
-    if key and (existing := _replayed(session, key, data)) is not None:
-        return existing, False
-
     now = now or datetime.now(UTC)
     point = _check_location(data)
     if point is None and not data.address:
@@ -193,23 +214,33 @@ def submit_report(
         found = gazetteer.search(session, data.address, limit=1)
         if found and found[0].score >= GEOCODE_MIN_SCORE:
             point = (found[0].lon, found[0].lat)
-    elif not data.address:
-        nearest = gazetteer.reverse(session, *point)
-        data.address = nearest.label if nearest else None
-    chain = []
+    context = filing_context(
+        session, category=data.category, point=point, on=now.date(), idempotency_key=key, area_code=data.area_code,
+        reverse_geocode=point is not None and not data.address, address_metres=gazetteer.REVERSE_METRES,
+        duplicate_metres=duplicates.metres, duplicate_since=now - timedelta(hours=duplicates.hours), now=now)
+    if context.category is None or not context.category["active"]:
+        raise Invalid(f"unknown category {data.category!r}", {"field": "category"})
+    category = as_loaded(session, Category(**context.category))
+    if context.replayed is not None:
+        _check_replay(data, context.replayed["description"],
+                      category.code if context.replayed["category_id"] == category.id else None)
+        return Submitted(session.get(Report, context.replayed["id"]), False)
+    if point is not None and not data.address:
+        data.address = context.address
+
+    chain, unit = context.located, context.unit
     outside = False
-    if point is not None:
-        chain = area_chain_for_point(session, *point, on=now.date())
-        if chain and data.area_code and data.ward_choice != "place":
-            elsewhere = _other_ward(session, data.area_code, chain)
-            if elsewhere is not None and data.ward_choice == "ward":
-                point, chain = None, []  # kept in the QR code's ward, as the resident asked
-            elif elsewhere is not None:
-                qr_ward, place_ward = elsewhere
-                raise Conflict(f"this place is in {place_ward.name}, not in {qr_ward.name} of the QR code; "
-                               "confirm where to send the report (ward_choice: place or ward)",
-                               {"field": "location", "reason": "outside_qr_ward", "qr_ward": _named(qr_ward),
-                                "place_ward": _named(place_ward)})
+    if point is not None and chain and data.area_code and data.ward_choice != "place":
+        elsewhere = _other_ward(data.area_code, context.given, chain)
+        if elsewhere is not None and data.ward_choice == "ward":
+            # Kept in the QR code's ward, as the resident asked: routed there instead.
+            point, chain, unit = None, [], None
+        elif elsewhere is not None:
+            qr_ward, place_ward = elsewhere
+            raise Conflict(f"this place is in {place_ward.name}, not in {qr_ward.name} of the QR code; "
+                           "confirm where to send the report (ward_choice: place or ward)",
+                           {"field": "location", "reason": "outside_qr_ward", "qr_ward": _named(qr_ward),
+                            "place_ward": _named(place_ward)})
     if point is not None and not chain:
         if not staff:
             raise Invalid(
@@ -217,14 +248,21 @@ def submit_report(
                 {"field": "location", "reason": "outside_city"},
             )
         outside = True
-    if point is None and data.area_code:
-        area = area_by_code(session, data.area_code)
-        if area.valid_to is not None:
+    if point is None and data.area_code and not chain:
+        if not context.given:
+            raise NotFound(f"no area with code {data.area_code!r}")
+        if context.given[0].valid_to is not None:
             raise Invalid(f"area {data.area_code} no longer exists", {"field": "area"})
-        chain = ancestors(session, area)
+        chain = context.given
     if admit is not None:
         ward = next((a for a in chain if a.level == "ward"), chain[0] if chain else None)
         admit(ward.code if ward else None)
+    areas = [as_loaded(session, Area(id=a.id, code=a.code, name=a.name, level=a.level, parent_id=a.parent_id,
+                                     valid_to=a.valid_to)) for a in chain]
+    if unit is None:  # the QR code's ward instead of the place's: the one case the context did not route
+        unit = route(session, category, areas)
+    else:
+        unit = as_loaded(session, Unit(**unit))
 
     report = Report(
         tracking_code=new_tracking_code(),
@@ -232,50 +270,47 @@ def submit_report(
         description=data.description,
         geom=from_shape(Point(*point), srid=4326) if point else None,
         address=data.address,
-        area_filed_id=chain[0].id if chain else None,
-        area_current_id=chain[0].id if chain else None,
+        area_filed_id=areas[0].id if areas else None,
+        area_current_id=areas[0].id if areas else None,
+        unit_id=unit.id if unit else None,
         status="new",
         channel=data.channel,
         reporter_name=data.reporter_name,
         reporter_phone=data.reporter_phone,
         outside_city=outside,
+        possible_duplicate_of_id=context.duplicate_of if point is not None else None,
+        merged_into_id=None,
         idempotency_key=key,
-        filed_by=filed_by,
         created_at=now,
         due_at=now + timedelta(hours=category.deadline_hours),
+        acknowledged_at=None,
+        closed_at=None,
+        resolution=None,
         updated_at=now,
+        filed_by=filed_by,
     )
-    unit = route(session, category, chain)
-    report.unit_id = unit.id if unit else None
-    if point is not None:
-        since = now - timedelta(hours=duplicates.hours)
-        report.possible_duplicate_of_id = report_sql.nearest_open_report(
-            session, category.id, point[0], point[1], duplicates.metres, since, now
-        )
-    try:
-        with session.begin_nested():
-            session.add(report)
-            session.flush()
-    except IntegrityError:
+    report.category, report.unit, report.area_current = category, unit, areas[0] if areas else None
+    event = ReportEvent(at=now, actor=actor, action="created", from_status=None, to_status="new", note="",
+                        details={"channel": data.channel})
+    stored = report_sql.insert_report(session, report, event)
+    if stored is None:
         # Two retries raced: the other one committed first, so answer with its report.
         if key and (existing := _replayed(session, key, data)) is not None:
-            return existing, False
-        raise
-    session.add(ReportEvent(report_id=report.id, at=now, actor=actor, action="created", to_status="new",
-                            details={"channel": data.channel}))
-    announce(session, ReportChange(report, "created", None, actor, "", now, contact=data.contact))
-    session.flush()
-    return report, True
+            return Submitted(existing, False)
+        raise Conflict("this report could not be stored; send it again")
+    announce(session, ReportChange(stored, "created", None, actor, "", now, contact=data.contact))
+    return Submitted(stored, True, event, areas)
 
 
-def _named(area: Area) -> dict:
+def _named(area) -> dict:
     return {"code": area.code, "name": area.name}
 
 
-def _other_ward(session: Session, area_code: str, chain: list[Area]) -> tuple[Area, Area] | None:
+def _other_ward(area_code: str, given: list[AreaRow], chain: list[AreaRow]) -> tuple[AreaRow, AreaRow] | None:
     """(the QR code's ward, the place's ward) when the place lies in another ward; None when it does not."""
-    given = area_by_code(session, area_code)
-    qr_ward = next((a for a in ancestors(session, given) if a.level == "ward"), None)
+    if not given:
+        raise NotFound(f"no area with code {area_code!r}")
+    qr_ward = next((a for a in given if a.level == "ward"), None)
     found = next((a for a in chain if a.level == "ward"), None)
     if qr_ward is None or found is None or qr_ward.id == found.id:
         return None

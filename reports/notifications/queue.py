@@ -40,8 +40,13 @@ def defer(session: Session, task_name: str, queue: str, *, scheduled_at: datetim
     job = jobs.Job(queue=queue, task_name=task_name, task_kwargs=kwargs, scheduled_at=scheduled_at,
                    priority=priority, lock=None, queueing_lock=None)
     job_id = _manager().batch_defer_jobs([job], connection=connection)[0].id
-    session.info.setdefault(DEFERRED, []).append(job_id)
+    remember_deferred(session, job_id)
     return job_id
+
+
+def remember_deferred(session: Session, job_id: int) -> None:
+    """Note a job this session deferred (by defer, or in a statement of its own through defer_sql)."""
+    session.info.setdefault(DEFERRED, []).append(job_id)
 
 
 DEFERRED = "notifications.deferred_job_ids"  # session.info: the jobs this session deferred (the demo drops its own)
@@ -54,3 +59,16 @@ def deferred_since(session: Session, mark: int) -> list[int]:
 
 def deferred_mark(session: Session) -> int:
     return len(session.info.get(DEFERRED, []))
+
+
+def defer_sql(task_name: str, queue: str, args_sql: str) -> str:
+    """SQL that queues *task_name* with the JSON object *args_sql* (an SQL expression over the caller's own rows) as
+    its kwargs, for a statement of the caller's: the outbox writes its row and the row's fan-out job in one.
+
+    It calls procrastinate's own defer function, the one `defer` above has the job manager call (its `defer_jobs`
+    query), with the same job fields; procrastinate is pinned to 3.10 (setup.cfg), whose schema defines it.
+    """
+    if not (task_name.replace(":", "").replace(".", "").replace("_", "").isalnum() and queue in QUEUES):
+        raise ValueError(f"not a task or queue of ours: {task_name!r}, {queue!r}")
+    return (f"procrastinate_defer_jobs_v1(ARRAY[ROW('{queue}', '{task_name}', 0, NULL, NULL, {args_sql}, NULL)"
+            "::procrastinate_job_to_defer_v1])")

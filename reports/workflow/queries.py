@@ -278,15 +278,24 @@ def _area(session: Session, area_id: int | None) -> dict | None:
             "place": place_name(session, area) or area.name}
 
 
-def public_view(session: Session, report: Report, now: datetime | None = None) -> dict:
+def public_view(session: Session, report: Report, now: datetime | None = None, *,
+                events: list[ReportEvent] | None = None, photos: list | None = None,
+                supporters_count: int | None = None) -> dict:
     """What anyone holding the tracking code may see: the story of the report (what, where, photos, each step and
     the unit that took it, the answer and the photos of the fix), never the reporter or staff names.
 
     Reports to the police (unpublished categories) keep only their steps: what and where stay with the unit.
+    A caller that knows the history, the photos or the supporters (intake, of the report it has just filed) passes
+    them instead of having them read back.
     """
     published = is_published(report.category)
     closed = report.status in ("resolved", "rejected")
-    photos = photo_service.photos_of(session, report.id) if published else []
+    if not published:
+        photos = []
+    elif photos is None:
+        photos = photo_service.photos_of(session, report.id)
+    if events is None:
+        events = history(session, report)
     return {
         "tracking_code": report.tracking_code,
         "category": {"code": report.category.code, "name_vi": report.category.name_vi,
@@ -303,7 +312,7 @@ def public_view(session: Session, report: Report, now: datetime | None = None) -
         "closed_at": report.closed_at.isoformat() if report.closed_at else None,
         "overdue": is_overdue(report, now),
         "resolution": report.resolution if closed else None,
-        "supporters": supporters(session, report),
+        "supporters": supporters(session, report) if supporters_count is None else supporters_count,
         "photos": [p.id for p in photos if p.kind == "report"],
         "fix_photos": [p.id for p in photos if p.kind == "fix"] if closed else [],
         "progress": [
@@ -312,7 +321,7 @@ def public_view(session: Session, report: Report, now: datetime | None = None) -
              "by": e["actor"].unit if e["actor"].kind == "staff" else None,
              # An officer's comment is written to the resident (POST /api/reports/<id>/comments).
              **({"text": e["note"]} if e["action"] == "comment" else {})}
-            for e in history_entries(session, report, history(session, report))
+            for e in history_entries(session, report, events)
             if not e["action"].startswith("follow_") and e["action"] != "support"
         ],
     }

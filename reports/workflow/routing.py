@@ -12,36 +12,18 @@ from sqlalchemy.orm import Session
 from gisserver.core.exceptions import Invalid, NotFound
 from reports.areas.models import Area, Unit
 from reports.areas.units import FALLBACK_UNIT_TYPE
+from reports.workflow import sql as report_sql
 from reports.workflow.models import Category, RoutingRule
 
 
 def route(session: Session, category: Category, chain: list[Area]) -> Unit | None:
-    """The unit responsible for a report of *category* in the area *chain* (deepest first)."""
-    area_ids = [a.id for a in chain]
-    depth = {area_id: i for i, area_id in enumerate(area_ids)}
-    # An explicit rule wins: the deepest area first, then a category-specific rule over a catch-all.
-    rules = session.execute(
-        select(RoutingRule, Unit)
-        .join(Unit, Unit.id == RoutingRule.unit_id)
-        .where(Unit.active.is_(True), RoutingRule.alert_type.is_(None))
-        .where((RoutingRule.category_id == category.id) | RoutingRule.category_id.is_(None))
-        .where(RoutingRule.area_id.in_(area_ids) | RoutingRule.area_id.is_(None))
-    ).all()
-    if rules:
-        rules.sort(key=lambda r: (depth.get(r[0].area_id, len(area_ids)), r[0].category_id is None, r[0].id))
-        return rules[0][1]
-    if area_ids:
-        order = case({area_id: i for i, area_id in enumerate(area_ids)}, value=Unit.area_id)
-        unit = session.scalars(
-            select(Unit)
-            .where(Unit.active.is_(True), Unit.unit_type == category.unit_type, Unit.area_id.in_(area_ids))
-            .order_by(order, Unit.id)
-        ).first()
-        if unit is not None:
-            return unit
-    return session.scalars(
-        select(Unit).where(Unit.active.is_(True), Unit.unit_type == FALLBACK_UNIT_TYPE).order_by(Unit.id)
-    ).first()
+    """The unit responsible for a report of *category* in the area *chain* (deepest first).
+
+    The rule is report_sql.ROUTE, which intake also asks beside the area chain, in the statement that files a report.
+    """
+    unit_id = report_sql.routed_unit_id(session, category.id, category.unit_type, [a.id for a in chain],
+                                        FALLBACK_UNIT_TYPE)
+    return session.get(Unit, unit_id) if unit_id is not None else None
 
 
 def add_rule(session: Session, *, unit: Unit, category: Category | None = None, area: Area | None = None,

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import inspect, literal, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-_NEARBY_OPEN = text("""
+from gisserver.core.audit import entries_for_inserts
+from gisserver.core.db import as_loaded
+from reports.workflow.models import Report, ReportEvent
+
+# The nearest open report of a category within :metres of `point.geom`, filed between :since and :now: a subquery
+# for a FROM list that holds `point(geom)` and `category(id)`. Intake flags the new report as its possible duplicate.
+NEAREST_OPEN = """
 SELECT id FROM reports
-WHERE category_id = :category_id
+WHERE category_id = category.id
   AND status IN ('new', 'acknowledged', 'in_progress')
   AND merged_into_id IS NULL
   AND created_at BETWEEN :since AND :now
   AND geom IS NOT NULL
-  AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :metres)
-ORDER BY geom::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, id
+  AND ST_DWithin(geom::geography, point.geom::geography, :metres)
+ORDER BY geom::geography <-> point.geom::geography, id
 LIMIT 1
-""")
+"""
+_NEARBY_OPEN = text(f"""
+SELECT nearest.id FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) AS point,
+     (SELECT CAST(:category_id AS integer) AS id) AS category, LATERAL ({NEAREST_OPEN}) AS nearest
+""")  # noqa: S608 - constant SQL fragments of this module, no input
 
 
 def nearest_open_report(
@@ -26,6 +37,40 @@ def nearest_open_report(
     """The nearest open report of a category within a distance and time window, if any."""
     params = {"category_id": category_id, "lon": lon, "lat": lat, "metres": metres, "since": since, "now": now}
     return session.execute(_NEARBY_OPEN, params).scalar()
+
+
+# The unit that handles a report of `category` (id, unit_type) in the areas `chain.ids` (deepest first): a subquery
+# for a FROM list that holds both. An explicit routing rule wins (the deepest area first, then a rule for the
+# category over a catch-all); then the active unit of the category's unit type serving the deepest area; then the
+# city's unit of :fallback_unit_type.
+ROUTE = """
+SELECT unit_id FROM (
+    SELECT r.unit_id, 0 AS tier, coalesce(array_position(chain.ids, r.area_id), cardinality(chain.ids)) AS depth,
+           (r.category_id IS NULL)::int AS general, r.id AS tie
+    FROM routing_rules r JOIN units u ON u.id = r.unit_id
+    WHERE u.active AND r.alert_type IS NULL AND (r.category_id = category.id OR r.category_id IS NULL)
+      AND (r.area_id = ANY(chain.ids) OR r.area_id IS NULL)
+    UNION ALL
+    SELECT u.id, 1, array_position(chain.ids, u.area_id), 0, u.id FROM units u
+    WHERE u.active AND u.unit_type = category.unit_type AND u.area_id = ANY(chain.ids)
+    UNION ALL
+    SELECT u.id, 2, 0, 0, u.id FROM units u WHERE u.active AND u.unit_type = :fallback_unit_type
+) candidates
+ORDER BY tier, depth, general, tie
+LIMIT 1
+"""
+_ROUTE = text(f"""
+SELECT routed.unit_id FROM (SELECT CAST(:area_ids AS integer[]) AS ids) AS chain,
+     (SELECT CAST(:category_id AS integer) AS id, CAST(:unit_type AS text) AS unit_type) AS category,
+     LATERAL ({ROUTE}) AS routed
+""")  # noqa: S608 - constant SQL fragments of this module, no input
+
+
+def routed_unit_id(session: Session, category_id: int, unit_type: str, area_ids: list[int],
+                   fallback_unit_type: str) -> int | None:
+    """The id of the unit that handles a report of the category in the areas *area_ids* (deepest first)."""
+    return session.execute(_ROUTE, {"area_ids": area_ids, "category_id": category_id, "unit_type": unit_type,
+                                    "fallback_unit_type": fallback_unit_type}).scalar()
 
 
 _RELOCATE = text("""
@@ -78,3 +123,36 @@ def open_reports_near(session: Session, lon: float, lat: float, metres: float, s
                       limit: int) -> list:
     return list(session.execute(_OPEN_NEAR, {"lon": lon, "lat": lat, "metres": metres, "since": since,
                                              "unpublished": list(unpublished), "limit": limit}))
+
+
+def _values(obj) -> dict:
+    """The column values given to a new ORM object, by column name."""
+    state = inspect(obj)
+    return {attr.columns[0].name: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
+
+
+def insert_report(session: Session, report: Report, event: ReportEvent) -> Report | None:
+    """Write a new report, its first event and their audit entries in one statement; the report as the session's
+    loaded object, or None when another request took its idempotency key meanwhile (that one's report stands).
+
+    *report* and *event* are new ORM objects holding their values (event.report_id is filled in by the database).
+    The ORM would have sent a statement for each row and one for the audit entries.
+    """
+    reports, events = Report.__table__, ReportEvent.__table__
+    written = (insert(reports).values(_values(report))
+               .on_conflict_do_nothing(index_elements=[reports.c.idempotency_key])
+               .returning(reports.c.id).cte("written"))
+    event_values = {k: v for k, v in _values(event).items() if k != "report_id"}
+    first = (events.insert().from_select(
+        ["report_id", *event_values],
+        select(written.c.id, *[literal(v, events.c[k].type) for k, v in event_values.items()]))
+        .returning(events.c.id, events.c.report_id).cte("first_event"))
+    audit = entries_for_inserts(session, [(report, written, {"id": written.c.id}),
+                                          (event, first, {"id": first.c.id, "report_id": first.c.report_id})])
+    row = session.execute(select(written.c.id, first.c.id).join_from(written, first, first.c.report_id == written.c.id)
+                          .add_cte(audit.cte("audited"))).first()
+    if row is None:
+        return None
+    report.id, event.id, event.report_id = row[0], row[1], row[0]
+    as_loaded(session, event)
+    return as_loaded(session, report)

@@ -5,6 +5,7 @@ reports:file), Open311 applications per api_key."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from flask import Blueprint
@@ -212,15 +213,22 @@ def test_one_allowance_per_client_across_channels(limited_city):
     assert b"<errors><error><code>429</code>" in refused.data
 
 
-def test_counter_storage_failing_after_the_view_keeps_its_answer(limited_app, monkeypatch):
-    """The database failing while the limiter writes its headers must not turn a stored 201 into a 500."""
-    from sqlalchemy.exc import OperationalError
+def test_one_statement_charges_and_tells_the_window(limited_app):
+    """The charge returns the caller's window: the X-RateLimit headers cost no second statement (they used to cost
+    two more, after the view, where a failing database could turn a stored 201 into a 500)."""
+    from sqlalchemy import event
 
-    from gisserver.core.ratelimit import PostgresStorage
-
-    def down(*_args, **_kwargs):
-        raise OperationalError("SELECT 1", {}, Exception("the database system is shutting down"))
-
-    client = limited_app[0].test_client()
-    monkeypatch.setattr(PostgresStorage, "get_expiry", down)
-    assert client.post("/api/limit-probe/intake").status_code == 201
+    app = limited_app[0]
+    client = app.test_client()
+    seen = []
+    engine = app.extensions["gisserver.db"].engine
+    listen = lambda *args: seen.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        first = client.post("/api/limit-probe/intake")
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert first.status_code == 201
+    assert (first.headers["X-RateLimit-Limit"], first.headers["X-RateLimit-Remaining"]) == ("3", "2")
+    assert 0 < int(first.headers["X-RateLimit-Reset"]) - time.time() <= 60
+    assert [" ".join(q.split())[:23] for q in seen] == ["INSERT INTO rate_limits"]
