@@ -40,6 +40,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -367,46 +368,81 @@ def url_lists(layers: dict[str, Layer]) -> dict[tuple[str, str, str], list[str]]
     return lists
 
 
-def _properties_sql(layer: Layer) -> str:
-    pairs = ", ".join(f"'{name}', {column}" for name, column in layer.columns)
-    return f"json_build_object({pairs})"
+def our_items_sql(db: Db, name: str) -> str:
+    """The statement our server sends for a bbox items page of *name* (layers/features.py: the page, its count, its
+    links and the catalog check, as one text), with the bbox as pgbench variables and the other values as our server
+    would bind them for the same request. Taken from the server's own code, so that pgbench runs the same query."""
+    from layers import features, served
+
+    base = (f"http://127.0.0.1:{OURS_PORT}/ogc/collections/{name}/items?limit={ITEMS_LIMIT}"
+            "&bbox=107.5%2C16.4%2C107.505%2C16.405")
+    links = json.dumps([{"href": base, "rel": "self", "type": "application/geo+json"},
+                        {"href": base + "&f=html", "rel": "alternate", "type": "text/html"},
+                        {"href": base.split("/items")[0], "rel": "collection", "type": "application/json"}])[1:-1]
+    with _our_connection(db) as (conn, raw):
+        entry = served.served(conn, name)
+        sql, constants = features.plain_page_sql(entry, with_bbox=True)
+        sql = _inline(sql, {**constants, "limit": ITEMS_LIMIT, "offset": 0, "after": 0, "count_limit": 10_000,
+                            "catalog_count": entry.feature_count, "stamp": "2026-01-01T00:00:00Z", "links": links,
+                            "next_head": json.dumps({"href": base + "&cursor="})[:-2],
+                            "next_tail": '", "rel": "next"}', **entry.check_params(False)}, raw)
+    for corner in ("minx", "miny", "maxx", "maxy"):
+        sql = sql.replace(f"%({corner})s", f":{corner}")
+    return sql.replace("%%", "%")
 
 
-def pgbench_scripts(layers: dict[str, Layer]) -> dict[tuple[str, str], str]:
+def our_tile_sql(db: Db, name: str) -> str:
+    """The statement our server sends for a z14 tile of *name* (the catalog check and ST_AsMVT, layers/tiles.py),
+    with the tile's column and row as pgbench variables."""
+    from layers import served, tiles
+
+    with _our_connection(db) as (conn, raw):
+        entry = served.served(conn, name)
+        sql, constants = tiles.tile_sql(entry.table, entry.geometry_type, entry.name, ZOOM, checked=True)
+        sql = _inline(sql, {**constants, **entry.check_params(False)}, raw)
+    return sql.replace("%(tile_x)s", ":x").replace("%(tile_y)s", ":y").replace("%%", "%")
+
+
+@contextmanager
+def _our_connection(db: Db):
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            yield conn, conn.connection.driver_connection
+    finally:
+        engine.dispose()
+
+
+def _inline(sql: str, values: dict, raw) -> str:
+    """*sql* (psycopg's %(name)s placeholders) with *values* written in as SQL literals, as pgbench sends text."""
+    for key, value in values.items():
+        sql = sql.replace(f"%({key})s", psycopg.sql.Literal(value).as_string(raw))
+    return sql
+
+
+def pgbench_scripts(db: Db, layers: dict[str, Layer]) -> dict[tuple[str, str], str]:
     """The SQL a server has to ask of PostGIS for one request, as pgbench scripts over the same request sets."""
     x0, y0, nx, ny = tile_range()
     scripts = {}
     for layer in layers.values():
-        # One statement: the page of features as GeoJSON text and numberMatched. Polygons are served snapped to the
-        # 7-decimal grid and checked to stay valid there, as our server does (layers/features.py served_geometry).
-        # Table and column names come from our catalog (l<id>_v<n>, a0..aN), never from a request.
-        served = "geom"
-        if layer.name == "parcels":
-            served = ("CASE WHEN ST_IsValidReason(ST_SnapToGrid(geom, 1e-7)) = 'Valid Geometry' "
-                      "THEN ST_SnapToGrid(geom, 1e-7) ELSE ST_ReducePrecision(geom, 1e-7) END")
+        # One statement: the page of features, numberMatched, the links and the catalog check, as the server sends
+        # it. Polygons are served snapped to the 7-decimal grid and checked to stay valid there
+        # (layers/features.py served_geometry).
         scripts[("items", layer.name)] = f"""\\set i random(0, {N_BBOXES - 1})
 \\set minx 107.50 + ((:i * 37) % {N_BBOXES}) * 0.18 / {N_BBOXES}.0
 \\set miny 16.39 + ((:i * 101) % {N_BBOXES}) * 0.14 / {N_BBOXES}.0
-WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :minx + {BBOX_SIZE}, :miny + {BBOX_SIZE}, 4326) AS e),
-page AS (SELECT fid, json_build_object('type', 'Feature', 'id', fid, 'geometry', ST_AsGeoJSON({served}, 7)::json,
-                'properties', {_properties_sql(layer)}) AS f
-         FROM {layer.table}, env WHERE ST_Intersects(geom, env.e) ORDER BY fid LIMIT {ITEMS_LIMIT})
-SELECT (SELECT count(*) FROM {layer.table}, env WHERE ST_Intersects(geom, env.e)),
-       (SELECT coalesce(json_agg(f ORDER BY fid)::text, '[]') FROM page);
-"""  # noqa: S608
-        columns = ", ".join(f"{column} AS \"{name}\"" for name, column in layer.columns)
-        projected = "ST_Transform(geom, 3857)"
-        if layer.name == "parcels":  # simplified to half a pixel, as our server does for lines and polygons
-            projected = f"ST_Simplify({projected}, {40075016.68557849 / 2**ZOOM / 4096 / 2}, true)"
+\\set maxx :minx + {BBOX_SIZE}
+\\set maxy :miny + {BBOX_SIZE}
+{our_items_sql(db, layer.name)};
+"""
+        # One statement: the catalog check and the tile, as the server sends it for this layer (layers/tiles.py).
         scripts[("tiles", layer.name)] = f"""\\set i random(0, {nx * ny - 1})
 \\set x {x0} + :i % {nx}
 \\set y {y0} + :i / {nx}
-SELECT ST_AsMVT(t.*, '{layer.name}', 4096, 'geom', 'fid') FROM (
-  SELECT ST_AsMVTGeom({projected}, ST_TileEnvelope({ZOOM}, :x, :y), 4096, 64, true) AS geom,
-         fid, {columns}
-  FROM {layer.table}
-  WHERE geom && ST_Transform(ST_TileEnvelope({ZOOM}, :x, :y, margin => 0.015625), 4326)) AS t;
-"""  # noqa: S608
+{our_tile_sql(db, layer.name)};
+"""
     return scripts
 
 
@@ -501,14 +537,14 @@ def wrk(port: int, paths: list[str], duration: int, connections: int, threads: i
                   r["status_errors"] + r["socket_errors"], r["requests"], seconds)
 
 
-def pgbench(db: Db, script: str, duration: int, connections: int, threads: int) -> Result:
+def pgbench(db: Db, script: str, duration: int, connections: int, threads: int, mode: str = "prepared") -> Result:
     logs = WORK / "pgbench"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir()
     script_file = WORK / "query.sql"
     script_file.write_text(script)
     env = os.environ | {"PGPASSWORD": db.password}
-    out = run(["pgbench", "-n", "-h", db.host, "-p", str(db.port), "-U", db.user, "-c", str(connections),
+    out = run(["pgbench", "-n", "-M", mode, "-h", db.host, "-p", str(db.port), "-U", db.user, "-c", str(connections),
                "-j", str(threads), "-T", str(duration), "-f", str(script_file), "-l", "--log-prefix",
                str(logs / "tx"), db.name], env=env).stdout
     latencies = []
@@ -521,6 +557,7 @@ def pgbench(db: Db, script: str, duration: int, connections: int, threads: int) 
 
 
 WORKLOADS = ("items", "tiles", "paging", "download")
+LOAD_AT_START = 0.0
 
 
 # -- paging and the full download ---------------------------------------------------------------------------
@@ -605,9 +642,13 @@ def main() -> None:
     parser.add_argument("--import-rounds", type=int, default=3,
                         help="alternating import rounds; the best of each counts")
     parser.add_argument("--reuse-data", action="store_true", help="keep the database and layers of the last run")
+    parser.add_argument("--pgbench-mode", default="prepared", choices=("prepared", "extended", "simple"),
+                        help="how pgbench sends the statements (our server's psycopg prepares the repeated ones)")
     parser.add_argument("--only", default="",
                         help="comma-separated workloads to run: items,tiles,paging,download (default: all)")
     args = parser.parse_args()
+    global LOAD_AT_START
+    LOAD_AT_START = os.getloadavg()[0]
     selected = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
     with_peers = bool({"items", "tiles"} & set(selected))
     for tool in ("wrk", "pgbench", "ogr2ogr"):
@@ -627,7 +668,7 @@ def main() -> None:
         for layer in layers.values():
             conn.execute(f"VACUUM ANALYZE {layer.table}")
     lists = url_lists(layers)
-    scripts = pgbench_scripts(layers)
+    scripts = pgbench_scripts(db, layers)
     started = servers(db, layers, settings, args.workers, peers=with_peers)
     if not with_peers:  # gisserver alone
         lists = {key: paths for key, paths in lists.items() if key[2] == "gisserver" and key[0] in selected}
@@ -650,7 +691,8 @@ def main() -> None:
                 def measure(target, seconds, workload=workload, layer=layer):
                     drain(db)
                     if target == "PostGIS":
-                        return pgbench(db, scripts[(workload, layer)], seconds, args.connections, args.threads)
+                        return pgbench(db, scripts[(workload, layer)], seconds, args.connections, args.threads,
+                                       args.pgbench_mode)
                     return wrk(ports[target], lists[(workload, layer, target)], seconds, args.connections,
                                args.threads)
 
@@ -704,9 +746,10 @@ def report_paging(paging: dict[str, Result] | None, download: dict | None) -> No
 
 def report(args, imports, uploads, answers, results) -> None:
     print()
-    print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; wrk/pgbench -c {args.connections} "
-          f"-t/-j {args.threads}, {args.duration} s per cell in {args.rounds} alternating rounds after "
-          f"{args.warmup} s warm-up; {args.workers} worker processes per server.")
+    print(f"Machine: {os.cpu_count()} cores, load average {LOAD_AT_START:.1f} at the start and "
+          f"{os.getloadavg()[0]:.1f} at the end; wrk/pgbench -c {args.connections} -t/-j {args.threads}, pgbench -M "
+          f"{args.pgbench_mode}, {args.duration} s per cell in {args.rounds} alternating rounds after {args.warmup} s "
+          f"warm-up; {args.workers} worker processes per server.")
     if imports:
         best_ours, best_ogr = min(imports["ours"]), min(imports["ogr2ogr"])
         print()
@@ -721,7 +764,7 @@ def report(args, imports, uploads, answers, results) -> None:
                   f"{', '.join(f'{t:.1f}' for t in uploads['ogr2ogr'])} | {best_ogr_again:.1f} |")
             print(f"| upload to the running server (PUT /api/layers/parcels/data) | "
                   f"{', '.join(f'{t:.1f}' for t in uploads['ours'])} | {best_upload:.1f} |")
-            print(f"| ratio upload/ogr2ogr | | {best_upload / best_ogr_again:.2f} (target <= 1.5) |")
+            print(f"| ratio upload/ogr2ogr | | {best_upload / best_ogr_again:.2f} (target <= 1.3) |")
         print(f"\n1,000,000 points imported by gisserver in {imports['points']:.1f} s.")
     if not results:
         return
@@ -750,7 +793,8 @@ def report(args, imports, uploads, answers, results) -> None:
             met = "met" if tipg >= 1 and raw >= 0.6 else "MISSED"
             goal = f">= 1 x tipg, >= 0.6 x PostGIS: {met}"
         else:
-            goal = f">= 1 x tipg: {'met' if tipg >= 1 else 'MISSED'}"
+            met = "met" if tipg >= 1 and raw >= 0.95 else "MISSED"
+            goal = f">= 1 x tipg, >= 0.95 x PostGIS: {met}"
         pygeoapi_text = "-" if math.isnan(pygeoapi) else f"{pygeoapi:.2f}"
         print(f"| {workload} | {layer} | {tipg:.2f} | {pygeoapi_text} | {raw:.2f} | {goal} |")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
+from psycopg.errors import UndefinedTable
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -20,17 +22,22 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    exists,
     func,
     literal,
     or_,
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
+from sqlalchemy.dialects.postgresql import JSONB, REGCLASS, aggregate_order_by
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
+from layers import served, sqltext
 from layers.catalog import data_table
 from layers.crs import STORAGE_CRS, ServedCrs
 from layers.history import DataAt
@@ -54,14 +61,6 @@ class ItemQuery:
     filter_expression: object = None  # a SQLAlchemy condition from layers.cql
     at: DataAt | None = None  # the layer as it was at an instant (history.state_at), instead of now
     crs: ServedCrs = STORAGE_CRS  # the CRS the features are served in (Part 2's crs parameter)
-
-
-@dataclass
-class ItemPage:
-    features_json: str  # a JSON array of GeoJSON features, as PostGIS wrote it
-    number_matched: int | None  # None on a filtered page reached by cursor (not counted again)
-    number_returned: int
-    next_after: int | None = None  # the cursor of the next page (the last fid of this one), None on the last page
 
 
 def properties_json(table: Table):
@@ -250,56 +249,144 @@ def conditions(attributes: list[dict], table: Table, q: ItemQuery) -> list:
     return where
 
 
-def _run(session: Session, statement, params: dict | None = None):
+def _run(conn: Connection, statement, params: dict):
+    """Run a page statement (or its SQL text, see sqltext); None when a table it names is gone (the catalog entry
+    behind it is stale)."""
     try:
-        return session.execute(statement, params)
+        if isinstance(statement, str):
+            return conn.exec_driver_sql(statement, params).first()
+        return conn.execute(statement, params).first()
     except (DataError, ProgrammingError) as exc:
+        if isinstance(exc.orig, UndefinedTable):
+            return None
         # A filter comparing text with a number, say: the client's mistake, not ours.
-        session.rollback()
         reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid filter"
         raise Invalid(f"the query cannot be run: {reason}", {"parameter": "filter"}) from None
 
 
-def _page_statement(table: Table, where, count: bool, crs: ServedCrs = STORAGE_CRS):
-    """One page as JSON text, its last fid, whether more follow, and (if *count*) numberMatched, in one statement.
+# numberMatched, as the collection's metadata states it (number_matched_policy).
+CATALOG, COUNTED, LEFT_OUT = "catalog", "counted", "left out"
+
+
+def number_matched_policy(count_limit: int) -> dict:
+    """How numberMatched is given on this server's items pages (OGC API - Features lets a server leave it out when
+    it is not known or costly; when given, it is exact)."""
+    return {
+        "withoutFilter": "exact: the catalog's count of the layer's features (a bbox holding the whole layer is "
+                         "no filter)",
+        "withFilter": f"exact when at most {count_limit:,} features match (counted with the page, in the same "
+                      "statement) or on the last page; otherwise left out, and for a bbox alone "
+                      "numberMatchedEstimate gives the planner's estimate",
+        "nextPages": "left out on filtered pages reached by the cursor of a next link (counted on the first page)",
+        "exactCountLimit": count_limit,
+    }
+
+
+@dataclass(frozen=True)
+class PageText:
+    """What Python knows of an items page, as JSON text that PostGIS writes into it: the time stamp, the links but
+    `next`, and `next` cut where its cursor goes (the page's last id, which only the database knows)."""
+
+    stamp: str
+    links: str  # JSON objects separated by commas, without brackets
+    next_head: str
+    next_tail: str
+
+    def params(self) -> dict:
+        return {"stamp": self.stamp, "links": self.links, "next_head": self.next_head, "next_tail": self.next_tail}
+
+
+def _text(value):
+    return cast(value, Text)
+
+
+def _page_statement(table: Table, where, matched: str, *, checked: bool, bbox=None, crs: ServedCrs = STORAGE_CRS):
+    """The whole items page (a FeatureCollection with its counts and links) as JSON text, in one statement.
 
     The page's ids are found first (OFFSET/LIMIT over ids alone) and only those rows are turned into JSON:
     building JSON in the same query as OFFSET made a page cost every skipped row (6,910 JSON objects for
     a 10-row page at offset 6,900). One id beyond the page tells whether a next page exists. limit, offset
-    and after (the keyset cursor: fid > after) are parameters.
+    and after (the keyset cursor: fid > after) are parameters. *checked*: nothing is read unless the catalog
+    row still says what the caller's catalog entry says (served.still_valid); no row comes back then.
+    *matched*: CATALOG (the :catalog_count parameter), COUNTED (number_matched_policy) or LEFT_OUT; with *bbox*
+    (the envelope of a bbox-only filter) an uncounted match has the planner's estimate. Features are written in
+    *crs*.
     """
+    limit = bindparam("limit", type_=Integer)
     ids = (select(table.c.fid).where(where, table.c.fid > bindparam("after", type_=BigInteger))
-           .order_by(table.c.fid).limit(bindparam("limit", type_=Integer) + 1)
-           .offset(bindparam("offset", type_=Integer)).cte("ids"))
+           .order_by(table.c.fid).limit(limit + 1).offset(bindparam("offset", type_=Integer)).cte("ids"))
     # CTEs used more than once: PostgreSQL runs each once (a deep filtered offset is skipped once, not thrice).
-    page_ids = select(ids.c.fid).order_by(ids.c.fid).limit(bindparam("limit", type_=Integer)).cte("page_ids")
+    page_ids = select(ids.c.fid).order_by(ids.c.fid).limit(limit).cte("page_ids")
     page = select(feature_json(table, crs).label("f"), table.c.fid).join_from(
         page_ids, table, table.c.fid == page_ids.c.fid).subquery("page")
     # Text straight from PostGIS: no parsing and re-serialising of every feature in Python.
-    aggregated = func.json_agg(aggregate_order_by(page.c.f, page.c.fid))
-    columns = [
-        select(func.coalesce(cast(aggregated, Text), "[]")).scalar_subquery().label("features"),
-        select(func.max(page_ids.c.fid)).scalar_subquery().label("last_fid"),
+    features = func.coalesce(_text(func.json_agg(aggregate_order_by(page.c.f, page.c.fid))), "[]")
+    parts = select(
         select(func.count()).select_from(page_ids).scalar_subquery().label("returned"),
-        (select(func.count()).select_from(ids).scalar_subquery() > bindparam("limit", type_=Integer)).label("more"),
-    ]
-    if count:
-        columns.append(select(func.count()).select_from(table).where(where).scalar_subquery().label("matched"))
-    return select(*columns)
+        select(func.max(page_ids.c.fid)).scalar_subquery().label("last_fid"),
+        (select(func.count()).select_from(ids).scalar_subquery() > limit).label("more"),
+        select(features).scalar_subquery().label("features"))
+    if checked:
+        parts = parts.where(served.still_valid())
+    # Materialised: each part is computed once, however often the text below names it.
+    p = parts.cte("p").prefix_with("MATERIALIZED")
+    body = func.concat(
+        '{"type":"FeatureCollection"', _matched(table, where, p, matched, bbox),
+        ',"numberReturned":', _text(p.c.returned), ',"timeStamp":"', bindparam("stamp", type_=Text),
+        '","links":[', bindparam("links", type_=Text),
+        case((p.c.more, func.concat(",", bindparam("next_head", type_=Text), _text(p.c.last_fid),
+                                    bindparam("next_tail", type_=Text))), else_=""),
+        '],"features":', p.c.features, "}")
+    return select(body).select_from(p)
+
+
+def _matched(table: Table, where, p, matched: str, bbox):
+    if matched == CATALOG:
+        return func.concat(',"numberMatched":', _text(bindparam("catalog_count", type_=BigInteger)))
+    if matched == LEFT_OUT:
+        return literal("", Text)
+    # Exact without counting on the last page; else counted up to the limit, in the same statement.
+    limit = bindparam("count_limit", type_=Integer)
+    upto = select(literal(1)).select_from(table).where(where).limit(limit + 1).subquery("upto")
+    counted = select(func.count().label("n")).select_from(upto).subquery("counted")
+    beyond = literal("", Text)
+    if bbox is not None:
+        # The planner's own estimate of the bbox's matches, from the statistics ANALYZE keeps of the geometry.
+        stats = exists_statistics(table)
+        share = func._postgis_selectivity(cast(literal(f"{table.schema}.{table.name}"), REGCLASS), "geom", bbox)
+        beyond = case((stats, func.concat(',"numberMatchedEstimate":', _text(func.round(
+            share * bindparam("catalog_count", type_=BigInteger))))), else_="")
+    exact_or_not = select(case((counted.c.n <= limit, func.concat(',"numberMatched":', _text(counted.c.n))),
+                               else_=beyond)).scalar_subquery()
+    last_page = and_(~p.c.more, p.c.returned > 0)
+    return case(
+        (last_page, func.concat(',"numberMatched":', _text(bindparam("offset", type_=Integer) + p.c.returned))),
+        else_=exact_or_not)
+
+
+def exists_statistics(table: Table):
+    """SQL: ANALYZE has statistics of the table's geometry (the estimate fails without them)."""
+    stats = sql_table("pg_stats", *(sql_column(name, Text) for name in ("schemaname", "tablename", "attname")))
+    return exists(select(1).select_from(stats).where(stats.c.schemaname == table.schema,
+                                                     stats.c.tablename == table.name, stats.c.attname == "geom"))
 
 
 @functools.lru_cache(maxsize=512)
-def _plain_page_statement(table: Table, with_bbox: bool, count: bool, crs: ServedCrs):
-    """The common request (a bbox or nothing, paged) as one statement object per table version.
-
-    SQLAlchemy memoises the cache key of a statement object, so reusing it skips rebuilding and
-    re-traversing the JSON expression on every request; the bbox comes in as parameters.
-    """
-    where = true()
+def _plain_statement(table: Table, with_bbox: bool, matched: str, checked: bool, crs: ServedCrs = STORAGE_CRS):
+    """The common request (a bbox or nothing, paged) as one statement object per table version, shape and CRS;
+    the bbox comes in as parameters."""
+    where, envelope = true(), None
     if with_bbox:
         corners = [bindparam(name, type_=Float(53)) for name in ("minx", "miny", "maxx", "maxy")]
-        where = func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*corners, 4326))
-    return _page_statement(table, where, count=count, crs=crs)
+        envelope = func.ST_MakeEnvelope(*corners, 4326)
+        where = func.ST_Intersects(table.c.geom, envelope)
+    return _page_statement(table, where, matched, checked=checked, bbox=envelope, crs=crs)
+
+
+def plain_page_sql(layer: served.Served, *, with_bbox: bool) -> tuple[str, dict]:
+    """The SQL text (and constant parameters) of a layer's plain page, checked, as the server sends it: what
+    bench/layers_bench.py has pgbench send too."""
+    return sqltext.compiled(_plain_statement(layer.table, with_bbox, COUNTED if with_bbox else CATALOG, True))
 
 
 def _covers(bbox, extent) -> bool:
@@ -310,33 +397,39 @@ def _covers(bbox, extent) -> bool:
     return bbox[0] <= extent[0] and bbox[1] <= extent[1] and bbox[2] >= extent[2] and bbox[3] >= extent[3]
 
 
-def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
-    """One page of features as a JSON array written by PostGIS, the matched count and the next page's cursor.
+def page_json(conn: Connection, layer, q: ItemQuery, text: PageText, *, count_limit: int,
+              check: dict | None) -> str | None:
+    """An items page of *layer* (a served.Served, or a Layer just read) as GeoJSON text written by PostGIS.
 
-    numberMatched of an unfiltered layer is the catalog's count. A filtered one is counted on a request without a
-    cursor; pages reached by the cursor of a next link leave it out (it is optional in OGC API - Features):
-    counting every match again on each page made a filtered download cost pages x matches.
+    With *check* (served.Served.check_params) the same statement checks the catalog entry: None when it is stale.
+    numberMatched follows number_matched_policy: the catalog's count for an unfiltered layer; a filtered one is
+    counted on a request without a cursor, up to *count_limit*; pages reached by the cursor of a next link leave
+    it out (counting every match again on each page made a filtered download cost pages x matches).
     """
     if q.at is not None:
-        return _items_at(session, q)
+        return _page_at(conn, q, text, count_limit)
     table = data_table(layer)
-    params = {"limit": q.limit, "offset": q.offset, "after": q.after or 0}
+    params = {"limit": q.limit, "offset": q.offset, "after": q.after or 0, "count_limit": count_limit,
+              "catalog_count": layer.feature_count or 0, **text.params(), **(check or {})}
     bbox = None if _covers(q.bbox, layer.extent) else q.bbox
     plain = not (q.datetime_range or q.properties or q.filter_expression is not None or q.area is not None)
     unfiltered = plain and bbox is None
-    count = not unfiltered and q.after is None
+    matched = CATALOG if unfiltered else COUNTED if q.after is None else LEFT_OUT
     if unfiltered and q.offset:
         # An imported layer's fids are its row numbers 1..n (storage.create_and_load), so the n-th feature is
         # fid n, or n plus the ids deleted before it once features were deleted: an offset is a keyset either way.
-        params.update(after=_fid_after(session, layer, table, params["after"], q.offset), offset=0)
+        params.update(after=_fid_after(conn, layer, table, params["after"], q.offset), offset=0)
     if plain and (bbox is None or bbox[0] <= bbox[2]):
-        statement = _plain_page_statement(table, bbox is not None, count, q.crs)
+        sql, constants = sqltext.compiled(_plain_statement(table, bbox is not None, matched, check is not None,
+                                                           q.crs))
         if bbox:
             params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+        row = _run(conn, sql, {**constants, **params})
     else:
-        statement = _page_statement(table, and_(true(), *conditions(layer.attributes, table, replace(q, bbox=bbox))),
-                                    count=count, crs=q.crs)
-    return _page(session, statement, params, count, layer.feature_count if unfiltered else None)
+        # Filters of every shape: SQLAlchemy's own cache keeps the compiled statement per shape.
+        where = and_(true(), *conditions(layer.attributes, table, replace(q, bbox=bbox)))
+        row = _run(conn, _page_statement(table, where, matched, checked=check is not None, crs=q.crs), params)
+    return row[0] if row is not None else None
 
 
 # (data table, data version, last change) -> the ranges of ids below the largest that no feature holds: a data
@@ -344,7 +437,7 @@ def items(session: Session, layer: Layer, q: ItemQuery) -> ItemPage:
 _GAPS: dict[tuple, list[tuple[int, int]]] = {}
 
 
-def id_gaps(session: Session, layer: Layer, table: Table) -> list[tuple[int, int]]:
+def id_gaps(conn: Connection | Session, layer, table: Table) -> list[tuple[int, int]]:
     """The (first, last) ranges of ids missing from the layer's 1..max(fid), in order. None when max(fid) is the
     feature count (one step down the primary key's index: an import numbers its rows so); else one pass over the
     primary key's index (about 0.2 s for a million features), kept until the next change of the layer. A feature
@@ -353,12 +446,12 @@ def id_gaps(session: Session, layer: Layer, table: Table) -> list[tuple[int, int
     cached = _GAPS.get(key)
     if cached is not None:
         return cached
-    if session.execute(select(func.max(table.c.fid))).scalar() in (layer.feature_count, None):
+    if conn.execute(select(func.max(table.c.fid))).scalar() in (layer.feature_count, None):
         gaps = []
     else:
         previous = func.lag(table.c.fid, 1, 0).over(order_by=table.c.fid)
         ordered = select(table.c.fid, previous.label("previous")).subquery()
-        gaps = [(first, last) for first, last in session.execute(
+        gaps = [(first, last) for first, last in conn.execute(
             select(ordered.c.previous + 1, ordered.c.fid - 1).where(ordered.c.fid > ordered.c.previous + 1)
             .order_by(ordered.c.fid))]
     if len(_GAPS) > 256:
@@ -367,11 +460,11 @@ def id_gaps(session: Session, layer: Layer, table: Table) -> list[tuple[int, int
     return gaps
 
 
-def _fid_after(session: Session, layer: Layer, table: Table, after: int, offset: int) -> int:
+def _fid_after(conn: Connection, layer, table: Table, after: int, offset: int) -> int:
     """The fid *offset* features after fid *after* (the keyset an unfiltered offset stands for): walking up from
     *after*, the ids no feature holds are stepped over."""
     position, remaining = after, offset
-    for first, last in id_gaps(session, layer, table):
+    for first, last in id_gaps(conn, layer, table):
         if last <= position:
             continue
         features_before_gap = max(first - position - 1, 0)
@@ -382,22 +475,34 @@ def _fid_after(session: Session, layer: Layer, table: Table, after: int, offset:
     return position + remaining
 
 
-def _page(session: Session, statement, params: dict, count: bool, catalog_count: int | None) -> ItemPage:
-    row = _run(session, statement, params).one()
-    matched = catalog_count if catalog_count is not None else row.matched if count else None
-    return ItemPage(features_json=row.features, number_matched=matched, number_returned=row.returned,
-                    next_after=row.last_fid if row.more else None)
-
-
-def _items_at(session: Session, q: ItemQuery) -> ItemPage:
+def _page_at(conn: Connection, q: ItemQuery, text: PageText, count_limit: int) -> str:
     """A page of the layer as it was at q.at: the same statement over the rows valid then."""
     rows = q.at.rows
     if rows is None:  # the layer did not exist yet
-        return ItemPage(features_json="[]", number_matched=0, number_returned=0)
-    statement = _page_statement(rows, and_(true(), *conditions(q.at.attributes, rows, q)), count=q.after is None,
-                                crs=q.crs)
-    return _page(session, statement, {"limit": q.limit, "offset": q.offset, "after": q.after or 0},
-                 q.after is None, None)
+        return (f'{{"type":"FeatureCollection","numberMatched":0,"numberReturned":0,"timeStamp":"{text.stamp}",'
+                f'"links":[{text.links}],"features":[]}}')
+    statement = _page_statement(rows, and_(true(), *conditions(q.at.attributes, rows, q)),
+                                COUNTED if q.after is None else LEFT_OUT, checked=False, crs=q.crs)
+    return _run(conn, statement, {"limit": q.limit, "offset": q.offset, "after": q.after or 0,
+                                     "count_limit": count_limit, **text.params()})[0]
+
+
+def served_page(conn: Connection, name: str, query: Callable[[served.Served], ItemQuery], text: PageText, *,
+                staff: bool, count_limit: int) -> str:
+    """The items page of the layer *name* as GeoJSON text, in one statement that also checks the process's catalog
+    entry (served.serve: a stale one is reloaded and the statement run once more). *query* reads the request's
+    parameters against the layer (its attributes name the property filters)."""
+
+    def page(layer: served.Served, fresh: bool) -> str | None:
+        try:
+            q = query(layer)
+        except Invalid:
+            if fresh:
+                raise
+            return None  # an attribute the entry does not know yet? Ask the catalog itself.
+        return page_json(conn, layer, q, text, count_limit=count_limit, check=layer.check_params(staff))
+
+    return served.serve(conn, name, page, staff=staff)
 
 
 @dataclass

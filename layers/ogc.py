@@ -16,6 +16,7 @@ from gisserver.core.access import on_primary, on_replica, open_to
 from gisserver.core.exceptions import Invalid, NotFound, PayloadTooLarge
 from gisserver.core.http import (
     allow_other_origins,
+    db_read_connection,
     db_read_session,
     db_session,
     finite_float,
@@ -23,7 +24,7 @@ from gisserver.core.http import (
     negotiate,
 )
 from gisserver.core.maps import city_map, embed_map
-from layers import catalog, cql, editing, features, history, identify, tiles, tilesets
+from layers import catalog, cql, editing, features, history, identify, served, tiles, tilesets
 from layers.catalog import data_table
 from layers.crs import CRS84, SERVED_CRS, STORAGE_CRS, ServedCrs, served_crs, stored_box
 from layers.models import Layer
@@ -157,6 +158,8 @@ def _collection(layer: Layer) -> dict:
         "crs": list(SERVED_CRS),
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
+        # How the items pages say how many features match (OGC API - Features leaves it to the server).
+        "numberMatchedPolicy": features.number_matched_policy(_count_limit()),
         "links": [
             {"href": _url("ogc.collection", collection_id=name), "rel": "self", "type": JSON},
             {"href": _url("ogc.collection", collection_id=name, f="html"), "rel": "alternate", "type": HTML,
@@ -274,27 +277,31 @@ def _item_query(layer: Layer, html: bool) -> features.ItemQuery:
     return q
 
 
-def _page_link(collection_id: str, rel: str, mimetype: str, **changes) -> dict:
-    """A link to another page: this request's parameters (each once) with *changes* (None removes one)."""
-    args = {k: v for k, v in request.args.items() if k not in changes}
-    args.update({k: str(v) for k, v in changes.items() if v is not None})
-    base = _url("ogc.items", collection_id=collection_id)
-    return {"href": f"{base}?{urlencode(args)}" if args else base, "rel": rel, "type": mimetype}
+def _page_text(collection_id: str, limit: int, offset: int, html: bool) -> features.PageText:
+    """The page's time stamp and links as JSON text for PostGIS to write in. Each link is this request's URL with
+    its parameters (each once) changed; `next` carries the cursor (keyset paging: the next page starts after this
+    page's last id, however deep it is), which the database fills in."""
+    base = request.base_url  # this request's own URL, which url_for would build again
+    args = request.args.to_dict()
 
+    def link(rel: str, mimetype: str, **changes) -> dict:
+        changed = {k: v for k, v in args.items() if k not in changes}
+        changed.update({k: str(v) for k, v in changes.items() if v is not None})
+        return {"href": f"{base}?{urlencode(changed)}" if changed else base, "rel": rel, "type": mimetype}
 
-def _items_links(layer: Layer, q: features.ItemQuery, page: features.ItemPage, html: bool) -> list[dict]:
     mimetype, f = (HTML, "html") if html else (GEOJSON, None)
     links = [
-        _page_link(layer.name, "self", mimetype),
-        _page_link(layer.name, "alternate", GEOJSON if html else HTML, f="json" if html else "html"),
-        {"href": _url("ogc.collection", collection_id=layer.name), "rel": "collection", "type": JSON},
+        link("self", mimetype),
+        link("alternate", GEOJSON if html else HTML, f="json" if html else "html"),
+        {"href": base.removesuffix("/items"), "rel": "collection", "type": JSON},
     ]
-    if page.next_after is not None:
-        # Keyset paging: the next page starts after this page's last id, however deep it is.
-        links.append(_page_link(layer.name, "next", mimetype, cursor=page.next_after, offset=None, f=f))
-    if q.offset > 0:
-        links.append(_page_link(layer.name, "prev", mimetype, offset=max(q.offset - q.limit, 0) or None, f=f))
-    return links
+    if offset > 0:
+        links.append(link("prev", mimetype, offset=max(offset - limit, 0) or None, f=f))
+    # The cursor's place in the next link (a NUL, %00 in the URL), where the database puts the page's last id.
+    head, tail = json.dumps(link("next", mimetype, cursor="\0", offset=None, f=f), ensure_ascii=False).split("%00", 1)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return features.PageText(stamp=stamp, links=json.dumps(links, ensure_ascii=False)[1:-1], next_head=head,
+                             next_tail=tail)
 
 
 def _page_map(layer: Layer, page_features: list[dict]):
@@ -332,23 +339,28 @@ def _coordinates(geometry: dict):
 @on_replica
 def items(collection_id: str):
     html = negotiate({"geojson": GEOJSON, "json": JSON, "html": HTML}) == "html"
+    # The page's links depend on the request alone, so they are written before the layer is known.
+    text = _page_text(collection_id, features.parse_limit(request.args.get("limit")),
+                      features.parse_offset(request.args.get("offset")), html)
+    if request.args.get("at"):
+        # The layer as it was: its past attributes and rows (history.state_at), not the served catalog entry.
+        layer = _layer(collection_id)
+        body = features.page_json(db_read_session().connection(), layer, _item_query(layer, html), text,
+                                  count_limit=_count_limit(), check=None)
+    else:
+        body = features.served_page(db_read_connection(), collection_id, lambda layer: _item_query(layer, html),
+                                    text, staff=is_staff(), count_limit=_count_limit())
+    if not html:
+        # PostGIS wrote the whole answer; it goes out as it came.
+        return Response(body, mimetype=GEOJSON, headers={"Content-Crs": _output_crs(html).content_crs})
+    page = json.loads(body)
     layer = _layer(collection_id)
-    q = _item_query(layer, html)
-    page = features.items(db_read_session(), layer, q)
-    links = _items_links(layer, q, page, html)
-    if html:
-        page_features = json.loads(page.features_json)
-        return render_template("ogc/items.html", layer=layer, features=page_features, page=page, links=links, q=q,
-                               map=_page_map(layer, page_features))
-    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    # The features arrive as JSON text from PostGIS; only the envelope is written here.
-    envelope = {"type": "FeatureCollection", "numberMatched": page.number_matched,
-                "numberReturned": page.number_returned, "timeStamp": stamp, "links": links}
-    if page.number_matched is None:
-        del envelope["numberMatched"]
-    head = json.dumps(envelope, ensure_ascii=False)
-    return Response(head[:-1] + ', "features": ' + page.features_json + "}", mimetype=GEOJSON,
-                    headers={"Content-Crs": q.crs.content_crs})
+    return render_template("ogc/items.html", layer=layer, features=page["features"], page=page,
+                           links=page["links"], map=_page_map(layer, page["features"]))
+
+
+def _count_limit() -> int:
+    return current_app.config["SETTINGS"].ogc_exact_count_limit
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
@@ -459,18 +471,34 @@ def tileset(collection_id: str, tile_matrix_set_id: str):
 @open_to("everyone; internal layers are a 404 for non-staff")
 @on_replica
 def tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str):
-    layer = _layer(collection_id)
     _check_matrix_set(tile_matrix_set_id)
     z, x, y = tiles.parse_zxy(tile_matrix, tile_col, tile_row)
-    return _tile_response(db_read_session(), layer, z, x, y)
+    return _tile_response(collection_id, z, x, y)
 
 
-def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
-    """A vector tile with its ETag; a 304 when the client has it (answered from the catalog row alone, or for an
-    instant from the few index lookups of its state's key)."""
+def _tile_response(name: str, z: int, x: int, y: int) -> Response:
+    """A vector tile with its ETag, in one statement that also checks the process's catalog entry of the layer;
+    a 304 when the client has it (after a check of the entry alone, or for an instant from the few index lookups
+    of its state's key)."""
     tiles.check_tile(z, x, y)
-    at = _data_at(layer)
-    tag = tiles.etag(layer, z, x, y, None if at is None else history.state_key(session, layer, at))
+    if request.args.get("at"):
+        layer = _layer(name)
+        at = _data_at(layer)
+        session = db_read_session()
+        tag = tiles.etag(layer, z, x, y, history.state_key(session, layer, at))
+        return _tile_answer(layer, tag, lambda: tiles.tile(session.connection(), layer, z, x, y, at), lambda: True)
+    staff, conn = is_staff(), db_read_connection()
+
+    def answer(layer: served.Served, _fresh: bool) -> Response | None:
+        return _tile_answer(layer, tiles.etag(layer, z, x, y),
+                            lambda: tiles.tile(conn, layer, z, x, y, check=layer.check_params(staff)),
+                            lambda: served.check(conn, layer, staff=staff))
+
+    return served.serve(conn, name, answer, staff=staff)
+
+
+def _tile_answer(layer, tag: str, build, still_valid) -> Response | None:
+    """The tile *build()* makes (None: the entry behind it was stale), or a 304 when the client has it."""
     # A shared cache must never hand an internal layer's tile to the public: only the browser may keep it. A public
     # one it may serve for a moment without asking (s-maxage; the nginx tile cache of scripts/cluster.sh).
     if layer.visibility == "public":
@@ -480,17 +508,17 @@ def _tile_response(session, layer: Layer, z: int, x: int, y: int) -> Response:
         sharing = "private"
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"{sharing}, max-age=0, must-revalidate"}
     if tag in request.if_none_match:
-        return Response(status=304, headers=headers)
-    return Response(tiles.tile(session, layer, z, x, y, at), mimetype=MVT, headers=headers)
+        return Response(status=304, headers=headers) if still_valid() else None
+    data = build()
+    return Response(data, mimetype=MVT, headers=headers) if data is not None else None
 
 
 @xyz_bp.get("/<name>/tiles/<z>/<x>/<y>.mvt")
 @open_to("everyone; an internal layer is a 404 for non-staff")
 @on_replica
 def tile_xyz(name: str, z: str, x: str, y: str):
-    layer = _layer(name)
     zi, xi, yi = tiles.parse_zxy(z, x, y)
-    return _tile_response(db_read_session(), layer, zi, xi, yi)
+    return _tile_response(name, zi, xi, yi)
 
 
 @xyz_bp.get("/<name>/tiles.json")

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, case, func, literal, literal_column, select
+from sqlalchemy import Float, Integer, Table, bindparam, case, func, literal, literal_column, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gisserver.core.exceptions import Invalid, NotFound
+from layers import sqltext
 from layers.catalog import data_table
 from layers.history import DataAt
 from layers.models import Layer
+from layers.served import Served, still_valid
 from layers.storage import MERCATOR_COLUMN, attribute_columns
 
 MAX_ZOOM = 22
@@ -37,18 +41,39 @@ def etag(layer: Layer, z: int, x: int, y: int, past: str | None = None) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:20]  # noqa: S324 - a cache key, not security
 
 
-def tile(session: Session, layer: Layer, z: int, x: int, y: int, at: DataAt | None = None) -> bytes:
+def tile(conn: Connection, layer: Layer | Served, z: int, x: int, y: int, at: DataAt | None = None, *,
+         check: dict | None = None) -> bytes | None:
     """The MVT bytes (empty when nothing is there); the layer in the tile is named after the layer. With *at*, the
-    features as they were at that instant."""
+    features as they were at that instant. With *check* (Served.check_params) the same statement checks the
+    process's catalog entry first, and reads nothing when it is stale: None then."""
     check_tile(z, x, y)
-    zoom = z
     table = data_table(layer) if at is None else at.rows
     if table is None:
-        return b""
+        return b""  # the layer did not exist yet
     geometry_type = layer.geometry_type if at is None else at.geometry_type
-    # z/x/y are checked integers, written into the SQL: with bound parameters psycopg's prepared statement
-    # falls back to a generic plan that cannot see the tile's extent and reads the index in a worse way.
-    z, x, y = (literal(int(v), Integer, literal_execute=True) for v in (z, x, y))
+    sql, constants = tile_sql(table, geometry_type, layer.name, z, checked=check is not None, past=at is not None)
+    # The tile's column and row (checked integers) are written into the SQL: with bound parameters psycopg's
+    # prepared statement falls back to a generic plan that cannot see the tile's extent and reads the index in a
+    # worse way.
+    sql = sql.replace("%(tile_x)s", str(int(x))).replace("%(tile_y)s", str(int(y)))
+    row = conn.exec_driver_sql(sql, {**constants, **(check or {})}).one()
+    if check is None:
+        return bytes(row[0] or b"")
+    ok, data = row
+    return bytes(data or b"") if ok else None
+
+
+def tile_sql(table: Table, geometry_type: str, name: str, z: int, *, checked: bool,
+             past: bool = False) -> tuple[str, dict]:
+    """The SQL text of the tiles of a table at zoom *z* (compiled once: sqltext), with %(tile_x)s and %(tile_y)s
+    where the tile's column and row go; checked: whether the entry holds, then the bytes. *past*: the table is the
+    rows of an instant (history.DataAt.rows)."""
+    return sqltext.compiled(_tile_statement(table, geometry_type, name, z, checked, past))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tile_statement(table: Table, geometry_type: str, name: str, zoom: int, checked: bool, past: bool):
+    z, x, y = literal(zoom, Integer), bindparam("tile_x", type_=Integer), bindparam("tile_y", type_=Integer)
     envelope = func.ST_TileEnvelope(z, x, y)
     # Select in 4326 with the GiST index, then project; simplify to half a pixel at this zoom. Plain
     # ST_Simplify (keeping collapsed parts) costs next to nothing, where the topology-preserving variant doubled
@@ -56,7 +81,7 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int, at: DataAt | No
     pixel = WORLD / (2 ** zoom) / EXTENT
     projected = table.c[MERCATOR_COLUMN]
     if geometry_type not in ("Point", "MultiPoint"):
-        projected = func.ST_Simplify(projected, literal(pixel / 2, literal_execute=True), True)
+        projected = func.ST_Simplify(projected, literal(pixel / 2, Float(53)), True)
     margin = func.ST_TileEnvelope(z, x, y, literal_column("margin => 0.015625"))
     rows = (
         select(
@@ -66,16 +91,19 @@ def tile(session: Session, layer: Layer, z: int, x: int, y: int, at: DataAt | No
         )
         .where(table.c.geom.op("&&")(func.ST_Transform(margin, 4326)))
     )
-    if at is not None:
+    if past:
         # The past is read from two tables (rows still current, states since replaced) whose share of a tile moves
         # with every later edit; in fid order the bytes stay those the tile's ETag (the state's key) promises.
         rows = rows.order_by(table.c.fid)
     rows = rows.subquery("features")
     # No "geom IS NOT NULL" filter: the planner would inline it and build every MVT geometry twice. ST_AsMVT
     # skips the features that ST_AsMVTGeom clipped away (NULL) by itself.
-    mvt = select(func.ST_AsMVT(literal_column("features"), layer.name, EXTENT, "geom", "fid")).select_from(rows)
-    data = session.execute(mvt).scalar()
-    return bytes(data or b"")
+    mvt = select(func.ST_AsMVT(literal_column("features"), name, EXTENT, "geom", "fid")).select_from(rows)
+    if not checked:
+        return mvt
+    # Materialised, so that the check runs once and gates the tile: a stale entry reads no data.
+    valid = select(still_valid().label("ok")).cte("valid").prefix_with("MATERIALIZED")
+    return select(valid.c.ok, case((valid.c.ok, mvt.scalar_subquery()))).select_from(valid)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from gisserver.core.config import Settings
 from gisserver.core.db import Base
 from gisserver.core.features import import_models
 from gisserver.migrate import upgrade
+from layers import served
 
 # The city's public address the QR codes point at (keychains are refused without one).
 PUBLIC_URL = "https://phananh.example.vn"
@@ -94,6 +95,7 @@ def clean_database(request, _engine):
         yield
         return
     empty_database(_engine)
+    served.clear()  # layers recreated under the same names and ids: their cached catalog entries would be stale
     yield
 
 

@@ -177,7 +177,14 @@ def session_secret() -> str | None:
 
 class SessionInterface(SecureCookieSessionInterface):
     """The cookie is marked Secure whenever the request came over HTTPS (directly or through a trusted proxy),
-    and always when GISSERVER_SECURE_COOKIES is on."""
+    and always when GISSERVER_SECURE_COOKIES is on. A request without the cookie (every anonymous map tile and
+    feature page) starts an empty session without building the cookie's signer (Flask builds one per request,
+    and itsdangerous test-serialises with it)."""
+
+    def open_session(self, app: Flask, request):
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))

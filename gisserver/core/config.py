@@ -104,6 +104,10 @@ class Settings:
     db_connect_timeout: int = 3
     # Seconds a single SQL statement may run before it is cancelled.
     db_statement_timeout_ms: int = 30000
+    # OGC API - Features: a filtered items page says numberMatched when at most this many features match (counted
+    # in the page's statement); beyond, it leaves it out and gives the planner's estimate (layers/features.py).
+    # 0 never counts; a large value always does.
+    ogc_exact_count_limit: int = 10_000
 
     @property
     def photo_dir(self) -> Path:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import select
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 from gisserver.core.cluster import resolve_database_url
@@ -69,6 +72,44 @@ def as_loaded(session: Session, obj):
     return session.merge(obj, load=False)
 
 
+# A pooled connection idle longer than this is pinged before use (a firewall or a pooler may have dropped it without
+# a word); a busy one is only looked at.
+IDLE_PING_SECONDS = 10.0
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """Hand out only live connections, without a round trip for each: the app recovers by itself after PostgreSQL
+    restarts, as pool_pre_ping did, but a map tile no longer waits for a ping before its query.
+
+    A connection the server ended (a restart, a failover, a terminated backend) has its last words (FATAL ...) or
+    the end of the stream waiting in its socket, while a live idle connection has nothing to say: a zero-timeout
+    poll of the socket tells them apart. One idle for longer than IDLE_PING_SECONDS is pinged as well. A dead one is
+    refused (DisconnectionError) and the pool opens a new connection in its place.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def idle_from(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def check(dbapi_connection, record, proxy):
+        if dbapi_connection.closed or _has_something_to_say(dbapi_connection):
+            raise DisconnectionError("the server closed this connection")
+        if time.monotonic() - record.info.get("idle_since", time.monotonic()) > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise DisconnectionError("the connection did not answer a ping") from exc
+
+
+def _has_something_to_say(dbapi_connection) -> bool:
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class Database:
     """One engine per process, created on first use so that forked workers never share sockets.
 
@@ -116,16 +157,18 @@ class Database:
         return self._engine
 
     def _make_engine(self, url: str, pooled: bool = False) -> Engine:
-        return create_engine(
+        engine = create_engine(
             url,
-            # pre_ping lets the app recover by itself after PostgreSQL restarts.
-            pool_pre_ping=True,
+            # No pre_ping (a round trip before every request's first statement): _check_on_checkout below.
+            pool_pre_ping=False,
             pool_size=self._pool_size,
             max_overflow=self._max_overflow,
             pool_timeout=10,
             connect_args=connect_args(url, connect_timeout=self._connect_timeout,
                                       statement_timeout_ms=self._statement_timeout_ms, pooled=pooled),
         )
+        _check_on_checkout(engine)
+        return engine
 
     def _set_up(self) -> None:
         """Build the engines and the sessionmakers; the engine is published last, so that a thread that sees it
@@ -172,6 +215,11 @@ class Database:
     def session(self) -> Session:
         self.engine  # noqa: B018 - creates the sessionmaker on first use
         return self._sessionmaker()
+
+    def read_connection(self) -> Connection:
+        """A connection to the primary whose statements each run on their own, outside a transaction, without an
+        ORM session around it: for the hot reads that are one Core statement (feature pages, tiles)."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def read_session(self) -> Session:
         """A session whose statements each run on their own, outside a transaction: for reads only."""

@@ -266,6 +266,20 @@ def db_read_session():
     return g.db_session
 
 
+def db_read_connection():
+    """The request's connection for reads that are Core statements only (each on its own, no transaction, no ORM
+    session around it): a feature page, a tile. On a replica for a view declared `on_replica` when replicas are
+    configured (through the replica's session); a request that already holds a session on the primary (the
+    caller's token was checked in it) reads through that session's connection."""
+    if _reads_replica():
+        return db_read_session().connection()
+    if "db_session" in g:
+        return g.db_session.connection()
+    if "db_read_connection" not in g:
+        g.db_read_connection = _database().read_connection()
+    return g.db_read_connection
+
+
 def _replica_session(autocommit: bool):
     session = g.get("db_replica")
     if session is not None:
@@ -374,6 +388,14 @@ def _request_audit_context() -> dict:
 
 def close_db_session(exc: BaseException | None = None) -> None:
     _drop_replica_session(exc)
+    connection = g.pop("db_read_connection", None)
+    if connection is not None:
+        try:
+            connection.close()
+        except DBAPIError as error:
+            log.warning("dropping a broken database connection at teardown: %s", str(error).splitlines()[0])
+            with suppress(DBAPIError):
+                connection.invalidate()
     session = g.pop("db_session", None)
     g.pop("db_session_reads_only", None)
     if session is None:
