@@ -9,7 +9,6 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
-from gisserver.app import create_app
 from gisserver.core import cluster_commands, features
 from gisserver.core.cluster import ClusterError, private_cluster
 from gisserver.core.cluster_replicas import Replicas
@@ -18,7 +17,49 @@ from gisserver.core.config import Settings
 from gisserver.core.db import NoDirectConnection
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False)
+def create_app():
+    """The web app, built only for the commands that need it: importing it (every blueprint, folium, ...) costs a
+    command that works on the database alone more than half a second."""
+    from gisserver.app import create_app as build
+
+    return build()
+
+
+class CommandGroup(FlaskGroup):
+    """The `gisserver` command, whose feature command groups are imported when one is asked for: `gisserver layers
+    import` imports the layers' commands (and what they use), not every feature's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pending: list[str] | None = None
+
+    def _next(self) -> click.Command | None:
+        if self._pending is None:
+            self._pending = ["gisserver.demo.cli:demo", *features.references("commands")]
+        if not self._pending:
+            return None
+        reference = self._pending.pop(0)
+        command = features.load(reference)
+        if reference == "gisserver.demo.cli:demo":
+            from gisserver.demo.cli import add_feature_commands
+
+            add_feature_commands()
+        self.add_command(command)
+        return command
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = click.Group.get_command(self, ctx, name)
+        while found is None and (command := self._next()) is not None:
+            found = command if command.name == name else None
+        return found or super().get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        while self._next() is not None:
+            pass
+        return super().list_commands(ctx)
+
+
+@click.group(cls=CommandGroup, create_app=create_app, add_default_commands=True, add_version_option=False)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """gisserver: GIS layers and citizen reports for city and ward governments."""
@@ -153,10 +194,12 @@ def serve(host: str, port: int, workers: int, threads: int, keep_alive: int) -> 
         "60",
         "--graceful-timeout",
         "20",
+        # A worker is replaced after this many requests (a guard against slow leaks). Its replacement imports the
+        # app again, about 3 s of CPU: at 5,000 a busy map server spent ~6% of its CPU on re-imports.
         "--max-requests",
-        "5000",
+        "50000",
         "--max-requests-jitter",
-        "500",
+        "5000",
         # gunicorn's 2 s default closes connections that browsers and API clients are about to reuse: the
         # request they send at that moment meets a reset. gthread workers park idle connections in a poller,
         # so holding them longer costs no thread.
@@ -168,19 +211,8 @@ def serve(host: str, port: int, workers: int, threads: int, keep_alive: int) -> 
 
 
 # -- feature command groups ---------------------------------------------------------------------
-# Each feature package names its click groups in its manifest (gisserver.core.features).
-
-
-def _register_feature_commands() -> None:
-    from gisserver.demo.cli import add_feature_commands, demo
-
-    main.add_command(demo)
-    add_feature_commands()
-    for reference in features.references("commands"):
-        main.add_command(features.load(reference))
-
-
-_register_feature_commands()
+# Each feature package names its click groups in its manifest (gisserver.core.features); CommandGroup imports
+# them when they are asked for.
 
 
 # -- backups ------------------------------------------------------------------------------------

@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import re
 from datetime import datetime
-from itertools import repeat
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from geoalchemy2 import Geometry
 from psycopg import sql
@@ -37,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSTZRANGE
 from sqlalchemy.orm import Session
 
+from layers import copybinary
 from layers.models import DATA_SCHEMA, Layer
 
 SQL_TYPES = {"text": Text, "integer": Integer, "bigint": BigInteger, "double": Float(53), "boolean": Boolean,
@@ -151,30 +154,32 @@ COPY_TYPES = {"text": "text", "integer": "int4", "bigint": "int8", "double": "fl
               "date": "date", "timestamp": "timestamp"}
 
 
-def _column_values(series: pd.Series, kind: str) -> list:
-    """Python values psycopg's binary COPY dumpers take, None for missing."""
+def _arrow_column(series: pd.Series, kind: str) -> pa.Array:
+    """An attribute column as an Arrow array of its catalog type, None for missing (NaN, NaT, an empty cell)."""
     if kind == "timestamp":
         series = pd.to_datetime(series)
         if series.dt.tz is not None:
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        return [None if v is pd.NaT else v.to_pydatetime() for v in series.astype(object)]
-    present = series.notna().tolist()
-    values = series.astype(object).tolist()
+        return pa.array(series).cast(pa.timestamp("us"), safe=False)
     if kind == "text":
+        try:
+            values = pa.array(series, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed values: each written as text
+            present = series.notna().tolist()
+            values = pa.array([v if isinstance(v, str) else str(v) if ok else None
+                               for v, ok in zip(series.astype(object).tolist(), present, strict=True)],
+                              type=pa.large_string())
         # An empty cell is NULL: files do not tell "no value" from "empty text".
-        return [(v if isinstance(v, str) else str(v)) if ok and v != "" else None
-                for v, ok in zip(values, present, strict=True)]
-    convert = {"integer": int, "bigint": int, "double": float, "boolean": bool}.get(kind)
-    if convert is None:  # dates
-        return [v if ok else None for v, ok in zip(values, present, strict=True)]
-    return [convert(v) if ok else None for v, ok in zip(values, present, strict=True)]
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()), values)
+    return pa.array(series, from_pandas=True)
 
 
 def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, attributes: list[dict], *,
                     valid_from: datetime | None = None, change_id: int | None = None, progress=None) -> None:
-    """Create the table (and its history table), COPY the features in (binary: WKB straight from GEOS), then index
-    and analyze. Every row starts valid at *valid_from*, made by the change *change_id* (a staging table has
-    neither yet). *progress(rows)* hears how far the copy is, now and then."""
+    """Create the table (and its history table), COPY the features in (binary: WKB straight from GEOS, the columns
+    as Arrow arrays laid out by layers/copybinary.py), then index and analyze: the indexes are built once over
+    the whole table, not kept up to date row by row. Every row starts valid at *valid_from*, made by the change
+    *change_id* (a staging table has neither yet). *progress(rows)* hears how far the copy is, now and then."""
     staging = "valid_from" not in table.c
     table.create(conn)
     if not staging:
@@ -184,30 +189,32 @@ def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, att
     statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT binary)").format(
         sql.Identifier(DATA_SCHEMA), sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)),
     )
-    # Plain WKB without SRID: PostGIS gives it the column's SRID (4326). Text-encoded hex WKB cost more time
-    # than the whole rest of the load.
+    # Plain WKB without SRID: PostGIS gives it the column's SRID (4326); geometry's binary input reads WKB, which
+    # is what bytea's binary form is. Text-encoded hex WKB cost more time than the whole rest of the load.
     n = len(frame)
-    values = [range(1, n + 1), shapely.to_wkb(frame.geometry.to_numpy()).tolist()]
-    types = ["int8", "bytea"]
+    values = [(pa.array(np.arange(1, n + 1, dtype=np.int64)), "int8"),
+              (pa.array(shapely.to_wkb(frame.geometry.to_numpy()), type=pa.large_binary()), "bytea")]
     if not staging:
-        values += [repeat(valid_from, n), repeat(change_id, n)]
-        types += ["timestamptz", "int8"]
+        since = pa.scalar(valid_from, pa.timestamp("us", tz="UTC"))
+        values += [(pa.array(np.full(n, since.value, dtype=np.int64)).cast(pa.timestamp("us", tz="UTC")),
+                    "timestamptz"),
+                   (pa.array(np.full(n, change_id, dtype=np.int64)), "int8")]
     source_columns = [c for c in frame.columns if c != frame.geometry.name]
     for attribute, source in zip(attributes, source_columns, strict=True):
-        values.append(_column_values(frame[source], attribute["type"]))
+        values.append((_arrow_column(frame[source], attribute["type"]), COPY_TYPES[attribute["type"]]))
     qualified = sql.SQL("{}.{}").format(sql.Identifier(DATA_SCHEMA), sql.Identifier(table.name))
     with raw.cursor() as cursor:
         with cursor.copy(statement) as copy:
-            # geometry's binary input reads WKB, which is what a bytea dumper sends.
-            copy.set_types(types + [COPY_TYPES[a["type"]] for a in attributes])
-            for i, row in enumerate(zip(*values, strict=True)):
-                copy.write_row(row)
-                if progress is not None and i % PROGRESS_ROWS == PROGRESS_ROWS - 1:
-                    progress(i + 1)
+            written = 0
+            for chunk in copybinary.rows(values):
+                copy.write(chunk)
+                if progress is not None and len(chunk) > len(copybinary.HEADER):
+                    written += copybinary.BATCH_ROWS
+                    if written < n:  # the caller says when all is stored
+                        progress(written)
         finish_table(cursor, qualified)
 
 
-PROGRESS_ROWS = 20_000
 
 
 def publish_staged(conn: Connection, staged: Table, name: str, *, geometry_type: str, attributes: list[dict],
