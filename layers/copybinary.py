@@ -29,15 +29,15 @@ FIXED = {"int2": (pa.int16(), ">i2"), "int4": (pa.int32(), ">i4"), "int8": (pa.i
 VARIABLE = {"text": pa.large_string(), "bytea": pa.large_binary()}  # bytea's form is the bytes: WKB for geometry
 
 
-def rows(columns: list[tuple[pa.Array | pa.ChunkedArray, str]], batch_rows: int = BATCH_ROWS,
-         ) -> Iterator[bytes | memoryview]:
-    """The COPY data of the columns ([(values, PostgreSQL type)], all of one length): header, batches, trailer."""
-    yield HEADER
+def batches(columns: list[tuple[pa.Array | pa.ChunkedArray, str]], batch_rows: int = BATCH_ROWS,
+            ) -> Iterator[tuple[int, memoryview]]:
+    """The rows of the columns ([(values, PostgreSQL type)], all of one length) in COPY's binary form, a batch at a
+    time, each with the number of rows done after it; the caller writes HEADER before them and TRAILER after."""
     columns = [(v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v, kind) for v, kind in columns]
     count = len(columns[0][0]) if columns else 0
     for start in range(0, count, batch_rows):
-        yield _batch([(values.slice(start, batch_rows), kind) for values, kind in columns])
-    yield TRAILER
+        batch = [(values.slice(start, batch_rows), kind) for values, kind in columns]
+        yield min(start + batch_rows, count), _batch(batch)
 
 
 def _encoded(values: pa.Array, kind: str) -> tuple[np.ndarray, object]:

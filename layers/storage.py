@@ -174,6 +174,9 @@ def _arrow_column(series: pd.Series, kind: str) -> pa.Array:
     return pa.array(series, from_pandas=True)
 
 
+PROGRESS_ROWS = 20_000
+
+
 def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, attributes: list[dict], *,
                     valid_from: datetime | None = None, change_id: int | None = None, progress=None) -> None:
     """Create the table (and its history table), COPY the features in (binary: WKB straight from GEOS, the columns
@@ -205,13 +208,12 @@ def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, att
     qualified = sql.SQL("{}.{}").format(sql.Identifier(DATA_SCHEMA), sql.Identifier(table.name))
     with raw.cursor() as cursor:
         with cursor.copy(statement) as copy:
-            written = 0
-            for chunk in copybinary.rows(values):
+            copy.write(copybinary.HEADER)
+            for done, chunk in copybinary.batches(values, batch_rows=PROGRESS_ROWS):
                 copy.write(chunk)
-                if progress is not None and len(chunk) > len(copybinary.HEADER):
-                    written += copybinary.BATCH_ROWS
-                    if written < n:  # the caller says when all is stored
-                        progress(written)
+                if progress is not None and done % PROGRESS_ROWS == 0:  # after every PROGRESS_ROWS rows stored
+                    progress(done)
+            copy.write(copybinary.TRAILER)
         finish_table(cursor, qualified)
 
 

@@ -414,9 +414,12 @@ class Topology:
 
 def _has_worker_command() -> bool:
     """Whether this gisserver has a `worker` command (the notifications' outbox worker)."""
+    import click
+
     from gisserver.cli import main
 
-    return "worker" in main.commands
+    # Feature commands are loaded when asked for (gisserver.cli.CommandGroup): ask for it.
+    return main.get_command(click.Context(main), "worker") is not None
 
 
 def _read_pid(path: Path) -> int | None:
