@@ -191,6 +191,15 @@ def burst(url: str, events: int, rate: float, threads: int) -> dict[int, float]:
     return committed
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -241,6 +250,7 @@ def main() -> None:
         while len(arrivals.times) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
+        worker_cpu = sum(_cpu_seconds(w.pid) for w in workers)
         for w in workers:
             w.send_signal(signal.SIGTERM)
         for w in workers:
@@ -266,6 +276,8 @@ def main() -> None:
           f"{max(latencies):.2f} | {len(times) / span / args.workers:.1f} | {rates['off']:.1f} | {rates['on']:.1f} | "
           f"{(rates['on'] / rates['off'] - 1) * 100:+.1f}% |")
     print(f"delivery states: {states}")
+    print(f"worker CPU: {worker_cpu:.0f} s for {len(arrivals.times)} deliveries and their {len(rows) // 2} fan-outs "
+          f"({worker_cpu / max(len(arrivals.times), 1) * 1000:.1f} ms a delivery; PostgreSQL's share not counted)")
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores; load average (1/5/15 min) {load_before[0]:.1f}/{load_before[1]:.1f}/"
           f"{load_before[2]:.1f} before the intake rounds, {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} after the burst")
