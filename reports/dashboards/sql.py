@@ -40,7 +40,8 @@ def _parts(measure: str, tables: StatTables, targets: list[int]):
     frm = t.join(f, func.ST_Intersects(f.c.geom, t.c.geom))
     conditions = []
     # Most features lie wholly inside one area: measure them as they are and cut only those on a border. (ST_Covers
-    # with the area first: PostGIS prepares the repeated area once; ST_CoveredBy the other way round was 20x slower.)
+    # with the area first: PostGIS prepares the repeated area once. bench/dashboards.py, 200,000 parcels in 40
+    # wards: ST_CoveredBy the other way round 1.7-2.3x slower, cutting every feature 2.1-2.6x.)
     inside = case((func.ST_Covers(t.c.geom, f.c.geom), f.c.geom), else_=func.ST_Intersection(f.c.geom, t.c.geom))
     if measure == "count":
         conditions.append(func.ST_Intersects(t.c.geom, func.ST_PointOnSurface(f.c.geom)))
