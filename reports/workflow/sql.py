@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import inspect, literal, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gisserver.core.audit import entries_for_inserts
 from gisserver.core.db import as_loaded
+from gisserver.core.pg_insert import insert
 from reports.workflow.models import Report, ReportEvent
 
 # The nearest open report of a category within :metres of `point.geom`, filed between :since and :now: a subquery
