@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gisserver.accounts.users import Principal
 from gisserver.core.exceptions import Conflict, Forbidden, Invalid, NotFound
+from gisserver.core.pg_insert import insert
 from reports.areas.service import area_chain_for_point
 from reports.cameras import access
 from reports.cameras.changes import HotspotCrossing, announce_crossing

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from gisserver.core.pg_insert import insert
 from reports.areas.models import Area, Unit
 from reports.areas.service import ancestors, place_name
 from reports.cameras.models import AlertType, Camera
