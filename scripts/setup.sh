@@ -91,7 +91,7 @@ case "${1:-}" in
         say "dependency audit"; "$VENV/bin/python" scripts/audit.py
         # Two processes (pytest-xdist): most tests wait on PostgreSQL or a browser, so a 2-core machine runs two at
         # once; tests that start their own clusters and servers stay together on one of them (tests/conftest.py).
-        say "pytest"; exec "$VENV/bin/python" -m pytest -n "${GISSERVER_TEST_PROCESSES:-2}" --dist loadgroup "${@:2}"
+        say "pytest"; exec "$VENV/bin/python" -m pytest -n "${GISSERVER_TEST_PROCESSES:-2}" "${@:2}"
         ;;
     *)
         echo "usage: $0 serve|test|install|worker" >&2

@@ -35,12 +35,36 @@ def suite_database_name() -> str:
     return os.environ.get("GISSERVER_TEST_DB_NAME", "gisserver_test") + os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
+# The modules whose tests start their own clusters and servers (marked `slow`). With pytest-xdist they run one
+# after another on one worker: side by side they would contend for their preferred ports and starve each other on
+# a small machine. (xdist's own --dist loadgroup cannot do this under pytest 9, whose node ids it cannot suffix.)
+OWN_SERVERS = frozenset({
+    "tests/cluster/test_topology.py",
+    "tests/core/test_cluster.py",
+    "tests/core/test_faults.py",
+    "tests/core/test_serve.py",
+    "tests/reports/notifications/test_restarts.py",
+})
+
+
 def pytest_collection_modifyitems(items):
-    # Tests that start their own clusters and servers run one after another on one worker (--dist loadgroup):
-    # side by side they would contend for the preferred ports and starve each other on a small machine.
-    for item in items:
-        if item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.xdist_group("own-servers"))
+    unlisted = sorted({item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow")}
+                      - OWN_SERVERS)
+    if unlisted:
+        raise pytest.UsageError(f"tests marked slow in {', '.join(unlisted)}: list them in OWN_SERVERS")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Each test file is a unit of work (its module fixtures are built once), and OWN_SERVERS together are one."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class OwnServersTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "own-servers" if path in OWN_SERVERS else path
+
+    return OwnServersTogether(config, log)
 
 
 @pytest.fixture(scope="session")
