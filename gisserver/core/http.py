@@ -319,17 +319,24 @@ def run_on_replica(view, *args, **kwargs):
 
 
 def _drop_replica_session(exc: BaseException | None) -> None:
-    session = g.pop("db_replica", None)
     g.pop("db_replica_on", None)
-    if session is None:
+    _release(g.pop("db_replica", None), exc)
+
+
+def _release(held, exc: BaseException | None) -> None:
+    """Close a request's session or connection, rolled back first after an error. One whose connection died under
+    it (PostgreSQL restarting, a replica gone) is dropped, not turned into a 500: the response may be decided by
+    now, perhaps a 201 for a report already committed."""
+    if held is None:
         return
     try:
         if exc is not None:
-            session.rollback()
-        session.close()
-    except DBAPIError:
+            held.rollback()
+        held.close()
+    except DBAPIError as error:
+        log.warning("dropping a broken database connection: %s", str(error).splitlines()[0])
         with suppress(DBAPIError):
-            session.invalidate()
+            held.invalidate()
 
 
 # -- read-your-writes ---------------------------------------------------------------------------------------
@@ -388,28 +395,9 @@ def _request_audit_context() -> dict:
 
 def close_db_session(exc: BaseException | None = None) -> None:
     _drop_replica_session(exc)
-    connection = g.pop("db_read_connection", None)
-    if connection is not None:
-        try:
-            connection.close()
-        except DBAPIError as error:
-            log.warning("dropping a broken database connection at teardown: %s", str(error).splitlines()[0])
-            with suppress(DBAPIError):
-                connection.invalidate()
-    session = g.pop("db_session", None)
+    _release(g.pop("db_read_connection", None), exc)
     g.pop("db_session_reads_only", None)
-    if session is None:
-        return
-    try:
-        if exc is not None:
-            session.rollback()
-        session.close()
-    except DBAPIError as error:
-        # The response is decided by now (perhaps a 201 for a report already committed); a
-        # connection that died under it (PostgreSQL restarting) is dropped, not turned into a 500.
-        log.warning("dropping a broken database connection at teardown: %s", str(error).splitlines()[0])
-        with suppress(DBAPIError):
-            session.invalidate()
+    _release(g.pop("db_session", None), exc)
 
 
 # Every ?f= value some resource answers in; one a resource does not offer is a 406, anything else a 400.
