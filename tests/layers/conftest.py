@@ -2,6 +2,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, Polygon, box
 
+from layers.importing import ImportOptions, import_layer
+from tests.layers.real_files import vietnam_provinces
+
 VI_NAMES = ["Đất ở đô thị", "Đất cây xanh – công viên", "Đường Lê Lợi (đoạn Hùng Vương)"]
 
 
@@ -19,3 +22,16 @@ def parcels() -> gpd.GeoDataFrame:
 def points() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"ten": ["Trạm bơm An Cựu", "Trạm bơm Vỹ Dạ"]},
                             geometry=[Point(107.59, 16.45), Point(107.61, 16.47)], crs=4326)
+
+
+@pytest.fixture(scope="module")
+def provinces_file():
+    """Vietnam's provinces (a real file from the npm registry, see real_files.py)."""
+    return vietnam_provinces()
+
+
+@pytest.fixture
+def provinces(db, provinces_file):
+    import_layer(db, provinces_file, ImportOptions(name="vn", title="Tỉnh thành", category="administrative"))
+    db.commit()
+    return gpd.read_file(provinces_file)

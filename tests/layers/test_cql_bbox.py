@@ -7,25 +7,12 @@ import pytest
 from shapely.geometry import Point, box
 
 from layers.importing import ImportOptions, import_layer
-from tests.layers.real_files import vietnam_provinces
 
 # (minx, miny, maxx, maxy): around Huế (the box: one province), the Red River delta, the Mekong delta, a
 # sliver off the coast (none), and one across the whole south.
 BOXES = [(107.4, 16.3, 107.7, 16.6), (105.7, 20.8, 106.2, 21.2), (105.0, 9.5, 106.0, 10.5),
          (109.5, 12.0, 109.6, 12.1), (104.0, 10.0, 108.0, 11.0)]
 POINTS = [(105.85, 21.03), (106.70, 10.78), (107.59, 16.46)]  # Hà Nội, Hồ Chí Minh City, Huế
-
-
-@pytest.fixture(scope="module")
-def provinces_file():
-    return vietnam_provinces()
-
-
-@pytest.fixture
-def provinces(db, provinces_file):
-    import_layer(db, provinces_file, ImportOptions(name="vn", title="Tỉnh thành", category="administrative"))
-    db.commit()
-    return gpd.read_file(provinces_file)
 
 
 def ids(resp) -> set[str]:

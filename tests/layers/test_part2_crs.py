@@ -23,7 +23,6 @@ from werkzeug.serving import make_server
 
 from layers.crs import SERVED_CRS
 from layers.importing import ImportOptions, import_layer
-from tests.layers.real_files import vietnam_provinces
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -39,18 +38,6 @@ def stations(db, tmp_path):
     frame.to_file(tmp_path / "ga.geojson")
     import_layer(db, tmp_path / "ga.geojson", ImportOptions(name="ga"))
     db.commit()
-
-
-@pytest.fixture(scope="module")
-def provinces_file():
-    return vietnam_provinces()
-
-
-@pytest.fixture
-def provinces(db, provinces_file):
-    import_layer(db, provinces_file, ImportOptions(name="vn", title="Tỉnh thành", category="administrative"))
-    db.commit()
-    return gpd.read_file(provinces_file)
 
 
 def pyproj_to(uri: str, always_xy: bool = False) -> Transformer:
