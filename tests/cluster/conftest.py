@@ -12,7 +12,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -32,31 +31,13 @@ from gisserver.core.cluster import PrivateCluster
 from gisserver.core.cluster_replicas import Replicas
 from gisserver.core.db import Database
 from tests.conftest import SMALL_CLUSTER, SMALL_CLUSTER_ENV
+from tests.ports import free_port
 from tests.reports.conftest import build_small_city
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = {"pgbouncer": "pgbouncer", "haproxy": "haproxy", "nginx": "nginx-light"}
 TILE = "10/464/818"  # covers the test layer; OGC API - Tiles order: zoom/row/column (z/y/x)
 REQUEST_TIMEOUT = 20
-
-
-def free_port(preferred: range, taken: set[int]) -> int:
-    """A free port, from *preferred* when one there is free (the ranges this project's helpers keep for it).
-
-    Tried in random order: suites running at once on the machine would otherwise all pick the range's first free
-    port, and the slower one find it taken by the other's layout (the check and the start are not atomic)."""
-    for port in [*random.sample(preferred, len(preferred)), 0]:
-        if port in taken:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            chosen = s.getsockname()[1]
-        taken.add(chosen)
-        return chosen
-    raise AssertionError("no free port")
 
 
 @dataclass

@@ -425,7 +425,7 @@ def test_a_backup_of_the_primary_restored_into_a_new_cluster_feeds_a_replica(top
     from gisserver.backup import create_backup, restore_backup
     from gisserver.core.cluster import PrivateCluster
     from gisserver.core.cluster_replicas import Replicas
-    from tests.cluster.conftest import free_port
+    from tests.ports import free_port
 
     archive = topology.root / "nightly.tar"
     made = create_backup(topology.url(), topology.root / "var", archive)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -16,14 +15,10 @@ from click.testing import CliRunner
 from gisserver.app import create_app
 from gisserver.cli import main
 from tests.conftest import SMALL_CLUSTER_ENV
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -38,7 +33,7 @@ def cluster_root():
 @pytest.fixture
 def cluster_env(cluster_root, monkeypatch):
     tmp_path = cluster_root
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("GISSERVER_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("GISSERVER_PG_PORT", str(port))
     for name, value in SMALL_CLUSTER_ENV.items():
@@ -149,7 +144,7 @@ def test_replica_commands_add_list_delay_and_remove(cluster_env):
 
     gis, pg_dir, port = cluster_env
     assert gis("db", "up").exit_code == 0
-    replica_port = _free_port()
+    replica_port = free_port()
     added = gis("db", "replica", "add", "copy1", "--port", str(replica_port))
     assert added.exit_code == 0, added.output
     assert f"replica copy1 streaming on 127.0.0.1:{replica_port}" in added.output

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from gisserver.core.cluster import PrivateCluster
 from gisserver.core.db import Database
 from gisserver.migrate import upgrade
 from tests.conftest import SMALL_CLUSTER
+from tests.ports import free_port
 from tests.reports.conftest import build_small_city
 
 pytestmark = pytest.mark.slow
@@ -38,18 +38,6 @@ GISSERVER = Path(sys.executable).parent / "gisserver"
 CLIENTS = 6
 REQUEST_TIMEOUT = 20  # a request still unanswered after this long counts as a hang
 POINTS = [(107.51 + 0.018 * i, 16.41 + 0.008 * j) for i in range(10) for j in range(10)]
-
-
-def _free_port(preferred: range) -> int:
-    """A free port, from *preferred* when one there is free (the ports this project reserves for it)."""
-    for port in [*preferred, 0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise AssertionError("no free port")
 
 
 @dataclass
@@ -66,7 +54,7 @@ def stack():
     # Not under pytest's basetemp: other pytest runs on the machine reset it to mode 0700,
     # which would lock the postgres user out of its own data folder mid-test.
     root = Path(tempfile.mkdtemp(prefix="gisserver-faults-"))
-    cluster = PrivateCluster(root / "pg", _free_port(range(5440, 5450)), "gisserver", **SMALL_CLUSTER)
+    cluster = PrivateCluster(root / "pg", free_port(range(5440, 5450)), "gisserver", **SMALL_CLUSTER)
     cluster.up()
     server = None
     try:
@@ -76,7 +64,7 @@ def stack():
         with database.transaction() as session:
             build_small_city(session)
         database.dispose()
-        port = _free_port(range(5120, 5130))
+        port = free_port(range(5120, 5130))
         env = dict(os.environ, GISSERVER_DATABASE_URL=url, GISSERVER_DATA_DIR=str(root / "var"),
                    GISSERVER_INTAKE_RATE_LIMIT="100000 per minute",
                    GISSERVER_INTAKE_AREA_RATE_LIMIT="100000 per minute", GISSERVER_DB_CONNECT_TIMEOUT="2")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 pytestmark = pytest.mark.slow
 GISSERVER = Path(sys.executable).parent / "gisserver"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -50,7 +46,7 @@ def _worker_pids(master: int) -> list[int]:
 
 
 def test_serve_runs_gunicorn_workers_and_survives_a_killed_worker(database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, GISSERVER_DATABASE_URL=database_url, GISSERVER_DATA_DIR=str(tmp_path))
     server = subprocess.Popen(
         [str(GISSERVER), "serve", "--port", str(port), "--workers", "2", "--threads", "2"],

@@ -19,8 +19,9 @@ from reports.dashboards.models import DashboardMail
 from reports.notifications.checks import run_checks
 from reports.notifications.config import NotificationSettings
 from reports.notifications.models import Delivery, NotificationEvent
+from tests.ports import free_port
 from tests.reports.conftest import EAST_INSIDE, WEST_INSIDE
-from tests.reports.notifications.servers import SmtpServer, free_port
+from tests.reports.notifications.servers import SmtpServer
 from tests.reports.notifications.test_delivery import PROCRASTINATE, drain, settings_for
 from tests.reports.summaries.helpers import file
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import ipaddress
-import socket
 import threading
 import time
 from email import policy
@@ -18,11 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ports import free_port
 
 
 class Mailbox:

@@ -21,8 +21,9 @@ from reports.notifications.channels import email as email_channel
 from reports.notifications.config import NotificationSettings
 from reports.notifications.delivery import take_budget
 from reports.workflow import transitions
+from tests.ports import free_port
 from tests.reports.conftest import WEST_INSIDE
-from tests.reports.notifications.servers import Mailbox, certificate, free_port
+from tests.reports.notifications.servers import Mailbox, certificate
 
 
 def _login(server, session, envelope, mechanism, auth_data):

@@ -23,8 +23,9 @@ from gisserver.migrate import upgrade
 from reports.intake.submit import ReportInput, submit_report
 from reports.notifications.admin import add_duty_contact
 from tests.conftest import SMALL_CLUSTER
+from tests.ports import free_port
 from tests.reports.conftest import WEST_INSIDE, build_small_city
-from tests.reports.notifications.servers import SmtpServer, free_port
+from tests.reports.notifications.servers import SmtpServer
 
 pytestmark = pytest.mark.slow
 GISSERVER = Path(sys.executable).parent / "gisserver"
