@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 from geoalchemy2.shape import from_shape
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from gisserver.core import features
@@ -165,6 +165,26 @@ def place_name(session: Session, area: Area) -> str:
     """The area as residents name it, without the city: "Residential group 11, Phu Xuan ward" (a group's name
     alone repeats in every ward); empty for the city itself."""
     return ", ".join(a.name for a in ancestors(session, area) if a.level != "city")
+
+
+def _place_chain():
+    chain = select(Area.id, Area.parent_id, Area.name, Area.level, literal(0).label("depth")) \
+        .where(Area.id == bindparam("area_id")).cte("chain", recursive=True)
+    chain = chain.union_all(select(Area.id, Area.parent_id, Area.name, Area.level, chain.c.depth + 1)
+                            .join(chain, Area.id == chain.c.parent_id))
+    return select(chain.c.name, chain.c.level).order_by(chain.c.depth)
+
+
+# Built once: the worker names a place for every message it writes.
+_PLACE_CHAIN = _place_chain()
+
+
+def place_name_by_id(session: Session, area_id: int) -> str | None:
+    """place_name of the area with this id (its own name for the city), in one query; None when there is none."""
+    rows = session.execute(_PLACE_CHAIN, {"area_id": area_id}).all()
+    if not rows:
+        return None
+    return ", ".join(name for name, level in rows if level != "city") or rows[0].name
 
 
 def record_area_change(

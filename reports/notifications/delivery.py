@@ -1,4 +1,4 @@
-"""Sending one delivery: idempotent, rate-capped, every attempt recorded, dead-lettered after the last one.
+"""Sending deliveries: idempotent, rate-capped, every attempt recorded, dead-lettered after the last one.
 
 The steps, each its own short transaction so that no lock is held while a remote server is talked to:
 1. claim: the delivery is still pending (a sent or dead one is left alone: a retried job never sends twice to a
@@ -9,21 +9,29 @@ The steps, each its own short transaction so that no lock is held while a remote
    until it returns (up to OUTCOME_PATIENCE), so that a database restart does not turn a sent message into a
    resend. Only a worker killed between 3 and 4 leaves an attempt "started": the next try then resends with the
    same message key (Message-ID, X-Gisserver-Delivery, the gateway's Idempotency-Key), which receivers can drop.
+
+Two ways in. send_event is the common one: the job that fans an event out claims that event's deliveries in the
+same transaction, takes their budget there too, sends them one after another and records every outcome in one
+transaction. On a flood day this is what keeps up: one job and two transactions per event instead of a job and
+three transactions per delivery. A delivery whose try fails gets a deliver job of its own for the next ones, with
+backoff; so do deliveries held for duty or quiet hours, and dead letters an admin retries. That job is deliver.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gisserver.core.db import Database
 from gisserver.core.features import hooks
-from reports.notifications import fanout, messages
+from reports.notifications import fanout, messages, queue
 from reports.notifications.channels import (
     ChannelOff,
     DeliveryError,
@@ -84,12 +92,20 @@ def _feature_message(session, event: NotificationEvent, delivery: Delivery, sett
     raise PermanentError(f"no feature writes messages of the kind {event.kind}")
 
 
-def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes, app=None) -> Message:
+def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes, app=None,
+                  known_facts: dict | None = None) -> Message:
+    """The message of *delivery* (a Delivery, or a row of its columns); *known_facts* keeps the names looked up
+    per (event, language) for the next message."""
     event = session.get(NotificationEvent, delivery.event_id)
     if event.payload.get("direct"):
         return _feature_message(session, event, delivery, settings, app)
     # A webhook carries the event's facts as data, not a text: no names to look up for it.
-    facts = {} if delivery.channel == "webhook" else fanout.facts_for(session, event, delivery.language)
+    facts = {}
+    if delivery.channel != "webhook":
+        known_facts = {} if known_facts is None else known_facts
+        if (event.id, delivery.language) not in known_facts:
+            known_facts[(event.id, delivery.language)] = fanout.facts_for(session, event, delivery.language)
+        facts = known_facts[(event.id, delivery.language)]
     link = _link(settings, event, delivery, facts)
     unsubscribe = None
     headers = {}
@@ -127,39 +143,54 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
                    parts_done=delivery.acked_parts)
 
 
-def _webhook_key(session, delivery: Delivery, event: NotificationEvent) -> tuple[str, bool]:
+_UNIT_WEBHOOK = select(DutyContact.secret, DutyContact.allow_private) \
+    .where(DutyContact.channel == "webhook", DutyContact.address == bindparam("url"), DutyContact.active,
+           DutyContact.secret.is_not(None)) \
+    .order_by(DutyContact.unit_id.in_(bindparam("unit_ids", expanding=True)).desc(), DutyContact.id).limit(1)
+_SUBSCRIBER = select(WebhookSubscriber.secret, WebhookSubscriber.allow_private) \
+    .where(WebhookSubscriber.url == bindparam("url"), WebhookSubscriber.active).limit(1)
+
+
+def _webhook_key(session, delivery, event: NotificationEvent) -> tuple[str, bool]:
     """The secret a webhook is signed with and whether it may reach a private address: a subscriber's, or a unit's
     duty contact's (one of the event's units first, when several units share the address)."""
     if delivery.recipient_kind == "unit":
-        contact = session.scalar(
-            select(DutyContact).where(DutyContact.channel == "webhook", DutyContact.address == delivery.recipient,
-                                      DutyContact.active, DutyContact.secret.is_not(None))
-            .order_by(DutyContact.unit_id.in_(list(event.unit_ids) or [0]).desc(), DutyContact.id).limit(1))
-        if contact is None:
+        found = session.execute(_UNIT_WEBHOOK, {"url": delivery.recipient,
+                                                "unit_ids": list(event.unit_ids) or [0]}).first()
+        if found is None:
             raise PermanentError("the unit's webhook contact was removed")
-        return contact.secret, contact.allow_private
-    subscriber = session.scalar(select(WebhookSubscriber).where(WebhookSubscriber.url == delivery.recipient,
-                                                                WebhookSubscriber.active))
-    if subscriber is None:
+        return found.secret, found.allow_private
+    found = session.execute(_SUBSCRIBER, {"url": delivery.recipient}).first()
+    if found is None:
         raise PermanentError("the webhook subscriber was removed")
-    return subscriber.secret, subscriber.allow_private
+    return found.secret, found.allow_private
 
 
-def take_budget(db: Database, channel: str, caps: dict[str, float]) -> float:
-    """Take one message from the channel's bucket (refilled at *cap* per second, holding at most one second's
-    worth); returns the seconds to wait before sending (0 when there was room)."""
+# One statement: the bucket is made full on first use, then refilled for the time since and debited.
+_TAKE_BUDGET = text(
+    "INSERT INTO notification_channel_budgets AS b (channel, tokens, refreshed_at) "
+    "VALUES (:c, :cap - :n, clock_timestamp()) ON CONFLICT (channel) DO UPDATE SET "
+    "tokens = LEAST(:cap, b.tokens + :cap * EXTRACT(epoch FROM clock_timestamp() - b.refreshed_at)) - :n, "
+    "refreshed_at = clock_timestamp() RETURNING tokens")
+
+
+def take_budget_in(session, channel: str, caps: dict[str, float], count: int = 1) -> float:
+    """Take *count* messages from the channel's bucket (refilled at *cap* per second, holding at most one
+    second's worth), in the session's transaction; returns the seconds to wait before sending (0 when there was
+    room)."""
     cap = caps.get(channel)
-    if not cap or cap <= 0:
+    if not cap or cap <= 0 or count <= 0:
+        return 0.0
+    left = session.execute(_TAKE_BUDGET, {"c": channel, "cap": float(cap), "n": count}).scalar()
+    return max(0.0, -float(left) / cap)
+
+
+def take_budget(db: Database, channel: str, caps: dict[str, float], count: int = 1) -> float:
+    """take_budget_in, in a transaction of its own."""
+    if not caps.get(channel):
         return 0.0
     with db.transaction() as session:
-        session.execute(text(
-            "INSERT INTO notification_channel_budgets (channel, tokens, refreshed_at) "
-            "VALUES (:c, :cap, clock_timestamp()) ON CONFLICT (channel) DO NOTHING"), {"c": channel, "cap": cap})
-        left = session.execute(text(
-            "UPDATE notification_channel_budgets SET tokens = LEAST(:cap, tokens + :cap * "
-            "EXTRACT(epoch FROM clock_timestamp() - refreshed_at)) - 1, refreshed_at = clock_timestamp() "
-            "WHERE channel = :c RETURNING tokens"), {"c": channel, "cap": cap}).scalar()
-    return max(0.0, -float(left) / cap)
+        return take_budget_in(session, channel, caps, count)
 
 
 SENDERS = {"email": email_channel.send, "webhook": webhook.send, "push": push.send}
@@ -190,9 +221,160 @@ def _write_with_patience(db: Database, write) -> None:
             pause = min(pause * 2, 10.0)
 
 
+def backoff_seconds(attempt: int, settings: NotificationSettings, rand=random.random) -> float:
+    """Seconds before the try after *attempt* (counted from 0): exponential, capped, with "equal jitter" (half
+    fixed, half random) so that a thousand deliveries failing together do not retry together."""
+    ceiling = min(settings.notify_backoff_max_seconds, settings.notify_backoff_seconds * (2 ** attempt))
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this worker is sending: its attempt row, its message, and the tries before this one."""
+
+    delivery_id: int
+    attempt_id: int
+    channel: str
+    message: Message | None
+    tried: int
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claim: Claim
+    status: str  # sent; error (tried again later); dead (no tries left); skipped (the channel is off)
+    detail: str
+
+
+def _begin(session, delivery: Delivery, settings: NotificationSettings, key: bytes, app,
+           known_facts: dict) -> tuple[DeliveryAttempt, Message] | None:
+    """Start an attempt of a pending delivery the caller locked; None when it cannot be sent at all (recorded as
+    skipped). The attempt's id is there after the session's next flush."""
+    now = datetime.now(UTC)
+    try:
+        message = build_message(session, delivery, settings, key, app, known_facts)
+    except PermanentError as exc:
+        delivery.status, delivery.last_error = "skipped", str(exc)
+        session.add(DeliveryAttempt(delivery_id=delivery.id, started_at=now, finished_at=now, outcome="skipped",
+                                    detail=str(exc)))
+        return None
+    delivery.attempts += 1
+    attempt = DeliveryAttempt(delivery_id=delivery.id, started_at=now, outcome="started")
+    session.add(attempt)
+    return attempt, message
+
+
+def _try(claim: Claim, settings: NotificationSettings, db: Database) -> Outcome:
+    try:
+        receipt = _send(claim.message, settings, db, claim.delivery_id)
+    except DeliveryError as exc:
+        last = isinstance(exc, PermanentError) or claim.tried + 1 >= settings.notify_max_attempts
+        status = "skipped" if isinstance(exc, ChannelOff) else "dead" if last else "error"
+        if status == "dead":
+            log.warning("delivery %s is dead after %s attempt(s): %s", claim.delivery_id, claim.tried + 1, exc)
+        return Outcome(claim, status, str(exc)[:500])
+    return Outcome(claim, "sent", receipt.detail[:500])
+
+
+# Every outcome of a batch in one statement: its attempt finished, its delivery sent, failed for now (pending, with
+# its error: a fan-out job run again tells it by that, and leaves it to its retry job) or ended.
+_FINISH = text("""
+WITH outcome AS (
+    SELECT * FROM unnest(CAST(:attempt_ids AS integer[]), CAST(:delivery_ids AS integer[]),
+                         CAST(:statuses AS text[]), CAST(:details AS text[]))
+                  AS o(attempt_id, delivery_id, status, detail)
+), attempt AS (
+    UPDATE notification_attempts a SET finished_at = now(), outcome = outcome.status, detail = outcome.detail
+    FROM outcome WHERE a.id = outcome.attempt_id
+)
+UPDATE notification_deliveries d
+SET status = CASE WHEN outcome.status = 'error' THEN 'pending' ELSE outcome.status END,
+    sent_at = CASE WHEN outcome.status = 'sent' THEN now() ELSE d.sent_at END,
+    last_error = CASE WHEN outcome.status = 'sent' THEN NULL ELSE coalesce(nullif(outcome.detail, ''), 'failed') END
+FROM outcome WHERE d.id = outcome.delivery_id
+""")
+
+
+def _write_outcomes(session, outcomes: list[Outcome], settings: NotificationSettings | None = None) -> None:
+    """Finish the outcomes' attempts and deliveries; with *settings*, a failed try that has tries left gets a
+    deliver job of its own for the next one, after the backoff."""
+    if not outcomes:
+        return
+    now = datetime.now(UTC)
+    session.execute(_FINISH, {"attempt_ids": [o.claim.attempt_id for o in outcomes],
+                              "delivery_ids": [o.claim.delivery_id for o in outcomes],
+                              "statuses": [o.status for o in outcomes], "details": [o.detail for o in outcomes]})
+    for o in outcomes:
+        if settings is not None and o.status == "error":
+            queue.defer(session, queue.DELIVER, "deliver", delivery_id=o.claim.delivery_id,
+                        tried=o.claim.tried + 1, priority=10 if o.claim.urgent else 0,
+                        scheduled_at=now + timedelta(seconds=backoff_seconds(o.claim.tried, settings)))
+
+
+def _record(db: Database, outcomes: list[Outcome], settings: NotificationSettings, *, queue_retries: bool) -> None:
+    """Write the outcomes in one transaction, patiently (the module's docstring, step 4). With *queue_retries* a
+    failed try gets its deliver job here; a deliver job's own failure is retried by procrastinate instead."""
+    if outcomes:
+        _write_with_patience(db, lambda session: _write_outcomes(session, outcomes,
+                                                                 settings if queue_retries else None))
+
+
+# The pending deliveries of an event that its own job sends (not the held ones: their jobs send them; nor those that
+# failed once: their retry jobs do), locked, each with a new attempt row. One statement, not an ORM flush: the
+# attempts table is itself the record of each try, as the outcomes written by _record are.
+_CLAIM_EVENT = text("""
+WITH claimed AS (
+    SELECT id FROM notification_deliveries
+    WHERE event_id = :event_id AND status = 'pending' AND not_before IS NULL AND last_error IS NULL
+    ORDER BY id FOR UPDATE SKIP LOCKED
+), bumped AS (
+    UPDATE notification_deliveries d SET attempts = d.attempts + 1 FROM claimed WHERE d.id = claimed.id
+    RETURNING d.id, d.event_id, d.channel, d.recipient, d.recipient_kind, d.language, d.acked_parts
+), started AS (
+    INSERT INTO notification_attempts (delivery_id, started_at, outcome, detail)
+    SELECT id, clock_timestamp(), 'started', '' FROM bumped
+    RETURNING id AS attempt_id, delivery_id
+)
+SELECT bumped.*, started.attempt_id FROM bumped JOIN started ON started.delivery_id = bumped.id ORDER BY bumped.id
+""")
+
+
+def send_event(db: Database, event_id: int, settings: NotificationSettings, key: bytes, app=None) -> dict[str, int]:
+    """Fan one event out and send its deliveries that are due now (the module's docstring); returns how many ended
+    how. Run again for the same event (a retried job), it sends what is still pending of it and nothing twice."""
+    caps = settings.rate_caps()
+    with db.transaction() as session:
+        fanout.fan_out(session, event_id, send_here=True)
+        event = session.get(NotificationEvent, event_id)
+        known_facts: dict = {}
+        claims: list[Claim] = []
+        refused: list[Outcome] = []
+        for row in session.execute(_CLAIM_EVENT, {"event_id": event_id}):
+            claim = Claim(row.id, row.attempt_id, row.channel, None, 0, bool(event and event.urgent))
+            try:
+                claims.append(replace(claim, message=build_message(session, row, settings, key, app, known_facts)))
+            except PermanentError as exc:  # nothing to send (the resident unsubscribed, a subscriber was removed)
+                refused.append(Outcome(claim, "skipped", str(exc)[:500]))
+        _write_outcomes(session, refused)
+        counts: dict[str, int] = {}
+        for claim in claims:
+            counts[claim.channel] = counts.get(claim.channel, 0) + 1
+        wait = max((take_budget_in(session, channel, caps, n) for channel, n in counts.items()), default=0.0)
+    if wait:
+        time.sleep(min(wait, 60.0))
+    outcomes = [_try(claim, settings, db) for claim in claims]
+    _record(db, outcomes, settings, queue_retries=True)
+    ended: dict[str, int] = {}
+    for outcome in refused + outcomes:
+        ended[outcome.status] = ended.get(outcome.status, 0) + 1
+    return ended
+
+
 def deliver(db: Database, delivery_id: int, attempt: int, settings: NotificationSettings, key: bytes,
             app=None) -> str:
-    """One try of a delivery (*attempt* counts from 0); returns its outcome, raises RetryLater to be retried."""
+    """One try of a delivery held for later, retried or put back by an admin (*attempt* counts its tries in this
+    round from 0); returns its outcome, raises RetryLater to be retried."""
     with db.transaction() as session:
         delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(skip_locked=True))
         if delivery is None:
@@ -202,46 +384,18 @@ def deliver(db: Database, delivery_id: int, attempt: int, settings: Notification
             return "gone"
         if delivery.status != "pending":
             return f"already {delivery.status}"
-        try:
-            message = build_message(session, delivery, settings, key, app)
-        except PermanentError as exc:
-            delivery.status, delivery.last_error = "skipped", str(exc)
-            session.add(DeliveryAttempt(delivery_id=delivery.id, started_at=datetime.now(UTC),
-                                        finished_at=datetime.now(UTC), outcome="skipped", detail=str(exc)))
+        begun = _begin(session, delivery, settings, key, app, {})
+        if begun is None:
             return "skipped"
-        delivery.attempts += 1
-        started = DeliveryAttempt(delivery_id=delivery.id, started_at=datetime.now(UTC), outcome="started")
-        session.add(started)
         session.flush()
-        attempt_id, channel = started.id, delivery.channel
+        started, message = begun
+        claim = Claim(delivery.id, started.id, delivery.channel, message, attempt)
 
-    wait = take_budget(db, channel, settings.rate_caps())
+    wait = take_budget(db, claim.channel, settings.rate_caps())
     if wait:
         time.sleep(min(wait, 60.0))
-    try:
-        receipt = _send(message, settings, db, delivery_id)
-    except DeliveryError as exc:
-        last = isinstance(exc, PermanentError) or attempt + 1 >= settings.notify_max_attempts
-        outcome = "skipped" if isinstance(exc, ChannelOff) else "dead" if last else "error"
-        error = str(exc)[:500]
-
-        def record_failure(session):
-            session.execute(text("UPDATE notification_attempts SET finished_at = now(), outcome = :o, detail = :d "
-                                 "WHERE id = :id"), {"o": outcome, "d": error, "id": attempt_id})
-            session.execute(text("UPDATE notification_deliveries SET last_error = :d, status = :s WHERE id = :id"),
-                            {"d": error, "s": outcome if last else "pending", "id": delivery_id})
-        _write_with_patience(db, record_failure)
-        if outcome == "skipped":
-            return "skipped"
-        if last:
-            log.warning("delivery %s is dead after %s attempt(s): %s", delivery_id, attempt + 1, error)
-            return "dead"
-        raise RetryLater(error) from None
-
-    def record_success(session):
-        session.execute(text("UPDATE notification_attempts SET finished_at = now(), outcome = 'sent', detail = :d "
-                             "WHERE id = :id"), {"d": receipt.detail[:500], "id": attempt_id})
-        session.execute(text("UPDATE notification_deliveries SET status = 'sent', sent_at = now(), last_error = NULL "
-                             "WHERE id = :id"), {"id": delivery_id})
-    _write_with_patience(db, record_success)
-    return "sent"
+    outcome = _try(claim, settings, db)
+    _record(db, [outcome], settings, queue_retries=False)
+    if outcome.status == "error":
+        raise RetryLater(outcome.detail)
+    return outcome.status

@@ -1,18 +1,20 @@
 """From an outbox event to deliveries: who is told (recipients.py), in which language, and when; one delivery
-row per (event, channel, recipient) and one deliver job each, all in one transaction. A fan-out that runs twice
-(a retried job) finds its rows already there and adds nothing."""
+row per (event, channel, recipient), all in one transaction. A delivery held for later (duty or quiet hours) gets
+a deliver job of its own; one due now is sent by the job that fanned it out (delivery.send_event), unless the
+caller asks for a job each. A fan-out that runs twice (a retried job) finds its rows already there and adds
+nothing."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gisserver.core.pg_insert import insert
 from reports.areas.models import Area, Unit
-from reports.areas.service import ancestors, place_name
+from reports.areas.service import ancestors, place_name_by_id
 from reports.cameras.models import AlertType, Camera
 from reports.notifications import queue, recipients
 from reports.notifications.models import Delivery, NotificationEvent
@@ -78,28 +80,41 @@ def _first_unique(targets: list[Target]) -> list[Target]:
     return out
 
 
-def fan_out(session: Session, event_id: int, now: datetime | None = None) -> list[int]:
-    """Write the deliveries of one event and queue them; returns the new delivery ids (none on a re-run)."""
+def fan_out(session: Session, event_id: int, now: datetime | None = None, *, send_here: bool = False) -> list[int]:
+    """Write the deliveries of one event; returns the new delivery ids (none on a re-run). Each is queued as a
+    deliver job, except, with *send_here*, those due now: the caller sends them itself (delivery.send_event)."""
     now = now or datetime.now(UTC)
     event = session.get(NotificationEvent, event_id)
     if event is None:
         return []
+    targets = _first_unique(targets_for(session, event, now))
     created: list[int] = []
-    for target in _first_unique(targets_for(session, event, now)):
-        # A resident's report that was filed is "received", not "a new report to handle".
-        row = session.execute(
-            insert(Delivery).values(
-                event_id=event.id, channel=target.channel, recipient=target.recipient,
-                recipient_masked=mask(target.channel, target.recipient), recipient_kind=target.kind,
-                language=target.language, status="pending", attempts=0, acked_parts=0, created_at=now,
-            ).on_conflict_do_nothing().returning(Delivery.id)).scalar()
-        if row is None:
-            continue
-        created.append(row)
-        queue.defer(session, queue.DELIVER, "deliver", delivery_id=row, scheduled_at=target.not_before,
-                    priority=10 if event.urgent else 0)
+    if targets:
+        table = Delivery.__table__
+        rows = session.execute(insert(table).values([dict(
+            event_id=event.id, channel=target.channel, recipient=target.recipient,
+            recipient_masked=mask(target.channel, target.recipient), recipient_kind=target.kind,
+            language=target.language, status="pending", attempts=0, acked_parts=0, created_at=now,
+            not_before=target.not_before) for target in targets]).on_conflict_do_nothing()
+            .returning(table.c.id, table.c.channel, table.c.recipient)).all()
+        new = {(row.channel, row.recipient): row.id for row in rows}
+        for target in targets:
+            row = new.get((target.channel, target.recipient))
+            if row is None:
+                continue
+            created.append(row)
+            if target.not_before is not None or not send_here:
+                queue.defer(session, queue.DELIVER, "deliver", delivery_id=row, scheduled_at=target.not_before,
+                            priority=10 if event.urgent else 0)
     event.fanned_out_at = now
     return created
+
+
+# Built once, like every statement the worker runs per message.
+_REPORT_FACTS = select(Report.tracking_code, Report.due_at, Report.status, Report.address, Category.name_vi,
+                       Category.name_en, Unit.name.label("unit")) \
+    .join(Category, Category.id == Report.category_id).outerjoin(Unit, Unit.id == Report.unit_id) \
+    .where(Report.id == bindparam("report_id"))
 
 
 def facts_for(session: Session, event: NotificationEvent, language: str) -> dict:
@@ -107,20 +122,17 @@ def facts_for(session: Session, event: NotificationEvent, language: str) -> dict
     payload = dict(event.payload)
     facts = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}
     english = language == "en"
-    if event.area_id:
-        area = session.get(Area, event.area_id)
-        facts["place"] = (place_name(session, area) or area.name) if area else "-"
-    if event.subject_type == "report":
-        report = session.get(Report, event.subject_id)
-        if report is not None:
-            category = session.get(Category, report.category_id)
-            facts.update(code=report.tracking_code, category=category.name_en if english else category.name_vi,
-                         due=report.due_at.astimezone(recipients.CITY_TIME).strftime("%H:%M %d/%m/%Y"),
-                         status=report.status if event.kind != "report_status" else payload.get("status"))
-            if report.address:
-                facts["place"] = report.address
-            unit = session.get(Unit, report.unit_id) if report.unit_id else None
-            facts["unit"] = unit.name if unit else "-"
+    report = session.execute(_REPORT_FACTS, {"report_id": event.subject_id}).first() \
+        if event.subject_type == "report" else None
+    if event.area_id and not (report and report.address):
+        facts["place"] = place_name_by_id(session, event.area_id) or "-"
+    if report is not None:
+        facts.update(code=report.tracking_code, category=report.name_en if english else report.name_vi,
+                     due=report.due_at.astimezone(recipients.CITY_TIME).strftime("%H:%M %d/%m/%Y"),
+                     status=report.status if event.kind != "report_status" else payload.get("status"),
+                     unit=report.unit or "-")
+        if report.address:
+            facts["place"] = report.address
     if event.subject_type == "alert" or payload.get("type"):
         kind = session.get(AlertType, payload.get("type")) if payload.get("type") else None
         facts["alert_type"] = (kind.name_en if english else kind.name_vi) if kind else payload.get("type", "-")

@@ -71,6 +71,9 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Held for the recipient's duty or quiet hours until then, by a deliver job of its own; NULL: sent at once by
+    # the job that fanned its event out (delivery.send_event), which is how a retry of that job finds it again.
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DeliveryAttempt(Base):

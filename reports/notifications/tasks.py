@@ -1,14 +1,13 @@
 """The worker's tasks, registered with procrastinate under the names queue.py defers.
 
-Retries: RETRY waits base * 2^attempt seconds (capped), with "equal jitter" (half fixed, half random) so that a
-thousand deliveries failing together do not retry together. A delivery's last attempt dead-letters it in
-``notification_deliveries`` (delivery.py), where `gisserver notifications failed|retry` find it.
+Retries wait base * 2^attempt seconds (capped), with "equal jitter" (delivery.backoff_seconds). A delivery's
+last attempt dead-letters it in ``notification_deliveries`` (delivery.py), where `gisserver notifications
+failed|retry` find it.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,8 +16,9 @@ from procrastinate.retry import BaseRetryStrategy
 
 from gisserver.core import audit
 from gisserver.core.db import Database
-from reports.notifications import checks, delivery, fanout
+from reports.notifications import checks, delivery
 from reports.notifications.config import NotificationSettings
+from reports.notifications.delivery import backoff_seconds
 
 log = logging.getLogger("gisserver.notifications")
 tasks = Blueprint()
@@ -54,28 +54,26 @@ class BackoffWithJitter(BaseRetryStrategy):
 
     def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
         settings = runtime().settings
+        # A deliver job continues the tries another job began (send_event's first one): it counts them too.
+        tried = int(job.task_kwargs.get("tried", 0)) + job.attempts
         # A delivery's last attempt dead-letters it itself (delivery.py) and does not raise; anything raised
         # after that many tries is a bug, left failed in procrastinate's table for an admin to see.
-        if job.attempts + 1 >= max(settings.notify_max_attempts, 1):
+        if tried + 1 >= max(settings.notify_max_attempts, 1):
             return None
-        return RetryDecision(retry_in={"seconds": backoff_seconds(job.attempts, settings)})
-
-
-def backoff_seconds(attempt: int, settings: NotificationSettings, rand=random.random) -> float:
-    ceiling = min(settings.notify_backoff_max_seconds, settings.notify_backoff_seconds * (2 ** attempt))
-    return ceiling / 2 + rand() * ceiling / 2
+        return RetryDecision(retry_in={"seconds": backoff_seconds(tried, settings)})
 
 
 @tasks.task(name="notifications.fan_out", queue="notify", retry=BackoffWithJitter())
-def fan_out(event_id: int) -> int:
-    with runtime().db.transaction() as session:
-        return len(fanout.fan_out(session, event_id))
+def fan_out(event_id: int) -> dict:
+    """Fan one event out and send what is due now (delivery.send_event)."""
+    rt = runtime()
+    return delivery.send_event(rt.db, event_id, rt.settings, rt.key, rt.app)
 
 
 @tasks.task(name="notifications.deliver", queue="deliver", retry=BackoffWithJitter(), pass_context=True)
-def deliver(context: JobContext, delivery_id: int) -> str:
+def deliver(context: JobContext, delivery_id: int, tried: int = 0) -> str:
     rt = runtime()
-    return delivery.deliver(rt.db, delivery_id, context.job.attempts, rt.settings, rt.key, rt.app)
+    return delivery.deliver(rt.db, delivery_id, tried + context.job.attempts, rt.settings, rt.key, rt.app)
 
 
 @tasks.periodic(cron="* * * * *", periodic_id="minute")

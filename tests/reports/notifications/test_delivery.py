@@ -18,8 +18,9 @@ import pytest
 from requests.exceptions import InvalidURL, SSLError
 from sqlalchemy import select, text
 
+from gisserver.accounts.users import create_user, grant
 from gisserver.core.exceptions import Invalid
-from reports.notifications import admin, checks, tokens, worker
+from reports.notifications import admin, checks, delivery, tokens, worker
 from reports.notifications.channels import DeliveryError, Message, gateway, netguard, segments, webhook
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
@@ -201,6 +202,60 @@ def test_webhooks_are_signed_retried_dead_lettered_and_retried_by_an_admin(app, 
     assert not webhook.verify(secret, last["headers"]["X-Gisserver-Signature"], last["body"] + b" ")
     drain(app, settings)
     assert len(receiver.requests) == 4  # sent once: nothing more to do
+
+
+def test_the_job_that_fans_an_event_out_sends_it_and_a_rerun_sends_nothing_twice(app, client, queue_empty, smtp,
+                                                                                 receiver):
+    """send_event: what is due now goes out in the fan-out's own job; a contact off duty waits for its own job; a
+    failed try gets a retry job that counts the try already made; the job run again (a worker that died and was
+    replaced) sends only what was claimed and never recorded, with the same message key."""
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    officer = create_user(db, "can-bo-ngu", "correct horse battery", ["officer"])
+    grant(db, officer, unit_id=db.scalar(text("SELECT id FROM units WHERE code = 'T-W-CA'")))
+    db.flush()
+    now_local = datetime.now(UTC) + timedelta(hours=7)  # the city's time: quiet hours from an hour ago, for three
+    quiet = f"{(now_local - timedelta(hours=1)):%H}:00-{(now_local + timedelta(hours=2)):%H}:00"
+    admin.save_profile(db, officer.id, {"email": "ca-dem@ca.example.vn", "channels": ["email"], "quiet_hours": quiet})
+    admin.add_webhook(db, "ioc", f"{receiver.url}/hook", allow_private=True, kinds=["report_filed"])
+    db.commit()
+    receiver.mode = "fail"
+    assert file_report(client).status_code == 201
+    event_id = db.scalar(text("SELECT max(id) FROM notification_events WHERE kind = 'report_filed'"))
+    settings = settings_for(smtp, receiver)
+    rt_key = tokens.signing_key(app.config["SETTINGS"])
+    database = app.extensions["gisserver.db"]
+
+    ended = delivery.send_event(database, event_id, settings, rt_key, app)
+    assert ended == {"sent": 1, "error": 1}
+    assert [m["To"] for m in smtp.mailbox.wait_for(1)] == ["truc-ban@ca.example.vn"]
+    rows = {r.recipient: r for r in db.execute(text(
+        "SELECT recipient, status, attempts, not_before, last_error FROM notification_deliveries "
+        "WHERE event_id = :e"), {"e": event_id})}
+    assert rows["truc-ban@ca.example.vn"].status == "sent"
+    assert rows["ca-dem@ca.example.vn"].status == "pending" and rows["ca-dem@ca.example.vn"].attempts == 0
+    assert rows["ca-dem@ca.example.vn"].not_before > datetime.now(UTC)
+    hook = rows[f"{receiver.url}/hook"]
+    assert hook.status == "pending" and hook.attempts == 1 and hook.last_error
+    jobs = db.execute(text("SELECT args, scheduled_at FROM procrastinate_jobs WHERE task_name = :t ORDER BY id"),
+                      {"t": "gisserver:notifications.deliver"}).all()
+    held, retry = sorted(jobs, key=lambda j: j.scheduled_at)[::-1]
+    assert held.scheduled_at > datetime.now(UTC) + timedelta(minutes=30)  # when the officer's quiet hours end
+    assert retry.args["tried"] == 1  # the retry job continues the count of tries
+
+    # Run again: the sent one, the held one and the failed one (its retry job's) are all left alone.
+    assert delivery.send_event(database, event_id, settings, rt_key, app) == {}
+    # A worker killed after claiming and before recording leaves a delivery pending with an attempt "started":
+    # the job run again sends it, with the same key.
+    sent_id = db.scalar(text("SELECT id FROM notification_deliveries WHERE recipient = 'truc-ban@ca.example.vn'"))
+    db.execute(text("UPDATE notification_deliveries SET status = 'pending', sent_at = NULL WHERE id = :i"),
+               {"i": sent_id})
+    db.commit()
+    assert delivery.send_event(database, event_id, settings, rt_key, app) == {"sent": 1}
+    mails = smtp.mailbox.wait_for(2)
+    assert [m["To"] for m in mails] == ["truc-ban@ca.example.vn"] * 2
+    assert mails[0]["Message-ID"] == mails[1]["Message-ID"]
+    assert len(receiver.requests) == 1
 
 
 def test_sms_through_the_gateway_in_segments_after_a_timeout(app, client, queue_empty, receiver):

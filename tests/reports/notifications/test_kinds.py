@@ -16,8 +16,8 @@ from reports.cameras.service import CameraInput, add_camera
 from reports.intake.submit import ReportInput, resident_contact, submit_report
 from reports.notifications import admin, checks, fanout
 from reports.notifications.config import NotificationSettings
+from reports.notifications.delivery import backoff_seconds
 from reports.notifications.models import Delivery, NotificationEvent
-from reports.notifications.tasks import backoff_seconds
 from reports.workflow import transitions
 from tests.reports.conftest import WEST_INSIDE
 
