@@ -15,7 +15,6 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gisserver.core.db import as_loaded
 from gisserver.demo.loader import HISTORY_REPLAY
 from reports.cameras.changes import AlertChange, HotspotCrossing
 from reports.notifications import queue
@@ -61,9 +60,9 @@ def _point(geom) -> tuple[float, float] | None:
 
 def record(session: Session, *, kind: str, subject_type: str, subject_id: int, area_id: int | None,
            unit_ids: list[int], payload: dict, urgent: bool = False, dedupe_key: str | None = None,
-           notify: bool = True, on_map: bool = True) -> NotificationEvent | None:
+           notify: bool = True, on_map: bool = True) -> int | None:
     """Write one outbox event with its fan-out job (and, *on_map*, its live-map notice) in the session's
-    transaction.
+    transaction; returns its id.
 
     With a *dedupe_key* already used the event is not written again and None is returned: scheduled checks
     run on every worker, each event of theirs happens once.
@@ -84,11 +83,11 @@ def record(session: Session, *, kind: str, subject_type: str, subject_id: int, a
         queue.defer(session, queue.FAN_OUT, "notify", event_id=event.id)
     if on_map:
         live(session, event)
-    return event
+    return event.id
 
 
 def record_direct(session: Session, *, kind: str, subject_type: str, subject_id: int, user_id: int, dedupe_key: str,
-                  payload: dict | None = None) -> NotificationEvent | None:
+                  payload: dict | None = None) -> int | None:
     """An event for one person only, by email (a higher feature's own message: a dashboard's weekly PDF). Nobody
     else is told (no unit, no webhook subscriber, not the live map); the message itself comes from the
     "notification_message" hook of the feature that recorded it. None when *dedupe_key* was used already."""
@@ -120,7 +119,7 @@ FROM notice
 
 
 def _record_new(session: Session, *, kind: str, subject_type: str, subject_id: int, area_id: int | None,
-                unit_ids: list[int], urgent: bool, payload: dict, notify: bool, on_map: bool) -> NotificationEvent:
+                unit_ids: list[int], urgent: bool, payload: dict, notify: bool, on_map: bool) -> int:
     created_at = datetime.now(UTC)
     notice = _notice_json({"kind": kind, "subject_type": subject_type, "subject_id": subject_id, "area_id": area_id,
                            "unit_ids": unit_ids, "urgent": urgent, "data": payload})
@@ -130,10 +129,7 @@ def _record_new(session: Session, *, kind: str, subject_type: str, subject_id: i
         "on_map": on_map, "notice": notice[1:], "channel": LIVE_CHANNEL}).one()
     if job_id is not None:
         queue.remember_deferred(session, job_id)
-    return as_loaded(session, NotificationEvent(id=event_id, kind=kind, subject_type=subject_type,
-                                                subject_id=subject_id, area_id=area_id, unit_ids=unit_ids,
-                                                urgent=urgent, dedupe_key=None, payload=payload,
-                                                created_at=created_at, fanned_out_at=None))
+    return event_id
 
 
 def _notice_json(notice: dict) -> str:
