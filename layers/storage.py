@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import shapely
 from geoalchemy2 import Geometry
 from psycopg import sql
+from psycopg.copy import LibpqWriter, QueuedLibpqWriter
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -179,10 +180,22 @@ PROGRESS_ROWS = 20_000
 
 def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, attributes: list[dict], *,
                     valid_from: datetime | None = None, change_id: int | None = None, progress=None) -> None:
-    """Create the table (and its history table), COPY the features in (binary: WKB straight from GEOS, the columns
-    as Arrow arrays laid out by layers/copybinary.py), then index and analyze: the indexes are built once over
-    the whole table, not kept up to date row by row. Every row starts valid at *valid_from*, made by the change
-    *change_id* (a staging table has neither yet). *progress(rows)* hears how far the copy is, now and then."""
+    """Create the table (and its history table) and load the frame's features into it (load_columns). Every row
+    starts valid at *valid_from*, made by the change *change_id* (a staging table has neither yet)."""
+    source_columns = [c for c in frame.columns if c != frame.geometry.name]
+    values = [_arrow_column(frame[source], attribute["type"])
+              for attribute, source in zip(attributes, source_columns, strict=True)]
+    wkb = pa.array(shapely.to_wkb(frame.geometry.to_numpy()), type=pa.large_binary())
+    load_columns(conn, table, wkb, values, attributes, valid_from=valid_from, change_id=change_id, progress=progress)
+
+
+def load_columns(conn: Connection, table: Table, wkb: pa.Array, values: list[pa.Array], attributes: list[dict], *,
+                 valid_from: datetime | None = None, change_id: int | None = None, progress=None, alongside=None):
+    """Create the table (and its history table), COPY the rows in (binary: the WKB as it is, the attributes as Arrow
+    arrays of their catalog types laid out by layers/copybinary.py), then index and analyze: the indexes are built
+    once over the whole table, not kept up to date row by row. *progress(rows)* hears how far the copy is, now
+    and then. *alongside()* runs while PostgreSQL is still storing the rows (the COPY's data goes out from a
+    thread of its own): what it returns is returned, and if it raises, the COPY is abandoned."""
     staging = "valid_from" not in table.c
     table.create(conn)
     if not staging:
@@ -194,29 +207,32 @@ def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, att
     )
     # Plain WKB without SRID: PostGIS gives it the column's SRID (4326); geometry's binary input reads WKB, which
     # is what bytea's binary form is. Text-encoded hex WKB cost more time than the whole rest of the load.
-    n = len(frame)
-    values = [(pa.array(np.arange(1, n + 1, dtype=np.int64)), "int8"),
-              (pa.array(shapely.to_wkb(frame.geometry.to_numpy()), type=pa.large_binary()), "bytea")]
+    n = len(wkb)
+    rows = [(pa.array(np.arange(1, n + 1, dtype=np.int64)), "int8"), (wkb, "bytea")]
     if not staging:
         since = pa.scalar(valid_from, pa.timestamp("us", tz="UTC"))
-        values += [(pa.array(np.full(n, since.value, dtype=np.int64)).cast(pa.timestamp("us", tz="UTC")),
-                    "timestamptz"),
-                   (pa.array(np.full(n, change_id, dtype=np.int64)), "int8")]
-    source_columns = [c for c in frame.columns if c != frame.geometry.name]
-    for attribute, source in zip(attributes, source_columns, strict=True):
-        values.append((_arrow_column(frame[source], attribute["type"]), COPY_TYPES[attribute["type"]]))
+        rows += [(pa.array(np.full(n, since.value, dtype=np.int64)).cast(pa.timestamp("us", tz="UTC")),
+                  "timestamptz"),
+                 (pa.array(np.full(n, change_id, dtype=np.int64)), "int8")]
+    rows += [(column, COPY_TYPES[attribute["type"]]) for column, attribute in zip(values, attributes, strict=True)]
     qualified = sql.SQL("{}.{}").format(sql.Identifier(DATA_SCHEMA), sql.Identifier(table.name))
+    result = None
     with raw.cursor() as cursor:
-        with cursor.copy(statement) as copy:
+        # The queued writer sends from a thread: the next batch is laid out (and *alongside* runs) while
+        # PostgreSQL stores the one before, instead of each waiting for the other. Progress is told by the plain
+        # writer, whose writes return once PostgreSQL has taken the batch (queued ones return at once).
+        writer = QueuedLibpqWriter(cursor) if progress is None else LibpqWriter(cursor)
+        with cursor.copy(statement, writer=writer) as copy:
             copy.write(copybinary.HEADER)
-            for done, chunk in copybinary.batches(values, batch_rows=PROGRESS_ROWS):
+            for done, chunk in copybinary.batches(rows, batch_rows=PROGRESS_ROWS):
                 copy.write(chunk)
-                if progress is not None and done % PROGRESS_ROWS == 0:  # after every PROGRESS_ROWS rows stored
+                if progress is not None and done % PROGRESS_ROWS == 0:  # after every PROGRESS_ROWS rows sent
                     progress(done)
             copy.write(copybinary.TRAILER)
+            if alongside is not None:
+                result = alongside()
         finish_table(cursor, qualified)
-
-
+    return result
 
 
 def publish_staged(conn: Connection, staged: Table, name: str, *, geometry_type: str, attributes: list[dict],
