@@ -27,7 +27,15 @@ from layers.catalog import (
     default_style,
 )
 from layers.models import Layer
-from layers.reading import ReadResult, read_vector_file
+from layers.reading import (
+    NeedsCleaning,
+    PlainRead,
+    ReadResult,
+    check_plain_geometries,
+    plain_values,
+    read_plain,
+    read_vector_file,
+)
 
 __all__ = ["ImportOptions", "ImportResult", "ReadData", "describe", "import_layer", "publish_staged",
            "read_vector_file"]
@@ -125,6 +133,13 @@ def _target(session: Session, options: ImportOptions) -> Layer | None:
 def import_layer(session: Session, path: Path, options: ImportOptions) -> ImportResult:
     """Read *path* and store it as layer *options.name*; the caller commits."""
     started = time.perf_counter()
+    plain = read_plain(Path(path), layer=options.layer, crs=options.crs, province=options.province)
+    if plain is not None:
+        try:
+            with session.begin_nested():
+                return _import_plain(session, plain, options, options.source_name or Path(path).name, started)
+        except NeedsCleaning:
+            pass  # undone to the savepoint: the file goes the full way, which repairs or drops what needs it
     existing = _target(session, options)
     read: ReadResult = read_vector_file(Path(path), layer=options.layer, crs=options.crs, province=options.province,
                                         limits=options.limits)
@@ -133,6 +148,25 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
     def load(table, change) -> None:
         storage.create_and_load(session.connection(), table, read.frame, data.attributes, valid_from=change.at,
                                 change_id=change.id)
+
+    return _attach(session, existing, data, options, load, started)
+
+
+def _import_plain(session: Session, plain: PlainRead, options: ImportOptions, source_file: str,
+                  started: float) -> ImportResult:
+    """import_layer for a file stored as read: its geometries are checked while PostgreSQL stores them (the two
+    cores work at once), and NeedsCleaning undoes the load if one needs repair."""
+    existing = _target(session, options)
+    n = len(plain.wkb)
+    counts = {"read": n, "stored": n, "repaired": 0, "dropped": 0, "dropped_reasons": {}}
+    data = ReadData(geometry_type=plain.geometry_type, attributes=plain.attributes, extent=[], count=n,
+                    source_crs=plain.source_crs, counts=counts, source_file=source_file)
+
+    def load(table, change) -> None:
+        values = [plain_values(plain.columns[a["name"]], a["type"]) for a in data.attributes]
+        data.extent = storage.load_columns(session.connection(), table, plain.wkb, values, data.attributes,
+                                           valid_from=change.at, change_id=change.id,
+                                           alongside=lambda: check_plain_geometries(plain.wkb))
 
     return _attach(session, existing, data, options, load, started)
 

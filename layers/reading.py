@@ -11,6 +11,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import pyogrio.raw
 import shapely
@@ -325,3 +327,132 @@ def read_vector_file(path: Path, *, layer: str | None = None, crs: str | None = 
         frame, geometry_type = _clean(frame, counts, unbuildable)
     return ReadResult(frame=frame, source_crs=description, geometry_type=geometry_type, counts=counts,
                       source_layer=source_layer)
+
+
+# -- files stored as read ---------------------------------------------------------------------------------------
+
+# WKB geometry type codes of 2D geometries -> our names; Z/M types, collections and curves take the full path.
+WKB_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon"}
+
+
+class NeedsCleaning(Exception):  # noqa: N818 - not an error: the file takes read_vector_file's way
+    """Some geometry is not stored as read (empty, out of range, invalid): the file goes through read_vector_file."""
+
+
+@dataclass
+class PlainRead:
+    """A file whose features can be stored as read: its WKB (EPSG:4326) and attribute columns as Arrow arrays."""
+
+    wkb: pa.Array
+    columns: dict[str, pa.Array]  # original attribute name -> values, in the file's order
+    attributes: list[dict]  # catalog entries, as storage.infer_attributes gives them for the same file
+    geometry_type: str
+    source_crs: str
+    source_layer: str
+
+
+def read_plain(path: Path, *, layer: str | None = None, crs: str | None = None,
+               province: str | None = None) -> PlainRead | None:
+    """A GeoPackage or Shapefile in EPSG:4326 read as Arrow columns, when nothing in it calls for read_vector_file's
+    work: every geometry present and of one 2D type, attributes of types Arrow and PostgreSQL share. None
+    otherwise (also for anything read_vector_file would refuse: it says why). Whether the geometries are valid,
+    in range and not empty is for check_plain_geometries, which the caller runs while they are being stored."""
+    path = Path(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind not in ARROW_KINDS or crs or province:
+        return None
+    kwargs = {}
+    if kind == "shapefile" and not (path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()):
+        kwargs["encoding"] = "UTF-8"
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+        if (layer is not None and layer not in layers) or (layer is None and len(layers) != 1):
+            return None
+        name = layer or layers[0]
+        meta, table = pyogrio.read_arrow(path, layer=name, **kwargs)
+    except (DataSourceError, DataLayerError, ValueError):
+        return None
+    geometry_name = meta.get("geometry_name") or "wkb_geometry"
+    if not meta.get("crs") or geometry_name not in table.column_names or table.num_rows == 0:
+        return None
+    try:
+        source, description = resolve_source_crs(meta["crs"])
+    except Invalid:
+        return None
+    if source.to_epsg() != 4326:
+        return None
+    wkb = table.column(geometry_name).combine_chunks()
+    geometry_type = _one_wkb_type(wkb)
+    if geometry_type is None:
+        return None
+    columns = {str(c): table.column(c).combine_chunks() for c in table.column_names if c != geometry_name}
+    attributes = []
+    for i, (column_name, values) in enumerate(columns.items()):
+        kind = _plain_kind(values)
+        if kind is None:
+            return None
+        attributes.append({"name": column_name, "column": f"a{i}", "type": kind})
+    return PlainRead(wkb=wkb, columns=columns, attributes=attributes, geometry_type=geometry_type,
+                     source_crs=description, source_layer=name)
+
+
+def _one_wkb_type(wkb: pa.Array) -> str | None:
+    """The one 2D geometry type of little-endian WKB values (read from their first five bytes), else None."""
+    if wkb.null_count or not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type)):
+        return None
+    _, offsets, data = wkb.buffers()
+    ends = np.frombuffer(offsets, np.int64 if pa.types.is_large_binary(wkb.type) else np.int32)
+    ends = ends[wkb.offset:wkb.offset + len(wkb) + 1].astype(np.int64)
+    starts = ends[:-1]
+    if (np.diff(ends) < 5).any():
+        return None
+    raw = np.frombuffer(data, np.uint8)
+    if (raw[starts] != 1).any():  # big-endian WKB: rare, and the full path reads it
+        return None
+    codes = (raw[starts + 1].astype(np.uint32) | raw[starts + 2].astype(np.uint32) << 8
+             | raw[starts + 3].astype(np.uint32) << 16 | raw[starts + 4].astype(np.uint32) << 24)
+    found = np.unique(codes)
+    return WKB_TYPES.get(int(found[0])) if len(found) == 1 else None
+
+
+def _plain_kind(values: pa.Array) -> str | None:
+    """The catalog type storage.infer_attributes gives the column read into pandas, for the Arrow types where that
+    is plain; None for the rest (integers or booleans with gaps become floats or objects in pandas, time zones
+    are converted, an all-empty date column is text there: read_vector_file keeps those quirks in one place)."""
+    kind = values.type
+    if pa.types.is_boolean(kind) and not values.null_count:
+        return "boolean"
+    if pa.types.is_integer(kind) and not values.null_count:
+        low, high = pc.min_max(values).values()
+        return "integer" if low.as_py() >= -(2**31) and high.as_py() < 2**31 else "bigint"
+    if pa.types.is_floating(kind):
+        return "double"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "text"
+    if pa.types.is_date32(kind) and values.null_count < len(values):
+        return "date"
+    return None
+
+
+def plain_values(values: pa.Array, kind: str) -> pa.Array:
+    """A column of read_plain as storage stores it: NULL for NaN and for empty text, as the full path does."""
+    if kind == "double":
+        values = values.cast(pa.float64())
+        return pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
+    if kind == "text":
+        values = values.cast(pa.large_string())
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()), values)
+    return values
+
+
+def check_plain_geometries(wkb: pa.Array) -> list[float]:
+    """The extent of geometries that need no cleaning; NeedsCleaning if any is empty, out of range or invalid
+    (GEOS's vectorised checks, the same _clean makes, without its repairs)."""
+    geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False), on_invalid="ignore")
+    if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
+        raise NeedsCleaning
+    bounds = shapely.bounds(geoms)
+    if not _in_range(bounds).all() or not shapely.is_valid(geoms).all():
+        raise NeedsCleaning
+    return [float(bounds[:, 0].min()), float(bounds[:, 1].min()), float(bounds[:, 2].max()),
+            float(bounds[:, 3].max())]

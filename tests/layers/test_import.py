@@ -8,6 +8,7 @@ from shapely.geometry import MultiPolygon, Point, box
 from sqlalchemy import func, select, text
 
 from gisserver.core.exceptions import Conflict, Invalid, PayloadTooLarge, UnsupportedMedia
+from layers import importing
 from layers.archives import ArchiveLimits
 from layers.catalog import data_table, get_layer
 from layers.importing import ImportOptions, import_layer
@@ -84,6 +85,48 @@ def test_geopackage_layer_choice(db, tmp_path, parcels, points):
     assert "tram_bom" in unknown.value.details["layers"]
     result = import_layer(db, path, ImportOptions(name="tram-bom", layer="tram_bom", category="infrastructure"))
     assert result.geometry_type == "Point" and result.counts["stored"] == 2
+
+
+def test_geopackage_stored_as_read_matches_the_full_way(db, tmp_path, monkeypatch):
+    """A clean EPSG:4326 GeoPackage is stored from its Arrow columns (layers/reading.py read_plain): the same
+    rows, types, extent and counts as when it goes through read_vector_file."""
+    frame = gpd.GeoDataFrame(
+        {"ten": ["Lô A", "", "Lô C"], "dien_tich": [120.5, float("nan"), 45.25], "so_tang": [3, 0, 5_000_000_000],
+         "tam": [True, False, True]},
+        geometry=[box(107.58, 16.46, 107.581, 16.461), box(107.582, 16.46, 107.583, 16.461),
+                  box(107.584, 16.46, 107.585, 16.461)], crs=4326)
+    path = tmp_path / "lo.gpkg"
+    frame.to_file(path, driver="GPKG")
+    assert importing.read_plain(path) is not None
+    fast = import_layer(db, path, ImportOptions(name="nhanh"))
+    monkeypatch.setattr(importing, "read_plain", lambda *args, **kwargs: None)
+    full = import_layer(db, path, ImportOptions(name="day-du"))
+    assert fast.counts == full.counts == {"read": 3, "stored": 3, "repaired": 0, "dropped": 0, "dropped_reasons": {}}
+    fast_layer, full_layer = get_layer(db, "nhanh"), get_layer(db, "day-du")
+    assert fast_layer.attributes == full_layer.attributes
+    assert [a["type"] for a in fast_layer.attributes] == ["text", "double", "bigint", "boolean"]
+    assert fast_layer.extent == full_layer.extent and fast_layer.geometry_type == full_layer.geometry_type == "Polygon"
+    assert rows(db, "nhanh") == rows(db, "day-du")
+    assert rows(db, "nhanh")[1] == {"ten": None, "dien_tich": None, "so_tang": 0, "tam": False}
+    geometries = [db.scalars(select(func.ST_AsEWKB(data_table(layer).c.geom)).order_by(data_table(layer).c.fid)).all()
+                  for layer in (fast_layer, full_layer)]
+    assert geometries[0] == geometries[1]
+
+
+def test_geopackage_needing_repair_is_undone_and_read_the_full_way(db, tmp_path, parcels):
+    """The geometries of a GeoPackage stored as read are checked while they are stored; a bow-tie undoes that load
+    and the file is repaired as any other, leaving no table of the attempt behind."""
+    path = tmp_path / "lo.gpkg"
+    parcels.to_file(path, driver="GPKG")
+    before = set(db.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'layer_data'")))
+    result = import_layer(db, path, ImportOptions(name="lo-dat"))
+    db.commit()
+    assert result.counts == {"read": 3, "stored": 3, "repaired": 1, "dropped": 0, "dropped_reasons": {}}
+    layer = get_layer(db, "lo-dat")
+    assert layer.geometry_type == "MultiPolygon" and layer.data_version == 1
+    after = set(db.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'layer_data'")))
+    assert after - before == {layer.data_table, layer.data_table + "_h"}
+    assert [r["ten_lo"] for r in rows(db, "lo-dat")] == VI_NAMES
 
 
 def test_kml_kmz_and_dtd_refusal(db, tmp_path, points):
