@@ -28,10 +28,8 @@ from layers.catalog import (
 )
 from layers.models import Layer
 from layers.reading import (
-    NeedsCleaning,
     PlainRead,
     ReadResult,
-    check_plain_geometries,
     plain_values,
     read_plain,
     read_vector_file,
@@ -138,7 +136,7 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
         try:
             with session.begin_nested():
                 return _import_plain(session, plain, options, options.source_name or Path(path).name, started)
-        except NeedsCleaning:
+        except storage.NeedsCleaning:
             pass  # undone to the savepoint: the file goes the full way, which repairs or drops what needs it
     existing = _target(session, options)
     read: ReadResult = read_vector_file(Path(path), layer=options.layer, crs=options.crs, province=options.province,
@@ -154,8 +152,8 @@ def import_layer(session: Session, path: Path, options: ImportOptions) -> Import
 
 def _import_plain(session: Session, plain: PlainRead, options: ImportOptions, source_file: str,
                   started: float) -> ImportResult:
-    """import_layer for a file stored as read: its geometries are checked while PostgreSQL stores them (the two
-    cores work at once), and NeedsCleaning undoes the load if one needs repair."""
+    """import_layer for a file stored as read: PostGIS checks its geometries as it stores them, and NeedsCleaning
+    (one needs repair) undoes the load."""
     existing = _target(session, options)
     n = len(plain.wkb)
     counts = {"read": n, "stored": n, "repaired": 0, "dropped": 0, "dropped_reasons": {}}
@@ -165,8 +163,7 @@ def _import_plain(session: Session, plain: PlainRead, options: ImportOptions, so
     def load(table, change) -> None:
         values = [plain_values(plain.columns[a["name"]], a["type"]) for a in data.attributes]
         data.extent = storage.load_columns(session.connection(), table, plain.wkb, values, data.attributes,
-                                           valid_from=change.at, change_id=change.id,
-                                           alongside=lambda: check_plain_geometries(plain.wkb))
+                                           valid_from=change.at, change_id=change.id, as_read=True)
 
     return _attach(session, existing, data, options, load, started)
 

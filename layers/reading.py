@@ -335,10 +335,6 @@ def read_vector_file(path: Path, *, layer: str | None = None, crs: str | None = 
 WKB_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon"}
 
 
-class NeedsCleaning(Exception):  # noqa: N818 - not an error: the file takes read_vector_file's way
-    """Some geometry is not stored as read (empty, out of range, invalid): the file goes through read_vector_file."""
-
-
 @dataclass
 class PlainRead:
     """A file whose features can be stored as read: its WKB (EPSG:4326) and attribute columns as Arrow arrays."""
@@ -356,7 +352,7 @@ def read_plain(path: Path, *, layer: str | None = None, crs: str | None = None,
     """A GeoPackage or Shapefile in EPSG:4326 read as Arrow columns, when nothing in it calls for read_vector_file's
     work: every geometry present and of one 2D type, attributes of types Arrow and PostgreSQL share. None
     otherwise (also for anything read_vector_file would refuse: it says why). Whether the geometries are valid,
-    in range and not empty is for check_plain_geometries, which the caller runs while they are being stored."""
+    in range and not empty is checked as they are stored (storage.load_columns with as_read)."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind not in ARROW_KINDS or crs or province:
@@ -443,16 +439,3 @@ def plain_values(values: pa.Array, kind: str) -> pa.Array:
         values = values.cast(pa.large_string())
         return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()), values)
     return values
-
-
-def check_plain_geometries(wkb: pa.Array) -> list[float]:
-    """The extent of geometries that need no cleaning; NeedsCleaning if any is empty, out of range or invalid
-    (GEOS's vectorised checks, the same _clean makes, without its repairs)."""
-    geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False), on_invalid="ignore")
-    if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
-        raise NeedsCleaning
-    bounds = shapely.bounds(geoms)
-    if not _in_range(bounds).all() or not shapely.is_valid(geoms).all():
-        raise NeedsCleaning
-    return [float(bounds[:, 0].min()), float(bounds[:, 1].min()), float(bounds[:, 2].max()),
-            float(bounds[:, 3].max())]

@@ -15,6 +15,7 @@ from datetime import datetime
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
@@ -189,22 +190,33 @@ def create_and_load(conn: Connection, table: Table, frame: gpd.GeoDataFrame, att
     load_columns(conn, table, wkb, values, attributes, valid_from=valid_from, change_id=change_id, progress=progress)
 
 
+class NeedsCleaning(Exception):  # noqa: N818 - not an error: the file takes layers/reading.py's full way
+    """A geometry loaded as read is empty, out of range or invalid: the load is to be undone."""
+
+
+# What layers/reading.py's cleaning would change: a geometry loaded as read must pass this (box3d rounds outward,
+# so a coordinate within a hair of the edge only sends the file the full way).
+AS_READ_CHECK = ("ST_IsValid(geom) AND NOT ST_IsEmpty(geom) AND ST_XMin(geom::box3d) >= -180 AND "
+                 "ST_XMax(geom::box3d) <= 180 AND ST_YMin(geom::box3d) >= -90 AND ST_YMax(geom::box3d) <= 90")
+
+
 def load_columns(conn: Connection, table: Table, wkb: pa.Array, values: list[pa.Array], attributes: list[dict], *,
-                 valid_from: datetime | None = None, change_id: int | None = None, progress=None, alongside=None):
+                 valid_from: datetime | None = None, change_id: int | None = None, progress=None,
+                 as_read: bool = False) -> list[float] | None:
     """Create the table (and its history table), COPY the rows in (binary: the WKB as it is, the attributes as Arrow
     arrays of their catalog types laid out by layers/copybinary.py), then index and analyze: the indexes are built
     once over the whole table, not kept up to date row by row. *progress(rows)* hears how far the copy is, now
-    and then. *alongside()* runs while PostgreSQL is still storing the rows (the COPY's data goes out from a
-    thread of its own): what it returns is returned, and if it raises, the COPY is abandoned."""
+    and then. *as_read* geometries come uncleaned: PostGIS checks each as it stores it (NeedsCleaning if one
+    fails, the transaction then needing a rollback to a savepoint), and their extent is returned."""
     staging = "valid_from" not in table.c
     table.create(conn)
     if not staging:
         history_table(table).create(conn)
     raw = conn.connection.driver_connection
     columns = [c.name for c in table.columns if c.computed is None]
-    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT binary)").format(
-        sql.Identifier(DATA_SCHEMA), sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)),
-    )
+    qualified = sql.SQL("{}.{}").format(sql.Identifier(DATA_SCHEMA), sql.Identifier(table.name))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        qualified, sql.SQL(", ").join(map(sql.Identifier, columns)))
     # Plain WKB without SRID: PostGIS gives it the column's SRID (4326); geometry's binary input reads WKB, which
     # is what bytea's binary form is. Text-encoded hex WKB cost more time than the whole rest of the load.
     n = len(wkb)
@@ -215,24 +227,42 @@ def load_columns(conn: Connection, table: Table, wkb: pa.Array, values: list[pa.
                   "timestamptz"),
                  (pa.array(np.full(n, change_id, dtype=np.int64)), "int8")]
     rows += [(column, COPY_TYPES[attribute["type"]]) for column, attribute in zip(values, attributes, strict=True)]
-    qualified = sql.SQL("{}.{}").format(sql.Identifier(DATA_SCHEMA), sql.Identifier(table.name))
-    result = None
+    check_name = f"{table.name}_as_read"
+    check = sql.Identifier(check_name)
+    extent = None
     with raw.cursor() as cursor:
-        # The queued writer sends from a thread: the next batch is laid out (and *alongside* runs) while
-        # PostgreSQL stores the one before, instead of each waiting for the other. Progress is told by the plain
-        # writer, whose writes return once PostgreSQL has taken the batch (queued ones return at once).
+        if as_read:
+            # Checked in the COPY itself, by the process that has just parsed the WKB: no second pass over the
+            # table, and no decoding of every geometry in Python.
+            cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})").format(
+                qualified, check, sql.SQL(AS_READ_CHECK)))
+        # The queued writer sends from a thread: the next batch is laid out while PostgreSQL stores the one
+        # before, instead of each waiting for the other. Progress is told by the plain writer, whose writes return
+        # once PostgreSQL has taken the batch (queued ones return at once).
         writer = QueuedLibpqWriter(cursor) if progress is None else LibpqWriter(cursor)
-        with cursor.copy(statement, writer=writer) as copy:
-            copy.write(copybinary.HEADER)
-            for done, chunk in copybinary.batches(rows, batch_rows=PROGRESS_ROWS):
-                copy.write(chunk)
-                if progress is not None and done % PROGRESS_ROWS == 0:  # after every PROGRESS_ROWS rows sent
-                    progress(done)
-            copy.write(copybinary.TRAILER)
-            if alongside is not None:
-                result = alongside()
+        try:
+            with cursor.copy(statement, writer=writer) as copy:
+                copy.write(copybinary.HEADER)
+                for done, chunk in copybinary.batches(rows, batch_rows=PROGRESS_ROWS):
+                    copy.write(chunk)
+                    if progress is not None and done % PROGRESS_ROWS == 0:  # after every PROGRESS_ROWS rows sent
+                        progress(done)
+                copy.write(copybinary.TRAILER)
+        except psycopg.Error as exc:
+            # Refused by the check, or by PostGIS's WKB parser (a ring of two points, which GEOS could not build
+            # either): the full way says what was wrong with which features.
+            refused = exc.diag.constraint_name == check_name or ", column geom" in (exc.diag.context or "")
+            if as_read and refused:
+                raise NeedsCleaning from None
+            raise
+        if as_read:
+            cursor.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(qualified, check))
+            # Polygons and lines carry their box in the stored form: the extent reads no coordinate.
+            extent = cursor.execute(sql.SQL(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM {}) AS x"
+            ).format(qualified)).fetchone()
         finish_table(cursor, qualified)
-    return result
+    return [float(v) for v in extent] if extent is not None else None
 
 
 def publish_staged(conn: Connection, staged: Table, name: str, *, geometry_type: str, attributes: list[dict],
