@@ -80,6 +80,11 @@ def _first_unique(targets: list[Target]) -> list[Target]:
     return out
 
 
+# One statement for all of an event's deliveries (SQLAlchemy sends the rows as one multi-row INSERT), compiled once.
+_INSERT_DELIVERIES = insert(Delivery.__table__).on_conflict_do_nothing() \
+    .returning(Delivery.__table__.c.id, Delivery.__table__.c.channel, Delivery.__table__.c.recipient)
+
+
 def fan_out(session: Session, event_id: int, now: datetime | None = None, *, send_here: bool = False) -> list[int]:
     """Write the deliveries of one event; returns the new delivery ids (none on a re-run). Each is queued as a
     deliver job, except, with *send_here*, those due now: the caller sends them itself (delivery.send_event)."""
@@ -90,13 +95,11 @@ def fan_out(session: Session, event_id: int, now: datetime | None = None, *, sen
     targets = _first_unique(targets_for(session, event, now))
     created: list[int] = []
     if targets:
-        table = Delivery.__table__
-        rows = session.execute(insert(table).values([dict(
+        rows = session.execute(_INSERT_DELIVERIES, [dict(
             event_id=event.id, channel=target.channel, recipient=target.recipient,
             recipient_masked=mask(target.channel, target.recipient), recipient_kind=target.kind,
             language=target.language, status="pending", attempts=0, acked_parts=0, created_at=now,
-            not_before=target.not_before) for target in targets]).on_conflict_do_nothing()
-            .returning(table.c.id, table.c.channel, table.c.recipient)).all()
+            not_before=target.not_before) for target in targets]).all()
         new = {(row.channel, row.recipient): row.id for row in rows}
         for target in targets:
             row = new.get((target.channel, target.recipient))
