@@ -13,7 +13,21 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Index, Text, cast, event, func, insert, inspect, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Text,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import FromClause, Insert
@@ -122,28 +136,42 @@ def record(session: Session, action: str, table_name: str, row_id: str | None, c
     )
 
 
-def entries_for_inserts(session: Session, inserted: list[tuple[object, FromClause, dict]]) -> Insert:
+def entries_for_inserts(inserted: list[tuple[str, FromClause, dict]]) -> Insert:
     """The audit entries of rows that hand-written SQL inserts, as one INSERT ... SELECT to run in the same statement
     (a CTE beside the inserts): the entries the session listener would have written for the ORM.
 
-    Each item is (the ORM object holding the values written, the CTE whose RETURNING gave its row, {key: column of
-    that CTE} for what only the database knew, such as the id). The row id is the first of those columns.
+    Each item is (the table name, the CTE whose RETURNING gave its row, {key: column of that CTE} for what only the
+    database knew, such as the id). The row id is the first of those columns. Who acts and what each row holds are
+    bound parameters (inserted_entry_params gives them), so a caller builds the statement once per shape.
     """
-    ctx = _context(session)
     selects = []
-    for obj, written, known in inserted:
-        changes = cast(literal(_changes(obj, "insert"), JSONB), JSONB)
+    for i, (table_name, written, known) in enumerate(inserted):
+        changes = cast(bindparam(f"audit_changes_{i}", type_=JSONB), JSONB)
         if known:
             changes = changes.op("||")(func.jsonb_build_object(*[x for key, column in known.items()
                                                                    for x in (key, column)]))
         selects.append(select(
-            literal(ctx["actor"], Text), literal(ctx["remote_addr"], Text), literal(ctx["request_id"], Text),
-            literal("insert", Text), literal(obj.__tablename__, Text), cast(next(iter(known.values())), Text),
-            changes).select_from(written))
+            bindparam("audit_actor", type_=Text), bindparam("audit_remote_addr", type_=Text),
+            bindparam("audit_request_id", type_=Text), literal("insert", Text), literal(table_name, Text),
+            cast(next(iter(known.values())), Text), changes).select_from(written))
     table = AuditEntry.__table__
     return insert(table).from_select(
         [table.c.actor, table.c.remote_addr, table.c.request_id, table.c.action, table.c.table_name, table.c.row_id,
          table.c.changes], union_all(*selects))
+
+
+def inserted_entry_params(session: Session, rows: list[tuple[type, dict]]) -> dict:
+    """The parameters of entries_for_inserts(), in its order: each row as (its model, the values written by column,
+    whose names are its attributes')."""
+    ctx = _context(session)
+    params = {"audit_actor": ctx["actor"], "audit_remote_addr": ctx["remote_addr"],
+              "audit_request_id": ctx["request_id"]}
+    for i, (model, values) in enumerate(rows):
+        redacted = REDACTED_COLUMNS.union(getattr(model, "__audit_redacted__", ()))
+        # As _changes() describes an insert: what was given, secrets only named.
+        params[f"audit_changes_{i}"] = {key: "<redacted>" if key in redacted else _jsonable(value)
+                                        for key, value in values.items() if value is not None or key in redacted}
+    return params
 
 
 @event.listens_for(Session, "before_flush")

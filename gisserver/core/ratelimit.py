@@ -12,6 +12,7 @@ locked only for that statement: a busy caller or area never holds the others' re
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -84,7 +85,13 @@ class Window:
 
 def allowances(limits: str, key: str) -> list[Allowance]:
     """Each limit of *limits* ("10 per minute; 100 per hour") on *key*."""
-    return [Allowance(item, key) for item in sorted(parse_many(limits))]
+    return [Allowance(item, key) for item in _parsed(limits)]
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    # The settings' few limit strings, parsed once instead of on every request that is charged.
+    return tuple(sorted(parse_many(limits)))
 
 
 def charge(database: Database, wanted: list[Allowance]) -> list[Window]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import inspect, literal, select, text
+from sqlalchemy import bindparam, inspect, select, text
 from sqlalchemy.orm import Session
 
-from gisserver.core.audit import entries_for_inserts
+from gisserver.core.audit import entries_for_inserts, inserted_entry_params
 from gisserver.core.db import as_loaded
 from gisserver.core.pg_insert import insert
 from reports.workflow.models import Report, ReportEvent
@@ -131,26 +132,39 @@ def _values(obj) -> dict:
     return {attr.columns[0].name: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
 
 
+@functools.cache
+def _write_statement(report_columns: tuple[str, ...], event_columns: tuple[str, ...]):
+    """The statement of insert_report for reports and events given these columns, built once: each value is a bound
+    parameter (r_<column> of the report, e_<column> of the event, and the audit entries' own)."""
+    reports, events = Report.__table__, ReportEvent.__table__
+    written = (insert(reports).values({c: bindparam(f"r_{c}", type_=reports.c[c].type) for c in report_columns})
+               .on_conflict_do_nothing(index_elements=[reports.c.idempotency_key])
+               .returning(reports.c.id).cte("written"))
+    first = (events.insert().from_select(
+        ["report_id", *event_columns],
+        select(written.c.id, *[bindparam(f"e_{c}", type_=events.c[c].type) for c in event_columns]))
+        .returning(events.c.id, events.c.report_id).cte("first_event"))
+    audit = entries_for_inserts([
+        (Report.__tablename__, written, {"id": written.c.id}),
+        (ReportEvent.__tablename__, first, {"id": first.c.id, "report_id": first.c.report_id})])
+    return (select(written.c.id, first.c.id).join_from(written, first, first.c.report_id == written.c.id)
+            .add_cte(audit.cte("audited")))
+
+
 def insert_report(session: Session, report: Report, event: ReportEvent) -> Report | None:
     """Write a new report, its first event and their audit entries in one statement; the report as the session's
     loaded object, or None when another request took its idempotency key meanwhile (that one's report stands).
 
     *report* and *event* are new ORM objects holding their values (event.report_id is filled in by the database).
-    The ORM would have sent a statement for each row and one for the audit entries.
+    The ORM would have sent a statement for each row and one for the audit entries; the statement is built once per
+    set of columns given, and SQLAlchemy's cache keeps its SQL.
     """
-    reports, events = Report.__table__, ReportEvent.__table__
-    written = (insert(reports).values(_values(report))
-               .on_conflict_do_nothing(index_elements=[reports.c.idempotency_key])
-               .returning(reports.c.id).cte("written"))
+    report_values = _values(report)
     event_values = {k: v for k, v in _values(event).items() if k != "report_id"}
-    first = (events.insert().from_select(
-        ["report_id", *event_values],
-        select(written.c.id, *[literal(v, events.c[k].type) for k, v in event_values.items()]))
-        .returning(events.c.id, events.c.report_id).cte("first_event"))
-    audit = entries_for_inserts(session, [(report, written, {"id": written.c.id}),
-                                          (event, first, {"id": first.c.id, "report_id": first.c.report_id})])
-    row = session.execute(select(written.c.id, first.c.id).join_from(written, first, first.c.report_id == written.c.id)
-                          .add_cte(audit.cte("audited"))).first()
+    statement = _write_statement(tuple(report_values), tuple(event_values))
+    params = {**{f"r_{k}": v for k, v in report_values.items()}, **{f"e_{k}": v for k, v in event_values.items()},
+              **inserted_entry_params(session, [(Report, report_values), (ReportEvent, event_values)])}
+    row = session.connection().execute(statement, params).first()
     if row is None:
         return None
     report.id, event.id, event.report_id = row[0], row[1], row[0]
