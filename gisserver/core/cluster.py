@@ -6,6 +6,7 @@ and PostgreSQL refuses to, every server-side command runs as the ``postgres`` us
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -126,7 +127,15 @@ class PrivateCluster:
     # -- lifecycle --------------------------------------------------------------------------
 
     def up(self) -> list[str]:
-        """Initialise (first time), start (if stopped) and provision the cluster; idempotent."""
+        """Initialise (first time), start (if stopped) and provision the cluster; idempotent, and one process at a
+        time: several processes starting on a fresh data folder at once (pytest-xdist's workers, a server and its
+        worker) would each run initdb into the same folder."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir.parent / f"{self.data_dir.name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also if this process dies
+            return self._up()
+
+    def _up(self) -> list[str]:
         done: list[str] = []
         self._check_binaries()
         if self.superseded_path.exists():
@@ -214,11 +223,20 @@ class PrivateCluster:
 
     def _secrets(self) -> dict:
         if not self.secrets_path.exists():
+            # Written whole under a private name, then linked into place: a process reading it at the same moment
+            # never sees it empty, and of two processes making it at once the first one's stands.
             self.secrets_path.parent.mkdir(parents=True, exist_ok=True)
             data = {"admin_password": secrets.token_urlsafe(24), "app_password": secrets.token_urlsafe(24)}
-            fd = os.open(self.secrets_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            draft = self.secrets_path.with_name(f"{self.secrets_path.name}.{os.getpid()}.draft")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:
                 json.dump(data, fh)
+            try:
+                os.link(draft, self.secrets_path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         return json.loads(self.secrets_path.read_text())
 
     def secret(self, key: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -75,6 +77,21 @@ def test_db_up_is_idempotent_and_status_tells_where(cluster_env):
     assert gis("db", "down").output.strip() == "stopped"
     assert gis("db", "down").output.strip() == "not running"
     assert gis("db", "status").exit_code == 3
+
+
+def test_processes_starting_at_once_on_a_fresh_folder_share_one_cluster(cluster_env):
+    """pytest-xdist's workers, or a server and its worker, may all find no cluster yet: one makes it, the others
+    wait for it and use it (no second initdb into the same folder, no half-written secrets file)."""
+    gis, pg_dir, port = cluster_env
+    gisserver = Path(sys.executable).parent / "gisserver"
+    starts = [subprocess.Popen([str(gisserver), "db", "up"], env=dict(os.environ), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    outputs = [start.communicate(timeout=180)[0] for start in starts]
+    assert [start.returncode for start in starts] == [0, 0, 0], outputs
+    assert sum("initialised cluster" in output for output in outputs) == 1, outputs
+    status = gis("db", "status")
+    assert status.exit_code == 0 and f"127.0.0.1:{port}" in status.output
+    assert not list(pg_dir.parent.glob("*.draft"))
 
 
 def test_db_up_recovers_from_a_crash_with_stale_pid_file(cluster_env):
