@@ -20,7 +20,9 @@ Steps, all in one run on 127.0.0.1:
 7. last, the parcel GeoPackage is uploaded to our running server (`PUT /api/layers/parcels/data`, as a planner's
    upload) three times, alternating with ogr2ogr again: the import without the CLI's Python start-up.
 
-`--only paging,download` runs steps 5 and 6 alone (with gisserver only, no peers needed).
+`--only paging,download` runs steps 5 and 6 alone (with gisserver only, no peers needed); `--only import` runs
+steps 1, 2 and 7 (the import and the upload against ogr2ogr, gisserver only). Steps 2 and 7 run with every
+selection unless --reuse-data.
 
 tipg is set to our tile parameters (4096 extent, 64 px buffer, no feature cap) so that both build the same tiles.
 pygeoapi 0.21 has an MVT provider for PostgreSQL (MVT-postgresql), but its query cannot use the GiST index of an
@@ -556,7 +558,7 @@ def pgbench(db: Db, script: str, duration: int, connections: int, threads: int, 
     return Result(len(latencies) / duration, q[49] / 1000, q[94] / 1000, failed, len(latencies), duration)
 
 
-WORKLOADS = ("items", "tiles", "paging", "download")
+WORKLOADS = ("items", "tiles", "paging", "download", "import")
 LOAD_AT_START = 0.0
 
 
@@ -645,7 +647,8 @@ def main() -> None:
     parser.add_argument("--pgbench-mode", default="prepared", choices=("prepared", "extended", "simple"),
                         help="how pgbench sends the statements (our server's psycopg prepares the repeated ones)")
     parser.add_argument("--only", default="",
-                        help="comma-separated workloads to run: items,tiles,paging,download (default: all)")
+                        help="comma-separated workloads to run: items,tiles,paging,download,import (default: "
+                             "all; the import and the upload run with any of them unless --reuse-data)")
     args = parser.parse_args()
     global LOAD_AT_START
     LOAD_AT_START = os.getloadavg()[0]

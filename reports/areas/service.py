@@ -168,10 +168,11 @@ def place_name(session: Session, area: Area) -> str:
 
 
 def _place_chain():
-    chain = select(Area.id, Area.parent_id, Area.name, Area.level, literal(0).label("depth")) \
-        .where(Area.id == bindparam("area_id")).cte("chain", recursive=True)
-    chain = chain.union_all(select(Area.id, Area.parent_id, Area.name, Area.level, chain.c.depth + 1)
-                            .join(chain, Area.id == chain.c.parent_id))
+    areas = Area.__table__
+    chain = select(areas.c.id, areas.c.parent_id, areas.c.name, areas.c.level, literal(0).label("depth")) \
+        .where(areas.c.id == bindparam("area_id")).cte("chain", recursive=True)
+    chain = chain.union_all(select(areas.c.id, areas.c.parent_id, areas.c.name, areas.c.level, chain.c.depth + 1)
+                            .join(chain, areas.c.id == chain.c.parent_id))
     return select(chain.c.name, chain.c.level).order_by(chain.c.depth)
 
 

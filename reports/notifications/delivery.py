@@ -143,12 +143,13 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
                    parts_done=delivery.acked_parts)
 
 
-_UNIT_WEBHOOK = select(DutyContact.secret, DutyContact.allow_private) \
-    .where(DutyContact.channel == "webhook", DutyContact.address == bindparam("url"), DutyContact.active,
-           DutyContact.secret.is_not(None)) \
-    .order_by(DutyContact.unit_id.in_(bindparam("unit_ids", expanding=True)).desc(), DutyContact.id).limit(1)
-_SUBSCRIBER = select(WebhookSubscriber.secret, WebhookSubscriber.allow_private) \
-    .where(WebhookSubscriber.url == bindparam("url"), WebhookSubscriber.active).limit(1)
+_contacts, _subscribers = DutyContact.__table__, WebhookSubscriber.__table__
+_UNIT_WEBHOOK = select(_contacts.c.secret, _contacts.c.allow_private) \
+    .where(_contacts.c.channel == "webhook", _contacts.c.address == bindparam("url"), _contacts.c.active,
+           _contacts.c.secret.is_not(None)) \
+    .order_by(_contacts.c.unit_id.in_(bindparam("unit_ids", expanding=True)).desc(), _contacts.c.id).limit(1)
+_SUBSCRIBER = select(_subscribers.c.secret, _subscribers.c.allow_private) \
+    .where(_subscribers.c.url == bindparam("url"), _subscribers.c.active).limit(1)
 
 
 def _webhook_key(session, delivery, event: NotificationEvent) -> tuple[str, bool]:

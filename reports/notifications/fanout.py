@@ -114,10 +114,11 @@ def fan_out(session: Session, event_id: int, now: datetime | None = None, *, sen
 
 
 # Built once, like every statement the worker runs per message.
-_REPORT_FACTS = select(Report.tracking_code, Report.due_at, Report.status, Report.address, Category.name_vi,
-                       Category.name_en, Unit.name.label("unit")) \
-    .join(Category, Category.id == Report.category_id).outerjoin(Unit, Unit.id == Report.unit_id) \
-    .where(Report.id == bindparam("report_id"))
+_reports, _categories, _units = Report.__table__, Category.__table__, Unit.__table__
+_REPORT_FACTS = select(_reports.c.tracking_code, _reports.c.due_at, _reports.c.status, _reports.c.address,
+                       _categories.c.name_vi, _categories.c.name_en, _units.c.name.label("unit")) \
+    .join(_categories, _categories.c.id == _reports.c.category_id) \
+    .outerjoin(_units, _units.c.id == _reports.c.unit_id).where(_reports.c.id == bindparam("report_id"))
 
 
 def facts_for(session: Session, event: NotificationEvent, language: str) -> dict:
