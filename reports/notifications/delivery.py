@@ -361,7 +361,8 @@ def send_event(db: Database, event_id: int, settings: NotificationSettings, key:
         counts: dict[str, int] = {}
         for claim in claims:
             counts[claim.channel] = counts.get(claim.channel, 0) + 1
-        wait = max((take_budget_in(session, channel, caps, n) for channel, n in counts.items()), default=0.0)
+        # Channels in one order in every worker: two events' transactions never wait on each other's bucket rows.
+        wait = max((take_budget_in(session, channel, caps, n) for channel, n in sorted(counts.items())), default=0.0)
     if wait:
         time.sleep(min(wait, 60.0))
     outcomes = [_try(claim, settings, db) for claim in claims]
