@@ -57,6 +57,8 @@ from reports.notifications.tokens import unsubscribe_token
 
 log = logging.getLogger("gisserver.notifications")
 OUTCOME_PATIENCE = 300.0  # seconds to keep trying to record an acknowledged send while PostgreSQL is away
+# What a try left "started" by a worker that was killed says once the delivery is tried again.
+INTERRUPTED = "the worker stopped during this try; it was made again"
 
 
 class RetryLater(Exception):
@@ -261,6 +263,9 @@ def _begin(session, delivery: Delivery, settings: NotificationSettings, key: byt
                                     detail=str(exc)))
         return None
     delivery.attempts += 1
+    session.execute(text("UPDATE notification_attempts SET finished_at = clock_timestamp(), outcome = 'error', "
+                         "detail = :d WHERE delivery_id = :id AND outcome = 'started'"),
+                    {"d": INTERRUPTED, "id": delivery.id})
     attempt = DeliveryAttempt(delivery_id=delivery.id, started_at=now, outcome="started")
     session.add(attempt)
     return attempt, message
@@ -322,8 +327,9 @@ def _record(db: Database, outcomes: list[Outcome], settings: NotificationSetting
 
 
 # The pending deliveries of an event that its own job sends (not the held ones: their jobs send them; nor those that
-# failed once: their retry jobs do), locked, each with a new attempt row. One statement, not an ORM flush: the
-# attempts table is itself the record of each try, as the outcomes written by _record are.
+# failed once: their retry jobs do), locked, each with a new attempt row; a try a killed worker left "started" is
+# closed as interrupted. One statement, not an ORM flush: the attempts table is itself the record of each try, as
+# the outcomes written by _record are.
 _CLAIM_EVENT = text("""
 WITH claimed AS (
     SELECT id FROM notification_deliveries
@@ -332,6 +338,9 @@ WITH claimed AS (
 ), bumped AS (
     UPDATE notification_deliveries d SET attempts = d.attempts + 1 FROM claimed WHERE d.id = claimed.id
     RETURNING d.id, d.event_id, d.channel, d.recipient, d.recipient_kind, d.language, d.acked_parts
+), interrupted AS (
+    UPDATE notification_attempts a SET finished_at = clock_timestamp(), outcome = 'error', detail = :interrupted
+    FROM bumped WHERE a.delivery_id = bumped.id AND a.outcome = 'started'
 ), started AS (
     INSERT INTO notification_attempts (delivery_id, started_at, outcome, detail)
     SELECT id, clock_timestamp(), 'started', '' FROM bumped
@@ -351,7 +360,7 @@ def send_event(db: Database, event_id: int, settings: NotificationSettings, key:
         known_facts: dict = {}
         claims: list[Claim] = []
         refused: list[Outcome] = []
-        for row in session.execute(_CLAIM_EVENT, {"event_id": event_id}):
+        for row in session.execute(_CLAIM_EVENT, {"event_id": event_id, "interrupted": INTERRUPTED}):
             claim = Claim(row.id, row.attempt_id, row.channel, None, 0, bool(event and event.urgent))
             try:
                 claims.append(replace(claim, message=build_message(session, row, settings, key, app, known_facts)))

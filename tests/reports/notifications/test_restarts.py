@@ -1,6 +1,7 @@
-"""Restarts in the middle of a burst: the worker (SIGTERM, then started again) and PostgreSQL itself (stopped
-and started under a running worker). A private cluster of its own, a real `gisserver worker` process, a real
-SMTP server; afterwards every delivery was mailed exactly once (one Message-ID each), none lost."""
+"""Restarts in the middle of a burst: the worker (SIGTERM, then started again), PostgreSQL itself (stopped and
+started under a running worker), and a worker killed outright (SIGKILL). A private cluster of its own, a real
+`gisserver worker` process, a real SMTP server; afterwards every delivery was mailed, none lost, and only a kill
+can make a message go twice: the one being sent at that moment, with the same Message-ID."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from gisserver.core.db import Database
 from gisserver.migrate import upgrade
 from reports.intake.submit import ReportInput, submit_report
 from reports.notifications.admin import add_duty_contact
+from reports.notifications.delivery import INTERRUPTED
 from tests.conftest import SMALL_CLUSTER
 from tests.ports import free_port
 from tests.reports.conftest import WEST_INSIDE, build_small_city
@@ -120,4 +122,47 @@ def test_worker_and_database_restarts_lose_nothing_and_send_nothing_twice(cluste
     assert len(ids) == 2 * BURST, f"{len(ids)} distinct messages for {2 * BURST} deliveries"
     assert max(ids.values()) == 1, f"sent twice: {[k for k, v in ids.items() if v > 1]}"
     assert _count(database, "SELECT count(*) FROM notification_deliveries WHERE status <> 'sent'") == 0
+    database.dispose()
+
+
+def test_a_killed_worker_loses_nothing_and_repeats_only_what_it_was_sending(cluster):
+    """SIGKILL leaves no chance to record anything: the event jobs it held are handed back to the queue when its
+    heartbeat stops (--stall-seconds), and their reruns send what was claimed and not recorded again, with the
+    same Message-ID (a receiver drops it); nothing else is sent twice and nothing is lost."""
+    cluster, root = cluster
+    url = cluster.recreate_database("gisserver_killed_worker")
+    upgrade(url)
+    database = Database(url)
+    with database.transaction() as session:
+        build_small_city(session)
+        add_duty_contact(session, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    log_path = root / "killed-worker.log"
+    with SmtpServer() as smtp, log_path.open("w") as log:
+        mailbox = smtp.mailbox
+        worker = _worker(url, root, smtp.port, log)
+        try:
+            _burst(database, 0)
+            assert _wait(lambda: len(mailbox.messages) >= 3, 30), log_path.read_text()[-3000:]
+            worker.kill()
+            worker.wait(timeout=30)
+            assert len(mailbox.messages) < BURST, "the burst was over before the kill: make it bigger"
+            in_flight = _count(database, "SELECT count(*) FROM notification_attempts WHERE outcome = 'started'")
+            worker = _worker(url, root, smtp.port, log)
+            assert _wait(lambda: _count(database, "SELECT count(*) FROM notification_deliveries "
+                                                  "WHERE status = 'sent'") == BURST, 60), \
+                log_path.read_text()[-4000:]
+            time.sleep(2.0)  # anything sent twice more would arrive now
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    ids = Counter(m["Message-ID"] for m in mailbox.messages)
+    assert len(ids) == BURST, f"{len(ids)} distinct messages for {BURST} deliveries"
+    assert sum(ids.values()) - BURST <= in_flight, (ids, in_flight)
+    # The tries the kill cut short stay in the history, closed as interrupted (not "sending" for ever).
+    assert _count(database, "SELECT count(*) FROM notification_attempts WHERE outcome = 'started'") == 0
+    assert _count(database, "SELECT count(*) FROM notification_attempts WHERE outcome = 'error' AND detail = "
+                            f"'{INTERRUPTED}'") == in_flight
     database.dispose()
