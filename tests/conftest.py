@@ -10,9 +10,12 @@ migrations need.
 from __future__ import annotations
 
 import os
+import time
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from gisserver.app import create_app
 from gisserver.core.cluster import private_cluster
@@ -94,7 +97,21 @@ def _application_tables() -> list[str]:
 
 
 def empty_database(engine) -> None:
-    """Truncate every application table and drop the per-layer data tables."""
+    """Truncate every application table and drop the per-layer data tables.
+
+    A browser package's live server may still be answering the last page's tile requests when its package ends:
+    their reads and this statement's locks can deadlock, and PostgreSQL then cancels one of the two. When it is
+    this one, it is run again once those requests are done."""
+    for attempt in range(5):
+        try:
+            return _empty_database(engine)
+        except OperationalError as exc:
+            if not isinstance(exc.orig, psycopg.errors.DeadlockDetected) or attempt == 4:
+                raise
+            time.sleep(0.5)
+
+
+def _empty_database(engine) -> None:
     tables = _application_tables()
     with engine.begin() as conn:
         extra = conn.execute(text("SELECT to_regnamespace('layer_data') IS NOT NULL")).scalar()

@@ -182,6 +182,12 @@ class Database:
         self._read_sessionmaker = sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
+        # SQLAlchemy learns the server on the first connection (its version, default isolation level): done here,
+        # under the lock, because a thread whose connection came up while another's first one was still asking
+        # found the dialect half-known ("no attribute 'default_isolation_level'", seen under load). If the
+        # database is down this raises, and the next use tries again.
+        with engine.connect():
+            pass
         self._engine = engine
 
     @property
