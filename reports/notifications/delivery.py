@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -46,7 +47,6 @@ from reports.notifications.channels import email as email_channel
 from reports.notifications.config import NotificationSettings
 from reports.notifications.models import (
     Delivery,
-    DeliveryAttempt,
     DutyContact,
     NotificationEvent,
     PushSubscription,
@@ -250,27 +250,6 @@ class Outcome:
     detail: str
 
 
-def _begin(session, delivery: Delivery, settings: NotificationSettings, key: bytes, app,
-           known_facts: dict) -> tuple[DeliveryAttempt, Message] | None:
-    """Start an attempt of a pending delivery the caller locked; None when it cannot be sent at all (recorded as
-    skipped). The attempt's id is there after the session's next flush."""
-    now = datetime.now(UTC)
-    try:
-        message = build_message(session, delivery, settings, key, app, known_facts)
-    except PermanentError as exc:
-        delivery.status, delivery.last_error = "skipped", str(exc)
-        session.add(DeliveryAttempt(delivery_id=delivery.id, started_at=now, finished_at=now, outcome="skipped",
-                                    detail=str(exc)))
-        return None
-    delivery.attempts += 1
-    session.execute(text("UPDATE notification_attempts SET finished_at = clock_timestamp(), outcome = 'error', "
-                         "detail = :d WHERE delivery_id = :id AND outcome = 'started'"),
-                    {"d": INTERRUPTED, "id": delivery.id})
-    attempt = DeliveryAttempt(delivery_id=delivery.id, started_at=now, outcome="started")
-    session.add(attempt)
-    return attempt, message
-
-
 def _try(claim: Claim, settings: NotificationSettings, db: Database) -> Outcome:
     try:
         receipt = _send(claim.message, settings, db, claim.delivery_id)
@@ -326,15 +305,12 @@ def _record(db: Database, outcomes: list[Outcome], settings: NotificationSetting
                                                                  settings if queue_retries else None))
 
 
-# The pending deliveries of an event that its own job sends (not the held ones: their jobs send them; nor those that
-# failed once: their retry jobs do), locked, each with a new attempt row; a try a killed worker left "started" is
-# closed as interrupted. One statement, not an ORM flush: the attempts table is itself the record of each try, as
-# the outcomes written by _record are.
-_CLAIM_EVENT = text("""
+# Deliveries claimed for a try: locked (a sent or dead one is left alone), the try counted, a new attempt row each,
+# and a try a killed worker left "started" closed as interrupted. One statement, not an ORM flush: the attempts
+# table is itself the record of each try, as the outcomes written by _record are. *which* is one of the two below.
+_CLAIM = """
 WITH claimed AS (
-    SELECT id FROM notification_deliveries
-    WHERE event_id = :event_id AND status = 'pending' AND not_before IS NULL AND last_error IS NULL
-    ORDER BY id FOR UPDATE SKIP LOCKED
+    SELECT id FROM notification_deliveries WHERE {which} AND status = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED
 ), bumped AS (
     UPDATE notification_deliveries d SET attempts = d.attempts + 1 FROM claimed WHERE d.id = claimed.id
     RETURNING d.id, d.event_id, d.channel, d.recipient, d.recipient_kind, d.language, d.acked_parts
@@ -347,7 +323,28 @@ WITH claimed AS (
     RETURNING id AS attempt_id, delivery_id
 )
 SELECT bumped.*, started.attempt_id FROM bumped JOIN started ON started.delivery_id = bumped.id ORDER BY bumped.id
-""")
+"""
+# An event's deliveries that its own job sends: not the held ones (their jobs send them) nor those that failed once
+# (their retry jobs do).
+_CLAIM_EVENT = text(_CLAIM.format(which="event_id = :event_id AND not_before IS NULL AND last_error IS NULL"))
+# One delivery, for its own deliver job.
+_CLAIM_ONE = text(_CLAIM.format(which="id = :delivery_id"))
+
+
+def _claims(session, rows, tried: int, urgent: bool, settings: NotificationSettings, key: bytes,
+            app) -> tuple[list[Claim], list[Outcome]]:
+    """The claimed rows' messages, and the outcomes of those with nothing to send (recorded as skipped now)."""
+    known_facts: dict = {}
+    claims: list[Claim] = []
+    refused: list[Outcome] = []
+    for row in rows:
+        claim = Claim(row.id, row.attempt_id, row.channel, None, tried, urgent)
+        try:
+            claims.append(replace(claim, message=build_message(session, row, settings, key, app, known_facts)))
+        except PermanentError as exc:  # nothing to send (the resident unsubscribed, a subscriber was removed)
+            refused.append(Outcome(claim, "skipped", str(exc)[:500]))
+    _write_outcomes(session, refused)
+    return claims, refused
 
 
 def send_event(db: Database, event_id: int, settings: NotificationSettings, key: bytes, app=None) -> dict[str, int]:
@@ -357,29 +354,16 @@ def send_event(db: Database, event_id: int, settings: NotificationSettings, key:
     with db.transaction() as session:
         fanout.fan_out(session, event_id, send_here=True)
         event = session.get(NotificationEvent, event_id)
-        known_facts: dict = {}
-        claims: list[Claim] = []
-        refused: list[Outcome] = []
-        for row in session.execute(_CLAIM_EVENT, {"event_id": event_id, "interrupted": INTERRUPTED}):
-            claim = Claim(row.id, row.attempt_id, row.channel, None, 0, bool(event and event.urgent))
-            try:
-                claims.append(replace(claim, message=build_message(session, row, settings, key, app, known_facts)))
-            except PermanentError as exc:  # nothing to send (the resident unsubscribed, a subscriber was removed)
-                refused.append(Outcome(claim, "skipped", str(exc)[:500]))
-        _write_outcomes(session, refused)
-        counts: dict[str, int] = {}
-        for claim in claims:
-            counts[claim.channel] = counts.get(claim.channel, 0) + 1
+        rows = session.execute(_CLAIM_EVENT, {"event_id": event_id, "interrupted": INTERRUPTED}).all()
+        claims, refused = _claims(session, rows, 0, bool(event and event.urgent), settings, key, app)
+        counts = Counter(claim.channel for claim in claims)
         # Channels in one order in every worker: two events' transactions never wait on each other's bucket rows.
         wait = max((take_budget_in(session, channel, caps, n) for channel, n in sorted(counts.items())), default=0.0)
     if wait:
         time.sleep(min(wait, 60.0))
     outcomes = [_try(claim, settings, db) for claim in claims]
     _record(db, outcomes, settings, queue_retries=True)
-    ended: dict[str, int] = {}
-    for outcome in refused + outcomes:
-        ended[outcome.status] = ended.get(outcome.status, 0) + 1
-    return ended
+    return dict(Counter(outcome.status for outcome in refused + outcomes))
 
 
 def deliver(db: Database, delivery_id: int, attempt: int, settings: NotificationSettings, key: bytes,
@@ -387,20 +371,18 @@ def deliver(db: Database, delivery_id: int, attempt: int, settings: Notification
     """One try of a delivery held for later, retried or put back by an admin (*attempt* counts its tries in this
     round from 0); returns its outcome, raises RetryLater to be retried."""
     with db.transaction() as session:
-        delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update(skip_locked=True))
-        if delivery is None:
-            exists = session.scalar(select(Delivery.id).where(Delivery.id == delivery_id))
-            if exists:
+        rows = session.execute(_CLAIM_ONE, {"delivery_id": delivery_id, "interrupted": INTERRUPTED}).all()
+        if not rows:
+            status = session.scalar(select(Delivery.status).where(Delivery.id == delivery_id))
+            if status is None:
+                return "gone"
+            if status == "pending":  # skipped by the claim's SKIP LOCKED
                 raise RetryLater("another worker holds this delivery")
-            return "gone"
-        if delivery.status != "pending":
-            return f"already {delivery.status}"
-        begun = _begin(session, delivery, settings, key, app, {})
-        if begun is None:
+            return f"already {status}"
+        claims, _ = _claims(session, rows, attempt, False, settings, key, app)
+        if not claims:
             return "skipped"
-        session.flush()
-        started, message = begun
-        claim = Claim(delivery.id, started.id, delivery.channel, message, attempt)
+        claim = claims[0]
 
     wait = take_budget(db, claim.channel, settings.rate_caps())
     if wait:
