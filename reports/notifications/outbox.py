@@ -19,7 +19,7 @@ from gisserver.demo.loader import HISTORY_REPLAY
 from reports.cameras.changes import AlertChange, HotspotCrossing
 from reports.notifications import queue
 from reports.notifications.config import NotificationSettings
-from reports.notifications.models import NotificationEvent, ResidentContact
+from reports.notifications.models import ResidentContact
 from reports.workflow.changes import ReportChange
 
 LIVE_CHANNEL = "gisserver_live"
@@ -67,9 +67,9 @@ def record(session: Session, *, kind: str, subject_type: str, subject_id: int, a
     With a *dedupe_key* already used the event is not written again and None is returned: scheduled checks
     run on every worker, each event of theirs happens once.
     """
+    fields = _notice_fields(kind, subject_type, subject_id, area_id, unit_ids, urgent, payload)
     if dedupe_key is None:
-        return _record_new(session, kind=kind, subject_type=subject_type, subject_id=subject_id, area_id=area_id,
-                           unit_ids=list(unit_ids), urgent=urgent, payload=payload, notify=notify, on_map=on_map)
+        return _record_new(session, fields, notify=notify, on_map=on_map)
     inserted = session.execute(text(
         "INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, dedupe_key, "
         "payload, created_at) VALUES (:kind, :st, :sid, :area, :units, :urgent, :key, CAST(:payload AS jsonb), "
@@ -78,12 +78,11 @@ def record(session: Session, *, kind: str, subject_type: str, subject_id: int, a
          "urgent": urgent, "key": dedupe_key, "payload": json.dumps(payload)}).scalar()
     if inserted is None:
         return None
-    event = session.get(NotificationEvent, inserted)
     if notify:
-        queue.defer(session, queue.FAN_OUT, "notify", event_id=event.id)
+        queue.defer(session, queue.FAN_OUT, "notify", event_id=inserted)
     if on_map:
-        live(session, event)
-    return event.id
+        live(session, inserted, fields)
+    return inserted
 
 
 def record_direct(session: Session, *, kind: str, subject_type: str, subject_id: int, user_id: int, dedupe_key: str,
@@ -118,32 +117,33 @@ FROM notice
 """)  # noqa: S608 - constant SQL of this module and of queue.defer_sql, no input
 
 
-def _record_new(session: Session, *, kind: str, subject_type: str, subject_id: int, area_id: int | None,
-                unit_ids: list[int], urgent: bool, payload: dict, notify: bool, on_map: bool) -> int:
-    created_at = datetime.now(UTC)
-    notice = _notice_json({"kind": kind, "subject_type": subject_type, "subject_id": subject_id, "area_id": area_id,
-                           "unit_ids": unit_ids, "urgent": urgent, "data": payload})
+def _record_new(session: Session, fields: dict, *, notify: bool, on_map: bool) -> int:
     event_id, job_id, _ = session.execute(_RECORD_NEW, {
-        "kind": kind, "st": subject_type, "sid": subject_id, "area": area_id, "units": unit_ids, "urgent": urgent,
-        "payload": json.dumps(payload, default=str), "created_at": created_at, "notify": notify,
-        "on_map": on_map, "notice": notice[1:], "channel": LIVE_CHANNEL}).one()
+        "kind": fields["kind"], "st": fields["subject_type"], "sid": fields["subject_id"],
+        "area": fields["area_id"], "units": fields["unit_ids"], "urgent": fields["urgent"],
+        "payload": json.dumps(fields["data"], default=str), "created_at": datetime.now(UTC), "notify": notify,
+        "on_map": on_map, "notice": _notice_json(fields)[1:], "channel": LIVE_CHANNEL}).one()
     if job_id is not None:
         queue.remember_deferred(session, job_id)
     return event_id
+
+
+def _notice_fields(kind: str, subject_type: str, subject_id: int, area_id: int | None, unit_ids: list[int],
+                   urgent: bool, payload: dict) -> dict:
+    """What the live map is told of an event, but its id."""
+    return {"kind": kind, "subject_type": subject_type, "subject_id": subject_id, "area_id": area_id,
+            "unit_ids": list(unit_ids), "urgent": urgent, "data": payload}
 
 
 def _notice_json(notice: dict) -> str:
     return json.dumps(notice, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def live(session: Session, event: NotificationEvent) -> None:
+def live(session: Session, event_id: int, fields: dict) -> None:
     """Tell the live map's listeners at commit (the id doubles as the SSE event id)."""
-    notice = {"id": event.id, "kind": event.kind, "subject_type": event.subject_type,
-              "subject_id": event.subject_id, "area_id": event.area_id, "unit_ids": list(event.unit_ids),
-              "urgent": event.urgent, "data": event.payload}
-    body = _notice_json(notice)
+    body = _notice_json({"id": event_id, **fields})
     if len(body.encode()) > MAX_NOTICE:  # NOTIFY's payload limit is 8000 bytes: listeners read the row instead
-        body = json.dumps({"id": event.id, "reload": True})
+        body = json.dumps({"id": event_id, "reload": True})
     session.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": LIVE_CHANNEL, "body": body})
 
 
