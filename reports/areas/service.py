@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 from geoalchemy2.shape import from_shape
-from sqlalchemy import bindparam, literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gisserver.core import features
@@ -164,28 +164,20 @@ def ancestors(session: Session, area: Area) -> list[Area]:
 def place_name(session: Session, area: Area) -> str:
     """The area as residents name it, without the city: "Residential group 11, Phu Xuan ward" (a group's name
     alone repeats in every ward); empty for the city itself."""
-    return ", ".join(a.name for a in ancestors(session, area) if a.level != "city")
+    return _without_city([(a.name, a.level) for a in ancestors(session, area)])
 
 
-def _place_chain():
-    areas = Area.__table__
-    chain = select(areas.c.id, areas.c.parent_id, areas.c.name, areas.c.level, literal(0).label("depth")) \
-        .where(areas.c.id == bindparam("area_id")).cte("chain", recursive=True)
-    chain = chain.union_all(select(areas.c.id, areas.c.parent_id, areas.c.name, areas.c.level, chain.c.depth + 1)
-                            .join(chain, areas.c.id == chain.c.parent_id))
-    return select(chain.c.name, chain.c.level).order_by(chain.c.depth)
-
-
-# Built once: the worker names a place for every message it writes.
-_PLACE_CHAIN = _place_chain()
+def _without_city(chain: list[tuple[str, str]]) -> str:
+    """(name, level) of an area and its parents, joined as residents name the place."""
+    return ", ".join(name for name, level in chain if level != "city")
 
 
 def place_name_by_id(session: Session, area_id: int) -> str | None:
     """place_name of the area with this id (its own name for the city), in one query; None when there is none."""
-    rows = session.execute(_PLACE_CHAIN, {"area_id": area_id}).all()
-    if not rows:
+    chain = geo.area_chain_names(session, area_id)
+    if not chain:
         return None
-    return ", ".join(name for name, level in rows if level != "city") or rows[0].name
+    return _without_city(chain) or chain[0][0]
 
 
 def record_area_change(

@@ -7,35 +7,39 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-# The areas containing `point.geom` on the date :on, deepest first, as (id, code, name, level, parent_id, valid_to,
-# depth): a subquery for a FROM list that holds a relation `point(geom)` (intake asks it beside the routing and the
-# duplicate check, in one statement). Among areas of one level sharing a border, the lowest code wins, so a point
-# on a border always lands in the same area.
-CHAIN_OF_POINT = """
-WITH RECURSIVE hit AS (
+# An area and its parents, deepest first, as (id, code, name, level, parent_id, valid_to, depth); *start* picks the
+# first area, *before* may define what it needs. The fragments below are subqueries for a FROM list.
+_CHAIN = """
+WITH RECURSIVE {before}chain AS (
+    SELECT a.id, a.code, a.name, a.level, a.parent_id, a.valid_to, 0 AS depth FROM areas a {start}
+    UNION ALL
+    SELECT p.id, p.code, p.name, p.level, p.parent_id, p.valid_to, c.depth + 1
+    FROM areas p JOIN chain c ON p.id = c.parent_id
+)
+SELECT * FROM chain
+"""
+# The areas containing `point.geom` on the date :on, for a FROM list that holds a relation `point(geom)` (intake
+# asks it beside the routing and the duplicate check, in one statement). Among areas of one level sharing a border,
+# the lowest code wins, so a point on a border always lands in the same area.
+CHAIN_OF_POINT = _CHAIN.format(before="""hit AS (
     SELECT id FROM areas
     WHERE ST_Intersects(geom, point.geom)
       AND valid_from <= :on AND (valid_to IS NULL OR valid_to > :on)
     ORDER BY CASE level WHEN 'group' THEN 0 WHEN 'ward' THEN 1 ELSE 2 END, code
     LIMIT 1
-), chain AS (
-    SELECT a.id, a.code, a.name, a.level, a.parent_id, a.valid_to, 0 AS depth FROM areas a JOIN hit USING (id)
-    UNION ALL
-    SELECT p.id, p.code, p.name, p.level, p.parent_id, p.valid_to, c.depth + 1
-    FROM areas p JOIN chain c ON p.id = c.parent_id
-)
-SELECT * FROM chain
-"""
+), """, start="JOIN hit USING (id)")
 # The same for an area given by :area_code (a ward's QR code): the area and its parents.
-CHAIN_OF_CODE = """
-WITH RECURSIVE chain AS (
-    SELECT a.id, a.code, a.name, a.level, a.parent_id, a.valid_to, 0 AS depth FROM areas a WHERE a.code = :area_code
-    UNION ALL
-    SELECT p.id, p.code, p.name, p.level, p.parent_id, p.valid_to, c.depth + 1
-    FROM areas p JOIN chain c ON p.id = c.parent_id
+CHAIN_OF_CODE = _CHAIN.format(before="", start="WHERE a.code = :area_code")
+_CHAIN_OF_ID = text(
+    f"SELECT name, level FROM ({_CHAIN.format(before='', start='WHERE a.id = :area_id')}) AS c ORDER BY depth"  # noqa: S608 - constant SQL of this module, no input
 )
-SELECT * FROM chain
-"""
+
+
+def area_chain_names(session: Session, area_id: int) -> list[tuple[str, str]]:
+    """(name, level) of the area with this id and of its parents, deepest first; [] when there is none."""
+    return [(row.name, row.level) for row in session.execute(_CHAIN_OF_ID, {"area_id": area_id})]
+
+
 _AREA_CHAIN = text(f"""
 SELECT chain.id FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) AS point,
      LATERAL ({CHAIN_OF_POINT}) AS chain
