@@ -94,15 +94,23 @@ def _jsonable(value):
     return "<geometry>" if type(value).__name__ in ("WKBElement", "WKTElement") else str(value)
 
 
+REDACTED = "<redacted>"  # what an audit entry says instead of a secret's value
+
+
+def _redacted_columns(model) -> set[str]:
+    """The columns of *model* (a class or an instance) whose values no audit entry copies."""
+    return REDACTED_COLUMNS.union(getattr(model, "__audit_redacted__", ()))
+
+
 def _changes(obj, action: str) -> dict:
     state = inspect(obj)
     out = {}
-    redacted = REDACTED_COLUMNS.union(getattr(obj, "__audit_redacted__", ()))
+    redacted = _redacted_columns(obj)
     for attr in state.mapper.column_attrs:
         key = attr.key
         if key in redacted:
             if action != "delete" and state.attrs[key].history.has_changes():
-                out[key] = "<redacted>"
+                out[key] = REDACTED
             continue
         history = state.attrs[key].history
         if action == "update":
@@ -167,9 +175,9 @@ def inserted_entry_params(session: Session, rows: list[tuple[type, dict]]) -> di
     params = {"audit_actor": ctx["actor"], "audit_remote_addr": ctx["remote_addr"],
               "audit_request_id": ctx["request_id"]}
     for i, (model, values) in enumerate(rows):
-        redacted = REDACTED_COLUMNS.union(getattr(model, "__audit_redacted__", ()))
+        redacted = _redacted_columns(model)
         # As _changes() describes an insert: what was given, secrets only named.
-        params[f"audit_changes_{i}"] = {key: "<redacted>" if key in redacted else _jsonable(value)
+        params[f"audit_changes_{i}"] = {key: REDACTED if key in redacted else _jsonable(value)
                                         for key, value in values.items() if value is not None or key in redacted}
     return params
 
