@@ -63,6 +63,23 @@ def _worker(url: str, root: Path, smtp_port: int, log) -> subprocess.Popen:
                             stdout=log, stderr=log)
 
 
+def _city_with_a_duty_mailbox(url: str) -> Database:
+    """The small city, its west ward's police with a duty mailbox: every report filed there is one mail."""
+    database = Database(url)
+    with database.transaction() as session:
+        build_small_city(session)
+        add_duty_contact(session, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    return database
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
 def _count(database: Database, sql: str) -> int:
     with database.transaction() as session:
         return session.execute(text(sql)).scalar()
@@ -83,10 +100,7 @@ def _wait(predicate, timeout: float) -> bool:
 def test_worker_and_database_restarts_lose_nothing_and_send_nothing_twice(cluster):
     cluster, root = cluster
     url = cluster.url()
-    database = Database(url)
-    with database.transaction() as session:
-        build_small_city(session)
-        add_duty_contact(session, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    database = _city_with_a_duty_mailbox(url)
     log_path = root / "worker.log"
     with SmtpServer() as smtp, log_path.open("w") as log:
         mailbox = smtp.mailbox
@@ -113,11 +127,7 @@ def test_worker_and_database_restarts_lose_nothing_and_send_nothing_twice(cluste
                 log_path.read_text()[-4000:]
             time.sleep(2.0)  # anything sent twice would arrive now
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            _stop(worker)
     ids = Counter(m["Message-ID"] for m in mailbox.messages)
     assert len(ids) == 2 * BURST, f"{len(ids)} distinct messages for {2 * BURST} deliveries"
     assert max(ids.values()) == 1, f"sent twice: {[k for k, v in ids.items() if v > 1]}"
@@ -132,10 +142,7 @@ def test_a_killed_worker_loses_nothing_and_repeats_only_what_it_was_sending(clus
     cluster, root = cluster
     url = cluster.recreate_database("gisserver_killed_worker")
     upgrade(url)
-    database = Database(url)
-    with database.transaction() as session:
-        build_small_city(session)
-        add_duty_contact(session, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    database = _city_with_a_duty_mailbox(url)
     log_path = root / "killed-worker.log"
     with SmtpServer() as smtp, log_path.open("w") as log:
         mailbox = smtp.mailbox
@@ -153,11 +160,7 @@ def test_a_killed_worker_loses_nothing_and_repeats_only_what_it_was_sending(clus
                 log_path.read_text()[-4000:]
             time.sleep(2.0)  # anything sent twice more would arrive now
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            _stop(worker)
     ids = Counter(m["Message-ID"] for m in mailbox.messages)
     assert len(ids) == BURST, f"{len(ids)} distinct messages for {BURST} deliveries"
     assert sum(ids.values()) - BURST <= in_flight, (ids, in_flight)
