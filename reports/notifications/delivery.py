@@ -48,7 +48,6 @@ from reports.notifications.config import NotificationSettings
 from reports.notifications.models import (
     Delivery,
     DutyContact,
-    NotificationEvent,
     PushSubscription,
     ResidentContact,
     WebhookSubscriber,
@@ -65,7 +64,7 @@ class RetryLater(Exception):
     """The attempt failed in a way worth retrying; the job queue schedules the next try (backoff + jitter)."""
 
 
-def _link(settings: NotificationSettings, event: NotificationEvent, delivery: Delivery, facts: dict) -> str:
+def _link(settings: NotificationSettings, event, delivery: Delivery, facts: dict) -> str:
     base = settings.public_url.rstrip("/")
     if event.subject_type == "report":
         if delivery.recipient_kind == "resident":
@@ -81,7 +80,7 @@ def _link(settings: NotificationSettings, event: NotificationEvent, delivery: De
     return f"{base}/"
 
 
-def _feature_message(session, event: NotificationEvent, delivery: Delivery, settings: NotificationSettings,
+def _feature_message(session, event, delivery: Delivery, settings: NotificationSettings,
                      app) -> Message:
     """A message another feature writes itself (outbox.record_direct), asked of the "notification_message" hook."""
     request = messages.MessageRequest(session, event, delivery.language, settings.public_url.rstrip("/"), app)
@@ -95,10 +94,11 @@ def _feature_message(session, event: NotificationEvent, delivery: Delivery, sett
 
 
 def build_message(session, delivery: Delivery, settings: NotificationSettings, key: bytes, app=None,
-                  known_facts: dict | None = None) -> Message:
+                  known_facts: dict | None = None, event=None, webhook_keys: dict | None = None) -> Message:
     """The message of *delivery* (a Delivery, or a row of its columns); *known_facts* keeps the names looked up
-    per (event, language) for the next message."""
-    event = session.get(NotificationEvent, delivery.event_id)
+    per (event, language) for the next message. *event* is its event when the caller read it already, and
+    *webhook_keys* the webhooks' keys read with their targets (fanout.write_deliveries)."""
+    event = event if event is not None else fanout.load_event(session, delivery.event_id)
     if event.payload.get("direct"):
         return _feature_message(session, event, delivery, settings, app)
     # A webhook carries the event's facts as data, not a text: no names to look up for it.
@@ -127,7 +127,8 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
         if delivery.channel != "webhook" else messages.Rendered(event.kind, "", "", "")
     body, secret, allow_private, push_keys = {}, "", False, {}
     if delivery.channel == "webhook":
-        secret, allow_private = _webhook_key(session, delivery, event)
+        known = (webhook_keys or {}).get(delivery.recipient)
+        secret, allow_private = known if known is not None else _webhook_key(session, delivery, event)
         body = {"id": f"evt_{event.id}", "delivery": f"dlv_{delivery.id}", "kind": event.kind,
                 "subject": {"type": event.subject_type, "id": event.subject_id}, "area_id": event.area_id,
                 "unit_ids": list(event.unit_ids), "urgent": event.urgent,
@@ -154,7 +155,7 @@ _SUBSCRIBER = select(_subscribers.c.secret, _subscribers.c.allow_private) \
     .where(_subscribers.c.url == bindparam("url"), _subscribers.c.active).limit(1)
 
 
-def _webhook_key(session, delivery, event: NotificationEvent) -> tuple[str, bool]:
+def _webhook_key(session, delivery, event) -> tuple[str, bool]:
     """The secret a webhook is signed with and whether it may reach a private address: a subscriber's, or a unit's
     duty contact's (one of the event's units first, when several units share the address)."""
     if delivery.recipient_kind == "unit":
@@ -169,31 +170,43 @@ def _webhook_key(session, delivery, event: NotificationEvent) -> tuple[str, bool
     return found.secret, found.allow_private
 
 
-# One statement: the bucket is made full on first use, then refilled for the time since and debited.
-_TAKE_BUDGET = text(
-    "INSERT INTO notification_channel_budgets AS b (channel, tokens, refreshed_at) "
-    "VALUES (:c, :cap - :n, clock_timestamp()) ON CONFLICT (channel) DO UPDATE SET "
-    "tokens = LEAST(:cap, b.tokens + :cap * EXTRACT(epoch FROM clock_timestamp() - b.refreshed_at)) - :n, "
-    "refreshed_at = clock_timestamp() RETURNING tokens")
+# One statement for every channel a batch uses: each bucket is made full on first use, then refilled for the time
+# since and debited. The rows are taken in channel order, in every worker, so that two transactions never wait on
+# each other's bucket rows.
+_TAKE_BUDGET = text("""
+WITH asked AS (
+    SELECT * FROM unnest(CAST(:channels AS text[]), CAST(:caps AS float8[]), CAST(:counts AS float8[]))
+                  AS a(channel, cap, n)
+)
+INSERT INTO notification_channel_budgets AS b (channel, tokens, refreshed_at)
+SELECT channel, cap - n, clock_timestamp() FROM asked ORDER BY channel
+ON CONFLICT (channel) DO UPDATE SET
+    tokens = (SELECT LEAST(asked.cap, b.tokens + asked.cap * EXTRACT(epoch FROM clock_timestamp() - b.refreshed_at))
+                     - asked.n FROM asked WHERE asked.channel = b.channel),
+    refreshed_at = clock_timestamp()
+RETURNING channel, tokens
+""")
 
 
-def take_budget_in(session, channel: str, caps: dict[str, float], count: int = 1) -> float:
-    """Take *count* messages from the channel's bucket (refilled at *cap* per second, holding at most one
-    second's worth), in the session's transaction; returns the seconds to wait before sending (0 when there was
-    room)."""
-    cap = caps.get(channel)
-    if not cap or cap <= 0 or count <= 0:
+def take_budget_in(session, counts: dict[str, int], caps: dict[str, float]) -> float:
+    """Take *counts* (channel -> messages) from the channels' buckets (each refilled at its cap per second,
+    holding at most one second's worth), in the session's transaction; returns the seconds to wait before
+    sending (0 when there was room)."""
+    asked = sorted((channel, float(caps[channel]), n) for channel, n in counts.items()
+                   if n > 0 and caps.get(channel) and caps[channel] > 0)
+    if not asked:
         return 0.0
-    left = session.execute(_TAKE_BUDGET, {"c": channel, "cap": float(cap), "n": count}).scalar()
-    return max(0.0, -float(left) / cap)
+    channels, cap_list, numbers = (list(column) for column in zip(*asked, strict=True))
+    left = session.execute(_TAKE_BUDGET, {"channels": channels, "caps": cap_list, "counts": numbers}).all()
+    return max(0.0, *(-float(tokens) / caps[channel] for channel, tokens in left))
 
 
 def take_budget(db: Database, channel: str, caps: dict[str, float], count: int = 1) -> float:
-    """take_budget_in, in a transaction of its own."""
+    """take_budget_in for one channel, in a transaction of its own."""
     if not caps.get(channel):
         return 0.0
     with db.transaction() as session:
-        return take_budget_in(session, channel, caps, count)
+        return take_budget_in(session, {channel: count}, caps)
 
 
 SENDERS = {"email": email_channel.send, "webhook": webhook.send, "push": push.send}
@@ -307,9 +320,10 @@ def _record(db: Database, outcomes: list[Outcome], settings: NotificationSetting
 
 # Deliveries claimed for a try: locked (a sent or dead one is left alone), the try counted, a new attempt row each,
 # and a try a killed worker left "started" closed as interrupted. One statement, not an ORM flush: the attempts
-# table is itself the record of each try, as the outcomes written by _record are. *which* is one of the two below.
+# table is itself the record of each try, as the outcomes written by _record are. *which* is one of the two below,
+# and *also* a statement of the same transaction that rides along (send_event marks its event fanned out).
 _CLAIM = """
-WITH claimed AS (
+WITH {also}claimed AS (
     SELECT id FROM notification_deliveries WHERE {which} AND status = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED
 ), bumped AS (
     UPDATE notification_deliveries d SET attempts = d.attempts + 1 FROM claimed WHERE d.id = claimed.id
@@ -326,13 +340,15 @@ SELECT bumped.*, started.attempt_id FROM bumped JOIN started ON started.delivery
 """
 # An event's deliveries that its own job sends: not the held ones (their jobs send them) nor those that failed once
 # (their retry jobs do).
-_CLAIM_EVENT = text(_CLAIM.format(which="event_id = :event_id AND not_before IS NULL AND last_error IS NULL"))
+_CLAIM_EVENT = text(_CLAIM.format(
+    which="event_id = :event_id AND not_before IS NULL AND last_error IS NULL",
+    also="marked AS (UPDATE notification_events SET fanned_out_at = :now WHERE id = :event_id), "))
 # One delivery, for its own deliver job.
-_CLAIM_ONE = text(_CLAIM.format(which="id = :delivery_id"))
+_CLAIM_ONE = text(_CLAIM.format(which="id = :delivery_id", also=""))
 
 
 def _claims(session, rows, tried: int, urgent: bool, settings: NotificationSettings, key: bytes,
-            app) -> tuple[list[Claim], list[Outcome]]:
+            app, event=None, webhook_keys: dict | None = None) -> tuple[list[Claim], list[Outcome]]:
     """The claimed rows' messages, and the outcomes of those with nothing to send (recorded as skipped now)."""
     known_facts: dict = {}
     claims: list[Claim] = []
@@ -340,7 +356,8 @@ def _claims(session, rows, tried: int, urgent: bool, settings: NotificationSetti
     for row in rows:
         claim = Claim(row.id, row.attempt_id, row.channel, None, tried, urgent)
         try:
-            claims.append(replace(claim, message=build_message(session, row, settings, key, app, known_facts)))
+            message = build_message(session, row, settings, key, app, known_facts, event, webhook_keys)
+            claims.append(replace(claim, message=message))
         except PermanentError as exc:  # nothing to send (the resident unsubscribed, a subscriber was removed)
             refused.append(Outcome(claim, "skipped", str(exc)[:500]))
     _write_outcomes(session, refused)
@@ -352,13 +369,15 @@ def send_event(db: Database, event_id: int, settings: NotificationSettings, key:
     how. Run again for the same event (a retried job), it sends what is still pending of it and nothing twice."""
     caps = settings.rate_caps()
     with db.transaction() as session:
-        fanout.fan_out(session, event_id, send_here=True)
-        event = session.get(NotificationEvent, event_id)
-        rows = session.execute(_CLAIM_EVENT, {"event_id": event_id, "interrupted": INTERRUPTED}).all()
-        claims, refused = _claims(session, rows, 0, bool(event and event.urgent), settings, key, app)
-        counts = Counter(claim.channel for claim in claims)
-        # Channels in one order in every worker: two events' transactions never wait on each other's bucket rows.
-        wait = max((take_budget_in(session, channel, caps, n) for channel, n in sorted(counts.items())), default=0.0)
+        event = fanout.load_event(session, event_id)
+        if event is None:
+            return {}
+        webhook_keys: dict = {}
+        now = datetime.now(UTC)
+        fanout.write_deliveries(session, event, now, send_here=True, webhook_keys=webhook_keys)
+        rows = session.execute(_CLAIM_EVENT, {"event_id": event_id, "interrupted": INTERRUPTED, "now": now}).all()
+        claims, refused = _claims(session, rows, 0, event.urgent, settings, key, app, event, webhook_keys)
+        wait = take_budget_in(session, Counter(claim.channel for claim in claims), caps)
     if wait:
         time.sleep(min(wait, 60.0))
     outcomes = [_try(claim, settings, db) for claim in claims]

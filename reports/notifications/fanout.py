@@ -40,7 +40,7 @@ def mask(channel: str, recipient: str) -> str:
     return f"{recipient[:2]}***"
 
 
-def targets_for(session: Session, event: NotificationEvent, now: datetime) -> list[Target]:
+def targets_for(session: Session, event, now: datetime) -> list[Target]:
     kind, payload, urgent = event.kind, event.payload, event.urgent
     if payload.get("direct"):  # one person's own message (outbox.record_direct): nobody else
         return recipients.direct(session, payload["direct"])
@@ -83,33 +83,56 @@ def _first_unique(targets: list[Target]) -> list[Target]:
 # One statement for all of an event's deliveries (SQLAlchemy sends the rows as one multi-row INSERT), compiled once.
 _INSERT_DELIVERIES = insert(Delivery.__table__).on_conflict_do_nothing() \
     .returning(Delivery.__table__.c.id, Delivery.__table__.c.channel, Delivery.__table__.c.recipient)
+_events = NotificationEvent.__table__
+# The event as a plain row: the worker reads it, and marks it fanned out in a statement of its own (the ORM's
+# identity map and flush cost more than the rest of a fan-out's reading).
+_EVENT = select(_events).where(_events.c.id == bindparam("event_id"))
+_MARK = _events.update().where(_events.c.id == bindparam("event_id")).values(fanned_out_at=bindparam("now"))
+
+
+def load_event(session: Session, event_id: int):
+    """The outbox row *event_id* (its columns as attributes), None when it is gone."""
+    return session.execute(_EVENT, {"event_id": event_id}).first()
 
 
 def fan_out(session: Session, event_id: int, now: datetime | None = None, *, send_here: bool = False) -> list[int]:
-    """Write the deliveries of one event; returns the new delivery ids (none on a re-run). Each is queued as a
-    deliver job, except, with *send_here*, those due now: the caller sends them itself (delivery.send_event)."""
+    """Write the deliveries of one event and mark it fanned out; returns the new delivery ids (none on a re-run).
+    Each is queued as a deliver job, except, with *send_here*, those due now (write_deliveries)."""
     now = now or datetime.now(UTC)
-    event = session.get(NotificationEvent, event_id)
+    event = load_event(session, event_id)
     if event is None:
         return []
+    created = write_deliveries(session, event, now, send_here=send_here)
+    session.execute(_MARK, {"event_id": event_id, "now": now})
+    return created
+
+
+def write_deliveries(session: Session, event, now: datetime, *, send_here: bool = False,
+                     webhook_keys: dict | None = None) -> list[int]:
+    """The deliveries of *event* (a row of load_event), without marking it: delivery.send_event marks it in the
+    statement that claims them. With *send_here* those due now are left to the caller (delivery.send_event);
+    *webhook_keys* collects the secret and private-address permission of each webhook target (url -> pair), read
+    with it, so that sending it does not read them again."""
     targets = _first_unique(targets_for(session, event, now))
     created: list[int] = []
-    if targets:
-        rows = session.execute(_INSERT_DELIVERIES, [dict(
-            event_id=event.id, channel=target.channel, recipient=target.recipient,
-            recipient_masked=mask(target.channel, target.recipient), recipient_kind=target.kind,
-            language=target.language, status="pending", attempts=0, acked_parts=0, created_at=now,
-            not_before=target.not_before) for target in targets]).all()
-        new = {(row.channel, row.recipient): row.id for row in rows}
-        for target in targets:
-            row = new.get((target.channel, target.recipient))
-            if row is None:
-                continue
-            created.append(row)
-            if target.not_before is not None or not send_here:
-                queue.defer(session, queue.DELIVER, "deliver", delivery_id=row, scheduled_at=target.not_before,
-                            priority=10 if event.urgent else 0)
-    event.fanned_out_at = now
+    if not targets:
+        return created
+    rows = session.execute(_INSERT_DELIVERIES, [dict(
+        event_id=event.id, channel=target.channel, recipient=target.recipient,
+        recipient_masked=mask(target.channel, target.recipient), recipient_kind=target.kind,
+        language=target.language, status="pending", attempts=0, acked_parts=0, created_at=now,
+        not_before=target.not_before) for target in targets]).all()
+    new = {(row.channel, row.recipient): row.id for row in rows}
+    for target in targets:
+        row = new.get((target.channel, target.recipient))
+        if row is None:
+            continue
+        created.append(row)
+        if webhook_keys is not None and target.channel == "webhook" and target.secret is not None:
+            webhook_keys.setdefault(target.recipient, (target.secret, target.allow_private))
+        if target.not_before is not None or not send_here:
+            queue.defer(session, queue.DELIVER, "deliver", delivery_id=row, scheduled_at=target.not_before,
+                        priority=10 if event.urgent else 0)
     return created
 
 
@@ -121,7 +144,7 @@ _REPORT_FACTS = select(_reports.c.tracking_code, _reports.c.due_at, _reports.c.s
     .outerjoin(_units, _units.c.id == _reports.c.unit_id).where(_reports.c.id == bindparam("report_id"))
 
 
-def facts_for(session: Session, event: NotificationEvent, language: str) -> dict:
+def facts_for(session: Session, event, language: str) -> dict:
     """The names a message needs, in *language*: category, place, unit, camera, alert type..."""
     payload = dict(event.payload)
     facts = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}

@@ -125,7 +125,7 @@ class MessageRequest:
     its own. *app* is the web app, for rendering in *language* outside a request (gisserver.core.i18n)."""
 
     session: object
-    event: object  # models.NotificationEvent
+    event: object  # the notification_events row (its columns as attributes)
     language: str
     public_url: str
     app: object | None

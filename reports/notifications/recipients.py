@@ -36,6 +36,9 @@ class Target:
     language: str = "vi"
     not_before: datetime | None = None
     ref_id: int | None = None  # the contact, subscriber or subscription row
+    # A webhook's signing secret and whether it may reach a private address, read with it (fanout.write_deliveries)
+    secret: str | None = None
+    allow_private: bool = False
 
 
 # The statements fanning out every event runs, built once (the worker fans out a hundred events a second on a
@@ -81,12 +84,17 @@ def unit_contacts(session: Session, unit_ids: list[int], now: datetime, urgent: 
         on_duty = [c for c in contacts if _in_window(c.on_duty_from, c.on_duty_to, local)]
         if on_duty or urgent:
             chosen = on_duty or contacts
-            targets += [Target(c.channel, c.address, "unit", c.language, ref_id=c.id) for c in chosen]
+            targets += [_contact_target(c) for c in chosen]
         else:
             first = min(contacts, key=lambda c: next_window_start(c.on_duty_from, now))
-            targets.append(Target(first.channel, first.address, "unit", first.language,
-                                  not_before=next_window_start(first.on_duty_from, now), ref_id=first.id))
+            targets.append(_contact_target(first, next_window_start(first.on_duty_from, now)))
     return targets
+
+
+def _contact_target(contact, not_before: datetime | None = None) -> Target:
+    webhook = contact.channel == "webhook"
+    return Target(contact.channel, contact.address, "unit", contact.language, not_before, ref_id=contact.id,
+                  secret=contact.secret if webhook else None, allow_private=webhook and contact.allow_private)
 
 
 def _profile_targets(session: Session, user_ids: set[int], now: datetime, urgent: bool,
@@ -163,4 +171,5 @@ def resident(session: Session, report_id: int) -> list[Target]:
 
 def subscribers(session: Session, kind: str) -> list[Target]:
     rows = session.execute(_SUBSCRIBERS)
-    return [Target("webhook", s.url, "subscriber", "en", ref_id=s.id) for s in rows if not s.kinds or kind in s.kinds]
+    return [Target("webhook", s.url, "subscriber", "en", ref_id=s.id, secret=s.secret, allow_private=s.allow_private)
+            for s in rows if not s.kinds or kind in s.kinds]

@@ -19,7 +19,7 @@ from reports.notifications import checks, messages
 from reports.notifications.channels import Message, PermanentError
 from reports.notifications.channels import email as email_channel
 from reports.notifications.config import NotificationSettings
-from reports.notifications.delivery import take_budget
+from reports.notifications.delivery import take_budget, take_budget_in
 from reports.workflow import transitions
 from tests.ports import free_port
 from tests.reports.conftest import WEST_INSIDE
@@ -88,6 +88,18 @@ def test_the_rate_cap_is_shared_through_the_database(app, db):
     assert 1.5 < waits[-1] < 2.5  # then one every fifth of a second: the fifteenth waits about two seconds
     assert take_budget(database, "email", caps) == 0.0  # no cap, no wait
     time.sleep(0.01)
+
+
+def test_one_statement_takes_an_events_budget_on_every_channel_it_uses(app, db):
+    db.execute(text("DELETE FROM notification_channel_budgets"))
+    db.commit()
+    caps = {"sms": 4.0, "email": 10.0}
+    assert take_budget_in(db, {"email": 6, "sms": 2, "webhook": 3}, caps) == 0.0  # within a second's worth each
+    # sms now owes 2 messages (0.5 s at 4 a second), email owes 1 (0.1 s): the wait is the longer one
+    assert 0.4 < take_budget_in(db, {"email": 5, "sms": 4}, caps) <= 0.5
+    left = dict(db.execute(text("SELECT channel, tokens FROM notification_channel_budgets")).all())
+    assert set(left) == {"email", "sms"} and -1.0 <= left["email"] < 0 and -2.0 <= left["sms"] < -1.8
+    db.rollback()
 
 
 def test_a_residents_contact_is_erased_after_the_retention_period(city):
