@@ -52,6 +52,12 @@ def libpq_url(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+# procrastinate's job fetch is a PL/pgSQL function, whose query PostgreSQL plans once per connection and then
+# reuses. Planned while the jobs table was small (a new database, a quiet night), the reused plan scanned the whole
+# table for every job, twice over: on a flood-day burst each fetch grew to a quarter of a second and delivery
+# stalled until autovacuum's next ANALYZE. Planned every time, the fetch follows the table's real size; planning it
+# costs PostgreSQL a fraction of a millisecond per job.
+CONNECTION_SETTINGS = {"application_name": "gisserver-worker", "options": "-c plan_cache_mode=force_custom_plan"}
 _apps: dict[str, App] = {}
 
 
@@ -59,8 +65,7 @@ def build_app(database_url: str) -> App:
     """One procrastinate App per database and process: the tasks' blueprint binds to the first app it joins."""
     if database_url in _apps:
         return _apps[database_url]
-    app = App(connector=PsycopgConnector(conninfo=libpq_url(database_url),
-                                         kwargs={"application_name": "gisserver-worker"}))
+    app = App(connector=PsycopgConnector(conninfo=libpq_url(database_url), kwargs=CONNECTION_SETTINGS))
     app.add_tasks_from(tasks, namespace=queue.NAMESPACE)
     _apps[database_url] = app
     return app
