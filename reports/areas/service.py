@@ -174,7 +174,11 @@ def _without_city(chain: list[tuple[str, str]]) -> str:
 
 def place_name_by_id(session: Session, area_id: int) -> str | None:
     """place_name of the area with this id (its own name for the city), in one query; None when there is none."""
-    chain = geo.area_chain_names(session, area_id)
+    return place_name_of_chain(geo.area_chain_names(session, area_id))
+
+
+def place_name_of_chain(chain: list[tuple[str, str]]) -> str | None:
+    """place_name_by_id for a chain read already: (name, level) of an area and its parents (sql.CHAIN_OF_ID)."""
     if not chain:
         return None
     return _without_city(chain) or chain[0][0]

@@ -30,9 +30,9 @@ CHAIN_OF_POINT = _CHAIN.format(before="""hit AS (
 ), """, start="JOIN hit USING (id)")
 # The same for an area given by :area_code (a ward's QR code): the area and its parents.
 CHAIN_OF_CODE = _CHAIN.format(before="", start="WHERE a.code = :area_code")
-_CHAIN_OF_ID = text(
-    f"SELECT name, level FROM ({_CHAIN.format(before='', start='WHERE a.id = :area_id')}) AS c ORDER BY depth"  # noqa: S608 - constant SQL of this module, no input
-)
+# The area :area_id and its parents, for a FROM list (the notifications' facts ask it beside the report's own).
+CHAIN_OF_ID = _CHAIN.format(before="", start="WHERE a.id = :area_id")
+_CHAIN_OF_ID = text(f"SELECT name, level FROM ({CHAIN_OF_ID}) AS c ORDER BY depth")  # noqa: S608 - constant SQL
 
 
 def area_chain_names(session: Session, area_id: int) -> list[tuple[str, str]]:

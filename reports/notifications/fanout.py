@@ -9,17 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from gisserver.core.pg_insert import insert
+from reports.areas import sql as areas_sql
 from reports.areas.models import Area, Unit
-from reports.areas.service import ancestors, place_name_by_id
+from reports.areas.service import ancestors, place_name_by_id, place_name_of_chain
 from reports.cameras.models import AlertType, Camera
 from reports.notifications import queue, recipients
 from reports.notifications.models import Delivery, NotificationEvent
 from reports.notifications.recipients import Target
-from reports.workflow.models import Category, Report
 
 RESIDENT_KINDS = {"report_filed", "report_status", "report_merged", "report_comment"}
 # A flood hotspot rising, or its gauge gone silent: the ward committee and the staff of the area watch it.
@@ -136,12 +136,15 @@ def write_deliveries(session: Session, event, now: datetime, *, send_here: bool 
     return created
 
 
-# Built once, like every statement the worker runs per message.
-_reports, _categories, _units = Report.__table__, Category.__table__, Unit.__table__
-_REPORT_FACTS = select(_reports.c.tracking_code, _reports.c.due_at, _reports.c.status, _reports.c.address,
-                       _categories.c.name_vi, _categories.c.name_en, _units.c.name.label("unit")) \
-    .join(_categories, _categories.c.id == _reports.c.category_id) \
-    .outerjoin(_units, _units.c.id == _reports.c.unit_id).where(_reports.c.id == bindparam("report_id"))
+# Built once, like every statement the worker runs per message: the report's names and, in the same statement,
+# the chain of names of the event's area (the place, when the report has no address of its own).
+_REPORT_FACTS = text(f"""
+SELECT r.tracking_code, r.due_at, r.status, r.address, c.name_vi, c.name_en, u.name AS unit,
+       (SELECT json_agg(json_build_array(chain.name, chain.level) ORDER BY chain.depth)
+        FROM ({areas_sql.CHAIN_OF_ID}) AS chain WHERE r.address IS NULL) AS place_chain
+FROM reports r JOIN categories c ON c.id = r.category_id LEFT JOIN units u ON u.id = r.unit_id
+WHERE r.id = :report_id
+""")  # noqa: S608 - constant SQL of this module and of reports.areas.sql, no input
 
 
 def facts_for(session: Session, event, language: str) -> dict:
@@ -149,9 +152,11 @@ def facts_for(session: Session, event, language: str) -> dict:
     payload = dict(event.payload)
     facts = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}
     english = language == "en"
-    report = session.execute(_REPORT_FACTS, {"report_id": event.subject_id}).first() \
+    report = session.execute(_REPORT_FACTS, {"report_id": event.subject_id, "area_id": event.area_id}).first() \
         if event.subject_type == "report" else None
-    if event.area_id and not (report and report.address):
+    if report is not None and not report.address and event.area_id:
+        facts["place"] = place_name_of_chain([tuple(link) for link in report.place_chain or []]) or "-"
+    elif event.area_id and report is None:
         facts["place"] = place_name_by_id(session, event.area_id) or "-"
     if report is not None:
         facts.update(code=report.tracking_code, category=report.name_en if english else report.name_vi,

@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 
 from gisserver.accounts.users import create_user, grant
 from gisserver.core.exceptions import Invalid
+from reports.areas.service import place_name_by_id
 from reports.notifications import admin, checks, delivery, tokens, worker
 from reports.notifications.channels import DeliveryError, Message, gateway, netguard, segments, webhook
 from reports.notifications.channels.templating import TemplateRefused, render
@@ -96,6 +97,9 @@ def test_a_report_reaches_its_unit_and_the_resident_hears_back(app, client, queu
     assert one_click == f"http://city.example/api/unsubscribe/{token}"
     assert f"http://city.example/n/unsubscribe/{token}" in plain
     assert "/reports/" in unit_mail.get_body(("plain",)).get_content()
+    filed = db.execute(select(Report.address, Report.area_current_id).where(Report.tracking_code == code)).one()
+    place = filed.address or place_name_by_id(db, filed.area_current_id)  # the ward, named as residents name it
+    assert place and f" tại {place} " in unit_mail.get_body(("plain",)).get_content()
     assert "List-Unsubscribe" not in unit_mail
     assert "channel api" not in plain  # the intake's internal note is nobody's business
     delivery_ids = {m["To"]: m["Message-ID"] for m in smtp.mailbox.messages}
