@@ -57,6 +57,8 @@ class NotificationSettings:
     camera_offline_alert_minutes: int = 60
     gauge_stale_minutes: int = 60
     digest_hour: int = 7
+    # The job queue's finished jobs are kept this long (hours), then removed by a daily task; failed ones stay.
+    job_retention_hours: int = 168
     # Alert types that are urgent: they ignore quiet hours and raise the banner on the live map.
     urgent_alert_types: str = "fire,flood"
     # A resident's contact is erased this many days after the report closes.

@@ -85,3 +85,13 @@ def run_checks(timestamp: int) -> dict:
         found = checks.run_checks(session, rt.settings, datetime.fromtimestamp(timestamp, UTC))
     log.info("scheduled checks: %s", found)
     return found
+
+
+@tasks.periodic(cron="17 20 * * *", periodic_id="nightly")  # procrastinate's cron is in UTC: 03:17 in Vietnam
+@tasks.task(name="notifications.remove_old_jobs", queue="checks", queueing_lock="notifications.remove_old_jobs",
+            pass_context=True)
+async def remove_old_jobs(context: JobContext, timestamp: int) -> None:
+    """Every night, the queue's succeeded jobs finished more than GISSERVER_JOB_RETENTION_HOURS ago go, with their
+    events (procrastinate's own clean-up): one job per outbox event would otherwise grow the table without end.
+    Failed ones stay for an admin; each delivery's own record is in notification_attempts, which this leaves."""
+    await context.app.job_manager.delete_old_jobs(nb_hours=max(runtime().settings.job_retention_hours, 1))
