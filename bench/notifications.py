@@ -235,7 +235,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=100.0, help="reports committed per second")
     parser.add_argument("--workers", type=int, default=1, help="`gisserver worker` processes")
-    parser.add_argument("--concurrency", type=int, default=16, help="jobs each worker runs at once")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="jobs each worker runs at once (8: `gisserver worker`'s own default)")
     parser.add_argument("--intake-requests", type=int, default=200, help="requests per intake round")
     parser.add_argument("--intake-rounds", type=int, default=6, help="rounds of each mode (off, on, on, off, ...)")
     parser.add_argument("--url", help="an existing PostGIS database instead of one on the private cluster")
