@@ -150,7 +150,7 @@ def intake_rates(url: str, requests_per_round: int, rounds: int) -> dict[str, fl
                       "INTAKE_AREA_RATE_LIMIT": "1000000 per minute"})
     logging.getLogger("gisserver.request").setLevel(logging.WARNING)  # a line per request is the bench's cost
     client = app.test_client()
-    rates: dict[str, list[float]] = {"off": [], "on": []}
+    rounds_run: list[tuple[str, float]] = []
     count = 0
 
     def body() -> dict:
@@ -169,20 +169,12 @@ def intake_rates(url: str, requests_per_round: int, rounds: int) -> dict[str, fl
             resp = client.post("/api/reports", json=body())
             if resp.status_code != 201:
                 raise SystemExit(f"intake refused a report: {resp.get_json()}")
-        rates[mode].append(requests_per_round / (time.perf_counter() - started))
+        rounds_run.append((mode, requests_per_round / (time.perf_counter() - started)))
     outbox.set_enabled(None)
     logging.getLogger("gisserver.request").setLevel(logging.NOTSET)
     app.extensions["gisserver.db"].dispose()
-    print("intake rounds (req/s): " + ", ".join(f"{mode} {rate:.0f}" for mode, rate in
-                                               zip(*_in_order(rates, rounds * 2), strict=True)), flush=True)
-    return {mode: statistics.median(values) for mode, values in rates.items()}
-
-
-def _in_order(rates: dict[str, list[float]], total: int) -> tuple[list[str], list[float]]:
-    """The rounds' modes and rates in the order they ran."""
-    modes = [("off", "on", "on", "off")[n % 4] for n in range(total)]
-    taken = {"off": iter(rates["off"]), "on": iter(rates["on"])}
-    return modes, [next(taken[mode]) for mode in modes]
+    print("intake rounds (req/s): " + ", ".join(f"{mode} {rate:.0f}" for mode, rate in rounds_run), flush=True)
+    return {mode: statistics.median(rate for m, rate in rounds_run if m == mode) for mode in ("off", "on")}
 
 
 def burst(url: str, events: int, rate: float, threads: int) -> dict[int, float]:

@@ -95,14 +95,14 @@ def load_event(session: Session, event_id: int):
     return session.execute(_EVENT, {"event_id": event_id}).first()
 
 
-def fan_out(session: Session, event_id: int, now: datetime | None = None, *, send_here: bool = False) -> list[int]:
-    """Write the deliveries of one event and mark it fanned out; returns the new delivery ids (none on a re-run).
-    Each is queued as a deliver job, except, with *send_here*, those due now (write_deliveries)."""
+def fan_out(session: Session, event_id: int, now: datetime | None = None) -> list[int]:
+    """Write the deliveries of one event, each queued as a deliver job, and mark it fanned out; returns the new
+    delivery ids (none on a re-run). The worker does this and sends at once instead (delivery.send_event)."""
     now = now or datetime.now(UTC)
     event = load_event(session, event_id)
     if event is None:
         return []
-    created = write_deliveries(session, event, now, send_here=send_here)
+    created = write_deliveries(session, event, now)
     session.execute(_MARK, {"event_id": event_id, "now": now})
     return created
 
