@@ -49,7 +49,6 @@ from reports.notifications.models import (
     Delivery,
     DutyContact,
     PushSubscription,
-    ResidentContact,
     WebhookSubscriber,
 )
 from reports.notifications.tokens import unsubscribe_token
@@ -112,10 +111,9 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
     unsubscribe = None
     headers = {}
     if delivery.recipient_kind == "resident":
-        contact = session.scalar(select(ResidentContact).where(ResidentContact.report_id == event.subject_id))
-        if contact is None or contact.unsubscribed_at is not None:
+        if event.resident is None:  # read with the event, unless unsubscribed (fanout.load_event)
             raise PermanentError("the resident unsubscribed or the contact was erased")
-        token = unsubscribe_token(key, contact.id)
+        token = unsubscribe_token(key, event.resident["id"])
         base = settings.public_url.rstrip("/")
         unsubscribe = f"{base}/n/unsubscribe/{token}"  # the page, for a person clicking
         # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to this address, with no page and no CSRF token

@@ -7,6 +7,7 @@ nothing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select, text
@@ -41,13 +42,16 @@ def mask(channel: str, recipient: str) -> str:
 
 
 def targets_for(session: Session, event, now: datetime) -> list[Target]:
+    """Who is told of *event* (a row of load_event, which read the audience of its own units with it)."""
     kind, payload, urgent = event.kind, event.payload, event.urgent
     if payload.get("direct"):  # one person's own message (outbox.record_direct): nobody else
         return recipients.direct(session, payload["direct"])
     found: list[Target] = []
     if kind in UNIT_KINDS:
-        found += recipients.unit_contacts(session, list(event.unit_ids), now, urgent)
-        found += recipients.unit_users(session, list(event.unit_ids), now, urgent)
+        found += recipients.unit_contacts(session, list(event.unit_ids), now, urgent,
+                                          rows=recipients.contact_rows(event.unit_contacts))
+        found += recipients.unit_users(session, list(event.unit_ids), now, urgent,
+                                       user_ids=event.unit_user_ids or [])
     if kind in ("report_escalated", "alert_escalated"):
         if payload.get("level") == "city":
             city_units = list(session.scalars(select(Unit.id).where(Unit.unit_type == "city_operations",
@@ -66,8 +70,8 @@ def targets_for(session: Session, event, now: datetime) -> list[Target]:
     if kind == "digest":
         found += recipients.area_leaders(session, [event.area_id], now, False, digest=True)
     if event.subject_type == "report" and kind in RESIDENT_KINDS:
-        found += recipients.resident(session, event.subject_id)
-    found += recipients.subscribers(session, kind)
+        found += recipients.resident_targets(event.resident)
+    found += recipients.subscriber_targets(event.subscribers or [], kind)
     return found
 
 
@@ -84,14 +88,34 @@ def _first_unique(targets: list[Target]) -> list[Target]:
 _INSERT_DELIVERIES = insert(Delivery.__table__).on_conflict_do_nothing() \
     .returning(Delivery.__table__.c.id, Delivery.__table__.c.channel, Delivery.__table__.c.recipient)
 _events = NotificationEvent.__table__
-# The event as a plain row: the worker reads it, and marks it fanned out in a statement of its own (the ORM's
-# identity map and flush cost more than the rest of a fan-out's reading).
-_EVENT = select(_events).where(_events.c.id == bindparam("event_id"))
+# The event as a plain row, and with it, in the same statement, what fanning it out and writing its messages read
+# for nearly every event: the duty contacts of its units and the users granted them, the resident who asked to hear
+# back, the webhook subscribers, and its report's names with the chain of names of its area (the place, when the
+# report has no address of its own). The worker reads an event a hundred times a second on a flood day: one round
+# trip instead of six. The parts are JSON, read back by recipients.py and facts_for.
+_EVENT = text(f"""
+SELECT e.*,
+       (SELECT json_agg(c ORDER BY c.unit_id, c.id) FROM unit_duty_contacts c
+        WHERE c.unit_id = ANY(e.unit_ids) AND c.active) AS unit_contacts,
+       (SELECT array_agg(DISTINCT g.user_id) FROM user_grants g WHERE g.unit_id = ANY(e.unit_ids)) AS unit_user_ids,
+       (SELECT row_to_json(rc) FROM resident_contacts rc
+        WHERE e.subject_type = 'report' AND rc.report_id = e.subject_id AND rc.unsubscribed_at IS NULL) AS resident,
+       (SELECT json_agg(s ORDER BY s.id) FROM webhook_subscribers s WHERE s.active) AS subscribers,
+       (SELECT row_to_json(f) FROM (
+            SELECT r.tracking_code, r.due_at, r.status, r.address, c.name_vi, c.name_en, u.name AS unit,
+                   (SELECT json_agg(json_build_array(chain.name, chain.level) ORDER BY chain.depth)
+                    FROM (SELECT e.area_id AS id) AS subject_area, LATERAL ({areas_sql.CHAIN_OF_SUBJECT_AREA}) AS chain
+                    WHERE r.address IS NULL) AS place_chain
+            FROM reports r JOIN categories c ON c.id = r.category_id LEFT JOIN units u ON u.id = r.unit_id
+            WHERE e.subject_type = 'report' AND r.id = e.subject_id) AS f) AS report_facts
+FROM notification_events e WHERE e.id = :event_id
+""")  # noqa: S608 - constant SQL of this module and of reports.areas.sql, no input
 _MARK = _events.update().where(_events.c.id == bindparam("event_id")).values(fanned_out_at=bindparam("now"))
 
 
 def load_event(session: Session, event_id: int):
-    """The outbox row *event_id* (its columns as attributes), None when it is gone."""
+    """The outbox row *event_id* (its columns as attributes, and the parts _EVENT reads with it), None when it is
+    gone."""
     return session.execute(_EVENT, {"event_id": event_id}).first()
 
 
@@ -136,15 +160,11 @@ def write_deliveries(session: Session, event, now: datetime, *, send_here: bool 
     return created
 
 
-# Built once, like every statement the worker runs per message: the report's names and, in the same statement,
-# the chain of names of the event's area (the place, when the report has no address of its own).
-_REPORT_FACTS = text(f"""
-SELECT r.tracking_code, r.due_at, r.status, r.address, c.name_vi, c.name_en, u.name AS unit,
-       (SELECT json_agg(json_build_array(chain.name, chain.level) ORDER BY chain.depth)
-        FROM ({areas_sql.CHAIN_OF_ID}) AS chain WHERE r.address IS NULL) AS place_chain
-FROM reports r JOIN categories c ON c.id = r.category_id LEFT JOIN units u ON u.id = r.unit_id
-WHERE r.id = :report_id
-""")  # noqa: S608 - constant SQL of this module and of reports.areas.sql, no input
+def _report_facts(found: dict | None) -> SimpleNamespace | None:
+    """The report's part of load_event's row (JSON), its deadline a datetime again."""
+    if found is None:
+        return None
+    return SimpleNamespace(**{**found, "due_at": datetime.fromisoformat(found["due_at"])})
 
 
 def facts_for(session: Session, event, language: str) -> dict:
@@ -152,8 +172,7 @@ def facts_for(session: Session, event, language: str) -> dict:
     payload = dict(event.payload)
     facts = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}
     english = language == "en"
-    report = session.execute(_REPORT_FACTS, {"report_id": event.subject_id, "area_id": event.area_id}).first() \
-        if event.subject_type == "report" else None
+    report = _report_facts(event.report_facts) if event.subject_type == "report" else None
     if report is not None and not report.address and event.area_id:
         facts["place"] = place_name_of_chain([tuple(link) for link in report.place_chain or []]) or "-"
     elif event.area_id and report is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -21,8 +22,6 @@ from reports.notifications.models import (
     DutyContact,
     NotificationProfile,
     PushSubscription,
-    ResidentContact,
-    WebhookSubscriber,
 )
 
 CITY_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -51,10 +50,6 @@ _PROFILES = select(_profiles).join(_users, _users.c.id == _profiles.c.user_id) \
     .where(_profiles.c.user_id.in_(bindparam("user_ids", expanding=True)), _users.c.active)
 _UNIT_USERS = select(UserGrant.__table__.c.user_id) \
     .where(UserGrant.__table__.c.unit_id.in_(bindparam("unit_ids", expanding=True)))
-_RESIDENT = select(ResidentContact.__table__).where(ResidentContact.__table__.c.report_id == bindparam("report_id"),
-                                                    ResidentContact.__table__.c.unsubscribed_at.is_(None))
-_SUBSCRIBERS = select(WebhookSubscriber.__table__).where(WebhookSubscriber.__table__.c.active) \
-    .order_by(WebhookSubscriber.__table__.c.id)
 
 
 def _in_window(start: time | None, end: time | None, at: time) -> bool:
@@ -71,12 +66,20 @@ def next_window_start(start: time, now: datetime) -> datetime:
     return candidate
 
 
-def unit_contacts(session: Session, unit_ids: list[int], now: datetime, urgent: bool) -> list[Target]:
+def contact_rows(found: list[dict] | None) -> list[SimpleNamespace]:
+    """Duty contacts read as JSON (fanout.load_event reads those of an event's units with it), as rows again."""
+    return [SimpleNamespace(**{**row, **{key: time.fromisoformat(row[key]) if row[key] else None
+                                         for key in ("on_duty_from", "on_duty_to")}}) for row in found or []]
+
+
+def unit_contacts(session: Session, unit_ids: list[int], now: datetime, urgent: bool,
+                  rows: list | None = None) -> list[Target]:
     """The units' contacts on duty now; a unit with nobody on duty gets the first of its contacts at the start of
-    the next duty window (or at once, when urgent)."""
+    the next duty window (or at once, when urgent). *rows*: the units' active contacts, when read already."""
     targets: list[Target] = []
     local = now.astimezone(CITY_TIME).time()
-    rows = session.execute(_UNIT_CONTACTS, {"unit_ids": unit_ids}).all() if unit_ids else []
+    if rows is None:
+        rows = session.execute(_UNIT_CONTACTS, {"unit_ids": unit_ids}).all() if unit_ids else []
     by_unit: dict[int, list] = {}
     for row in rows:
         by_unit.setdefault(row.unit_id, []).append(row)
@@ -120,9 +123,14 @@ def _profile_targets(session: Session, user_ids: set[int], now: datetime, urgent
     return targets
 
 
-def unit_users(session: Session, unit_ids: list[int], now: datetime, urgent: bool) -> list[Target]:
-    """Staff granted one of the units, through the channels they chose."""
-    users = set(session.scalars(_UNIT_USERS, {"unit_ids": unit_ids})) if unit_ids else set()
+def unit_users(session: Session, unit_ids: list[int], now: datetime, urgent: bool,
+               user_ids: list[int] | None = None) -> list[Target]:
+    """Staff granted one of the units, through the channels they chose. *user_ids*: those granted, when read
+    already."""
+    if user_ids is not None:
+        users = set(user_ids)
+    else:
+        users = set(session.scalars(_UNIT_USERS, {"unit_ids": unit_ids})) if unit_ids else set()
     return _profile_targets(session, users, now, urgent)
 
 
@@ -157,19 +165,19 @@ def direct(session: Session, to: dict) -> list[Target]:
     return [Target("email", profile.email, "user", profile.language)]
 
 
-def resident(session: Session, report_id: int) -> list[Target]:
-    contact = session.execute(_RESIDENT, {"report_id": report_id}).first()
+def resident_targets(contact: dict | None) -> list[Target]:
+    """The resident's channels, from their contact row (a mapping; None: nobody asked to hear back)."""
     if contact is None:
         return []
     targets = []
-    if contact.email:
-        targets.append(Target("email", contact.email, "resident", contact.language, ref_id=contact.id))
-    if contact.phone:
-        targets.append(Target("sms", contact.phone, "resident", contact.language, ref_id=contact.id))
+    if contact["email"]:
+        targets.append(Target("email", contact["email"], "resident", contact["language"], ref_id=contact["id"]))
+    if contact["phone"]:
+        targets.append(Target("sms", contact["phone"], "resident", contact["language"], ref_id=contact["id"]))
     return targets
 
 
-def subscribers(session: Session, kind: str) -> list[Target]:
-    rows = session.execute(_SUBSCRIBERS)
-    return [Target("webhook", s.url, "subscriber", "en", ref_id=s.id, secret=s.secret, allow_private=s.allow_private)
-            for s in rows if not s.kinds or kind in s.kinds]
+def subscriber_targets(rows: list[dict], kind: str) -> list[Target]:
+    """The active webhook subscribers (mappings) that take events of *kind*."""
+    return [Target("webhook", s["url"], "subscriber", "en", ref_id=s["id"], secret=s["secret"],
+                   allow_private=s["allow_private"]) for s in rows if not s["kinds"] or kind in s["kinds"]]

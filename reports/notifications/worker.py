@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import psycopg_pool
 from procrastinate import App, PsycopgConnector
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -61,11 +62,20 @@ CONNECTION_SETTINGS = {"application_name": "gisserver-worker", "options": "-c pl
 _apps: dict[str, App] = {}
 
 
+def _pool_without_check(**kwargs) -> psycopg_pool.AsyncConnectionPool:
+    """procrastinate's pool, minus the check it asks for: a round trip to PostgreSQL each time a connection leaves
+    the pool, twice per job. A connection that a restarted PostgreSQL broke fails its next query instead, which
+    stops procrastinate's worker; run() then starts it again on new connections, as for any lost database."""
+    kwargs.pop("check", None)
+    return psycopg_pool.AsyncConnectionPool(**kwargs)
+
+
 def build_app(database_url: str) -> App:
     """One procrastinate App per database and process: the tasks' blueprint binds to the first app it joins."""
     if database_url in _apps:
         return _apps[database_url]
-    app = App(connector=PsycopgConnector(conninfo=libpq_url(database_url), kwargs=CONNECTION_SETTINGS))
+    app = App(connector=PsycopgConnector(conninfo=libpq_url(database_url), kwargs=CONNECTION_SETTINGS,
+                                         pool_factory=_pool_without_check))
     app.add_tasks_from(tasks, namespace=queue.NAMESPACE)
     _apps[database_url] = app
     return app

@@ -7,13 +7,14 @@ import base64
 import os
 from dataclasses import replace
 from datetime import UTC, datetime, time
+from types import SimpleNamespace
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid01
 from sqlalchemy import select, text
 
-from reports.notifications import admin, recipients
+from reports.notifications import admin, fanout, outbox, recipients
 from reports.notifications.models import Delivery
 from tests.reports.conftest import WEST_INSIDE
 from tests.reports.notifications.servers import Receiver
@@ -68,6 +69,17 @@ def test_quiet_hours_wait_unless_urgent_and_duty_hours_choose_the_contact(city, 
     by_night = recipients.unit_contacts(db, [_unit(db, "T-W-CA")], MIDNIGHT_HANOI, urgent=False)
     assert [t.recipient for t in by_day] == ["ngay@ca.example.vn"]
     assert [t.recipient for t in by_night] == ["dem@ca.example.vn"]
+
+    # The worker reads the same contacts and users with the event itself (fanout.load_event): same choices
+    unit_ids = [_unit(db, "T-W-CA")]
+    event_id = outbox.record(db, kind="report_filed", subject_type="report", subject_id=0, area_id=None,
+                             unit_ids=unit_ids, payload={}, notify=False, on_map=False)
+    row = fanout.load_event(db, event_id)._asdict()
+    for at, urgent in ((NOON_HANOI, False), (MIDNIGHT_HANOI, False), (MIDNIGHT_HANOI, True)):
+        event = SimpleNamespace(**{**row, "urgent": urgent})
+        read_apart = (recipients.unit_contacts(db, unit_ids, at, urgent)
+                      + recipients.unit_users(db, unit_ids, at, urgent))
+        assert [t for t in fanout.targets_for(db, event, at) if t.kind in ("unit", "user")] == read_apart, (at, urgent)
     db.rollback()
 
 
