@@ -178,7 +178,7 @@ def place_name_by_id(session: Session, area_id: int) -> str | None:
 
 
 def place_name_of_chain(chain: list[tuple[str, str]]) -> str | None:
-    """place_name_by_id for a chain read already: (name, level) of an area and its parents (sql.CHAIN_OF_ID)."""
+    """place_name_by_id for a chain read already: (name, level) of an area and its parents, deepest first."""
     if not chain:
         return None
     return _without_city(chain) or chain[0][0]

@@ -30,12 +30,14 @@ CHAIN_OF_POINT = _CHAIN.format(before="""hit AS (
 ), """, start="JOIN hit USING (id)")
 # The same for an area given by :area_code (a ward's QR code): the area and its parents.
 CHAIN_OF_CODE = _CHAIN.format(before="", start="WHERE a.code = :area_code")
-# The area :area_id and its parents, for a FROM list.
-CHAIN_OF_ID = _CHAIN.format(before="", start="WHERE a.id = :area_id")
-# The same for a FROM list that holds a relation `subject_area(id)` (the notifications' read of an event asks it
-# beside the event's report).
+# The same for a FROM list that holds a relation `subject_area(id)`: the area of that id and its parents (the
+# notifications' read of an event asks it beside the event's report).
 CHAIN_OF_SUBJECT_AREA = _CHAIN.format(before="", start="WHERE a.id = subject_area.id")
-_CHAIN_OF_ID = text(f"SELECT name, level FROM ({CHAIN_OF_ID}) AS c ORDER BY depth")  # noqa: S608 - constant SQL
+_CHAIN_OF_ID = text(f"""
+SELECT chain.name, chain.level FROM (SELECT CAST(:area_id AS integer) AS id) AS subject_area,
+     LATERAL ({CHAIN_OF_SUBJECT_AREA}) AS chain
+ORDER BY chain.depth
+""")  # noqa: S608 - constant SQL fragments of this module, no input
 
 
 def area_chain_names(session: Session, area_id: int) -> list[tuple[str, str]]:

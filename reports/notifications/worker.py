@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import psycopg_pool
 from procrastinate import App, PsycopgConnector
+from procrastinate.exceptions import ConnectorException
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -87,8 +88,8 @@ async def _requeue_stalled(app: App, options: WorkerOptions) -> None:
             for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=options.stall_seconds):
                 log.warning("job %s (%s) belonged to a worker that stopped; queued again", job.id, job.task_name)
                 await app.job_manager.retry_job(job)
-        except Exception as exc:  # noqa: BLE001 - a connection a PostgreSQL restart broke (the pool does not check
-            # them): this beat is lost, the next one runs on a new connection; the task itself must not end
+        except ConnectorException as exc:  # a connection a PostgreSQL restart broke (the pool does not check them):
+            # this beat is lost, the next one runs on a new connection; the task itself must not end
             log.warning("could not look for stalled jobs (%s: %s); trying again", type(exc).__name__, exc)
         await asyncio.sleep(max(options.heartbeat_seconds, 1.0))
 
