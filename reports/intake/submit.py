@@ -6,7 +6,7 @@ import math
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from geoalchemy2.shape import from_shape
@@ -23,7 +23,7 @@ from reports.intake.sql import AreaRow, filing_context
 from reports.workflow import sql as report_sql
 from reports.workflow.access import Scope
 from reports.workflow.categories import category_by_code
-from reports.workflow.changes import ReportChange, ResidentContact, announce
+from reports.workflow.changes import ReportChange, ResidentContact, announce, filing_parts
 from reports.workflow.models import CHANNELS, Category, Report, ReportEvent
 from reports.workflow.routing import route
 
@@ -201,8 +201,9 @@ def submit(
     report is refused with a 409 naming both wards, for the resident to choose. *filed_by* names the staff
     member who filed it (a phone call), who keeps seeing it wherever it lands.
 
-    A report with a point costs two statements here (intake/sql.py's context, then the report, its first event and
-    their audit entries together) besides what *admit* and the report_changed hook write.
+    A report with a point costs two statements here (intake/sql.py's context, then the report, its first event,
+    their audit entries and what the "report_filing" hooks add, such as the outbox's rows, together) besides what
+    *admit* and the report_changed hook write.
     """
     _validate(data, staff)
     key = f"{data.channel}:{data.idempotency_key}" if data.idempotency_key else None
@@ -292,13 +293,15 @@ def submit(
     report.category, report.unit, report.area_current = category, unit, areas[0] if areas else None
     event = ReportEvent(at=now, actor=actor, action="created", from_status=None, to_status="new", note="",
                         details={"channel": data.channel})
-    stored = report_sql.insert_report(session, report, event)
+    change = ReportChange(report, "created", None, actor, "", now, contact=data.contact)
+    parts = filing_parts(session, change)
+    stored = report_sql.insert_report(session, report, event, parts)
     if stored is None:
         # Two retries raced: the other one committed first, so answer with its report.
         if key and (existing := _replayed(session, key, data)) is not None:
             return Submitted(existing, False)
         raise Conflict("this report could not be stored; send it again")
-    announce(session, ReportChange(stored, "created", None, actor, "", now, contact=data.contact))
+    announce(session, replace(change, report=stored, written_by=tuple(part.feature for part in parts)))
     return Submitted(stored, True, event, areas)
 
 

@@ -25,6 +25,7 @@ FEATURE = Feature(
                    "notifications, quiet hours."), ("officer", "leader"), order=90),
     ),
     hooks={
+        "report_filing": ("reports.notifications.outbox:filing_part",),
         "report_changed": ("reports.notifications.outbox:on_report_changed",),
         "alert_changed": ("reports.notifications.outbox:on_alert_changed",),
         "hotspot_level_changed": ("reports.notifications.outbox:on_hotspot_level_changed",),

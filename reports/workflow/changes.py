@@ -3,14 +3,22 @@
 Every change the workflow or the intake writes to a report's history is also announced through
 ``hooks("report_changed")`` in the same transaction: a domain that reacts (notifications writes its outbox rows
 there) commits or rolls back with the change itself.
+
+Filing is the busiest write of a flood day, so a domain may also write its rows of a new report in the very
+statement that stores the report (the ``report_filing`` hook answers with a FilingPart): one round trip fewer
+per filing. The change it then announces names that domain in *written_by*, so the domain does not write twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy.sql.selectable import CTE
 
 from gisserver.core.features import hooks
 from reports.workflow.models import Report
@@ -37,6 +45,29 @@ class ReportChange:
     note: str
     at: datetime
     contact: ResidentContact | None = None  # only when the report is filed by a resident who opted in
+    written_by: tuple[str, ...] = ()  # the features whose rows of this change the filing statement wrote
+
+
+@dataclass(frozen=True)
+class FilingPart:
+    """A domain's rows of a new report, written by the statement that stores the report (workflow/sql.py).
+
+    *build* is given that statement's CTE of the new report (its column ``id``) and answers with the CTEs to add at
+    the statement's top level (PostgreSQL runs a data-modifying CTE only there) and the columns to add to its one
+    row; a SELECT CTE runs only when one of those columns reads it. *build* is a module-level function whose SQL
+    never varies: the statement is built once per set of parts, every value is one of *params* (their names
+    prefixed by the part's own, to stay apart from the others'). *written* is handed the added columns' values.
+    """
+
+    feature: str
+    build: Callable[[FromClause], tuple[list[CTE], list[ColumnElement]]]
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    written: Callable[[Session, Sequence], None] | None = field(default=None, compare=False)
+
+
+def filing_parts(session: Session, change: ReportChange) -> list[FilingPart]:
+    """What the features plugged into "report_filing" write with a new report (*change*, before it is stored)."""
+    return [part for hook in hooks("report_filing") if (part := hook(session, change)) is not None]
 
 
 def announce(session: Session, change: ReportChange) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, inspect, select, text
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from gisserver.core.audit import entries_for_inserts, inserted_entry_params
 from gisserver.core.db import as_loaded
 from gisserver.core.pg_insert import insert
+from reports.workflow.changes import FilingPart
 from reports.workflow.models import Report, ReportEvent
 
 
@@ -147,9 +149,10 @@ def _values(obj) -> dict:
 
 
 @functools.cache
-def _write_statement(report_columns: tuple[str, ...], event_columns: tuple[str, ...]):
-    """The statement of insert_report for reports and events given these columns, built once: each value is a bound
-    parameter (r_<column> of the report, e_<column> of the event, and the audit entries' own)."""
+def _write_statement(report_columns: tuple[str, ...], event_columns: tuple[str, ...], builds: tuple = ()):
+    """The statement of insert_report for reports and events given these columns and parts' builds, built once: each
+    value is a bound parameter (r_<column> of the report, e_<column> of the event, the audit entries' own and the
+    parts'); with how many columns each part adds to its row."""
     reports, events = Report.__table__, ReportEvent.__table__
     written = (insert(reports).values({c: bindparam(f"r_{c}", type_=reports.c[c].type) for c in report_columns})
                .on_conflict_do_nothing(index_elements=[reports.c.idempotency_key])
@@ -161,26 +164,42 @@ def _write_statement(report_columns: tuple[str, ...], event_columns: tuple[str, 
     audit = entries_for_inserts([
         (Report.__tablename__, written, {"id": written.c.id}),
         (ReportEvent.__tablename__, first, {"id": first.c.id, "report_id": first.c.report_id})])
-    return (select(written.c.id, first.c.id).join_from(written, first, first.c.report_id == written.c.id)
-            .add_cte(audit.cte("audited")))
+    statement = (select(written.c.id, first.c.id).join_from(written, first, first.c.report_id == written.c.id)
+                 .add_cte(audit.cte("audited")))
+    widths = []
+    for build in builds:
+        ctes, columns = build(written)
+        statement = statement.add_cte(*ctes).add_columns(*columns)
+        widths.append(len(columns))
+    return statement, tuple(widths)
 
 
-def insert_report(session: Session, report: Report, event: ReportEvent) -> Report | None:
-    """Write a new report, its first event and their audit entries in one statement; the report as the session's
-    loaded object, or None when another request took its idempotency key meanwhile (that one's report stands).
+def insert_report(session: Session, report: Report, event: ReportEvent,
+                  parts: Sequence[FilingPart] = ()) -> Report | None:
+    """Write a new report, its first event, their audit entries and the *parts* of the domains above in one
+    statement; the report as the session's loaded object, or None when another request took its idempotency key
+    meanwhile (that one's report stands, and no part wrote anything).
 
     *report* and *event* are new ORM objects holding their values (event.report_id is filled in by the database).
     The ORM would have sent a statement for each row and one for the audit entries; the statement is built once per
-    set of columns given, and SQLAlchemy's cache keeps its SQL.
+    set of columns and parts given, and SQLAlchemy's cache keeps its SQL.
     """
     report_values = _values(report)
     event_values = {k: v for k, v in _values(event).items() if k != "report_id"}
-    statement = _write_statement(tuple(report_values), tuple(event_values))
+    statement, widths = _write_statement(tuple(report_values), tuple(event_values),
+                                         tuple(part.build for part in parts))
     params = {**{f"r_{k}": v for k, v in report_values.items()}, **{f"e_{k}": v for k, v in event_values.items()},
               **inserted_entry_params(session, [(Report, report_values), (ReportEvent, event_values)])}
+    for part in parts:
+        params.update(part.params)
     row = session.connection().execute(statement, params).first()
     if row is None:
         return None
     report.id, event.id, event.report_id = row[0], row[1], row[0]
     as_loaded(session, event)
+    start = 2
+    for part, width in zip(parts, widths, strict=True):
+        if part.written is not None:
+            part.written(session, row[start:start + width])
+        start += width
     return as_loaded(session, report)

@@ -3,6 +3,7 @@ which channel. The fan-out runs in process here; test_delivery.py drives the rea
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -157,6 +158,50 @@ def test_a_change_that_rolls_back_leaves_no_notification(app, city):
     db.rollback()
     assert db.scalar(text("SELECT count(*) FROM notification_events")) == 0
     assert db.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == jobs_before
+
+
+def test_a_filing_that_loses_its_idempotency_race_writes_no_notification(app, city):
+    """The outbox's rows of a new report are written by the statement that stores it: when another request took
+    the report's idempotency key meanwhile, that statement stores nothing, and nothing is told twice."""
+    data = dict(category="gay_roi", description="Đánh nhau trước chợ", lon=WEST_INSIDE[0], lat=WEST_INSIDE[1],
+                idempotency_key="race")
+    jobs_before = city.scalar(text("SELECT coalesce(max(id), 0) FROM procrastinate_jobs"))
+    first, created = submit_report(city, ReportInput(**data), actor="test")
+    assert created
+    other = app.extensions["gisserver.db"].session()
+    answers = []
+
+    def race():
+        try:
+            answers.append(submit_report(other, ReportInput(**data), actor="test"))
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            answers.append(exc)
+
+    racer = threading.Thread(target=race)
+    racer.start()
+    # The second filing read no report for the key (the first is not committed) and now waits on the key's index.
+    waited = False
+    with app.extensions["gisserver.db"].engine.connect() as watcher:
+        for _ in range(100):
+            # One transaction per look: pg_stat_activity is read once per transaction.
+            waited = bool(watcher.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).scalar())
+            watcher.rollback()
+            if waited:
+                break
+            racer.join(0.05)
+    city.commit()
+    racer.join(10)
+    other.commit()
+    other.close()
+    assert answers and not isinstance(answers[0], Exception), answers
+    assert waited and answers[0][1] is False and answers[0][0].id == first.id
+    told = city.execute(text(
+        "SELECT e.kind, j.task_name FROM notification_events e JOIN procrastinate_jobs j "
+        "ON (j.args->>'event_id')::int = e.id WHERE j.id > :before"), {"before": jobs_before}).all()
+    assert told == [("report_filed", "gisserver:notifications.fan_out")]
+    assert city.scalar(text("SELECT count(*) FROM notification_events WHERE subject_id = :id"), {"id": first.id}) == 1
 
 
 def test_backoff_grows_with_jitter_and_a_cap():
