@@ -21,7 +21,7 @@ from reports.cameras.changes import AlertChange, announce_alert
 from reports.cameras.models import AiEvent, Alert, AlertEvent, AlertType, Camera
 from reports.cameras.routing import route_alert
 from reports.workflow.models import OPEN_STATUSES
-from reports.workflow.sql import within_metres
+from reports.workflow.sql import reports_in_box, within_metres
 from reports.workflow.transitions import check_step
 
 DEDUP_WINDOW = timedelta(minutes=10)
@@ -83,11 +83,13 @@ def _validate(session: Session, camera: Camera, data: EventInput, now: datetime)
 
 
 _NEAR_REPORT = text(f"""
-SELECT r.id FROM reports r JOIN categories c ON c.id = r.category_id
+SELECT r.id FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) AS point
+CROSS JOIN LATERAL ({reports_in_box("point.geom", ":metres")}) AS r
+JOIN categories c ON c.id = r.category_id
 WHERE c.code = ANY(:codes) AND r.status IN ('new', 'acknowledged', 'in_progress') AND r.merged_into_id IS NULL
-  AND r.created_at BETWEEN :since AND :until AND r.geom IS NOT NULL
-  AND {within_metres("r.geom", "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)", ":metres")}
-ORDER BY r.geom::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
+  AND r.created_at BETWEEN :since AND :until
+  AND {within_metres("r.geom", "point.geom", ":metres")}
+ORDER BY r.geom::geography <-> point.geom::geography
 LIMIT 1
 """)  # noqa: S608 - constant SQL of the workflow's, no input
 
