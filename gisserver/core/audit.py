@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
-    literal,
+    literal_column,
     select,
     union_all,
 )
@@ -144,23 +145,32 @@ def record(session: Session, action: str, table_name: str, row_id: str | None, c
     )
 
 
+def _constant(name: str):
+    """An identifier of ours as an SQL string literal (never input: checked to be a plain lowercase name)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not an identifier: {name!r}")
+    return literal_column(f"'{name}'", Text)
+
+
 def entries_for_inserts(inserted: list[tuple[str, FromClause, dict]]) -> Insert:
     """The audit entries of rows that hand-written SQL inserts, as one INSERT ... SELECT to run in the same statement
     (a CTE beside the inserts): the entries the session listener would have written for the ORM.
 
     Each item is (the table name, the CTE whose RETURNING gave its row, {key: column of that CTE} for what only the
     database knew, such as the id). The row id is the first of those columns. Who acts and what each row holds are
-    bound parameters (inserted_entry_params gives them), so a caller builds the statement once per shape.
+    bound parameters (inserted_entry_params gives them), so a caller builds the statement once per shape. The table
+    names and keys, the caller's own identifiers, are written into the SQL: psycopg re-reads a statement of more than
+    50 parameters on every run instead of caching it, and the intake's write is close to that.
     """
     selects = []
     for i, (table_name, written, known) in enumerate(inserted):
         changes = cast(bindparam(f"audit_changes_{i}", type_=JSONB), JSONB)
         if known:
             changes = changes.op("||")(func.jsonb_build_object(*[x for key, column in known.items()
-                                                                   for x in (key, column)]))
+                                                                   for x in (_constant(key), column)]))
         selects.append(select(
             bindparam("audit_actor", type_=Text), bindparam("audit_remote_addr", type_=Text),
-            bindparam("audit_request_id", type_=Text), literal("insert", Text), literal(table_name, Text),
+            bindparam("audit_request_id", type_=Text), _constant("insert"), _constant(table_name),
             cast(next(iter(known.values())), Text), changes).select_from(written))
     table = AuditEntry.__table__
     return insert(table).from_select(

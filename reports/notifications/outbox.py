@@ -12,24 +12,8 @@ from datetime import UTC, datetime
 from functools import cache
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    Integer,
-    String,
-    Text,
-    bindparam,
-    case,
-    cast,
-    func,
-    literal,
-    literal_column,
-    select,
-    text,
-    true,
-)
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import Integer, String, bindparam, column, false, func, literal_column, null, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.selectable import CTE
@@ -115,8 +99,15 @@ def record_direct(session: Session, *, kind: str, subject_type: str, subject_id:
                   dedupe_key=dedupe_key, on_map=False)
 
 
-# The event, its fan-out job and its live-map notice in one statement: filing a report pays one round trip for the
-# outbox, not three. The notice is the text live() would send, its id spliced in by the database.
+def _notify_sql(notice: str) -> str:
+    """SQL that sends the live map's notice: *notice* is a FROM item of (id, body), body the text live() would send;
+    a notice too long for NOTIFY is sent as its id, for the listeners to read the row."""
+    return (f"pg_notify('{LIVE_CHANNEL}', CASE WHEN octet_length({notice}.body) > {MAX_NOTICE} "
+            f"THEN json_build_object('id', {notice}.id, 'reload', true)::text ELSE {notice}.body END)")
+
+
+# The event, its fan-out job and its live-map notice in one statement: a change pays one round trip for the outbox,
+# not three. The notice is the text live() would send, its id spliced in by the database.
 _RECORD_NEW = text(f"""
 WITH event AS (
     INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, payload, created_at)
@@ -129,10 +120,7 @@ WITH event AS (
     SELECT event.id, '{{"id":' || event.id || ',' || CAST(:notice AS text) AS body FROM event
 )
 SELECT notice.id, (SELECT ids[1] FROM job) AS job_id,
-       CASE WHEN CAST(:on_map AS boolean) THEN
-           pg_notify(:channel, CASE WHEN octet_length(notice.body) > {MAX_NOTICE}
-                                    THEN json_build_object('id', notice.id, 'reload', true)::text ELSE notice.body END)
-       END
+       CASE WHEN CAST(:on_map AS boolean) THEN {_notify_sql("notice")} END
 FROM notice
 """)  # noqa: S608 - constant SQL of this module and of queue.defer_sql, no input
 
@@ -145,7 +133,7 @@ def _record_new(session: Session, fields: dict, *, notify: bool, on_map: bool) -
         "kind": fields["kind"], "st": fields["subject_type"], "sid": fields["subject_id"],
         "area": fields["area_id"], "units": fields["unit_ids"], "urgent": fields["urgent"],
         "payload": json.dumps(fields["data"], default=str), "created_at": datetime.now(UTC), "notify": notify,
-        "on_map": on_map, "notice": _notice_json(fields)[1:], "channel": LIVE_CHANNEL}).one()
+        "on_map": on_map, "notice": _notice_json(fields)[1:]}).one()
     if job_id is not None:
         queue.remember_deferred(session, job_id)
     return event_id
@@ -193,8 +181,8 @@ def report_payload(change: ReportChange) -> dict:
 def filing_part(session: Session, change: ReportChange) -> FilingPart | None:
     """The intake's "report_filing" hook: a new report's outbox rows, written by the statement that stores it.
 
-    They are record()'s rows for the change, with the report's id taken from that statement: on a flood day the
-    outbox's own round trip was half of what it cost each filing.
+    They are record()'s rows for the change, with the report's id, area, unit and time read from the row that
+    statement writes: on a flood day the outbox's own round trip was half of what it cost each filing.
     """
     if not enabled() or session.info.get(HISTORY_REPLAY):
         return None
@@ -203,31 +191,33 @@ def filing_part(session: Session, change: ReportChange) -> FilingPart | None:
                             [report.unit_id] if report.unit_id else [], False, report_payload(change))
     del fields["subject_id"]  # the statement splices in the report's id
     return FilingPart(WRITTEN_BY, _filed_rows, written=_filed, params={
-        "outbox_kind": fields["kind"], "outbox_area": fields["area_id"], "outbox_units": fields["unit_ids"],
-        "outbox_urgent": fields["urgent"], "outbox_payload": fields["data"], "outbox_created_at": datetime.now(UTC),
-        "outbox_notice": _notice_json(fields)[1:], "outbox_channel": LIVE_CHANNEL})
+        "outbox_kind": fields["kind"], "outbox_payload": fields["data"], "outbox_notice": _notice_json(fields)[1:]})
+
+
+# What filing_part adds to the report's statement besides its event row (the CTE "outbox_event", whose subject_id is
+# the new report's id): _RECORD_NEW's job and notice, constant SQL (queue.defer_sql's and this module's, no input).
+# The job's CTE runs because a column reads it.
+_FILED_JOB_ARGS = "jsonb_build_object('event_id', outbox_event.id)"
+_FILED_JOB = text(f"SELECT {queue.defer_sql(queue.FAN_OUT, 'notify', _FILED_JOB_ARGS)} "  # noqa: S608 - no input
+                  "AS ids FROM outbox_event")
+_FILED_JOB_ID = text("(SELECT ids[1] FROM outbox_job)")
+_FILED_BODY = """'{"id":' || id || ',"subject_id":' || subject_id || ',' || CAST(:outbox_notice AS text)"""
+_FILED_NOTICE = text(f"(SELECT {_notify_sql('notice')} "  # noqa: S608 - constant SQL of this module, no input
+                     f"FROM (SELECT id, {_FILED_BODY} AS body FROM outbox_event) AS notice)")
 
 
 def _filed_rows(written: FromClause) -> tuple[list[CTE], list[ColumnElement]]:
     """FilingPart.build of filing_part: _RECORD_NEW's event, fan-out job and notice over the new report *written*."""
     events = NotificationEvent.__table__
+    units = func.array_remove(array([written.c.unit_id]), null(), type_=ARRAY(Integer))
     event = events.insert().from_select(
         ["kind", "subject_type", "subject_id", "area_id", "unit_ids", "urgent", "payload", "created_at"],
-        select(bindparam("outbox_kind", type_=String), literal("report", String), written.c.id,
-               bindparam("outbox_area", type_=Integer), bindparam("outbox_units", type_=ARRAY(Integer)),
-               bindparam("outbox_urgent", type_=Boolean), bindparam("outbox_payload", type_=JSONB),
-               bindparam("outbox_created_at", type_=DateTime(timezone=True))),
+        select(bindparam("outbox_kind", type_=String), literal_column("'report'"), written.c.id,
+               written.c.area_current_id, units, false(), bindparam("outbox_payload", type_=JSONB),
+               written.c.created_at),
     ).returning(events.c.id, events.c.subject_id).cte("outbox_event")
-    job = select(literal_column(
-        queue.defer_sql(queue.FAN_OUT, "notify", "jsonb_build_object('event_id', outbox_event.id)"),
-        type_=ARRAY(BigInteger)).label("ids")).select_from(event).cte("outbox_job")
-    body = func.concat('{"id":', event.c.id, ',"subject_id":', event.c.subject_id, ",",
-                       bindparam("outbox_notice", type_=Text))
-    notice = case((func.octet_length(body) > MAX_NOTICE,
-                   cast(func.json_build_object("id", event.c.id, "reload", true()), Text)), else_=body)
-    return [event], [select(event.c.id).scalar_subquery(), select(job.c.ids[1]).scalar_subquery(),
-                     select(func.pg_notify(bindparam("outbox_channel", type_=Text), notice))
-                     .select_from(event).scalar_subquery()]
+    job = _FILED_JOB.columns(column("ids")).cte("outbox_job")
+    return [event, job], [select(event.c.id).scalar_subquery(), _FILED_JOB_ID, _FILED_NOTICE]
 
 
 def _filed(session: Session, values) -> None:

@@ -52,11 +52,14 @@ class ReportChange:
 class FilingPart:
     """A domain's rows of a new report, written by the statement that stores the report (workflow/sql.py).
 
-    *build* is given that statement's CTE of the new report (its column ``id``) and answers with the CTEs to add at
-    the statement's top level (PostgreSQL runs a data-modifying CTE only there) and the columns to add to its one
-    row; a SELECT CTE runs only when one of those columns reads it. *build* is a module-level function whose SQL
-    never varies: the statement is built once per set of parts, every value is one of *params* (their names
-    prefixed by the part's own, to stay apart from the others'). *written* is handed the added columns' values.
+    *build* is given that statement's CTE of the new report (the columns sql.WRITTEN_COLUMNS of its row) and answers
+    with the CTEs to add at the statement's top level (PostgreSQL runs a data-modifying CTE only there) and the
+    columns to add to its one row; a SELECT CTE runs only when one of those columns reads it. *build* is a
+    module-level function whose SQL never varies: the statement is built once per set of parts. Every value is read
+    from the report's row or is one of *params*, whose names the part prefixes with its own to stay apart from the
+    others'; keep them few and the SQL short, as psycopg parses a statement of more than 50 parameters or 4096 bytes
+    again on every run (tests/reports/intake/test_statement_count.py checks). *written* is handed the added columns'
+    values.
     """
 
     feature: str

@@ -160,6 +160,10 @@ def _values(obj) -> dict:
     return {attr.columns[0].name: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
 
 
+# The columns of the new report that insert_report's statement hands its FilingParts (the CTE "written").
+WRITTEN_COLUMNS = ("id", "area_current_id", "unit_id", "created_at")
+
+
 @functools.cache
 def _write_statement(report_columns: tuple[str, ...], event_columns: tuple[str, ...], builds: tuple = ()):
     """The statement of insert_report for reports and events given these columns and parts' builds, built once: each
@@ -168,7 +172,7 @@ def _write_statement(report_columns: tuple[str, ...], event_columns: tuple[str, 
     reports, events = Report.__table__, ReportEvent.__table__
     written = (insert(reports).values({c: bindparam(f"r_{c}", type_=reports.c[c].type) for c in report_columns})
                .on_conflict_do_nothing(index_elements=[reports.c.idempotency_key])
-               .returning(reports.c.id).cte("written"))
+               .returning(*(reports.c[c] for c in WRITTEN_COLUMNS)).cte("written"))
     first = (events.insert().from_select(
         ["report_id", *event_columns],
         select(written.c.id, *[bindparam(f"e_{c}", type_=events.c[c].type) for c in event_columns]))
