@@ -11,12 +11,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     Time,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,6 +38,9 @@ class NotificationEvent(Base):
 
     __tablename__ = "notification_events"
     __audited__ = False  # derived from a change that is audited itself; one more row per change would double it
+    # Only scheduled events have a dedupe key: a filed report's event adds no entry to its index.
+    __table_args__ = (Index("uq_notification_events_dedupe_key", "dedupe_key", unique=True,
+                            postgresql_where=text("dedupe_key IS NOT NULL")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -44,9 +49,9 @@ class NotificationEvent(Base):
     area_id: Mapped[int | None] = mapped_column(Integer, index=True)
     unit_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    dedupe_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict] = mapped_column(JSONB, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     fanned_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -77,7 +77,7 @@ def record(session: Session, *, kind: str, subject_type: str, subject_id: int, a
     inserted = session.execute(text(
         "INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, dedupe_key, "
         "payload, created_at) VALUES (:kind, :st, :sid, :area, :units, :urgent, :key, CAST(:payload AS jsonb), "
-        "now()) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"),
+        "now()) ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id"),
         {"kind": kind, "st": subject_type, "sid": subject_id, "area": area_id, "units": list(unit_ids),
          "urgent": urgent, "key": dedupe_key, "payload": json.dumps(payload)}).scalar()
     if inserted is None:
