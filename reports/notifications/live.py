@@ -1,4 +1,4 @@
-"""The live map's feed: one LISTEN connection per server process fans PostgreSQL notifications (outbox.live, sent
+"""The live map's feed: one LISTEN connection per server process fans PostgreSQL notifications (the outbox's, sent
 at commit) out to the open Server-Sent Event streams whose scope covers them.
 
 Why a cap: gunicorn's gthread workers give each open stream one of their threads for as long as it stays open,

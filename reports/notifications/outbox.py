@@ -72,21 +72,7 @@ def record(session: Session, *, kind: str, subject_type: str, subject_id: int, a
     run on every worker, each event of theirs happens once.
     """
     fields = _notice_fields(kind, subject_type, subject_id, area_id, unit_ids, urgent, payload)
-    if dedupe_key is None:
-        return _record_new(session, fields, notify=notify, on_map=on_map)
-    inserted = session.execute(text(
-        "INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, dedupe_key, "
-        "payload, created_at) VALUES (:kind, :st, :sid, :area, :units, :urgent, :key, CAST(:payload AS jsonb), "
-        "now()) ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id"),
-        {"kind": kind, "st": subject_type, "sid": subject_id, "area": area_id, "units": list(unit_ids),
-         "urgent": urgent, "key": dedupe_key, "payload": json.dumps(payload)}).scalar()
-    if inserted is None:
-        return None
-    if notify:
-        queue.defer(session, queue.FAN_OUT, "notify", event_id=inserted)
-    if on_map:
-        live(session, inserted, fields)
-    return inserted
+    return _record_new(session, fields, dedupe_key=dedupe_key, notify=notify, on_map=on_map)
 
 
 def record_direct(session: Session, *, kind: str, subject_type: str, subject_id: int, user_id: int, dedupe_key: str,
@@ -100,18 +86,22 @@ def record_direct(session: Session, *, kind: str, subject_type: str, subject_id:
 
 
 def _notify_sql(notice: str) -> str:
-    """SQL that sends the live map's notice: *notice* is a FROM item of (id, body), body the text live() would send;
-    a notice too long for NOTIFY is sent as its id, for the listeners to read the row."""
+    """SQL that sends the live map's notice: *notice* is a FROM item of (id, body), body _notice_json() of the event
+    with its id; a notice too long for NOTIFY (8000 bytes) is sent as the id alone, for the listeners to read the
+    row."""
     return (f"pg_notify('{LIVE_CHANNEL}', CASE WHEN octet_length({notice}.body) > {MAX_NOTICE} "
             f"THEN json_build_object('id', {notice}.id, 'reload', true)::text ELSE {notice}.body END)")
 
 
 # The event, its fan-out job and its live-map notice in one statement: a change pays one round trip for the outbox,
-# not three. The notice is the text live() would send, its id spliced in by the database.
+# not three. The notice is _notice_json() of the event, its id spliced in by the database. An event whose dedupe key
+# was used already is not written, and then neither is its job nor its notice: the statement returns no row.
 _RECORD_NEW = text(f"""
 WITH event AS (
-    INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, payload, created_at)
-    VALUES (:kind, :st, :sid, :area, :units, :urgent, CAST(:payload AS jsonb), :created_at)
+    INSERT INTO notification_events (kind, subject_type, subject_id, area_id, unit_ids, urgent, dedupe_key, payload,
+                                     created_at)
+    VALUES (:kind, :st, :sid, :area, :units, :urgent, :key, CAST(:payload AS jsonb), :created_at)
+    ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
     RETURNING id
 ), job AS (
     SELECT {queue.defer_sql(queue.FAN_OUT, "notify", "jsonb_build_object('event_id', event.id)")} AS ids
@@ -125,15 +115,18 @@ FROM notice
 """)  # noqa: S608 - constant SQL of this module and of queue.defer_sql, no input
 
 
-def _record_new(session: Session, fields: dict, *, notify: bool, on_map: bool) -> int:
-    # On the session's connection, past the ORM's execute (its autoflush and events cost every filing a tenth of a
+def _record_new(session: Session, fields: dict, *, dedupe_key: str | None, notify: bool, on_map: bool) -> int | None:
+    # On the session's connection, past the ORM's execute (its autoflush and events cost every change a tenth of a
     # millisecond): the statement reads no row the session may hold unflushed, and whatever it holds (a resident's
     # contact) commits with it all the same.
-    event_id, job_id, _ = session.connection().execute(_RECORD_NEW, {
+    row = session.connection().execute(_RECORD_NEW, {
         "kind": fields["kind"], "st": fields["subject_type"], "sid": fields["subject_id"],
-        "area": fields["area_id"], "units": fields["unit_ids"], "urgent": fields["urgent"],
+        "area": fields["area_id"], "units": fields["unit_ids"], "urgent": fields["urgent"], "key": dedupe_key,
         "payload": json.dumps(fields["data"], default=str), "created_at": datetime.now(UTC), "notify": notify,
-        "on_map": on_map, "notice": _notice_json(fields)[1:]}).one()
+        "on_map": on_map, "notice": _notice_json(fields)[1:]}).first()
+    if row is None:
+        return None
+    event_id, job_id, _ = row
     if job_id is not None:
         queue.remember_deferred(session, job_id)
     return event_id
@@ -148,14 +141,6 @@ def _notice_fields(kind: str, subject_type: str, subject_id: int, area_id: int |
 
 def _notice_json(notice: dict) -> str:
     return json.dumps(notice, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def live(session: Session, event_id: int, fields: dict) -> None:
-    """Tell the live map's listeners at commit (the id doubles as the SSE event id)."""
-    body = _notice_json({"id": event_id, **fields})
-    if len(body.encode()) > MAX_NOTICE:  # NOTIFY's payload limit is 8000 bytes: listeners read the row instead
-        body = json.dumps({"id": event_id, "reload": True})
-    session.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": LIVE_CHANNEL, "body": body})
 
 
 @cache
