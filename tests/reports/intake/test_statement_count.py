@@ -24,17 +24,17 @@ from tests.reports.conftest import WEST_INSIDE
 #   fan-out job and the live map's NOTIFY: the "report_filing" hook)
 REPORT_STATEMENTS = 3
 PINGS = (";", "select 1", "SELECT 1")  # the pool's liveness check of a connection, not a statement of ours
-sizes: dict[str, tuple[int, int]] = {}  # statement -> (its bytes, its parameters), as the driver was given them
 
 
 @contextmanager
 def counted(app, monkeypatch):
-    """The statements SQLAlchemy sent, and those the driver executed, while the block runs."""
-    seen, driven = [], []
+    """The statements SQLAlchemy sent, those the driver executed, and (its bytes, its parameters) of each one sent,
+    while the block runs."""
+    seen, driven, sizes = [], [], []
 
     def listen(conn, cursor, statement, parameters, context, executemany):
         seen.append(" ".join(statement.split()))
-        sizes[seen[-1]] = (len(statement.encode()), len(parameters or ()))
+        sizes.append((len(statement.encode()), len(parameters or ())))
 
     def driver(method):
         def run(self, query, *args, **kwargs):
@@ -49,7 +49,7 @@ def counted(app, monkeypatch):
     engine = app.extensions["gisserver.db"].engine
     event.listen(engine, "before_cursor_execute", listen)
     try:
-        yield seen, driven
+        yield seen, driven, sizes
     finally:
         event.remove(engine, "before_cursor_execute", listen)
 
@@ -71,7 +71,7 @@ def test_one_report_costs_three_statements(app, client, city, monkeypatch, chann
 
     assert post(0, "warm-up").status_code == 201  # the first request of a process loads what it caches
     jobs_before = city.scalar(text("SELECT coalesce(max(id), 0) FROM procrastinate_jobs"))  # kept between tests
-    with counted(app, monkeypatch) as (seen, driven):
+    with counted(app, monkeypatch) as (seen, driven, sizes):
         answer = post(1, "counted")
     assert answer.status_code == 201, answer.get_data(as_text=True)
     assert len(seen) == REPORT_STATEMENTS, "\n".join(seen)
@@ -79,8 +79,7 @@ def test_one_report_costs_three_statements(app, client, city, monkeypatch, chann
     assert len([q for q in driven if q.strip() not in PINGS]) == len(seen), driven
     # psycopg caches how it reads a statement of up to 4096 bytes and 50 parameters; a longer one it parses again on
     # every run (the write with the outbox's rows once had 59, a quarter of a millisecond per filing).
-    for statement in seen:
-        length, parameters = sizes[statement]
+    for statement, (length, parameters) in zip(seen, sizes, strict=True):
         assert length <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, (length, statement[:200])
         assert parameters <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS, (parameters, statement[:200])
 
@@ -102,7 +101,7 @@ def test_one_report_costs_three_statements(app, client, city, monkeypatch, chann
 
 def test_a_retry_reads_the_first_report_and_writes_nothing_but_the_counter(app, client, city, monkeypatch):
     assert client.post("/api/reports", json=_body(0), headers={"Idempotency-Key": "same"}).status_code == 201
-    with counted(app, monkeypatch) as (seen, _):
+    with counted(app, monkeypatch) as (seen, _, _):
         again = client.post("/api/reports", json=_body(0), headers={"Idempotency-Key": "same"})
     assert again.status_code == 200
     # The context finds the key's report, which is read with its public view (its events, the areas' names, its
