@@ -47,6 +47,8 @@ class NotificationSettings:
     notify_max_attempts: int = 6
     notify_backoff_seconds: float = 5.0
     notify_backoff_max_seconds: float = 1800.0
+    # Events one fan-out job serves at most: its own and those of ready fan-out jobs it takes along (a burst).
+    notify_fanout_batch: int = 8
     # Per-channel rate caps, messages per second over all workers ("email=20,sms=5,...").
     notify_rate_caps: str = "email=50,sms=10,chat=20,webhook=50,push=50"
     # Who is told, and when: the escalation ladder (hours after the deadline), the deadline warning (hours

@@ -13,8 +13,10 @@ The steps, each its own short transaction so that no lock is held while a remote
 Two ways in. send_event is the common one: the job that fans an event out claims that event's deliveries in the
 same transaction, takes their budget there too, sends them one after another and records every outcome in one
 transaction. On a flood day this is what keeps up: one job and two transactions per event instead of a job and
-three transactions per delivery. A delivery whose try fails gets a deliver job of its own for the next ones, with
-backoff; so do deliveries held for duty or quiet hours, and dead letters an admin retries. That job is deliver.
+three transactions per delivery; and the job takes other ready fan-out jobs along (queue.take_ready), so that one
+job and its two transactions serve a batch of events. A delivery whose try fails gets a deliver job of its own for
+the next ones, with backoff; so do deliveries held for duty or quiet hours, and dead letters an admin retries. That
+job is deliver.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -39,6 +41,7 @@ from reports.notifications.channels import (
     Message,
     PermanentError,
     Receipt,
+    Unreachable,
     gateway,
     push,
     webhook,
@@ -96,7 +99,7 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
                   known_facts: dict | None = None, event=None, webhook_keys: dict | None = None) -> Message:
     """The message of *delivery* (a Delivery, or a row of its columns); *known_facts* keeps the names looked up
     per (event, language) for the next message. *event* is its event when the caller read it already, and
-    *webhook_keys* the webhooks' keys read with their targets (fanout.write_deliveries)."""
+    *webhook_keys* the webhooks' keys read with their targets ((event id, url) -> pair, fanout.write_deliveries)."""
     event = event if event is not None else fanout.load_event(session, delivery.event_id)
     if event.payload.get("direct"):
         return _feature_message(session, event, delivery, settings, app)
@@ -125,7 +128,7 @@ def build_message(session, delivery: Delivery, settings: NotificationSettings, k
         if delivery.channel != "webhook" else messages.Rendered(event.kind, "", "", "")
     body, secret, allow_private, push_keys = {}, "", False, {}
     if delivery.channel == "webhook":
-        known = (webhook_keys or {}).get(delivery.recipient)
+        known = (webhook_keys or {}).get((delivery.event_id, delivery.recipient))
         secret, allow_private = known if known is not None else _webhook_key(session, delivery, event)
         body = {"id": f"evt_{event.id}", "delivery": f"dlv_{delivery.id}", "kind": event.kind,
                 "subject": {"type": event.subject_type, "id": event.subject_id}, "area_id": event.area_id,
@@ -186,17 +189,41 @@ RETURNING channel, tokens
 """)
 
 
-def take_budget_in(session, counts: dict[str, int], caps: dict[str, float]) -> float:
+def budget_left_in(session, counts: dict[str, int], caps: dict[str, float]) -> dict[str, float]:
     """Take *counts* (channel -> messages) from the channels' buckets (each refilled at its cap per second,
-    holding at most one second's worth), in the session's transaction; returns the seconds to wait before
-    sending (0 when there was room)."""
+    holding at most one second's worth), in the session's transaction; returns what each capped channel's bucket
+    holds after it (below 0: messages to wait for)."""
     asked = sorted((channel, float(caps[channel]), n) for channel, n in counts.items()
                    if n > 0 and caps.get(channel) and caps[channel] > 0)
     if not asked:
-        return 0.0
+        return {}
     channels, cap_list, numbers = (list(column) for column in zip(*asked, strict=True))
     left = session.execute(_TAKE_BUDGET, {"channels": channels, "caps": cap_list, "counts": numbers}).all()
-    return max(0.0, *(-float(tokens) / caps[channel] for channel, tokens in left))
+    return {channel: float(tokens) for channel, tokens in left}
+
+
+def take_budget_in(session, counts: dict[str, int], caps: dict[str, float]) -> float:
+    """budget_left_in, as the seconds to wait before sending them all (0 when there was room)."""
+    left = budget_left_in(session, counts, caps)
+    return max(0.0, *(-tokens / caps[channel] for channel, tokens in left.items())) if left else 0.0
+
+
+def send_times(channels: list[str], left: dict[str, float], caps: dict[str, float]) -> list[float]:
+    """When each of a batch's messages (their channels, in sending order) may go, in seconds from now, after
+    budget_left_in left *left*: each waits for its own token rather than all for the last one's, so that a batch
+    never goes faster than its channel's cap."""
+    counts = Counter(channels)
+    seen: Counter = Counter()
+    times = []
+    for channel in channels:
+        if channel not in left:
+            times.append(0.0)
+            continue
+        # the bucket held left + n before the batch; this message takes its (seen + 1)-th token
+        after = left[channel] + counts[channel] - seen[channel] - 1
+        seen[channel] += 1
+        times.append(max(0.0, -after / caps[channel]))
+    return times
 
 
 def take_budget(db: Database, channel: str, caps: dict[str, float], count: int = 1) -> float:
@@ -259,18 +286,53 @@ class Outcome:
     claim: Claim
     status: str  # sent; error (tried again later); dead (no tries left); skipped (the channel is off)
     detail: str
+    unreachable: bool = False  # the other side did not answer (channels.Unreachable)
+
+
+def _failed(claim: Claim, exc: DeliveryError, settings: NotificationSettings) -> Outcome:
+    last = isinstance(exc, PermanentError) or claim.tried + 1 >= settings.notify_max_attempts
+    status = "skipped" if isinstance(exc, ChannelOff) else "dead" if last else "error"
+    if status == "dead":
+        log.warning("delivery %s is dead after %s attempt(s): %s", claim.delivery_id, claim.tried + 1, exc)
+    return Outcome(claim, status, str(exc)[:500], isinstance(exc, Unreachable))
 
 
 def _try(claim: Claim, settings: NotificationSettings, db: Database) -> Outcome:
     try:
         receipt = _send(claim.message, settings, db, claim.delivery_id)
     except DeliveryError as exc:
-        last = isinstance(exc, PermanentError) or claim.tried + 1 >= settings.notify_max_attempts
-        status = "skipped" if isinstance(exc, ChannelOff) else "dead" if last else "error"
-        if status == "dead":
-            log.warning("delivery %s is dead after %s attempt(s): %s", claim.delivery_id, claim.tried + 1, exc)
-        return Outcome(claim, status, str(exc)[:500])
+        return _failed(claim, exc, settings)
     return Outcome(claim, "sent", receipt.detail[:500])
+
+
+def _destination(claim: Claim) -> tuple[str, str]:
+    """Where a message goes out: the one SMTP server or gateway of its channel, or a webhook's or push service's
+    host."""
+    if claim.channel in ("webhook", "push"):
+        return claim.channel, urlsplit(claim.message.recipient).netloc
+    return claim.channel, ""
+
+
+def _send_all(claims: list[Claim], left: dict[str, float], settings: NotificationSettings,
+              db: Database) -> list[Outcome]:
+    """A batch's messages one after another, each when its budget is there (send_times). Once a destination did
+    not answer, the batch's other messages for it are not tried now but after their backoff, like it: a subscriber
+    that times out would otherwise hold every event of the batch for its timeout, one after another."""
+    start = time.monotonic()
+    silent: dict[tuple[str, str], str] = {}
+    outcomes = []
+    for claim, after in zip(claims, send_times([claim.channel for claim in claims], left, settings.rate_caps()),
+                            strict=True):
+        if (place := _destination(claim)) in silent:
+            outcomes.append(_failed(claim, Unreachable(f"not tried: {silent[place]}"), settings))
+            continue
+        if (pause := start + min(after, 60.0) - time.monotonic()) > 0:
+            time.sleep(pause)
+        outcome = _try(claim, settings, db)
+        if outcome.unreachable:
+            silent[place] = outcome.detail
+        outcomes.append(outcome)
+    return outcomes
 
 
 # Every outcome of a batch in one statement: its attempt finished, its delivery sent, failed for now (pending, with
@@ -308,12 +370,18 @@ def _write_outcomes(session, outcomes: list[Outcome], settings: NotificationSett
                         scheduled_at=now + timedelta(seconds=backoff_seconds(o.claim.tried, settings)))
 
 
-def _record(db: Database, outcomes: list[Outcome], settings: NotificationSettings, *, queue_retries: bool) -> None:
+def _record(db: Database, outcomes: list[Outcome], settings: NotificationSettings, *, queue_retries: bool,
+            taken: queue.Taken | None = None) -> None:
     """Write the outcomes in one transaction, patiently (the module's docstring, step 4). With *queue_retries* a
-    failed try gets its deliver job here; a deliver job's own failure is retried by procrastinate instead."""
-    if outcomes:
-        _write_with_patience(db, lambda session: _write_outcomes(session, outcomes,
-                                                                 settings if queue_retries else None))
+    failed try gets its deliver job here; a deliver job's own failure is retried by procrastinate instead. The
+    jobs *taken* along with this one end in the same transaction."""
+    def write(session) -> None:
+        _write_outcomes(session, outcomes, settings if queue_retries else None)
+        if taken is not None:
+            queue.finish_taken(session, taken)
+
+    if outcomes or (taken is not None and taken.jobs):
+        _write_with_patience(db, write)
 
 
 # Deliveries claimed for a try: locked (a sent or dead one is left alone), the try counted, a new attempt row each,
@@ -339,20 +407,22 @@ SELECT bumped.*, started.attempt_id FROM bumped JOIN started ON started.delivery
 # An event's deliveries that its own job sends: not the held ones (their jobs send them) nor those that failed once
 # (their retry jobs do).
 _CLAIM_EVENT = text(_CLAIM.format(
-    which="event_id = :event_id AND not_before IS NULL AND last_error IS NULL",
-    also="marked AS (UPDATE notification_events SET fanned_out_at = :now WHERE id = :event_id), "))
+    which="event_id = ANY(:event_ids) AND not_before IS NULL AND last_error IS NULL",
+    also="marked AS (UPDATE notification_events SET fanned_out_at = :now WHERE id = ANY(:event_ids)), "))
 # One delivery, for its own deliver job.
 _CLAIM_ONE = text(_CLAIM.format(which="id = :delivery_id", also=""))
 
 
-def _claims(session, rows, tried: int, urgent: bool, settings: NotificationSettings, key: bytes,
-            app, event=None, webhook_keys: dict | None = None) -> tuple[list[Claim], list[Outcome]]:
-    """The claimed rows' messages, and the outcomes of those with nothing to send (recorded as skipped now)."""
+def _claims(session, rows, tried: int, settings: NotificationSettings, key: bytes, app,
+            events: dict | None = None, webhook_keys: dict | None = None) -> tuple[list[Claim], list[Outcome]]:
+    """The claimed rows' messages, and the outcomes of those with nothing to send (recorded as skipped now);
+    *events* are their events by id, when the caller read them already."""
     known_facts: dict = {}
     claims: list[Claim] = []
     refused: list[Outcome] = []
     for row in rows:
-        claim = Claim(row.id, row.attempt_id, row.channel, None, tried, urgent)
+        event = (events or {}).get(row.event_id)
+        claim = Claim(row.id, row.attempt_id, row.channel, None, tried, bool(event is not None and event.urgent))
         try:
             message = build_message(session, row, settings, key, app, known_facts, event, webhook_keys)
             claims.append(replace(claim, message=message))
@@ -362,24 +432,56 @@ def _claims(session, rows, tried: int, urgent: bool, settings: NotificationSetti
     return claims, refused
 
 
-def send_event(db: Database, event_id: int, settings: NotificationSettings, key: bytes, app=None) -> dict[str, int]:
-    """Fan one event out and send its deliveries that are due now (the module's docstring); returns how many ended
-    how. Run again for the same event (a retried job), it sends what is still pending of it and nothing twice."""
-    caps = settings.rate_caps()
+def _claim_batch(db: Database, event_ids: list[int], settings: NotificationSettings, key: bytes, app,
+                 take: tuple[int, int] | None) -> tuple[queue.Taken, list[Claim], list[Outcome], dict[str, float]]:
+    """The first transaction of send_event: take the ready jobs (*take*: worker id, how many), fan every event out,
+    claim what is due now, build its messages and take their budget."""
     with db.transaction() as session:
-        event = fanout.load_event(session, event_id)
-        if event is None:
-            return {}
+        taken = queue.take_ready(session, queue.FAN_OUT, *take) if take else queue.Taken(0)
+        event_ids = event_ids + [int(kwargs["event_id"]) for _, kwargs in taken.jobs]
+        events = {event.id: event for event in fanout.load_events(session, event_ids)}
         webhook_keys: dict = {}
         now = datetime.now(UTC)
-        fanout.write_deliveries(session, event, now, send_here=True, webhook_keys=webhook_keys)
-        rows = session.execute(_CLAIM_EVENT, {"event_id": event_id, "interrupted": INTERRUPTED, "now": now}).all()
-        claims, refused = _claims(session, rows, 0, event.urgent, settings, key, app, event, webhook_keys)
-        wait = take_budget_in(session, Counter(claim.channel for claim in claims), caps)
-    if wait:
-        time.sleep(min(wait, 60.0))
-    outcomes = [_try(claim, settings, db) for claim in claims]
-    _record(db, outcomes, settings, queue_retries=True)
+        fanout.write_deliveries_of(session, list(events.values()), now, send_here=True, webhook_keys=webhook_keys)
+        rows = session.execute(_CLAIM_EVENT, {"event_ids": list(events), "interrupted": INTERRUPTED,
+                                              "now": now}).all() if events else []
+        claims, refused = _claims(session, rows, 0, settings, key, app, events, webhook_keys)
+        left = budget_left_in(session, Counter(claim.channel for claim in claims), settings.rate_caps())
+    return taken, claims, refused, left
+
+
+def send_event(db: Database, event_id: int, settings: NotificationSettings, key: bytes, app=None, *,
+               worker_id: int | None = None, take_along: int = 0) -> dict[str, int]:
+    """Fan one event out and send its deliveries that are due now (the module's docstring); returns how many ended
+    how. Run again for the same event (a retried job), it sends what is still pending of it and nothing twice.
+
+    A worker's job (*worker_id*) also takes up to *take_along* other fan-out jobs that are ready
+    (queue.take_ready) and serves their events with its own: same steps, same transactions. Their jobs end as
+    succeeded in the transaction that records the outcomes, or go back to the queue if this one fails after
+    taking them."""
+    take = (worker_id, take_along) if worker_id is not None and take_along > 0 else None
+    try:
+        taken, claims, refused, left = _claim_batch(db, [event_id], settings, key, app, take)
+    except Exception:
+        if take is None:
+            raise
+        # Nothing was written (the transaction rolled back, the taken jobs are ready again). One event the batch
+        # could not serve must not fail the others: this job serves its own alone, and a failing event fails in
+        # its own job, whose retries are not taken along.
+        log.exception("event %s with the fan-out jobs it took along failed; serving it alone", event_id)
+        taken, claims, refused, left = _claim_batch(db, [event_id], settings, key, app, None)
+    try:
+        outcomes = _send_all(claims, left, settings, db)
+        _record(db, outcomes, settings, queue_retries=True, taken=taken)
+    except BaseException:
+        if taken.jobs:  # they run again on their own; what was sent of them is not sent twice (the claim)
+            try:
+                with db.transaction() as session:
+                    queue.release_taken(session, taken)
+            except Exception:  # noqa: BLE001 - the first failure is the one to raise; see below
+                # Left "doing": the stalled-job check queues them again once this worker stops beating.
+                log.exception("could not hand taken fan-out jobs %s back to the queue", taken.ids)
+        raise
     return dict(Counter(outcome.status for outcome in refused + outcomes))
 
 
@@ -396,7 +498,7 @@ def deliver(db: Database, delivery_id: int, attempt: int, settings: Notification
             if status == "pending":  # skipped by the claim's SKIP LOCKED
                 raise RetryLater("another worker holds this delivery")
             return f"already {status}"
-        claims, _ = _claims(session, rows, attempt, False, settings, key, app)
+        claims, _ = _claims(session, rows, attempt, settings, key, app)
         if not claims:
             return "skipped"
         claim = claims[0]

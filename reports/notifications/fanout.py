@@ -86,7 +86,8 @@ def _first_unique(targets: list[Target]) -> list[Target]:
 
 # One statement for all of an event's deliveries (SQLAlchemy sends the rows as one multi-row INSERT), compiled once.
 _INSERT_DELIVERIES = insert(Delivery.__table__).on_conflict_do_nothing() \
-    .returning(Delivery.__table__.c.id, Delivery.__table__.c.channel, Delivery.__table__.c.recipient)
+    .returning(Delivery.__table__.c.id, Delivery.__table__.c.event_id, Delivery.__table__.c.channel,
+               Delivery.__table__.c.recipient)
 _events = NotificationEvent.__table__
 # The event as a plain row, and with it, in the same statement, what fanning it out and writing its messages read
 # for nearly every event: the duty contacts of its units and the users granted them, the resident who asked to hear
@@ -108,7 +109,7 @@ SELECT e.*,
                     WHERE r.address IS NULL) AS place_chain
             FROM reports r JOIN categories c ON c.id = r.category_id LEFT JOIN units u ON u.id = r.unit_id
             WHERE e.subject_type = 'report' AND r.id = e.subject_id) AS f) AS report_facts
-FROM notification_events e WHERE e.id = :event_id
+FROM notification_events e WHERE e.id = ANY(:event_ids) ORDER BY e.id
 """)  # noqa: S608 - constant SQL of this module and of reports.areas.sql, no input
 _MARK = _events.update().where(_events.c.id == bindparam("event_id")).values(fanned_out_at=bindparam("now"))
 
@@ -116,7 +117,12 @@ _MARK = _events.update().where(_events.c.id == bindparam("event_id")).values(fan
 def load_event(session: Session, event_id: int):
     """The outbox row *event_id* (its columns as attributes, and the parts _EVENT reads with it), None when it is
     gone."""
-    return session.execute(_EVENT, {"event_id": event_id}).first()
+    return session.execute(_EVENT, {"event_ids": [event_id]}).first()
+
+
+def load_events(session: Session, event_ids: list[int]) -> list:
+    """load_event for several events in one statement, in id order (those gone are left out)."""
+    return session.execute(_EVENT, {"event_ids": list(event_ids)}).all()
 
 
 def fan_out(session: Session, event_id: int, now: datetime | None = None) -> list[int]:
@@ -135,9 +141,15 @@ def write_deliveries(session: Session, event, now: datetime, *, send_here: bool 
                      webhook_keys: dict | None = None) -> list[int]:
     """The deliveries of *event* (a row of load_event), without marking it: delivery.send_event marks it in the
     statement that claims them. With *send_here* those due now are left to the caller (delivery.send_event);
-    *webhook_keys* collects the secret and private-address permission of each webhook target (url -> pair), read
-    with it, so that sending it does not read them again."""
-    targets = _first_unique(targets_for(session, event, now))
+    *webhook_keys* collects the secret and private-address permission of each webhook target ((event id, url) ->
+    pair), read with it, so that sending it does not read them again."""
+    return write_deliveries_of(session, [event], now, send_here=send_here, webhook_keys=webhook_keys)
+
+
+def write_deliveries_of(session: Session, events: list, now: datetime, *, send_here: bool = False,
+                        webhook_keys: dict | None = None) -> list[int]:
+    """write_deliveries for several events, in one INSERT."""
+    targets = [(event, target) for event in events for target in _first_unique(targets_for(session, event, now))]
     created: list[int] = []
     if not targets:
         return created
@@ -145,15 +157,15 @@ def write_deliveries(session: Session, event, now: datetime, *, send_here: bool 
         event_id=event.id, channel=target.channel, recipient=target.recipient,
         recipient_masked=mask(target.channel, target.recipient), recipient_kind=target.kind,
         language=target.language, status="pending", attempts=0, acked_parts=0, created_at=now,
-        not_before=target.not_before) for target in targets]).all()
-    new = {(row.channel, row.recipient): row.id for row in rows}
-    for target in targets:
-        row = new.get((target.channel, target.recipient))
+        not_before=target.not_before) for event, target in targets]).all()
+    new = {(row.event_id, row.channel, row.recipient): row.id for row in rows}
+    for event, target in targets:
+        row = new.get((event.id, target.channel, target.recipient))
         if row is None:
             continue
         created.append(row)
         if webhook_keys is not None and target.channel == "webhook" and target.secret is not None:
-            webhook_keys.setdefault(target.recipient, (target.secret, target.allow_private))
+            webhook_keys.setdefault((event.id, target.recipient), (target.secret, target.allow_private))
         if target.not_before is not None or not send_here:
             queue.defer(session, queue.DELIVER, "deliver", delivery_id=row, scheduled_at=target.not_before,
                         priority=10 if event.urgent else 0)

@@ -7,6 +7,7 @@ change that caused them. The worker (worker.py) runs the tasks registered in tas
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
@@ -72,3 +73,72 @@ def defer_sql(task_name: str, queue: str, args_sql: str) -> str:
         raise ValueError(f"not a task or queue of ours: {task_name!r}, {queue!r}")
     return (f"procrastinate_defer_jobs_v1(ARRAY[ROW('{queue}', '{task_name}', 0, NULL, NULL, {args_sql}, NULL)"
             "::procrastinate_job_to_defer_v1])")
+
+
+# A fan-out job takes ready fan-out jobs along with its own (delivery.send_event): on a flood day one job, two
+# transactions and one thread hand-off then serve a handful of events, where each event paid for them alone, in
+# Python and in PostgreSQL. procrastinate fetches one job at a time and has no call for more, so this is its fetch
+# (procrastinate_fetch_job_v2, schema of 3.10) for several: the same rows (todo, ready, no lock; first tries only,
+# a retry keeps its own schedule), the same order, SKIP LOCKED beside other workers, and the same change (doing,
+# under this worker, which records their "started" events). Taken jobs are ended by finish_taken, in the
+# transaction that records what was sent, or handed back by release_taken. A worker that dies holding them leaves
+# them "doing" under a worker without a heartbeat, where the stalled-job check queues them again as its own.
+# Sent through psycopg unprepared: the jobs table grows from nothing to thousands of rows in a burst, and a plan
+# kept from when it was small would read all of it (worker.py says the same of procrastinate's own fetch).
+_TAKE_READY = """
+UPDATE procrastinate_jobs j SET status = 'doing', worker_id = %(worker_id)s
+FROM (SELECT id FROM procrastinate_jobs
+      WHERE status = 'todo' AND queue_name = 'notify' AND task_name = %(task)s AND lock IS NULL AND attempts = 0
+        AND (scheduled_at IS NULL OR scheduled_at <= now())
+      ORDER BY priority DESC, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS ready
+WHERE j.id = ready.id
+RETURNING j.id, j.args
+"""
+_FINISH_TAKEN = """
+SELECT procrastinate_finish_job_v1(mine.id, 'succeeded', false)
+FROM (SELECT id FROM procrastinate_jobs WHERE id = ANY(%(ids)s) AND status = 'doing' AND worker_id = %(worker_id)s
+      FOR UPDATE) AS mine
+"""
+_RELEASE_TAKEN = """
+SELECT procrastinate_retry_job_v2(mine.id, now(), NULL, NULL, NULL)
+FROM (SELECT id FROM procrastinate_jobs WHERE id = ANY(%(ids)s) AND status = 'doing' AND worker_id = %(worker_id)s
+      FOR UPDATE) AS mine
+"""
+
+
+@dataclass(frozen=True)
+class Taken:
+    """Jobs a running job took along: their ids, and the kwargs each was deferred with."""
+
+    worker_id: int
+    jobs: tuple[tuple[int, dict], ...] = ()
+
+    @property
+    def ids(self) -> list[int]:
+        return [job_id for job_id, _ in self.jobs]
+
+
+def _driver(session: Session):
+    return session.connection().connection.driver_connection
+
+
+def take_ready(session: Session, task_name: str, worker_id: int, limit: int) -> Taken:
+    """Up to *limit* ready jobs of *task_name* (a task of the "notify" queue), now running under *worker_id*, in the
+    session's transaction."""
+    if limit <= 0:
+        return Taken(worker_id)
+    rows = _driver(session).execute(_TAKE_READY, {"worker_id": worker_id, "task": task_name, "limit": limit},
+                                    prepare=False).fetchall()
+    return Taken(worker_id, tuple(sorted((row[0], row[1]) for row in rows)))
+
+
+def finish_taken(session: Session, taken: Taken) -> None:
+    """End the taken jobs as succeeded, in the session's transaction (those still running under their worker)."""
+    if taken.jobs:
+        _driver(session).execute(_FINISH_TAKEN, {"ids": taken.ids, "worker_id": taken.worker_id}, prepare=False)
+
+
+def release_taken(session: Session, taken: Taken) -> None:
+    """Hand the taken jobs back to the queue, to run as soon as a worker is free."""
+    if taken.jobs:
+        _driver(session).execute(_RELEASE_TAKEN, {"ids": taken.ids, "worker_id": taken.worker_id}, prepare=False)

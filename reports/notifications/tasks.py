@@ -63,11 +63,13 @@ class BackoffWithJitter(BaseRetryStrategy):
         return RetryDecision(retry_in={"seconds": backoff_seconds(tried, settings)})
 
 
-@tasks.task(name="notifications.fan_out", queue="notify", retry=BackoffWithJitter())
-def fan_out(event_id: int) -> dict:
-    """Fan one event out and send what is due now (delivery.send_event)."""
+@tasks.task(name="notifications.fan_out", queue="notify", retry=BackoffWithJitter(), pass_context=True)
+def fan_out(context: JobContext, event_id: int) -> dict:
+    """Fan one event out and send what is due now, with the events of the ready fan-out jobs it takes along
+    (delivery.send_event)."""
     rt = runtime()
-    return delivery.send_event(rt.db, event_id, rt.settings, rt.key, rt.app)
+    return delivery.send_event(rt.db, event_id, rt.settings, rt.key, rt.app, worker_id=context.job.worker_id,
+                               take_along=max(rt.settings.notify_fanout_batch, 1) - 1)
 
 
 @tasks.task(name="notifications.deliver", queue="deliver", retry=BackoffWithJitter(), pass_context=True)

@@ -15,6 +15,11 @@ class DeliveryError(Exception):
     """A failure worth retrying."""
 
 
+class Unreachable(DeliveryError):
+    """The other side could not be reached or did not answer in time (refused, dropped, timed out): the next
+    message to the same place would most likely wait as long for the same answer."""
+
+
 class PermanentError(DeliveryError):
     """A failure no retry will fix: the delivery goes to the dead letters at once."""
 

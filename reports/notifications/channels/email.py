@@ -15,7 +15,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 
-from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt, Unreachable
 from reports.notifications.config import NotificationSettings
 
 
@@ -154,7 +154,9 @@ def send(message: Message, settings: NotificationSettings) -> Receipt:
         if 500 <= exc.smtp_code < 600:
             raise PermanentError(f"SMTP {exc.smtp_code}") from None
         raise DeliveryError(f"SMTP {exc.smtp_code}") from None
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
+        raise Unreachable(f"SMTP: {type(exc).__name__}: {exc}") from None
+    except smtplib.SMTPException as exc:
         raise DeliveryError(f"SMTP: {type(exc).__name__}: {exc}") from None
     if refused:
         raise PermanentError(f"recipient refused: {sorted(refused)}")

@@ -10,7 +10,15 @@ from __future__ import annotations
 import requests
 
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt, segments
+from reports.notifications.channels import (
+    ChannelOff,
+    DeliveryError,
+    Message,
+    PermanentError,
+    Receipt,
+    Unreachable,
+    segments,
+)
 from reports.notifications.channels.netguard import client, pin
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
@@ -44,6 +52,8 @@ def send(message: Message, settings: NotificationSettings, on_part=None) -> Rece
             response = client().request(gateway["method"], url, data=body.encode(), headers={
                 "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": context["message_id"],
                 **gateway["headers"]}, timeout=settings.gateway_timeout, allow_redirects=False)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Unreachable(f"{message.channel} gateway: {type(exc).__name__}") from None
         except requests.RequestException as exc:
             raise DeliveryError(f"{message.channel} gateway: {type(exc).__name__}") from None
         if response.status_code >= 500 or response.status_code in (408, 429):

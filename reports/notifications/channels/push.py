@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+import requests
 from pywebpush import WebPushException, webpush
 
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt
+from reports.notifications.channels import ChannelOff, DeliveryError, Message, PermanentError, Receipt, Unreachable
 from reports.notifications.channels.netguard import client, pin
 from reports.notifications.config import NotificationSettings
 
@@ -35,6 +36,8 @@ def send(message: Message, settings: NotificationSettings) -> Receipt:
         if status in (404, 410):
             raise PermanentError(f"push subscription gone ({status})") from None
         raise DeliveryError(f"push service: {status or type(exc).__name__}") from None
-    except Exception as exc:  # network errors come through requests
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise Unreachable(f"push service: {type(exc).__name__}") from None
+    except Exception as exc:  # other network errors come through requests
         raise DeliveryError(f"push service: {type(exc).__name__}") from None
     return Receipt(f"push service answered {response.status_code}")

@@ -12,7 +12,7 @@ import time
 import requests
 
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt
+from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, Unreachable
 from reports.notifications.channels.netguard import client, pin
 from reports.notifications.config import NotificationSettings
 
@@ -49,6 +49,8 @@ def send(message: Message, settings: NotificationSettings) -> Receipt:
     try:
         response = client().post(url, data=body, headers=headers, timeout=settings.webhook_timeout,
                                  allow_redirects=False)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise Unreachable(f"webhook: {type(exc).__name__}") from None
     except requests.RequestException as exc:
         raise DeliveryError(f"webhook: {type(exc).__name__}") from None
     if response.status_code >= 500 or response.status_code in (408, 429):

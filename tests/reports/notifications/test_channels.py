@@ -19,7 +19,7 @@ from reports.notifications import checks, messages
 from reports.notifications.channels import Message, PermanentError
 from reports.notifications.channels import email as email_channel
 from reports.notifications.config import NotificationSettings
-from reports.notifications.delivery import take_budget, take_budget_in
+from reports.notifications.delivery import budget_left_in, send_times, take_budget, take_budget_in
 from reports.workflow import transitions
 from tests.ports import free_port
 from tests.reports.conftest import WEST_INSIDE
@@ -99,6 +99,21 @@ def test_one_statement_takes_an_events_budget_on_every_channel_it_uses(app, db):
     assert 0.4 < take_budget_in(db, {"email": 5, "sms": 4}, caps) <= 0.5
     left = dict(db.execute(text("SELECT channel, tokens FROM notification_channel_budgets")).all())
     assert set(left) == {"email", "sms"} and -1.0 <= left["email"] < 0 and -2.0 <= left["sms"] < -1.8
+    db.rollback()
+
+
+def test_a_batch_sends_each_message_when_its_own_token_is_there(app, db):
+    """A fan-out job that serves several events takes their budget at once, then sends each message at the time
+    its own token comes: never faster than the cap, and no message waits for the batch's last one."""
+    db.execute(text("DELETE FROM notification_channel_budgets"))
+    db.commit()
+    caps = {"sms": 4.0}
+    channels = ["sms", "email", "sms", "sms", "sms", "sms", "sms"]
+    left = budget_left_in(db, {"sms": 6, "email": 1}, caps)
+    assert left == {"sms": -2.0}  # a full bucket holds 4; email has no cap
+    times = send_times(channels, left, caps)
+    assert times[:5] == [0.0] * 5  # four sms from the bucket, and the uncapped mail
+    assert times[5:] == [0.25, 0.5]  # then one every quarter of a second
     db.rollback()
 
 

@@ -10,6 +10,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from sqlalchemy import select, text
 from gisserver.accounts.users import create_user, grant
 from gisserver.core.exceptions import Invalid
 from reports.areas.service import place_name_by_id
-from reports.notifications import admin, checks, delivery, tokens, worker
+from reports.notifications import admin, checks, delivery, outbox, queue, tokens, worker
 from reports.notifications.channels import DeliveryError, Message, gateway, netguard, segments, webhook
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
@@ -260,6 +261,120 @@ def test_the_job_that_fans_an_event_out_sends_it_and_a_rerun_sends_nothing_twice
     assert [m["To"] for m in mails] == ["truc-ban@ca.example.vn"] * 2
     assert mails[0]["Message-ID"] == mails[1]["Message-ID"]
     assert len(receiver.requests) == 1
+
+
+def test_a_fan_out_job_takes_ready_ones_along_and_they_end_with_it(app, client, queue_empty, smtp):
+    """On a burst one fan-out job serves the events of other ready fan-out jobs too (at most notify_fanout_batch
+    events): each event is mailed once, every job ends succeeded, and the events served together were marked fanned
+    out together. With a batch of one, each job serves its own event only."""
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    db.commit()
+    key = tokens.signing_key(app.config["SETTINGS"])
+    url = app.extensions["gisserver.db"].own_session_url("the worker")
+    one_at_a_time = worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",))
+    for batch, served_together in ((3, [3, 2]), (1, [1] * 5)):
+        before = len(smtp.mailbox.messages)
+        for _ in range(5):
+            assert file_report(client).status_code == 201
+        worker.run(url, settings_for(smtp, notify_fanout_batch=batch), key, one_at_a_time, app=app)
+        mails = smtp.mailbox.wait_for(before + 5)[before:]
+        assert len({m["Message-ID"] for m in mails}) == 5
+        groups = db.scalars(text("SELECT count(*) FROM notification_events WHERE id > :mark "
+                                 "GROUP BY fanned_out_at ORDER BY min(id)"),
+                            {"mark": db.scalar(text("SELECT coalesce(max(id), 0) FROM notification_events")) - 5}).all()
+        assert groups == served_together
+        jobs = db.execute(text("SELECT status, count(*) FROM procrastinate_jobs WHERE task_name = :t GROUP BY 1"),
+                          {"t": "gisserver:notifications.fan_out"}).all()
+        assert dict(jobs) == {"succeeded": 5 if batch == 3 else 10}
+        db.rollback()
+    assert db.scalar(text("SELECT count(*) FROM notification_deliveries WHERE status <> 'sent'")) == 0
+
+
+def test_a_destination_that_does_not_answer_holds_a_batch_once(app, client, queue_empty, smtp, receiver):
+    """A webhook subscriber that times out is tried once per batch: the batch's other messages for it wait for
+    their backoff like the one tried (each a retry job), and the mails of the same events still go at once."""
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    admin.add_webhook(db, "ioc", f"{receiver.url}/hook", allow_private=True, kinds=["report_filed"])
+    db.commit()
+    receiver.mode = "slow"  # answers after 3 s; the worker waits 1 s (webhook_timeout)
+    for _ in range(3):
+        assert file_report(client).status_code == 201
+    key = tokens.signing_key(app.config["SETTINGS"])
+    worker.run(app.extensions["gisserver.db"].own_session_url("the worker"), settings_for(smtp, receiver), key,
+               worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",)), app=app)
+    assert len(smtp.mailbox.wait_for(3)) == 3
+    assert len(receiver.requests) == 1
+    tries = db.execute(text("SELECT d.status, a.outcome, a.detail FROM notification_attempts a "
+                            "JOIN notification_deliveries d ON d.id = a.delivery_id WHERE d.channel = 'webhook' "
+                            "ORDER BY a.id")).all()
+    assert [(t.status, t.outcome) for t in tries] == [("pending", "error")] * 3
+    assert tries[0].detail == "webhook: ReadTimeout"
+    assert [t.detail for t in tries[1:]] == ["not tried: webhook: ReadTimeout"] * 2
+    retries = db.scalars(text("SELECT args->>'tried' FROM procrastinate_jobs WHERE task_name = :t"),
+                         {"t": "gisserver:notifications.deliver"}).all()
+    assert retries == ["1"] * 3
+    db.rollback()
+
+
+def test_an_event_that_cannot_be_served_fails_alone_not_the_batch_that_took_it(app, client, queue_empty, smtp):
+    """An event whose message cannot be written (here a payload with a broken date) makes the batch that took it
+    fail before anything is written: that job then serves its own event alone, and the broken one fails in its own
+    job, whose retries are never taken along. Every other event is mailed once."""
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    db.commit()
+    for _ in range(2):
+        assert file_report(client).status_code == 201
+    unit_id = db.scalar(text("SELECT id FROM units WHERE code = 'T-W-CA'"))
+    broken = outbox.record(db, kind="alert_raised", subject_type="alert", subject_id=1, area_id=None,
+                           unit_ids=[unit_id], payload={"type": "fire", "due_at": "not a date"})
+    db.commit()
+    assert file_report(client).status_code == 201
+    key = tokens.signing_key(app.config["SETTINGS"])
+    once = replace(settings_for(smtp), notify_max_attempts=1)  # the broken event's job fails at its first try
+    worker.run(app.extensions["gisserver.db"].own_session_url("the worker"), once, key,
+               worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",)), app=app)
+    mails = smtp.mailbox.wait_for(3)
+    assert len({m["Message-ID"] for m in mails}) == 3
+    jobs = db.execute(text("SELECT (args->>'event_id')::int AS event_id, status, attempts FROM procrastinate_jobs "
+                           "WHERE task_name = :t"), {"t": "gisserver:notifications.fan_out"}).all()
+    # the others were served at their first try, none of them retried for the broken one
+    assert {(j.status, j.attempts) for j in jobs if j.event_id != broken} == {("succeeded", 1)}
+    assert [j.status for j in jobs if j.event_id == broken] == ["failed"]
+    assert db.scalar(text("SELECT count(*) FROM notification_deliveries WHERE event_id <> :e AND status <> 'sent'"),
+                     {"e": broken}) == 0
+    time.sleep(0.2)
+    assert len(smtp.mailbox.messages) == 3
+    db.rollback()
+
+
+def test_jobs_taken_along_can_be_handed_back_and_are_not_taken_twice(app, client, queue_empty):
+    """queue.take_ready takes first tries only, ready now, under a live worker; release_taken hands them back to
+    run on their own (a try counted), finish_taken ends them; another worker's jobs are left alone."""
+    db = queue_empty
+    for _ in range(3):
+        assert file_report(client).status_code == 201
+    database = app.extensions["gisserver.db"]
+    with database.transaction() as session:
+        mine, other = (session.execute(text("SELECT procrastinate_register_worker_v1()")).scalar() for _ in range(2))
+    with database.transaction() as session:
+        taken = queue.take_ready(session, queue.FAN_OUT, mine, 2)
+        assert len(taken.jobs) == 2 and all("event_id" in kwargs for _, kwargs in taken.jobs)
+    with database.transaction() as session:
+        assert len(queue.take_ready(session, queue.FAN_OUT, other, 5).jobs) == 1  # the third, and only it
+    with database.transaction() as session:
+        queue.finish_taken(session, queue.Taken(mine, taken.jobs[:1]))
+        queue.release_taken(session, queue.Taken(mine, taken.jobs[1:]))
+        queue.release_taken(session, queue.Taken(mine, ()))
+    rows = {r.id: r for r in db.execute(text("SELECT id, status, attempts, worker_id FROM procrastinate_jobs"))}
+    assert rows[taken.ids[0]].status == "succeeded"
+    assert rows[taken.ids[1]].status == "todo" and rows[taken.ids[1]].attempts == 1
+    assert sorted(r.status for r in rows.values()) == ["doing", "succeeded", "todo"]  # the other worker's: doing
+    with database.transaction() as session:  # a job handed back runs on its own: not taken along again
+        assert queue.take_ready(session, queue.FAN_OUT, other, 5).jobs == ()
+    db.rollback()
 
 
 def test_sms_through_the_gateway_in_segments_after_a_timeout(app, client, queue_empty, receiver):
