@@ -11,7 +11,10 @@ one duty mailbox for the ward police and one webhook subscriber, so every report
    so the figure is the server's own cost), requests per second of each;
 2. the burst: --events reports committed at --rate per second, each in its own transaction, while --workers
    `gisserver worker` processes deliver them; for every delivery, the time from the report's commit to its
-   arrival at the SMTP server or the receiver.
+   arrival at the SMTP server or the receiver;
+3. the drain: --drain reports filed with no worker running, then one worker started: how many deliveries a
+   second it sends when nothing else runs and work is waiting (its capacity; the burst's own rate is capped by
+   the rate it is fed at).
 """
 
 from __future__ import annotations
@@ -216,6 +219,52 @@ def burst(url: str, events: int, rate: float, threads: int) -> dict[int, float]:
     return committed
 
 
+def start_workers(url: str, smtp_port: int, count: int, concurrency: int, log) -> list[subprocess.Popen]:
+    env = dict(os.environ, GISSERVER_DATABASE_URL=url, GISSERVER_SMTP_HOST="127.0.0.1",
+               GISSERVER_SMTP_PORT=str(smtp_port), GISSERVER_SMTP_SECURITY="none",
+               GISSERVER_NOTIFY_RATE_CAPS="email=100000,webhook=100000", GISSERVER_LOG_LEVEL="WARNING",
+               GISSERVER_DEADLINE_WARNING_HOURS="0")
+    return [subprocess.Popen([str(GISSERVER), "worker", "--concurrency", str(concurrency)], env=env,
+                             stdout=log, stderr=log) for _ in range(count)]
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for w in workers:
+        w.send_signal(signal.SIGTERM)
+    for w in workers:
+        w.wait(timeout=60)
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy so far (user, nice, system, irq, softirq; Linux /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in Path("/proc/stat").read_text()
+                                                        .split("\n", 1)[0].split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def drain(url: str, reports: int, arrivals: Arrivals, smtp_port: int, concurrency: int, log) -> None:
+    """File *reports* with no worker running, then start one and time it until every delivery arrived."""
+    clear(url)
+    arrivals.times.clear()
+    arrivals.repeats = 0
+    burst(url, reports, rate=1e9, threads=4)
+    busy, started = _machine_busy_seconds(), time.monotonic()
+    workers = start_workers(url, smtp_port, 1, concurrency, log)
+    try:
+        while len(arrivals.times) < 2 * reports and time.monotonic() - started < max(120.0, reports / 10):
+            time.sleep(0.05)
+    finally:
+        worker_cpu = _cpu_seconds(workers[0].pid)
+        busy = _machine_busy_seconds() - busy
+        stop_workers(workers)
+    times = sorted(arrivals.times.values())
+    count = len(times)
+    span = (times[-1] - times[0]) if count > 1 else float("nan")
+    print(f"drain: {count} of {2 * reports} deliveries waiting for one worker arrived in {span:.1f} s "
+          f"({count / span:.1f} a second), {arrivals.repeats} twice; its CPU {worker_cpu / max(count, 1) * 1000:.2f} "
+          f"ms a delivery (start-up included), the whole machine's {busy / max(count, 1) * 1000:.2f} ms")
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process used so far (Linux /proc)."""
     try:
@@ -239,6 +288,7 @@ def main() -> None:
                         help="jobs each worker runs at once (8: `gisserver worker`'s own default)")
     parser.add_argument("--intake-requests", type=int, default=50, help="requests per intake round")
     parser.add_argument("--intake-rounds", type=int, default=24, help="rounds of each mode (off, on, on, off, ...)")
+    parser.add_argument("--drain", type=int, default=3000, help="reports waiting for one worker (0: no drain)")
     parser.add_argument("--url", help="an existing PostGIS database instead of one on the private cluster")
     args = parser.parse_args()
 
@@ -261,13 +311,8 @@ def main() -> None:
           f"({(rates['on'] / rates['off'] - 1) * 100:+.1f}%)", flush=True)
     clear(url)
 
-    env = dict(os.environ, GISSERVER_DATABASE_URL=url, GISSERVER_SMTP_HOST="127.0.0.1",
-               GISSERVER_SMTP_PORT=str(smtp.port), GISSERVER_SMTP_SECURITY="none",
-               GISSERVER_NOTIFY_RATE_CAPS="email=100000,webhook=100000", GISSERVER_LOG_LEVEL="WARNING",
-               GISSERVER_DEADLINE_WARNING_HOURS="0")
     log = open(Path(tempfile.gettempdir()) / "bench-notify-worker.log", "w")  # noqa: SIM115
-    workers = [subprocess.Popen([str(GISSERVER), "worker", "--concurrency", str(args.concurrency)], env=env,
-                                stdout=log, stderr=log) for _ in range(args.workers)]
+    workers = start_workers(url, smtp.port, args.workers, args.concurrency, log)
     try:
         time.sleep(2.0)  # the workers are listening
         committed = burst(url, args.events, args.rate, threads=4)
@@ -277,10 +322,7 @@ def main() -> None:
             time.sleep(0.5)
     finally:
         worker_cpu = sum(_cpu_seconds(w.pid) for w in workers)
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            w.wait(timeout=60)
+        stop_workers(workers)
     database = Database(url)
     with database.transaction() as session:
         rows = session.execute(text("SELECT d.id, e.subject_id FROM notification_deliveries d "
@@ -311,6 +353,8 @@ def main() -> None:
     print(f"target p95 < 10 s from commit to delivery: {'met' if p95 < 10 else 'NOT met'} ({p95:.2f} s); "
           f"intake with the outbox within 10% of without: {'met' if change > -0.10 else 'NOT met'} "
           f"({change * 100:+.1f}%)")
+    if args.drain:
+        drain(url, args.drain, arrivals, smtp.port, args.concurrency, log)
     smtp.stop()
     hook.shutdown()
 
