@@ -366,7 +366,7 @@ def _write_outcomes(session, outcomes: list[Outcome], settings: NotificationSett
     for o in outcomes:
         if settings is not None and o.status == "error":
             queue.defer(session, queue.DELIVER, "deliver", delivery_id=o.claim.delivery_id,
-                        tried=o.claim.tried + 1, priority=10 if o.claim.urgent else 0,
+                        tried=o.claim.tried + 1, priority=queue.URGENT_PRIORITY if o.claim.urgent else 0,
                         scheduled_at=now + timedelta(seconds=backoff_seconds(o.claim.tried, settings)))
 
 

@@ -168,7 +168,7 @@ def write_deliveries_of(session: Session, events: list, now: datetime, *, send_h
             webhook_keys.setdefault((event.id, target.recipient), (target.secret, target.allow_private))
         if target.not_before is not None or not send_here:
             queue.defer(session, queue.DELIVER, "deliver", delivery_id=row, scheduled_at=target.not_before,
-                        priority=10 if event.urgent else 0)
+                        priority=queue.URGENT_PRIORITY if event.urgent else 0)
     return created
 
 

@@ -104,7 +104,8 @@ WITH event AS (
     ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
     RETURNING id
 ), job AS (
-    SELECT {queue.defer_sql(queue.FAN_OUT, "notify", "jsonb_build_object('event_id', event.id)")} AS ids
+    SELECT {queue.defer_sql(queue.FAN_OUT, "notify", "jsonb_build_object('event_id', event.id)",
+                            f"CASE WHEN CAST(:urgent AS boolean) THEN {queue.URGENT_PRIORITY} ELSE 0 END")} AS ids
     FROM event WHERE CAST(:notify AS boolean)
 ), notice AS (
     SELECT event.id, '{{"id":' || event.id || ',' || CAST(:notice AS text) AS body FROM event

@@ -21,6 +21,9 @@ NAMESPACE = "gisserver"  # the worker registers tasks.py's blueprint under it
 FAN_OUT = f"{NAMESPACE}:notifications.fan_out"
 DELIVER = f"{NAMESPACE}:notifications.deliver"
 QUEUES = ("notify", "deliver", "checks")
+# An urgent event's jobs (a fire or flood alert, a hotspot in danger) run before the others: on a flood day the
+# queue holds thousands of report events, and procrastinate fetches by priority first.
+URGENT_PRIORITY = 10
 
 
 @cache
@@ -62,17 +65,18 @@ def deferred_mark(session: Session) -> int:
     return len(session.info.get(DEFERRED, []))
 
 
-def defer_sql(task_name: str, queue: str, args_sql: str) -> str:
+def defer_sql(task_name: str, queue: str, args_sql: str, priority_sql: str = "0") -> str:
     """SQL that queues *task_name* with the JSON object *args_sql* (an SQL expression over the caller's own rows) as
-    its kwargs, for a statement of the caller's: the outbox writes its row and the row's fan-out job in one.
+    its kwargs, and the integer *priority_sql*, for a statement of the caller's: the outbox writes its row and the
+    row's fan-out job in one.
 
     It calls procrastinate's own defer function, the one `defer` above has the job manager call (its `defer_jobs`
     query), with the same job fields; procrastinate is pinned to 3.10 (setup.cfg), whose schema defines it.
     """
     if not (task_name.replace(":", "").replace(".", "").replace("_", "").isalnum() and queue in QUEUES):
         raise ValueError(f"not a task or queue of ours: {task_name!r}, {queue!r}")
-    return (f"procrastinate_defer_jobs_v1(ARRAY[ROW('{queue}', '{task_name}', 0, NULL, NULL, {args_sql}, NULL)"
-            "::procrastinate_job_to_defer_v1])")
+    return (f"procrastinate_defer_jobs_v1(ARRAY[ROW('{queue}', '{task_name}', {priority_sql}, NULL, NULL, "
+            f"{args_sql}, NULL)::procrastinate_job_to_defer_v1])")
 
 
 # A fan-out job takes ready fan-out jobs along with its own (delivery.send_event): on a flood day one job, two

@@ -350,6 +350,30 @@ def test_an_event_that_cannot_be_served_fails_alone_not_the_batch_that_took_it(a
     db.rollback()
 
 
+def test_an_urgent_event_jumps_the_queue_of_a_flood_day(app, client, queue_empty, smtp):
+    """A fire alert recorded behind a queue of report events is fanned out and mailed before them: its job carries
+    the urgent priority, which procrastinate's fetch and take_ready both serve first."""
+    db = queue_empty
+    admin.add_duty_contact(db, "T-W-CA", "email", "truc-ban@ca.example.vn")
+    db.commit()
+    for _ in range(3):
+        assert file_report(client).status_code == 201
+    unit_id = db.scalar(text("SELECT id FROM units WHERE code = 'T-W-CA'"))
+    fire = outbox.record(db, kind="alert_raised", subject_type="alert", subject_id=1, area_id=None,
+                         unit_ids=[unit_id], payload={"type": "fire"}, urgent=True)
+    db.commit()
+    priorities = dict(db.execute(text("SELECT (args->>'event_id')::int, priority FROM procrastinate_jobs")).all())
+    assert priorities[fire] == queue.URGENT_PRIORITY and sorted(priorities.values())[:3] == [0, 0, 0]
+    key = tokens.signing_key(app.config["SETTINGS"])
+    worker.run(app.extensions["gisserver.db"].own_session_url("the worker"),
+               settings_for(smtp, notify_fanout_batch=1), key,
+               worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",)), app=app)
+    assert len(smtp.mailbox.wait_for(4)) == 4
+    served = db.scalars(text("SELECT id FROM notification_events ORDER BY fanned_out_at, id")).all()
+    assert served[0] == fire and sorted(served[1:]) == served[1:]
+    db.rollback()
+
+
 def test_jobs_taken_along_can_be_handed_back_and_are_not_taken_twice(app, client, queue_empty):
     """queue.take_ready takes first tries only, ready now, under a live worker; release_taken hands them back to
     run on their own (a try counted), finish_taken ends them; another worker's jobs are left alone."""
