@@ -462,6 +462,8 @@ def send_event(db: Database, event_id: int, settings: NotificationSettings, key:
     take = (worker_id, take_along) if worker_id is not None and take_along > 0 else None
     try:
         taken, claims, refused, left = _claim_batch(db, [event_id], settings, key, app, take)
+    except OperationalError:
+        raise  # the database is away: no event of the batch is to blame, procrastinate retries this job
     except Exception:
         if take is None:
             raise
