@@ -7,19 +7,10 @@ segment the gateway acknowledged. Chat messages are cut at CHAT_LIMIT characters
 
 from __future__ import annotations
 
-import requests
-
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import (
-    ChannelOff,
-    DeliveryError,
-    Message,
-    PermanentError,
-    Receipt,
-    Unreachable,
-    segments,
-)
-from reports.notifications.channels.netguard import client, pin
+from reports.notifications.channels import ChannelOff, Message, PermanentError, Receipt, segments
+from reports.notifications.channels.http import call
+from reports.notifications.channels.netguard import pin
 from reports.notifications.channels.templating import TemplateRefused, render
 from reports.notifications.config import NotificationSettings
 
@@ -48,18 +39,9 @@ def send(message: Message, settings: NotificationSettings, on_part=None) -> Rece
             pin(url, allow_private=settings.webhook_allow_private or message.allow_private)
         except (TemplateRefused, Invalid) as exc:
             raise PermanentError(f"gateway configuration: {exc}") from None
-        try:
-            response = client().request(gateway["method"], url, data=body.encode(), headers={
-                "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": context["message_id"],
-                **gateway["headers"]}, timeout=settings.gateway_timeout, allow_redirects=False)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Unreachable(f"{message.channel} gateway: {type(exc).__name__}") from None
-        except requests.RequestException as exc:
-            raise DeliveryError(f"{message.channel} gateway: {type(exc).__name__}") from None
-        if response.status_code >= 500 or response.status_code in (408, 429):
-            raise DeliveryError(f"{message.channel} gateway answered {response.status_code}")
-        if response.status_code >= 300:
-            raise PermanentError(f"{message.channel} gateway refused: {response.status_code}")
+        call(f"{message.channel} gateway", gateway["method"], url, data=body.encode(), headers={
+            "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": context["message_id"],
+            **gateway["headers"]}, timeout=settings.gateway_timeout)
         if on_part is not None:
             on_part(index + 1)
     return Receipt(f"{len(parts)} part(s) accepted by the {message.channel} gateway", parts=len(parts))

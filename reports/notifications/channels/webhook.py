@@ -9,11 +9,10 @@ import hmac
 import json
 import time
 
-import requests
-
 from gisserver.core.exceptions import Invalid
-from reports.notifications.channels import DeliveryError, Message, PermanentError, Receipt, Unreachable
-from reports.notifications.channels.netguard import client, pin
+from reports.notifications.channels import Message, PermanentError, Receipt
+from reports.notifications.channels.http import call
+from reports.notifications.channels.netguard import pin
 from reports.notifications.config import NotificationSettings
 
 TOLERANCE_SECONDS = 300  # what a receiver should accept between the timestamp and its clock
@@ -46,15 +45,5 @@ def send(message: Message, settings: NotificationSettings) -> Receipt:
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "gisserver-webhooks/1",
                "X-Gisserver-Event": message.body.get("kind", ""), "X-Gisserver-Delivery": message.key,
                "X-Gisserver-Signature": signature(message.secret, int(time.time()), body)}
-    try:
-        response = client().post(url, data=body, headers=headers, timeout=settings.webhook_timeout,
-                                 allow_redirects=False)
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise Unreachable(f"webhook: {type(exc).__name__}") from None
-    except requests.RequestException as exc:
-        raise DeliveryError(f"webhook: {type(exc).__name__}") from None
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        raise DeliveryError(f"webhook answered {response.status_code}")
-    if response.status_code >= 300:
-        raise PermanentError(f"webhook refused: {response.status_code}")
+    response = call("webhook", "POST", url, data=body, headers=headers, timeout=settings.webhook_timeout)
     return Receipt(f"webhook answered {response.status_code}")
