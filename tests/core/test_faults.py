@@ -151,7 +151,9 @@ def _file_one(base: str, outcome: Outcome, stop: threading.Event, n: int) -> Non
             with outcome.lock:
                 outcome.hangs += 1
             continue
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            # Dropped, or cut in the middle of the answer (a worker killed while writing it): the client does not
+            # know whether it was filed, and resends with the same key, as the README tells clients to.
             with outcome.lock:
                 outcome.dropped += 1
             time.sleep(0.1)
