@@ -98,16 +98,13 @@ FROM (SELECT id FROM procrastinate_jobs
 WHERE j.id = ready.id
 RETURNING j.id, j.args
 """
-_FINISH_TAKEN = """
-SELECT procrastinate_finish_job_v1(mine.id, 'succeeded', false)
+# The taken jobs still running under their worker, locked, for one of procrastinate's functions to end each.
+_STILL_TAKEN = """
 FROM (SELECT id FROM procrastinate_jobs WHERE id = ANY(%(ids)s) AND status = 'doing' AND worker_id = %(worker_id)s
       FOR UPDATE) AS mine
 """
-_RELEASE_TAKEN = """
-SELECT procrastinate_retry_job_v2(mine.id, now(), NULL, NULL, NULL)
-FROM (SELECT id FROM procrastinate_jobs WHERE id = ANY(%(ids)s) AND status = 'doing' AND worker_id = %(worker_id)s
-      FOR UPDATE) AS mine
-"""
+_FINISH_TAKEN = "SELECT procrastinate_finish_job_v1(mine.id, 'succeeded', false)" + _STILL_TAKEN
+_RELEASE_TAKEN = "SELECT procrastinate_retry_job_v2(mine.id, now(), NULL, NULL, NULL)" + _STILL_TAKEN
 
 
 @dataclass(frozen=True)
@@ -136,13 +133,16 @@ def take_ready(session: Session, task_name: str, worker_id: int, limit: int) -> 
     return Taken(worker_id, tuple(sorted((row[0], row[1]) for row in rows)))
 
 
+def _end_taken(session: Session, statement: str, taken: Taken) -> None:
+    if taken.jobs:
+        _driver(session).execute(statement, {"ids": taken.ids, "worker_id": taken.worker_id}, prepare=False)
+
+
 def finish_taken(session: Session, taken: Taken) -> None:
     """End the taken jobs as succeeded, in the session's transaction (those still running under their worker)."""
-    if taken.jobs:
-        _driver(session).execute(_FINISH_TAKEN, {"ids": taken.ids, "worker_id": taken.worker_id}, prepare=False)
+    _end_taken(session, _FINISH_TAKEN, taken)
 
 
 def release_taken(session: Session, taken: Taken) -> None:
     """Hand the taken jobs back to the queue, to run as soon as a worker is free."""
-    if taken.jobs:
-        _driver(session).execute(_RELEASE_TAKEN, {"ids": taken.ids, "worker_id": taken.worker_id}, prepare=False)
+    _end_taken(session, _RELEASE_TAKEN, taken)
