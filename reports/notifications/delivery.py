@@ -442,7 +442,7 @@ def _claim_batch(db: Database, event_ids: list[int], settings: NotificationSetti
         events = {event.id: event for event in fanout.load_events(session, event_ids)}
         webhook_keys: dict = {}
         now = datetime.now(UTC)
-        fanout.write_deliveries_of(session, list(events.values()), now, send_here=True, webhook_keys=webhook_keys)
+        fanout.write_deliveries(session, list(events.values()), now, send_here=True, webhook_keys=webhook_keys)
         rows = session.execute(_CLAIM_EVENT, {"event_ids": list(events), "interrupted": INTERRUPTED,
                                               "now": now}).all() if events else []
         claims, refused = _claims(session, rows, 0, settings, key, app, events, webhook_keys)

@@ -132,23 +132,17 @@ def fan_out(session: Session, event_id: int, now: datetime | None = None) -> lis
     event = load_event(session, event_id)
     if event is None:
         return []
-    created = write_deliveries(session, event, now)
+    created = write_deliveries(session, [event], now)
     session.execute(_MARK, {"event_id": event_id, "now": now})
     return created
 
 
-def write_deliveries(session: Session, event, now: datetime, *, send_here: bool = False,
+def write_deliveries(session: Session, events: list, now: datetime, *, send_here: bool = False,
                      webhook_keys: dict | None = None) -> list[int]:
-    """The deliveries of *event* (a row of load_event), without marking it: delivery.send_event marks it in the
-    statement that claims them. With *send_here* those due now are left to the caller (delivery.send_event);
-    *webhook_keys* collects the secret and private-address permission of each webhook target ((event id, url) ->
-    pair), read with it, so that sending it does not read them again."""
-    return write_deliveries_of(session, [event], now, send_here=send_here, webhook_keys=webhook_keys)
-
-
-def write_deliveries_of(session: Session, events: list, now: datetime, *, send_here: bool = False,
-                        webhook_keys: dict | None = None) -> list[int]:
-    """write_deliveries for several events, in one INSERT."""
+    """The deliveries of *events* (rows of load_events), in one INSERT, without marking them: delivery.send_event
+    marks them in the statement that claims them. With *send_here* those due now are left to the caller
+    (delivery.send_event); *webhook_keys* collects the secret and private-address permission of each webhook target
+    ((event id, url) -> pair), read with it, so that sending it does not read them again."""
     targets = [(event, target) for event in events for target in _first_unique(targets_for(session, event, now))]
     created: list[int] = []
     if not targets:
