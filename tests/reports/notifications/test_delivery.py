@@ -60,11 +60,23 @@ def settings_for(smtp=None, receiver=None, **extra) -> NotificationSettings:
                    sms_url=f"{receiver.url}/sms" if receiver else "", **extra)
 
 
-def drain(app, settings: NotificationSettings) -> None:
+def drain(app, settings: NotificationSettings, concurrency: int = 4, queues=("notify", "deliver")) -> None:
     """The real worker, until the queues are empty."""
     key = tokens.signing_key(app.config["SETTINGS"])
     worker.run(app.extensions["gisserver.db"].own_session_url("the worker"), settings, key,
-               worker.WorkerOptions(concurrency=4, wait=False, queues=("notify", "deliver")), app=app)
+               worker.WorkerOptions(concurrency=concurrency, wait=False, queues=queues), app=app)
+
+
+def fan_out_one_job_at_a_time(app, settings: NotificationSettings) -> None:
+    """The real worker on the fan-out queue alone, one job at a time (so the order jobs are served in shows)."""
+    drain(app, settings, concurrency=1, queues=("notify",))
+
+
+def police_alert(db, payload: dict, urgent: bool = False) -> int:
+    """An alert's outbox event for the west ward's police (the duty mailbox of these tests); its id."""
+    unit_id = db.scalar(text("SELECT id FROM units WHERE code = 'T-W-CA'"))
+    return outbox.record(db, kind="alert_raised", subject_type="alert", subject_id=1, area_id=None,
+                         unit_ids=[unit_id], payload=payload, urgent=urgent)
 
 
 def file_report(client, **notify):
@@ -270,14 +282,11 @@ def test_a_fan_out_job_takes_ready_ones_along_and_they_end_with_it(app, client, 
     db = queue_empty
     admin.add_duty_contact(db, "T-W-CA", "email", "truc-ban@ca.example.vn")
     db.commit()
-    key = tokens.signing_key(app.config["SETTINGS"])
-    url = app.extensions["gisserver.db"].own_session_url("the worker")
-    one_at_a_time = worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",))
     for batch, served_together in ((3, [3, 2]), (1, [1] * 5)):
         before = len(smtp.mailbox.messages)
         for _ in range(5):
             assert file_report(client).status_code == 201
-        worker.run(url, settings_for(smtp, notify_fanout_batch=batch), key, one_at_a_time, app=app)
+        fan_out_one_job_at_a_time(app, settings_for(smtp, notify_fanout_batch=batch))
         mails = smtp.mailbox.wait_for(before + 5)[before:]
         assert len({m["Message-ID"] for m in mails}) == 5
         groups = db.scalars(text("SELECT count(*) FROM notification_events WHERE id > :mark "
@@ -301,9 +310,7 @@ def test_a_destination_that_does_not_answer_holds_a_batch_once(app, client, queu
     receiver.mode = "slow"  # answers after 3 s; the worker waits 1 s (webhook_timeout)
     for _ in range(3):
         assert file_report(client).status_code == 201
-    key = tokens.signing_key(app.config["SETTINGS"])
-    worker.run(app.extensions["gisserver.db"].own_session_url("the worker"), settings_for(smtp, receiver), key,
-               worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",)), app=app)
+    fan_out_one_job_at_a_time(app, settings_for(smtp, receiver))
     assert len(smtp.mailbox.wait_for(3)) == 3
     assert len(receiver.requests) == 1
     tries = db.execute(text("SELECT d.status, a.outcome, a.detail FROM notification_attempts a "
@@ -327,15 +334,11 @@ def test_an_event_that_cannot_be_served_fails_alone_not_the_batch_that_took_it(a
     db.commit()
     for _ in range(2):
         assert file_report(client).status_code == 201
-    unit_id = db.scalar(text("SELECT id FROM units WHERE code = 'T-W-CA'"))
-    broken = outbox.record(db, kind="alert_raised", subject_type="alert", subject_id=1, area_id=None,
-                           unit_ids=[unit_id], payload={"type": "fire", "due_at": "not a date"})
+    broken = police_alert(db, {"type": "fire", "due_at": "not a date"})
     db.commit()
     assert file_report(client).status_code == 201
-    key = tokens.signing_key(app.config["SETTINGS"])
-    once = replace(settings_for(smtp), notify_max_attempts=1)  # the broken event's job fails at its first try
-    worker.run(app.extensions["gisserver.db"].own_session_url("the worker"), once, key,
-               worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",)), app=app)
+    # the broken event's job fails at its first try
+    fan_out_one_job_at_a_time(app, replace(settings_for(smtp), notify_max_attempts=1))
     mails = smtp.mailbox.wait_for(3)
     assert len({m["Message-ID"] for m in mails}) == 3
     jobs = db.execute(text("SELECT (args->>'event_id')::int AS event_id, status, attempts FROM procrastinate_jobs "
@@ -358,16 +361,11 @@ def test_an_urgent_event_jumps_the_queue_of_a_flood_day(app, client, queue_empty
     db.commit()
     for _ in range(3):
         assert file_report(client).status_code == 201
-    unit_id = db.scalar(text("SELECT id FROM units WHERE code = 'T-W-CA'"))
-    fire = outbox.record(db, kind="alert_raised", subject_type="alert", subject_id=1, area_id=None,
-                         unit_ids=[unit_id], payload={"type": "fire"}, urgent=True)
+    fire = police_alert(db, {"type": "fire"}, urgent=True)
     db.commit()
     priorities = dict(db.execute(text("SELECT (args->>'event_id')::int, priority FROM procrastinate_jobs")).all())
     assert priorities[fire] == queue.URGENT_PRIORITY and sorted(priorities.values())[:3] == [0, 0, 0]
-    key = tokens.signing_key(app.config["SETTINGS"])
-    worker.run(app.extensions["gisserver.db"].own_session_url("the worker"),
-               settings_for(smtp, notify_fanout_batch=1), key,
-               worker.WorkerOptions(concurrency=1, wait=False, queues=("notify",)), app=app)
+    fan_out_one_job_at_a_time(app, settings_for(smtp, notify_fanout_batch=1))
     assert len(smtp.mailbox.wait_for(4)) == 4
     served = db.scalars(text("SELECT id FROM notification_events ORDER BY fanned_out_at, id")).all()
     assert served[0] == fire and sorted(served[1:]) == served[1:]
